@@ -1,0 +1,15 @@
+import { join } from 'node:path';
+import { runMain, type ServiceSpec } from '@troupe/platform';
+import { loadConfig, type Config } from './config';
+import { subscriptions } from './handlers';
+import { stockRoutes } from './http/routes';
+
+/** The inventory service: reserves stock for paid orders, never more than there is. */
+export const inventoryService = (config: Config): ServiceSpec<Config> => ({
+  name: 'inventory',
+  config,
+  migrationsDir: join(__dirname, '..', 'migrations'),
+  compose: ({ pool }) => ({ subscriptions: subscriptions(), routes: (app) => stockRoutes(app, pool) }),
+});
+
+if (require.main === module) void runMain(() => inventoryService(loadConfig()));

@@ -1,0 +1,37 @@
+import { randomUUID } from 'node:crypto';
+import type { UnitOfWork } from '@troupe/messaging';
+import { insertNotification } from '../db/notifications';
+import type { Mailer } from './mailer';
+import { composeMessage, type NotificationKind } from './messages';
+
+export interface Outcome {
+  orderId: string;
+  kind: NotificationKind;
+  customer: { customerId: string; email: string };
+  amount?: { amountCents: number; currency: string };
+  reason?: string;
+  items?: { sku: string; quantity: number }[];
+}
+
+/**
+ * Tells the customer how their order ended, records it, and announces NotificationSent.
+ * The record is written first: if this order already had this notification, nothing is sent.
+ * The mail goes out inside the transaction, so a failed send rolls the record back and is
+ * retried; a crash between send and commit can repeat a mail (same Message-ID), never lose one.
+ */
+export async function notifyCustomer(uow: UnitOfWork, mailer: Mailer, outcome: Outcome): Promise<void> {
+  const id = randomUUID();
+  const message = composeMessage(outcome.kind, outcome.orderId, outcome);
+  const fresh = await insertNotification(uow.db, {
+    id,
+    orderId: outcome.orderId,
+    kind: outcome.kind,
+    channel: mailer.channel,
+    recipient: outcome.customer.email,
+    subject: message.subject,
+    body: message.text,
+  });
+  if (!fresh) return;
+  await mailer.send({ id, to: outcome.customer.email, subject: message.subject, text: message.text });
+  uow.publish('NotificationSent', outcome.orderId, { notificationId: id, kind: outcome.kind, channel: mailer.channel });
+}

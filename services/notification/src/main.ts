@@ -1,0 +1,19 @@
+import { join } from 'node:path';
+import { runMain, type ServiceSpec } from '@troupe/platform';
+import { loadConfig, type Config } from './config';
+import { logMailer, smtpMailer } from './domain/mailer';
+import { subscriptions } from './handlers';
+import { notificationRoutes } from './http/routes';
+
+/** The notification service: tells the customer how their order ended. */
+export const notificationService = (config: Config): ServiceSpec<Config> => ({
+  name: 'notification',
+  config,
+  migrationsDir: join(__dirname, '..', 'migrations'),
+  compose: ({ pool, logger }) => {
+    const mailer = config.SMTP_URL ? smtpMailer(config.SMTP_URL, config.MAIL_FROM) : logMailer(logger);
+    return { subscriptions: subscriptions(mailer), routes: (app) => notificationRoutes(app, pool) };
+  },
+});
+
+if (require.main === module) void runMain(() => notificationService(loadConfig()));

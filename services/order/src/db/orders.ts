@@ -1,0 +1,114 @@
+import type { PoolClient } from 'pg';
+import type { OrderStatus } from '../domain/order-status';
+
+type Queryable = Pick<PoolClient, 'query'>;
+
+export interface Product {
+  sku: string;
+  unitPriceCents: number;
+  currency: string;
+}
+
+export interface LineItem {
+  sku: string;
+  quantity: number;
+  unitPriceCents: number;
+}
+
+export interface NewOrder {
+  id: string;
+  customerId: string;
+  email: string;
+  items: LineItem[];
+  totalCents: number;
+  currency: string;
+  traceId: string | undefined;
+}
+
+export interface OrderView {
+  orderId: string;
+  status: OrderStatus;
+  customerId: string;
+  items: LineItem[];
+  total: { amountCents: number; currency: string };
+  history: { type: string; at: string }[];
+  traceId: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export async function findProducts(db: Queryable, skus: string[]): Promise<Map<string, Product>> {
+  const { rows } = await db.query<{ sku: string; unit_price_cents: number; currency: string }>(
+    'SELECT sku, unit_price_cents, currency FROM products WHERE sku = ANY($1::text[])',
+    [skus],
+  );
+  return new Map(rows.map((r) => [r.sku, { sku: r.sku, unitPriceCents: r.unit_price_cents, currency: r.currency }]));
+}
+
+export async function insertOrder(db: Queryable, order: NewOrder, placedAt: string): Promise<void> {
+  await db.query(
+    `WITH o AS (
+       INSERT INTO orders (id, customer_id, email, status, items, total_cents, currency, trace_id, created_at, updated_at)
+       VALUES ($1, $2, $3, 'PENDING', $4, $5, $6, $7, $8, $8)
+     )
+     INSERT INTO order_history (order_id, type, occurred_at) VALUES ($1, 'OrderPlaced', $8)`,
+    [order.id, order.customerId, order.email, JSON.stringify(order.items), order.totalCents, order.currency, order.traceId ?? null, placedAt],
+  );
+}
+
+/** Locks the order row for the rest of the transaction; undefined if there is no such order. */
+export async function lockOrder(db: Queryable, id: string): Promise<{ status: OrderStatus; createdAt: Date } | undefined> {
+  const { rows } = await db.query<{ status: OrderStatus; created_at: Date }>(
+    'SELECT status, created_at FROM orders WHERE id = $1 FOR UPDATE',
+    [id],
+  );
+  const row = rows[0];
+  return row && { status: row.status, createdAt: row.created_at };
+}
+
+export async function recordEvent(
+  db: Queryable,
+  id: string,
+  event: { type: string; id: string; occurredAt: string },
+  status: OrderStatus,
+): Promise<void> {
+  await db.query(
+    `WITH h AS (INSERT INTO order_history (order_id, type, event_id, occurred_at) VALUES ($1, $2, $3, $4))
+     UPDATE orders SET status = $5, updated_at = now() WHERE id = $1`,
+    [id, event.type, event.id, event.occurredAt, status],
+  );
+}
+
+export async function getOrder(db: Queryable, id: string): Promise<OrderView | undefined> {
+  const { rows } = await db.query<{
+    id: string;
+    status: OrderStatus;
+    customer_id: string;
+    items: LineItem[];
+    total_cents: number;
+    currency: string;
+    trace_id: string | null;
+    created_at: Date;
+    updated_at: Date;
+    history: { type: string; at: string }[];
+  }>(
+    `SELECT o.id, o.status, o.customer_id, o.items, o.total_cents, o.currency, o.trace_id, o.created_at, o.updated_at,
+            COALESCE((SELECT json_agg(json_build_object('type', h.type, 'at', h.occurred_at) ORDER BY h.occurred_at, h.id)
+                        FROM order_history h WHERE h.order_id = o.id), '[]') AS history
+       FROM orders o WHERE o.id = $1`,
+    [id],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  return {
+    orderId: row.id,
+    status: row.status,
+    customerId: row.customer_id,
+    items: row.items,
+    total: { amountCents: row.total_cents, currency: row.currency },
+    history: row.history.map((h) => ({ type: h.type, at: new Date(h.at).toISOString() })),
+    traceId: row.trace_id,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}

@@ -1,0 +1,44 @@
+import { randomUUID } from 'node:crypto';
+import type { UnitOfWork } from '@troupe/messaging';
+import { findProducts, getOrder, insertOrder, type LineItem, type OrderView } from '../db/orders';
+
+export interface PlaceOrder {
+  customerId: string;
+  email: string;
+  items: { sku: string; quantity: number }[];
+  paymentMethod: { token: string };
+}
+
+/** A request naming something we do not sell: the client's mistake, reported per field. */
+export class UnknownSkuError extends Error {
+  constructor(readonly field: string, sku: string) {
+    super(`unknown SKU ${sku}`);
+  }
+}
+
+/** Accepts an order: priced from our own list, stored PENDING, OrderPlaced in the outbox. */
+export async function placeOrder(uow: UnitOfWork, request: PlaceOrder, traceId: string | undefined): Promise<OrderView> {
+  const items = await priceItems(uow, request.items);
+  const totalCents = items.reduce((sum, item) => sum + item.unitPriceCents * item.quantity, 0);
+  const id = randomUUID();
+  const placedAt = new Date().toISOString();
+  await insertOrder(uow.db, { id, customerId: request.customerId, email: request.email, items, totalCents, currency: 'USD', traceId }, placedAt);
+  uow.publish('OrderPlaced', id, {
+    customer: { customerId: request.customerId, email: request.email },
+    items,
+    total: { amountCents: totalCents, currency: 'USD' },
+    paymentMethod: request.paymentMethod,
+  });
+  const order = await getOrder(uow.db, id);
+  if (!order) throw new Error(`order ${id} vanished inside its own transaction`);
+  return order;
+}
+
+async function priceItems(uow: UnitOfWork, requested: PlaceOrder['items']): Promise<LineItem[]> {
+  const products = await findProducts(uow.db, requested.map((i) => i.sku));
+  return requested.map((item, index) => {
+    const product = products.get(item.sku);
+    if (!product) throw new UnknownSkuError(`items.${index}.sku`, item.sku);
+    return { sku: item.sku, quantity: item.quantity, unitPriceCents: product.unitPriceCents };
+  });
+}

@@ -1,0 +1,23 @@
+import type { AnyEvent } from '@troupe/contracts';
+import { PermanentError, type UnitOfWork } from '@troupe/messaging';
+import { lockOrder, recordEvent } from '../db/orders';
+import { nextStatus, statusAfter, type OrderStatus } from './order-status';
+
+export interface Transition {
+  from: OrderStatus;
+  to: OrderStatus;
+  placedAt: Date;
+}
+
+/**
+ * Follows one event about an order: adds it to the history and moves the status forward if the
+ * event is further along (events may arrive in any order; the status never moves back).
+ */
+export async function trackOrder(uow: UnitOfWork, event: AnyEvent): Promise<Transition> {
+  const order = await lockOrder(uow.db, event.orderId);
+  // Every event we follow is about an order we placed; an unknown one will not appear later.
+  if (!order) throw new PermanentError(`no order ${event.orderId}`);
+  const to = nextStatus(order.status, statusAfter(event.type, event.data as never));
+  await recordEvent(uow.db, event.orderId, event, to);
+  return { from: order.status, to, placedAt: order.createdAt };
+}

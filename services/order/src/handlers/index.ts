@@ -1,0 +1,13 @@
+import { subscribe, type Subscription } from '@troupe/messaging';
+import type { OrderMetrics } from '../metrics';
+import { onOrderEvent } from './on-order-event';
+
+/** Everything the order service listens to: every event about its orders. */
+export function subscriptions(metrics: OrderMetrics): Subscription[] {
+  const track = onOrderEvent(metrics);
+  return [
+    subscribe('payment.events', { PaymentCompleted: track, PaymentFailed: track, PaymentRefunded: track }),
+    subscribe('inventory.events', { InventoryReserved: track, InventoryRejected: track }),
+    subscribe('notification.events', { NotificationSent: track }),
+  ];
+}

@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto';
+import type { PoolClient } from 'pg';
+import { HttpError } from '@troupe/platform';
+
+export interface StoredResponse {
+  statusCode: number;
+  body: unknown;
+}
+
+/** A stable fingerprint of the request body: same JSON, whatever the key order or spacing. */
+export function fingerprint(body: unknown): string {
+  return createHash('sha256').update(canonicalJson(body)).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * Claims `key` inside the caller's transaction, or returns the response stored under it.
+ *
+ * The claim is an INSERT of the key's row: a concurrent request with the same key blocks on that
+ * row until the first transaction ends, then finds the stored response and replays it — two
+ * requests with one key can never both create an order. An expired key is forgotten first.
+ */
+export async function claimKey(
+  db: PoolClient,
+  key: string,
+  print: string,
+): Promise<{ claimed: true } | { claimed: false; stored: StoredResponse }> {
+  await db.query('DELETE FROM idempotency_keys WHERE key = $1 AND expires_at <= now()', [key]);
+  const inserted = await db.query(
+    `INSERT INTO idempotency_keys (key, fingerprint, status_code, response, expires_at)
+     VALUES ($1, $2, 0, 'null', now()) ON CONFLICT (key) DO NOTHING`,
+    [key, print],
+  );
+  if (inserted.rowCount === 1) return { claimed: true };
+  const { rows } = await db.query<{ fingerprint: string; status_code: number; response: unknown }>(
+    'SELECT fingerprint, status_code, response FROM idempotency_keys WHERE key = $1',
+    [key],
+  );
+  const row = rows[0];
+  // Deleted between our insert and select (it expired just now): let the client try again.
+  if (!row) throw new HttpError(409, 'a request with this Idempotency-Key is being processed; retry');
+  if (row.fingerprint !== print) {
+    throw new HttpError(422, 'this Idempotency-Key was already used with a different request body');
+  }
+  return { claimed: false, stored: { statusCode: row.status_code, body: row.response } };
+}
+
+export async function storeResponse(db: PoolClient, key: string, response: StoredResponse, ttlSeconds: number): Promise<void> {
+  await db.query(
+    `UPDATE idempotency_keys SET status_code = $2, response = $3, expires_at = now() + make_interval(secs => $4) WHERE key = $1`,
+    [key, response.statusCode, JSON.stringify(response.body), ttlSeconds],
+  );
+}

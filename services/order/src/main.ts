@@ -1,0 +1,23 @@
+import { join } from 'node:path';
+import { runMain, type ServiceSpec } from '@troupe/platform';
+import { loadConfig, type Config } from './config';
+import { subscriptions } from './handlers';
+import { orderRoutes } from './http/routes';
+import { createOrderMetrics } from './metrics';
+
+/** The order service: takes orders over HTTP, follows each one to its end. */
+export const orderService = (config: Config): ServiceSpec<Config> => ({
+  name: 'order',
+  config,
+  migrationsDir: join(__dirname, '..', 'migrations'),
+  compose: ({ pool, registry }) => {
+    const metrics = createOrderMetrics(registry);
+    return {
+      subscriptions: subscriptions(metrics),
+      routes: (app, messaging) =>
+        orderRoutes(app, { pool, messaging, metrics, idempotencyTtlSeconds: config.IDEMPOTENCY_KEY_TTL_SECONDS }),
+    };
+  },
+});
+
+if (require.main === module) void runMain(() => orderService(loadConfig()));

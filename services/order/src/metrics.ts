@@ -1,0 +1,28 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Transition } from './domain/track-order';
+
+/** The workflow as the order service sees it: what was placed, how it ended, how long it took. */
+export function createOrderMetrics(registry: Registry) {
+  const registers = [registry];
+  const placed = new Counter({ name: 'troupe_orders_placed_total', help: 'Orders accepted by POST /orders.', registers });
+  const completed = new Counter({ name: 'troupe_orders_completed_total', help: 'Orders that reached COMPLETED.', registers });
+  const cancelled = new Counter({ name: 'troupe_orders_cancelled_total', help: 'Orders that reached CANCELLED.', registers });
+  const completion = new Histogram({
+    name: 'troupe_order_completion_duration_seconds',
+    help: 'Time from an order being placed to its terminal status, by outcome.',
+    labelNames: ['status'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers,
+  });
+  return {
+    placed,
+    /** Counts an order reaching a terminal status (once: a terminal status never changes). */
+    transitioned({ from, to, placedAt }: Transition): void {
+      if (from === to || (to !== 'COMPLETED' && to !== 'CANCELLED')) return;
+      (to === 'COMPLETED' ? completed : cancelled).inc();
+      completion.observe({ status: to }, (Date.now() - placedAt.getTime()) / 1000);
+    },
+  };
+}
+
+export type OrderMetrics = ReturnType<typeof createOrderMetrics>;

@@ -1,0 +1,19 @@
+import { randomUUID } from 'node:crypto';
+import type { TypedEvent } from '@troupe/contracts';
+import type { UnitOfWork } from '@troupe/messaging';
+import { insertPayment } from '../db/payments';
+import type { PaymentGateway } from './gateway';
+
+/** Charges the order's total: PaymentCompleted if approved, PaymentFailed (final) if declined. */
+export async function chargeCustomer(uow: UnitOfWork, gateway: PaymentGateway, order: TypedEvent<'OrderPlaced'>): Promise<void> {
+  const { customer, items, total, paymentMethod } = order.data;
+  const result = await gateway.charge({ orderId: order.orderId, token: paymentMethod.token, ...total });
+  const id = randomUUID();
+  if (result.approved) {
+    await insertPayment(uow.db, { id, orderId: order.orderId, status: 'CAPTURED', ...total });
+    uow.publish('PaymentCompleted', order.orderId, { paymentId: id, amount: total, customer, items });
+  } else {
+    await insertPayment(uow.db, { id, orderId: order.orderId, status: 'DECLINED', ...total, declineReason: result.reason });
+    uow.publish('PaymentFailed', order.orderId, { amount: total, customer, reason: result.reason });
+  }
+}

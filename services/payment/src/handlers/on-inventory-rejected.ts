@@ -1,0 +1,10 @@
+import type { Handler } from '@troupe/messaging';
+import type { PaymentGateway } from '../domain/gateway';
+import { refundCustomer } from '../domain/refund-customer';
+
+export const onInventoryRejected =
+  (gateway: PaymentGateway): Handler<'InventoryRejected'> =>
+  async (event, ctx) => {
+    ctx.log.info({ reason: event.data.reason }, 'stock rejected; refunding');
+    await refundCustomer(ctx, gateway, event);
+  };

@@ -1,0 +1,10 @@
+import type { Handler } from '@troupe/messaging';
+import { chargeCustomer } from '../domain/charge-customer';
+import type { PaymentGateway } from '../domain/gateway';
+
+export const onOrderPlaced =
+  (gateway: PaymentGateway): Handler<'OrderPlaced'> =>
+  async (event, ctx) => {
+    ctx.log.info({ amountCents: event.data.total.amountCents }, 'charging customer');
+    await chargeCustomer(ctx, gateway, event);
+  };

@@ -1,0 +1,15 @@
+import { join } from 'node:path';
+import { runMain, type ServiceSpec } from '@troupe/platform';
+import { loadConfig, type Config } from './config';
+import { SimulatedGateway } from './domain/gateway';
+import { subscriptions } from './handlers';
+
+/** The payment service: charges for placed orders, refunds when the stock is not there. */
+export const paymentService = (config: Config): ServiceSpec<Config> => ({
+  name: 'payment',
+  config,
+  migrationsDir: join(__dirname, '..', 'migrations'),
+  compose: ({ pool }) => ({ subscriptions: subscriptions(new SimulatedGateway(pool)) }),
+});
+
+if (require.main === module) void runMain(() => paymentService(loadConfig()));

@@ -1,0 +1,375 @@
+import { decodeEvent, type AnyEvent, type EventType, type ServiceName, type TypedEvent } from '@troupe/contracts';
+import type { Channel, ChannelModel, ConsumeMessage, Options } from 'amqplib';
+import type { Pool, PoolClient } from 'pg';
+import type { Logger } from 'pino';
+import { errorMessage, PermanentError } from './errors';
+import { copyHeaders, HEADER, numberHeader, stringHeader, type DeadLetterReason } from './headers';
+import type { MessagingMetrics } from './metrics';
+import { createUnitOfWork, insertOutboxRows, runCallbacks, type StagedEvent, type UnitOfWork } from './outbox';
+import type { ConfirmPublisher } from './publisher';
+import { jitteredDelay, retryDelays, waitQueueName, type RetryPolicy } from './retry-policy';
+import { context, endSpan, startProcessSpan } from './tracing';
+import type { Span, Context } from '@opentelemetry/api';
+
+/** What a handler gets besides its event: the transaction, the outbox, a logger bound to the message. */
+export interface HandlerContext extends UnitOfWork {
+  readonly log: Logger;
+  /** 1 on the first delivery, 2 on the first retry, … */
+  readonly attempt: number;
+}
+
+/**
+ * The handler contract: return and the message is done (its effects and the events it published
+ * commit together, then it is acked); throw and it is retried with backoff on this consumer's own
+ * queue, or dead-lettered at once if the error is a `PermanentError`.
+ */
+export type Handler<T extends EventType> = (event: TypedEvent<T>, ctx: HandlerContext) => Promise<void>;
+export type HandlerMap = { [T in EventType]?: Handler<T> };
+
+/** One subscription: the exchange it listens to and the handler for each event type it cares about. */
+export interface Subscription {
+  exchange: string;
+  handlers: HandlerMap;
+}
+
+export const subscribe = (exchange: string, handlers: HandlerMap): Subscription => ({ exchange, handlers });
+
+export interface ConsumerDeps {
+  service: ServiceName;
+  pool: Pool;
+  publisher: ConfirmPublisher;
+  logger: Logger;
+  metrics: MessagingMetrics;
+  retry: RetryPolicy;
+  prefetch: number;
+  /** Most messages handled in one transaction. */
+  maxBatch: number;
+  deadLetterQueue: string;
+  /** Outbox rows were committed: the relay should publish them now. */
+  onCommitted: () => void;
+  /** This consumer's channel died while the connection lives on: recycle the connection. */
+  onChannelLost: (queue: string, reason: string) => void;
+}
+
+interface Delivery {
+  message: ConsumeMessage;
+  channel: Channel;
+}
+
+interface Job {
+  delivery: Delivery;
+  event: AnyEvent;
+  handler: Handler<EventType>;
+  attempt: number;
+  span: Span;
+  ctx: Context;
+  log: Logger;
+  started: number;
+}
+
+type Outcome = { kind: 'processed' } | { kind: 'duplicate' } | { kind: 'failed'; error: unknown };
+
+/**
+ * Consumes one queue. Messages that arrive together are handled in one transaction (a savepoint
+ * each, so one failure does not sink the others): the inbox row, the handler's effects and its
+ * outbox rows commit at once, and only then are the messages acked.
+ */
+export class SubscriptionConsumer {
+  readonly queue: string;
+  private channel: Channel | undefined;
+  private consumerTag: string | undefined;
+  private buffer: Delivery[] = [];
+  private draining: Promise<void> | undefined;
+  private stopping = false;
+
+  constructor(
+    readonly subscription: Subscription,
+    private readonly deps: ConsumerDeps,
+  ) {
+    this.queue = `${deps.service}.${subscription.exchange}`;
+    deps.metrics.consumerUp.set({ queue: this.queue }, 0);
+  }
+
+  get consuming(): boolean {
+    return this.consumerTag !== undefined && this.channel !== undefined;
+  }
+
+  async attach(model: ChannelModel): Promise<void> {
+    const channel = await model.createChannel();
+    channel.on('error', (error: Error) => this.deps.logger.error({ err: error.message, queue: this.queue }, 'consumer channel error'));
+    channel.on('close', () => {
+      if (this.channel !== channel) return;
+      this.channel = undefined;
+      this.consumerTag = undefined;
+      this.deps.metrics.consumerUp.set({ queue: this.queue }, 0);
+      // Prefetched messages not yet handled go back to the queue with the channel.
+      this.buffer = this.buffer.filter((d) => d.channel !== channel);
+      if (!this.stopping) this.deps.onChannelLost(this.queue, 'channel closed');
+    });
+    await channel.prefetch(this.deps.prefetch);
+    this.channel = channel;
+    const { consumerTag } = await channel.consume(this.queue, (message) => this.onMessage(channel, message), {
+      noAck: false,
+    });
+    this.consumerTag = consumerTag;
+    this.deps.metrics.consumerUp.set({ queue: this.queue }, 1);
+  }
+
+  /** Connection lost: nothing to cancel, in-flight acks will fail and the broker redelivers. */
+  detach(): void {
+    this.channel = undefined;
+    this.consumerTag = undefined;
+    this.buffer = [];
+    this.deps.metrics.consumerUp.set({ queue: this.queue }, 0);
+  }
+
+  /** Stop taking messages, finish the batch in hand, leave the rest to the broker. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const { channel, consumerTag } = this;
+    if (channel && consumerTag) await channel.cancel(consumerTag).catch(() => undefined);
+    this.consumerTag = undefined;
+    this.buffer = [];
+    await this.draining;
+    this.deps.metrics.consumerUp.set({ queue: this.queue }, 0);
+    await channel?.close().catch(() => undefined);
+  }
+
+  private onMessage(channel: Channel, message: ConsumeMessage | null): void {
+    if (message === null) {
+      // The broker cancelled us (queue deleted or failed over): redeclare everything.
+      this.consumerTag = undefined;
+      this.deps.metrics.consumerUp.set({ queue: this.queue }, 0);
+      if (!this.stopping) this.deps.onChannelLost(this.queue, 'consumer cancelled by the broker');
+      return;
+    }
+    if (this.stopping) return; // not acked: requeued when the channel closes
+    this.buffer.push({ message, channel });
+    this.draining ??= this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    // Let the messages that arrived in the same burst join one batch.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.buffer.length > 0) {
+      const batch = this.buffer.splice(0, this.deps.maxBatch);
+      try {
+        await this.handleBatch(batch);
+      } catch (error) {
+        // Unreachable by design (every path below catches); never let it escape a consume callback.
+        this.deps.logger.error({ err: errorMessage(error), queue: this.queue }, 'unexpected consumer failure');
+      }
+    }
+    this.draining = undefined;
+  }
+
+  private async handleBatch(batch: Delivery[]): Promise<void> {
+    const jobs: Job[] = [];
+    for (const delivery of batch) {
+      // A message from a channel that has since closed will be redelivered: do not handle it twice.
+      if (delivery.channel !== this.channel) continue;
+      const job = await this.prepare(delivery);
+      if (job) jobs.push(job);
+    }
+    if (jobs.length === 0) return;
+    const outcomes = await this.runInTransaction(jobs);
+    await Promise.all(jobs.map((job, i) => this.settle(job, outcomes[i] ?? { kind: 'failed', error: 'no outcome' })));
+  }
+
+  /** Decode and route; poison goes to the DLQ, events nobody here handles are acked and counted. */
+  private async prepare(delivery: Delivery): Promise<Job | undefined> {
+    const { message } = delivery;
+    const decoded = decodeEvent(message.content);
+    if (!decoded.ok) {
+      if (decoded.unknownType !== undefined) {
+        this.ack(delivery);
+        this.deps.metrics.consumed.inc({ queue: this.queue, type: 'unknown', outcome: 'ignored' });
+        return undefined;
+      }
+      this.deps.logger.warn({ queue: this.queue, messageId: message.properties.messageId, reason: decoded.reason }, 'poison message');
+      await this.deadLetter(delivery, 'poison', decoded.reason, 'unknown');
+      return undefined;
+    }
+    const event = decoded.event;
+    const handler = this.subscription.handlers[event.type] as Handler<EventType> | undefined;
+    if (!handler) {
+      this.ack(delivery);
+      this.deps.metrics.consumed.inc({ queue: this.queue, type: event.type, outcome: 'ignored' });
+      return undefined;
+    }
+    const attempt = numberHeader(message.properties, HEADER.attempt) ?? 1;
+    const { span, ctx } = startProcessSpan(message.properties.headers, this.queue, event.id, event.type, attempt);
+    span.setAttribute('troupe.order_id', event.orderId);
+    const log = this.deps.logger.child({ queue: this.queue, eventId: event.id, type: event.type, orderId: event.orderId, attempt });
+    return { delivery, event, handler, attempt, span, ctx, log, started: performance.now() };
+  }
+
+  private async runInTransaction(jobs: Job[]): Promise<Outcome[]> {
+    const savepoints = jobs.length > 1;
+    const outcomes: Outcome[] = [];
+    const staged: StagedEvent[] = [];
+    const committed: (() => void)[] = [];
+    let db: PoolClient | undefined;
+    let broken = false;
+    try {
+      db = await this.deps.pool.connect();
+      await db.query('BEGIN');
+      for (const job of jobs) {
+        if (!savepoints) {
+          outcomes.push(await this.runJob(db, job, staged, committed));
+          continue;
+        }
+        await db.query('SAVEPOINT message');
+        try {
+          outcomes.push(await this.runJob(db, job, staged, committed));
+          await db.query('RELEASE SAVEPOINT message');
+        } catch (error) {
+          await db.query('ROLLBACK TO SAVEPOINT message');
+          outcomes.push({ kind: 'failed', error });
+        }
+      }
+      await insertOutboxRows(db, staged);
+      await db.query('COMMIT');
+    } catch (error) {
+      // One message: its own failure. Several: the transaction itself failed, so did every message.
+      if (db) await db.query('ROLLBACK').catch(() => (broken = true));
+      return jobs.map(() => ({ kind: 'failed', error }));
+    } finally {
+      db?.release(broken);
+    }
+    if (staged.length > 0) this.deps.onCommitted();
+    runCallbacks(committed);
+    return outcomes;
+  }
+
+  private async runJob(db: PoolClient, job: Job, staged: StagedEvent[], committed: (() => void)[]): Promise<Outcome> {
+    const fresh = await db.query('INSERT INTO troupe_inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+      this.queue,
+      job.event.id,
+    ]);
+    if (fresh.rowCount === 0) return { kind: 'duplicate' };
+    const mine: StagedEvent[] = [];
+    const callbacks: (() => void)[] = [];
+    const uow = createUnitOfWork(this.deps.service, db, mine, callbacks);
+    await context.with(job.ctx, () => job.handler(job.event, { ...uow, log: job.log, attempt: job.attempt }));
+    // Only a handler that got through keeps its events and callbacks (its savepoint may roll back).
+    staged.push(...mine);
+    committed.push(...callbacks);
+    return { kind: 'processed' };
+  }
+
+  private async settle(job: Job, outcome: Outcome): Promise<void> {
+    const { metrics } = this.deps;
+    const labels = { queue: this.queue, type: job.event.type };
+    metrics.handlerDuration.observe(labels, (performance.now() - job.started) / 1000);
+    if (outcome.kind === 'failed') {
+      await this.fail(job, outcome.error);
+      endSpan(job.span, outcome.error);
+      return;
+    }
+    this.ack(job.delivery);
+    if (outcome.kind === 'duplicate') {
+      metrics.duplicates.inc({ queue: this.queue });
+      job.span.setAttribute('troupe.duplicate', true);
+      job.log.info('duplicate delivery: already processed, acked with no effect');
+    }
+    metrics.consumed.inc({ ...labels, outcome: outcome.kind });
+    endSpan(job.span);
+  }
+
+  private async fail(job: Job, error: unknown): Promise<void> {
+    const { retry, metrics } = this.deps;
+    const labels = { queue: this.queue, type: job.event.type };
+    if (error instanceof PermanentError || job.attempt >= retry.maxAttempts) {
+      const reason: DeadLetterReason = error instanceof PermanentError ? 'permanent' : 'exhausted';
+      job.log.error({ err: errorMessage(error), reason }, 'handler failed; dead-lettering');
+      await this.deadLetter(job.delivery, reason, errorMessage(error), job.event.type, job.attempt);
+      return;
+    }
+    const delay = retryDelays(retry)[job.attempt - 1] ?? retry.baseDelayMs;
+    job.log.warn({ err: errorMessage(error), retryInMs: delay }, 'handler failed; will retry');
+    job.span.addEvent('retry scheduled', { 'troupe.retry_delay_ms': delay });
+    const sent = await this.republish(job.delivery, waitQueueName(this.queue, delay), {
+      [HEADER.attempt]: job.attempt + 1,
+      [HEADER.error]: truncate(errorMessage(error)),
+    }, String(jitteredDelay(delay)));
+    if (sent) {
+      metrics.retried.inc(labels);
+      metrics.consumed.inc({ ...labels, outcome: 'retried' });
+    }
+  }
+
+  private async deadLetter(
+    delivery: Delivery,
+    reason: DeadLetterReason,
+    error: string,
+    type: string,
+    attempts = numberHeader(delivery.message.properties, HEADER.attempt) ?? 1,
+  ): Promise<void> {
+    const sent = await this.republish(delivery, this.deps.deadLetterQueue, {
+      [HEADER.attempt]: attempts,
+      [HEADER.deadLetterReason]: reason,
+      [HEADER.error]: truncate(error),
+    });
+    if (sent) {
+      this.deps.metrics.deadLettered.inc({ queue: this.queue, reason });
+      this.deps.metrics.consumed.inc({ queue: this.queue, type, outcome: 'dead_lettered' });
+    }
+  }
+
+  /**
+   * Sends a copy straight to one queue (a wait queue or the DLQ, through the default exchange:
+   * never back to the fanout exchange, which would hand it to every other subscriber again),
+   * waits for the confirm, then acks the original. If the copy cannot be confirmed the original
+   * is not acked, so the broker keeps it: nothing is lost, at worst it is seen again.
+   */
+  private async republish(
+    delivery: Delivery,
+    queue: string,
+    extra: Record<string, unknown>,
+    expiration?: string,
+  ): Promise<boolean> {
+    const { message } = delivery;
+    const now = new Date().toISOString();
+    const headers = copyHeaders(message.properties);
+    const options: Options.Publish = {
+      persistent: true,
+      contentType: message.properties.contentType ?? 'application/json',
+      messageId: message.properties.messageId,
+      type: message.properties.type,
+      timestamp: message.properties.timestamp,
+      headers: {
+        ...headers,
+        [HEADER.originalExchange]: stringHeader(message.properties, HEADER.originalExchange) ?? message.fields.exchange,
+        [HEADER.originalQueue]: this.queue,
+        [HEADER.firstFailureAt]: stringHeader(message.properties, HEADER.firstFailureAt) ?? now,
+        [HEADER.lastFailureAt]: now,
+        ...extra,
+      },
+    };
+    if (expiration) options.expiration = expiration;
+    try {
+      await this.deps.publisher.publish('', queue, message.content, options);
+      this.ack(delivery);
+      return true;
+    } catch (error) {
+      this.deps.logger.error({ err: errorMessage(error), queue: this.queue, to: queue }, 'could not move message; leaving it on the queue');
+      try {
+        delivery.channel.nack(message, false, true);
+      } catch {
+        // channel gone: the broker requeues it anyway
+      }
+      return false;
+    }
+  }
+
+  private ack(delivery: Delivery): void {
+    try {
+      delivery.channel.ack(delivery.message);
+    } catch {
+      // The channel closed after the work committed: the broker redelivers, the inbox skips it.
+    }
+  }
+}
+
+const truncate = (text: string, max = 1000): string => (text.length > max ? `${text.slice(0, max)}…` : text);

@@ -1,0 +1,50 @@
+import type { MessageProperties } from 'amqplib';
+
+/** Headers the library adds to retried and dead-lettered messages (shown by `troupe dlq show`). */
+export const HEADER = {
+  attempt: 'x-troupe-attempt',
+  error: 'x-troupe-error',
+  deadLetterReason: 'x-troupe-dead-letter-reason',
+  firstFailureAt: 'x-troupe-first-failure-at',
+  lastFailureAt: 'x-troupe-last-failure-at',
+  originalExchange: 'x-troupe-original-exchange',
+  originalQueue: 'x-troupe-original-queue',
+  replayCount: 'x-troupe-replay-count',
+  replayedAt: 'x-troupe-replayed-at',
+} as const;
+
+export type DeadLetterReason = 'poison' | 'permanent' | 'exhausted';
+
+// Headers the broker adds when it dead-letters (our wait queues do, every retry): dropped on
+// republish so they do not pile up, and because 4.x ignores client-set x-death anyway.
+const BROKER_DEATH_HEADERS = new Set([
+  'x-death',
+  'x-first-death-exchange',
+  'x-first-death-queue',
+  'x-first-death-reason',
+  'x-last-death-exchange',
+  'x-last-death-queue',
+  'x-last-death-reason',
+  'x-delivery-count',
+]);
+
+export function copyHeaders(properties: MessageProperties): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(properties.headers ?? {})) {
+    if (!BROKER_DEATH_HEADERS.has(key)) out[key] = value;
+  }
+  return out;
+}
+
+export function numberHeader(properties: MessageProperties, name: string): number | undefined {
+  const raw = properties.headers?.[name];
+  const value = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw) : Number.NaN;
+  return Number.isInteger(value) && value > 0 ? value : undefined;
+}
+
+export function stringHeader(properties: MessageProperties, name: string): string | undefined {
+  const raw = properties.headers?.[name];
+  if (typeof raw === 'string') return raw;
+  if (Buffer.isBuffer(raw)) return raw.toString('utf8');
+  return undefined;
+}

@@ -1,0 +1,192 @@
+import { deadLetterQueueOf, type ServiceName } from '@troupe/contracts';
+import { connect, type ChannelModel, type RecoveringChannelModel } from 'amqplib';
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { SubscriptionConsumer, type Subscription } from './consumer';
+import { errorMessage } from './errors';
+import { createMessagingMetrics, type MessagingMetrics } from './metrics';
+import { runUnitOfWork, type UnitOfWork } from './outbox';
+import { OutboxRelay } from './outbox-relay';
+import { ConfirmPublisher } from './publisher';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy';
+import { declareTopology } from './topology';
+
+export interface MessagingOptions {
+  service: ServiceName;
+  /** amqp(s):// URL of the broker. */
+  url: string;
+  /** This service's database: the inbox and outbox live beside its own tables. */
+  pool: Pool;
+  logger: Logger;
+  registry?: Registry;
+  /** Everything this service consumes (see `subscribe`). */
+  subscriptions?: readonly Subscription[];
+  /** Unacked messages the broker may push to each consumer. */
+  prefetch?: number;
+  /** Most messages handled in one transaction (defaults to `prefetch`). */
+  maxBatch?: number;
+  retry?: RetryPolicy;
+  /** Deliveries after which the broker itself dead-letters a message (crash-loop backstop). */
+  deliveryLimit?: number;
+  /** Give up (and call `onFatal`) when the broker has been unreachable this long. */
+  giveUpAfterMs?: number;
+  /** AMQP heartbeat, so a dead TCP peer is noticed in seconds rather than minutes. */
+  heartbeatSeconds?: number;
+  /** Outbox relay safety-net poll interval. */
+  outboxPollIntervalMs?: number;
+  /** Called once when reconnecting has been given up: the process should exit non-zero. */
+  onFatal: (error: Error) => void;
+}
+
+export interface MessagingStatus {
+  broker: boolean;
+  subscriptions: { queue: string; consuming: boolean }[];
+}
+
+/**
+ * A service's whole messaging side: one connection that recovers by itself (re-declaring the
+ * topology and resuming every consumer on each reconnect), the consumers, and the outbox relay.
+ */
+export class Messaging {
+  readonly metrics: MessagingMetrics;
+  readonly registry: Registry;
+  readonly relay: OutboxRelay;
+  private readonly publisher = new ConfirmPublisher();
+  private readonly consumers: SubscriptionConsumer[];
+  private readonly retry: RetryPolicy;
+  private connection: RecoveringChannelModel | undefined;
+  private current: ChannelModel | undefined;
+  private disconnectedSince = Date.now();
+  private stopping = false;
+
+  constructor(private readonly options: MessagingOptions) {
+    this.registry = options.registry ?? new Registry();
+    this.metrics = createMessagingMetrics(this.registry);
+    this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
+    const prefetch = options.prefetch ?? 50;
+    this.relay = new OutboxRelay({
+      pool: options.pool,
+      publisher: this.publisher,
+      logger: options.logger.child({ component: 'outbox-relay' }),
+      metrics: this.metrics,
+      registry: this.registry,
+      pollIntervalMs: options.outboxPollIntervalMs ?? 1000,
+    });
+    this.consumers = (options.subscriptions ?? []).map(
+      (subscription) =>
+        new SubscriptionConsumer(subscription, {
+          service: options.service,
+          pool: options.pool,
+          publisher: this.publisher,
+          logger: options.logger,
+          metrics: this.metrics,
+          retry: this.retry,
+          prefetch,
+          maxBatch: options.maxBatch ?? prefetch,
+          deadLetterQueue: deadLetterQueueOf(options.service),
+          onCommitted: () => this.relay.wake(),
+          onChannelLost: (queue, reason) => this.recycle(`${queue}: ${reason}`),
+        }),
+    );
+    this.metrics.brokerConnected.set(0);
+  }
+
+  /** Starts connecting (in the background: the service serves HTTP and fills its outbox meanwhile). */
+  async start(): Promise<void> {
+    const { logger, url, heartbeatSeconds = 10, giveUpAfterMs = 300_000 } = this.options;
+    this.disconnectedSince = Date.now();
+    const target = new URL(url);
+    if (!target.searchParams.has('heartbeat')) target.searchParams.set('heartbeat', String(heartbeatSeconds));
+    this.connection = await connect(target.toString(), {
+      clientProperties: { connection_name: `${this.options.service}@${process.pid}` },
+      recovery: {
+        waitForConnect: false,
+        setup: (model: ChannelModel) => this.setup(model),
+        calculateDelay: (attempt: number) => {
+          const down = Date.now() - this.disconnectedSince;
+          if (down > giveUpAfterMs) throw new Error(`broker unreachable for ${Math.round(down / 1000)}s`);
+          const base = Math.min(5000, 100 * 2 ** Math.min(attempt, 10));
+          return Math.round(base * (0.8 + 0.4 * Math.random()));
+        },
+      },
+    });
+    this.connection.on('disconnect', (error: Error) => this.onDisconnect(error));
+    this.connection.on('connect-failed', (error: Error) =>
+      logger.warn({ err: errorMessage(error) }, 'cannot reach the broker yet; retrying'),
+    );
+    this.connection.on('reconnect-failed', (error: Error) => {
+      logger.fatal({ err: errorMessage(error) }, 'giving up on the broker');
+      this.options.onFatal(error);
+    });
+    this.connection.on('error', (error: Error) => logger.warn({ err: errorMessage(error) }, 'broker connection error'));
+    this.connection.on('handler-error', (error: Error) => logger.error({ err: errorMessage(error) }, 'broker event handler threw'));
+    this.connection.on('blocked', (reason: string) => logger.warn({ reason }, 'broker blocked publishing (resource alarm)'));
+    this.relay.start();
+  }
+
+  /** Resolves once connected and consuming (tests and tools; services need not wait). */
+  async ready(): Promise<void> {
+    await this.connection?.waitForConnect();
+  }
+
+  /** Runs `work` in one transaction with the outbox; its events are published after commit. */
+  transaction<R>(work: (uow: UnitOfWork) => Promise<R>): Promise<R> {
+    return runUnitOfWork(this.options.pool, this.options.service, work, () => this.relay.wake());
+  }
+
+  status(): MessagingStatus {
+    return {
+      broker: this.current !== undefined && this.publisher.ready,
+      subscriptions: this.consumers.map((c) => ({ queue: c.queue, consuming: c.consuming })),
+    };
+  }
+
+  /** Stop consuming, finish the batches in hand, stop the relay, close the connection. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(this.consumers.map((c) => c.stop()));
+    await this.relay.stop();
+    await this.connection?.close().catch(() => undefined);
+    this.current = undefined;
+    this.metrics.brokerConnected.set(0);
+  }
+
+  private async setup(model: ChannelModel): Promise<void> {
+    const { logger, service } = this.options;
+    const channel = await model.createConfirmChannel();
+    channel.on('error', (error: Error) => logger.error({ err: error.message }, 'publish channel error'));
+    channel.on('close', () => {
+      if (this.current === model && !this.stopping) this.recycle('publish channel closed');
+    });
+    await declareTopology(channel, {
+      service,
+      subscribedExchanges: this.consumers.map((c) => c.subscription.exchange),
+      retry: this.retry,
+      deliveryLimit: this.options.deliveryLimit ?? 10,
+    });
+    this.publisher.attach(channel);
+    this.current = model;
+    for (const consumer of this.consumers) await consumer.attach(model);
+    this.metrics.brokerConnected.set(1);
+    logger.info({ subscriptions: this.consumers.map((c) => c.queue) }, 'connected to the broker');
+    this.relay.resume();
+  }
+
+  private onDisconnect(error: Error): void {
+    this.disconnectedSince = Date.now();
+    this.current = undefined;
+    this.publisher.detach();
+    for (const consumer of this.consumers) consumer.detach();
+    this.metrics.brokerConnected.set(0);
+    this.options.logger.warn({ err: errorMessage(error) }, 'lost the broker; reconnecting');
+  }
+
+  /** A channel died under a live connection: drop the connection so recovery rebuilds it all. */
+  private recycle(reason: string): void {
+    const model = this.current;
+    if (!model || this.stopping) return;
+    this.options.logger.warn({ reason }, 'recycling the broker connection');
+    model.close().catch(() => undefined);
+  }
+}

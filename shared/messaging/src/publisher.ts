@@ -1,0 +1,71 @@
+import type { ConfirmChannel, Options } from 'amqplib';
+import { BrokerUnavailableError, UnroutableError } from './errors';
+
+/**
+ * Publishes on a confirm channel and resolves only once the broker has confirmed the message
+ * *and* routed it to at least one queue (`mandatory`: a confirm alone says nothing about routing).
+ * Honours back-pressure: when `publish` returns false, later publishes wait for `drain`.
+ */
+export class ConfirmPublisher {
+  private channel: ConfirmChannel | undefined;
+  private drained: Promise<void> = Promise.resolve();
+  /** messageIds the broker returned as unroutable; the return always precedes the confirm. */
+  private readonly returned = new Map<string, number>();
+
+  attach(channel: ConfirmChannel): void {
+    this.channel = channel;
+    this.drained = Promise.resolve();
+    this.returned.clear();
+    channel.on('return', (message) => {
+      const id = String(message.properties.messageId ?? '');
+      this.returned.set(id, (this.returned.get(id) ?? 0) + 1);
+    });
+    channel.on('close', () => {
+      if (this.channel === channel) this.channel = undefined;
+    });
+  }
+
+  detach(): void {
+    this.channel = undefined;
+  }
+
+  get ready(): boolean {
+    return this.channel !== undefined;
+  }
+
+  async publish(exchange: string, routingKey: string, body: Buffer, options: Options.Publish): Promise<void> {
+    await this.drained;
+    const channel = this.channel;
+    if (!channel) throw new BrokerUnavailableError('not connected to the broker');
+    const messageId = String(options.messageId ?? '');
+    await new Promise<void>((resolve, reject) => {
+      let accepted: boolean;
+      try {
+        // A fresh options object per publish: amqplib (and its instrumentation) mutate it.
+        accepted = channel.publish(exchange, routingKey, body, { ...options, mandatory: true }, (error) => {
+          if (error) return reject(new BrokerUnavailableError(`broker did not confirm ${messageId}: ${String(error)}`));
+          const returns = this.returned.get(messageId) ?? 0;
+          if (returns > 0) {
+            if (returns === 1) this.returned.delete(messageId);
+            else this.returned.set(messageId, returns - 1);
+            return reject(new UnroutableError(`no queue is bound to take ${messageId} from '${exchange}'`));
+          }
+          resolve();
+        });
+      } catch (error) {
+        return reject(new BrokerUnavailableError(`publish failed: ${String(error)}`));
+      }
+      if (!accepted) {
+        this.drained = new Promise((done) => {
+          const release = () => {
+            channel.off('drain', release);
+            channel.off('close', release);
+            done();
+          };
+          channel.once('drain', release);
+          channel.once('close', release);
+        });
+      }
+    });
+  }
+}

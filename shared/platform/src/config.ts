@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+/** Thrown at start-up when the environment is not valid; the message names every bad variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses `env` with `schema` once; on failure names each variable and what is wrong with it. */
+export function parseConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(environment)'}: ${issue.message}`);
+  throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
+}
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const url = (protocols: RegExp, example: string) =>
+  z.string().refine((value) => {
+    try {
+      return protocols.test(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL like ${example}`);
+
+/**
+ * The variables every service reads (DESIGN.md "Configuration"). Each service extends this with
+ * its own keys in its `config.ts`.
+ */
+export function commonConfig(service: string, defaultPort: number) {
+  return {
+    /** The broker. guest/guest only works from localhost: give real credentials elsewhere. */
+    RABBITMQ_URL: url(/^amqps?:$/, 'amqp://user:pass@host:5672').default('amqp://guest:guest@localhost:5672'),
+    /** This service's own Postgres database. */
+    DATABASE_URL: url(/^postgres(ql)?:$/, 'postgres://user@host:5432/db').default(`postgres://postgres@localhost:5432/${service}`),
+    /** Connections in this service's Postgres pool. */
+    DATABASE_POOL_SIZE: int(1, 100).default(10),
+    /** HTTP port. */
+    PORT: int(1, 65535).default(defaultPort),
+    /** Interface to listen on: loopback by default; containers set 0.0.0.0. */
+    HOST: z.string().min(1).default('127.0.0.1'),
+    /** pino level. */
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Unacked messages the broker may push to each consumer at once. */
+    PREFETCH: int(1, 1000).default(50),
+    /** Attempts (first delivery included) before a failing message goes to the dead-letter queue. */
+    RETRY_MAX_ATTEMPTS: int(1, 20).default(5),
+    /** Wait before the first retry; doubles at each attempt. */
+    RETRY_BASE_DELAY_MS: int(10, 3_600_000).default(1000),
+    /** Exit non-zero (so the orchestrator restarts us) after the broker is away this long. */
+    RABBITMQ_GIVE_UP_AFTER_MS: int(1000, 86_400_000).default(300_000),
+    /** Longest graceful shutdown before the process is killed. */
+    SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  };
+}

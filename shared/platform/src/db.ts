@@ -1,0 +1,30 @@
+import { runner } from 'node-pg-migrate';
+import pg from 'pg';
+import type { Logger } from 'pino';
+
+export type { Pool, PoolClient } from 'pg';
+
+export function createPool(connectionString: string, max: number, logger: Logger): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
+  // An idle client losing its connection emits here; unhandled it would crash the process.
+  pool.on('error', (error) => logger.warn({ err: error.message }, 'idle database connection lost'));
+  return pool;
+}
+
+/**
+ * Applies pending migrations (the messaging library's inbox/outbox first, then the service's
+ * own), under node-pg-migrate's advisory lock so replicas starting together do not race.
+ */
+export async function migrate(connectionString: string, dirs: string[], logger: Logger): Promise<void> {
+  const applied = await runner({
+    databaseUrl: connectionString,
+    dir: dirs.map((dir) => `${dir}/*.sql`),
+    useGlob: true,
+    ignorePattern: '**/*.md',
+    direction: 'up',
+    migrationsTable: 'pgmigrations',
+    checkOrder: true,
+    log: () => undefined,
+  });
+  if (applied.length > 0) logger.info({ migrations: applied.map((m) => m.name) }, 'database migrated');
+}

@@ -1,0 +1,147 @@
+import type { Server } from 'node:http';
+import express, { type ErrorRequestHandler, type Express, type Request, type Response, type NextFunction } from 'express';
+import { pinoHttp } from 'pino-http';
+import type { Logger } from 'pino';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { ZodError } from 'zod';
+
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, unknown>;
+}
+
+export interface HttpAppOptions {
+  logger: Logger;
+  registry: Registry;
+  readiness: () => Promise<Readiness>;
+  /** Largest JSON body accepted (bytes); larger is 413. */
+  bodyLimitBytes?: number;
+  routes: (app: Express) => void;
+}
+
+/** An HTTP error the client can act on: `status` and a JSON body `{ error, details? }`. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** A 400 naming each invalid field: `{ error, details: [{ field, message }] }`. */
+export function validationError(error: ZodError): HttpError {
+  const details = error.issues.map((issue) => ({ field: issue.path.join('.') || '(body)', message: issue.message }));
+  const first = details[0];
+  return new HttpError(400, first ? `invalid request: ${first.field}: ${first.message}` : 'invalid request', details);
+}
+
+/** The shell every service shares: JSON, logs, metrics, health, 404 and error handling. */
+export function createHttpApp(options: HttpAppOptions): Express {
+  const { logger, registry } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+
+  const requests = new Counter({
+    name: 'troupe_http_requests_total',
+    help: 'HTTP requests served, by method, route and status code.',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'troupe_http_request_duration_seconds',
+    help: 'HTTP request duration, by method and route.',
+    labelNames: ['method', 'route'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [registry],
+  });
+  app.use((req, res, next) => {
+    const start = performance.now();
+    res.on('finish', () => {
+      // The matched route pattern, never the raw URL (unbounded label values).
+      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      requests.inc({ method: req.method, route, status: String(res.statusCode) });
+      duration.observe({ method: req.method, route }, (performance.now() - start) / 1000);
+    });
+    next();
+  });
+  app.use(
+    pinoHttp({
+      logger,
+      autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      serializers: {
+        req: (req: { method: string; url: string; id: unknown }) => ({ id: req.id, method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
+  app.use(express.json({ limit: options.bodyLimitBytes ?? 16 * 1024, strict: true }));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const { ready, checks } = await options.readiness();
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.set('Content-Type', registry.contentType).send(await registry.metrics());
+  });
+
+  options.routes(app);
+
+  app.use((_req: Request, _res: Response, next: NextFunction) => next(new HttpError(404, 'not found')));
+  const onError: ErrorRequestHandler = (error, req, res, _next) => {
+    const status = httpStatusOf(error);
+    if (status >= 500) req.log.error({ err: error }, 'request failed');
+    const body: { error: string; details?: unknown } = {
+      error: status >= 500 ? 'internal error' : publicMessage(error, status),
+    };
+    if (error instanceof HttpError && error.details !== undefined) body.details = error.details;
+    if (res.headersSent) return;
+    res.status(status).json(body);
+  };
+  app.use(onError);
+  return app;
+}
+
+function httpStatusOf(error: unknown): number {
+  if (error instanceof HttpError) return error.status;
+  const status = (error as { status?: unknown; statusCode?: unknown }).status ?? (error as { statusCode?: unknown }).statusCode;
+  return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
+}
+
+// Body-parser errors carry a `type`; their messages can echo input, so say it in our words.
+function publicMessage(error: unknown, status: number): string {
+  if (error instanceof HttpError) return error.message;
+  switch ((error as { type?: string }).type) {
+    case 'entity.parse.failed':
+      return 'request body is not valid JSON';
+    case 'entity.too.large':
+      return 'request body is too large';
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return 'unsupported request body encoding';
+    default:
+      return status === 415 ? 'unsupported media type' : 'bad request';
+  }
+}
+
+/** Listens, resolving once bound (so start-up fails loudly on EADDRINUSE). */
+export function listen(app: Express, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(server)));
+    server.keepAliveTimeout = 5000;
+  });
+}
+
+/** Stops accepting connections and waits for in-flight requests. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,161 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { MIGRATIONS_DIR, Messaging, type Subscription } from '@troupe/messaging';
+import type { ServiceName } from '@troupe/contracts';
+import closeWithGrace from 'close-with-grace';
+import type { Express } from 'express';
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { createPool, migrate } from './db';
+import { closeServer, createHttpApp, listen, type Readiness } from './http';
+import { createLogger } from './logger';
+
+/** The configuration every service has (see `commonConfig`). */
+export interface BaseConfig {
+  RABBITMQ_URL: string;
+  DATABASE_URL: string;
+  DATABASE_POOL_SIZE: number;
+  PORT: number;
+  HOST: string;
+  LOG_LEVEL: string;
+  PREFETCH: number;
+  RETRY_MAX_ATTEMPTS: number;
+  RETRY_BASE_DELAY_MS: number;
+  RABBITMQ_GIVE_UP_AFTER_MS: number;
+  SHUTDOWN_TIMEOUT_MS: number;
+}
+
+/** The shared infrastructure a service's own parts are built on. */
+export interface BaseContext<C extends BaseConfig> {
+  config: C;
+  logger: Logger;
+  pool: Pool;
+  registry: Registry;
+}
+
+export interface ServiceContext<C extends BaseConfig> extends BaseContext<C> {
+  messaging: Messaging;
+}
+
+/** A service's own parts: what it consumes and the routes it serves (besides health and metrics). */
+export interface ServiceParts {
+  subscriptions?: Subscription[];
+  routes?: (app: Express, messaging: Messaging) => void;
+}
+
+export interface ServiceSpec<C extends BaseConfig> {
+  name: ServiceName;
+  config: C;
+  /** The service's own migrations folder (applied after the messaging library's). */
+  migrationsDir: string;
+  /** Builds the service's parts, once, from the shared infrastructure. */
+  compose: (ctx: BaseContext<C>) => ServiceParts;
+  logger?: Logger;
+}
+
+export interface RunningService<C extends BaseConfig> extends ServiceContext<C> {
+  server: Server;
+  /** The port actually bound (differs from config when PORT=0). */
+  port: number;
+  /** Graceful stop: HTTP first, then consumers (in-flight work finishes), relay, broker, database. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts one service: database and migrations, messaging (consumers + outbox relay), HTTP.
+ * The broker connects in the background: HTTP is up (and /readyz says what is missing) while it
+ * does, and orders placed meanwhile wait in the outbox.
+ */
+export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): Promise<RunningService<C>> {
+  const { config, name } = spec;
+  const logger = spec.logger ?? createLogger(name, config.LOG_LEVEL);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  registry.setDefaultLabels({ service: name });
+
+  const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE, logger);
+  await migrate(config.DATABASE_URL, [MIGRATIONS_DIR, spec.migrationsDir], logger);
+
+  let fatal: ((error: Error) => void) | undefined;
+  const parts = spec.compose({ config, logger, pool, registry });
+  const messaging = new Messaging({
+    service: name,
+    url: config.RABBITMQ_URL,
+    pool,
+    logger,
+    registry,
+    subscriptions: parts.subscriptions ?? [],
+    prefetch: config.PREFETCH,
+    retry: { maxAttempts: config.RETRY_MAX_ATTEMPTS, baseDelayMs: config.RETRY_BASE_DELAY_MS },
+    giveUpAfterMs: config.RABBITMQ_GIVE_UP_AFTER_MS,
+    onFatal: (error) => fatal?.(error),
+  });
+  const ctx: ServiceContext<C> = { config, logger, pool, registry, messaging };
+
+  const app = createHttpApp({
+    logger,
+    registry,
+    readiness: () => readiness(pool, messaging),
+    routes: (app) => parts.routes?.(app, messaging),
+  });
+  const server = await listen(app, config.PORT, config.HOST);
+  await messaging.start();
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ port, host: config.HOST }, `${name} service started`);
+
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      await closeServer(server);
+      await messaging.stop();
+      await pool.end();
+      logger.info(`${name} service stopped`);
+    })());
+  fatal = (error) => {
+    logger.fatal({ err: error.message }, 'unrecoverable; shutting down');
+    process.exitCode = 1;
+    void stop().finally(() => process.exit(1));
+  };
+  return { ...ctx, server, port, stop };
+}
+
+async function readiness(pool: Pool, messaging: Messaging): Promise<Readiness> {
+  const database = await Promise.race([
+    pool.query('SELECT 1').then(
+      () => true,
+      () => false,
+    ),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref()),
+  ]);
+  const { broker, subscriptions } = messaging.status();
+  const ready = database && broker && subscriptions.every((s) => s.consuming);
+  return { ready, checks: { database, broker, subscriptions } };
+}
+
+/**
+ * The process side: SIGTERM/SIGINT (and a crash) trigger a graceful stop bounded by
+ * `SHUTDOWN_TIMEOUT_MS`; a start-up failure logs and exits non-zero.
+ */
+export async function runMain<C extends BaseConfig>(loadSpec: () => ServiceSpec<C>): Promise<void> {
+  let spec: ServiceSpec<C>;
+  try {
+    spec = loadSpec();
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exit(1);
+  }
+  const logger = spec.logger ?? createLogger(spec.name, spec.config.LOG_LEVEL);
+  let running: RunningService<C>;
+  try {
+    running = await startService({ ...spec, logger });
+  } catch (error) {
+    logger.fatal({ err: (error as Error).message }, 'start-up failed');
+    process.exit(1);
+  }
+  closeWithGrace({ delay: spec.config.SHUTDOWN_TIMEOUT_MS, logger }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'crashed; shutting down');
+    else logger.info({ signal }, 'shutting down');
+    await running.stop();
+  });
+}

@@ -1,0 +1,4 @@
+export { TestBroker } from './amqp';
+export { anEvent, anOrderRequest, sampleData, type OrderRequest } from './builders';
+export { createTestDatabase, createTestVhost, query, type TestDatabase, type TestVhost } from './resources';
+export { eventually } from './wait';
