@@ -1,0 +1,58 @@
+# troupe — every command works on a fresh clone (see README.md).
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+PNPM_VERSION := 10.34.9
+# pnpm is installed into the repo (.tools/), never globally: no sudo, no corepack, exact version.
+PNPM := $(CURDIR)/.tools/node_modules/.bin/pnpm
+SERVICES := order payment inventory notification
+
+.PHONY: install build dev databases test test-unit test-int test-e2e up down bench clean
+
+$(PNPM):
+	npm install --no-save --no-package-lock --prefix .tools pnpm@$(PNPM_VERSION) >/dev/null
+	@$(PNPM) --version >/dev/null
+
+node_modules/.modules.yaml: $(PNPM) pnpm-lock.yaml package.json $(wildcard services/*/package.json shared/*/package.json)
+	$(PNPM) install --frozen-lockfile
+	@touch $@
+
+## install: dependencies (pnpm included) and a build of every package; safe to run twice
+install: node_modules/.modules.yaml build
+
+build: node_modules/.modules.yaml
+	$(PNPM) exec tsc -b
+
+## databases: create the four service databases on the local Postgres if missing
+databases: install
+	node scripts/create-databases.js $(SERVICES)
+
+## dev: the four services in the foreground against a local RabbitMQ and Postgres (no Docker)
+dev: databases
+	node scripts/dev.js $(SERVICES)
+
+## test: every test (unit, integration, end-to-end) against a real broker and database
+test: install
+	$(PNPM) exec vitest run $(VITEST_ARGS)
+
+test-unit: install
+	$(PNPM) exec vitest run --project unit
+test-int: install
+	$(PNPM) exec vitest run --project int
+test-e2e: install
+	$(PNPM) exec vitest run --project e2e
+
+## up: the whole demo in Docker (broker, Postgres, services, Mailpit, Jaeger, Prometheus, Grafana)
+up:
+	docker compose up --build --detach --wait
+	@bash scripts/print-urls.sh
+
+down:
+	docker compose down
+
+## bench: the benchmark (see docs/benchmarks.md)
+bench: databases
+	node scripts/bench.js
+
+clean:
+	$(PNPM) exec tsc -b --clean || true
+	rm -rf node_modules services/*/node_modules shared/*/node_modules .tools .test-results

@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// Runs the services given as arguments in the foreground, each with its own `start` script
+// (the same command as `pnpm --filter @troupe/<service> start`), output prefixed by service.
+// Ctrl-C stops them all gracefully.
+const { spawn } = require('node:child_process');
+const { readFileSync } = require('node:fs');
+const { join } = require('node:path');
+const readline = require('node:readline');
+const { prettyFactory } = require('pino-pretty');
+
+// Services log JSON (for machines); make this stream readable for people.
+const pretty = prettyFactory({ colorize: process.stdout.isTTY, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,service' });
+const readable = (line) => {
+  if (!line.startsWith('{')) return line;
+  try {
+    return pretty(line).trimEnd();
+  } catch {
+    return line;
+  }
+};
+
+const colours = [36, 35, 33, 32];
+const children = process.argv.slice(2).map((service, i) => {
+  const dir = join(__dirname, '..', 'services', service);
+  const [cmd, ...args] = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).scripts.start.split(/\s+/);
+  const child = spawn(cmd, args, { cwd: dir, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const prefix = `\x1b[${colours[i % colours.length]}m${service.padEnd(12)}\x1b[0m| `;
+  for (const stream of [child.stdout, child.stderr]) {
+    readline.createInterface({ input: stream }).on('line', (line) => process.stdout.write(prefix + readable(line) + '\n'));
+  }
+  child.on('exit', (code, signal) => {
+    process.stdout.write(`${prefix}exited (${signal ?? code})\n`);
+    if (!stopping && code !== 0) stop('SIGTERM');
+  });
+  return child;
+});
+
+let stopping = false;
+function stop(signal) {
+  stopping = true;
+  for (const child of children) if (child.exitCode === null) child.kill(signal);
+}
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => stop('SIGTERM'));
+process.on('exit', () => stop('SIGKILL'));

@@ -1,0 +1,233 @@
+import { randomUUID } from 'node:crypto';
+import { createTestDatabase, createTestVhost, anEvent, eventually, TestBroker, type TestDatabase, type TestVhost } from '@troupe/testing';
+import pg from 'pg';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { HEADER, MIGRATIONS_DIR, Messaging, PermanentError, subscribe, type Handler } from '../src';
+import { runner } from 'node-pg-migrate';
+
+// The library on its own, as the "payment" service, against the real broker and database:
+// a handler that records each OrderPlaced it is given, and can be told to fail.
+let vhost: TestVhost;
+let db: TestDatabase;
+let pool: pg.Pool;
+let broker: TestBroker;
+let messaging: Messaging;
+let registry: Registry;
+const behaviour = new Map<string, (attempt: number) => void>();
+
+const onOrderPlaced: Handler<'OrderPlaced'> = async (event, ctx) => {
+  behaviour.get(event.orderId)?.(ctx.attempt);
+  await ctx.db.query('INSERT INTO effects (order_id, event_id) VALUES ($1, $2)', [event.orderId, event.id]);
+  ctx.publish('PaymentCompleted', event.orderId, {
+    paymentId: randomUUID(),
+    amount: event.data.total,
+    customer: event.data.customer,
+    items: event.data.items,
+  });
+};
+
+const effects = async (orderId: string) =>
+  Number((await pool.query('SELECT count(*) FROM effects WHERE order_id = $1', [orderId])).rows[0].count);
+const metric = async (name: string, labels: Record<string, string>) => {
+  const values = (await registry.getSingleMetric(name)?.get())?.values ?? [];
+  return values
+    .filter((v) => Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l))
+    .reduce((sum, v) => sum + v.value, 0);
+};
+
+beforeAll(async () => {
+  vhost = await createTestVhost(inject('rabbitmqUrl'), inject('rabbitmqManagementUrl'), 'messaging');
+  db = await createTestDatabase(inject('databaseUrl'), 'messaging');
+  await runner({ databaseUrl: db.url, dir: MIGRATIONS_DIR, direction: 'up', migrationsTable: 'pgmigrations', log: () => undefined });
+  pool = new pg.Pool({ connectionString: db.url, max: 5 });
+  await pool.query('CREATE TABLE effects (order_id uuid, event_id uuid)');
+  registry = new Registry();
+  messaging = new Messaging({
+    service: 'payment',
+    url: vhost.url,
+    pool,
+    logger: pino({ level: 'silent' }),
+    registry,
+    subscriptions: [subscribe('order.events', { OrderPlaced: onOrderPlaced })],
+    retry: { maxAttempts: 3, baseDelayMs: 50 },
+    onFatal: (error) => {
+      throw error;
+    },
+  });
+  await messaging.start();
+  await messaging.ready();
+  broker = await TestBroker.connect(vhost.url);
+  // A second subscriber of the same exchange: it must see each event exactly once, retries or not.
+  await broker.channel.assertQueue('observer', { durable: false, exclusive: true });
+  await broker.channel.bindQueue('observer', 'order.events', '');
+  await broker.channel.assertQueue('completed', { durable: false, exclusive: true });
+  await broker.channel.bindQueue('completed', 'payment.events', '');
+});
+
+afterAll(async () => {
+  await messaging?.stop();
+  await broker?.close();
+  await pool?.end();
+  await db?.drop();
+  await vhost?.delete();
+});
+
+beforeEach(async () => {
+  await broker.drain('payment.dlq');
+  await broker.drain('observer');
+  await broker.drain('completed');
+});
+
+describe('messaging: consuming', () => {
+  it('when an event arrives, then its effect and its follow-up event are committed and published once', async () => {
+    const event = anEvent('OrderPlaced');
+    await broker.publish('order.events', event);
+    await eventually(async () => (await broker.depth('completed')) === 1, { what: 'PaymentCompleted published' });
+    expect(await effects(event.orderId)).toBe(1);
+    const [published] = await broker.drain('completed');
+    const body = JSON.parse(published!.content.toString());
+    expect(body).toMatchObject({ type: 'PaymentCompleted', orderId: event.orderId, version: 1 });
+    expect(published!.properties).toMatchObject({ messageId: body.id, type: 'PaymentCompleted', contentType: 'application/json', deliveryMode: 2 });
+    expect(await messaging.relay).toBeDefined();
+    expect(Number((await pool.query('SELECT count(*) FROM troupe_outbox')).rows[0].count)).toBe(0);
+  });
+
+  it('when the same event is delivered three times, then it has one effect and two duplicates are counted', async () => {
+    const event = anEvent('OrderPlaced');
+    const before = await metric('troupe_inbox_duplicates_total', { queue: 'payment.order.events' });
+    for (let i = 0; i < 3; i++) await broker.publish('order.events', event);
+    await eventually(async () => (await metric('troupe_inbox_duplicates_total', { queue: 'payment.order.events' })) - before === 2, {
+      what: 'two duplicates counted',
+    });
+    expect(await effects(event.orderId)).toBe(1);
+    expect(await broker.depth('completed')).toBe(1);
+  });
+
+  it('when a message is not JSON, then it goes to the DLQ at once with the reason, and the next message is handled', async () => {
+    await broker.publish('order.events', Buffer.from('{not json'), { messageId: 'poison-1' });
+    const good = anEvent('OrderPlaced');
+    await broker.publish('order.events', good);
+    await eventually(async () => (await effects(good.orderId)) === 1, { what: 'the next message handled' });
+    await eventually(async () => (await broker.depth('payment.dlq')) === 1, { what: 'poison in DLQ' });
+    const [dead] = await broker.drain('payment.dlq');
+    expect(dead!.content.toString()).toBe('{not json');
+    expect(dead!.properties.headers).toMatchObject({
+      [HEADER.deadLetterReason]: 'poison',
+      [HEADER.attempt]: 1,
+      [HEADER.originalQueue]: 'payment.order.events',
+      [HEADER.originalExchange]: 'order.events',
+    });
+    expect(String(dead!.properties.headers?.[HEADER.error])).toMatch(/not valid JSON/);
+  });
+
+  it('when a message does not match its contract, then it is dead-lettered naming the field', async () => {
+    const bad = anEvent('OrderPlaced', { data: { items: [] } });
+    await broker.publish('order.events', bad);
+    await eventually(async () => (await broker.depth('payment.dlq')) === 1, { what: 'invalid event in DLQ' });
+    const [dead] = await broker.drain('payment.dlq');
+    expect(String(dead!.properties.headers?.[HEADER.error])).toMatch(/OrderPlaced\.data: items/);
+    expect(await effects(bad.orderId)).toBe(0);
+  });
+
+  it('when the handler fails twice then succeeds, then it is retried on its own queue only and has one effect', async () => {
+    const event = anEvent('OrderPlaced');
+    behaviour.set(event.orderId, (attempt) => {
+      if (attempt < 3) throw new Error(`transient failure ${attempt}`);
+    });
+    await broker.publish('order.events', event);
+    await eventually(async () => (await effects(event.orderId)) === 1, { what: 'success on the third attempt' });
+    expect(await metric('troupe_messages_retried_total', { queue: 'payment.order.events' })).toBeGreaterThanOrEqual(2);
+    // The other subscriber of order.events got the event once: retries never went back to the exchange.
+    expect(await broker.depth('observer')).toBe(1);
+    await eventually(async () => (await broker.depth('completed')) === 1, { what: 'one PaymentCompleted' });
+  });
+
+  it('when the handler keeps failing, then after maxAttempts the message is in the DLQ with attempts, error and times', async () => {
+    const event = anEvent('OrderPlaced');
+    behaviour.set(event.orderId, (attempt) => {
+      throw new Error(`still broken (${attempt})`);
+    });
+    await broker.publish('order.events', event, { headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } });
+    await eventually(async () => (await broker.depth('payment.dlq')) === 1, { what: 'exhausted message in DLQ' });
+    const [dead] = await broker.drain('payment.dlq');
+    const headers = dead!.properties.headers ?? {};
+    expect(headers).toMatchObject({
+      [HEADER.deadLetterReason]: 'exhausted',
+      [HEADER.attempt]: 3,
+      [HEADER.originalExchange]: 'order.events',
+      [HEADER.originalQueue]: 'payment.order.events',
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    });
+    expect(String(headers[HEADER.error])).toMatch(/still broken \(3\)/);
+    expect(Date.parse(String(headers[HEADER.lastFailureAt]))).toBeGreaterThan(Date.parse(String(headers[HEADER.firstFailureAt])));
+    expect(await effects(event.orderId)).toBe(0);
+  });
+
+  it('when the handler throws a PermanentError, then the message is dead-lettered without a retry', async () => {
+    const event = anEvent('OrderPlaced');
+    let calls = 0;
+    behaviour.set(event.orderId, () => {
+      calls += 1;
+      throw new PermanentError('no such customer');
+    });
+    await broker.publish('order.events', event);
+    await eventually(async () => (await broker.depth('payment.dlq')) === 1, { what: 'permanent failure in DLQ' });
+    const [dead] = await broker.drain('payment.dlq');
+    expect(dead!.properties.headers).toMatchObject({ [HEADER.deadLetterReason]: 'permanent', [HEADER.attempt]: 1 });
+    expect(calls).toBe(1);
+  });
+
+  it('when an event type this service does not handle arrives, then it is acked and counted as ignored', async () => {
+    const before = await metric('troupe_messages_consumed_total', { queue: 'payment.order.events', outcome: 'ignored' });
+    await broker.publish('order.events', { ...anEvent('OrderPlaced'), type: 'OrderShipped' });
+    await eventually(
+      async () => (await metric('troupe_messages_consumed_total', { queue: 'payment.order.events', outcome: 'ignored' })) - before === 1,
+      { what: 'ignored counted' },
+    );
+    expect(await broker.depth('payment.order.events')).toBe(0);
+    expect(await broker.depth('payment.dlq')).toBe(0);
+  });
+});
+
+describe('messaging: the outbox', () => {
+  it('when a transaction commits events, then they are published in order and the outbox empties', async () => {
+    const orderId = randomUUID();
+    await messaging.transaction(async (uow) => {
+      for (const reason of ['first', 'second', 'third']) {
+        uow.publish('PaymentFailed', orderId, { amount: { amountCents: 1, currency: 'USD' }, customer: { customerId: 'c', email: 'c@example.com' }, reason });
+      }
+    });
+    await eventually(async () => (await broker.depth('completed')) === 3, { what: 'three events published' });
+    const reasons = (await broker.drain('completed')).map((m) => JSON.parse(m.content.toString()).data.reason);
+    expect(reasons).toEqual(['first', 'second', 'third']);
+  });
+
+  it('when a transaction rolls back, then none of its events is published', async () => {
+    const orderId = randomUUID();
+    await expect(
+      messaging.transaction(async (uow) => {
+        uow.publish('PaymentFailed', orderId, { amount: { amountCents: 1, currency: 'USD' }, customer: { customerId: 'c', email: 'c@example.com' }, reason: 'x' });
+        throw new Error('business rule said no');
+      }),
+    ).rejects.toThrow('business rule said no');
+    // A later event of the same service goes out; the rolled-back one never did.
+    const marker = randomUUID();
+    await messaging.transaction(async (uow) => {
+      uow.publish('PaymentFailed', marker, { amount: { amountCents: 1, currency: 'USD' }, customer: { customerId: 'c', email: 'c@example.com' }, reason: 'marker' });
+    });
+    await eventually(async () => (await broker.depth('completed')) >= 1, { what: 'marker published' });
+    const orderIds = (await broker.drain('completed')).map((m) => JSON.parse(m.content.toString()).orderId);
+    expect(orderIds).toEqual([marker]);
+  });
+
+  it('when an event breaks its own contract, then publish throws before anything is written', async () => {
+    await expect(
+      messaging.transaction(async (uow) => {
+        uow.publish('PaymentFailed', randomUUID(), { reason: '' } as never);
+      }),
+    ).rejects.toThrow();
+    expect(Number((await pool.query('SELECT count(*) FROM troupe_outbox')).rows[0].count)).toBe(0);
+  });
+});
