@@ -198,6 +198,9 @@ export class SubscriptionConsumer {
       return undefined;
     }
     const attempt = numberHeader(message.properties, HEADER.attempt) ?? 1;
+    if (attempt === 1 && numberHeader(message.properties, HEADER.replayCount) !== undefined) {
+      this.deps.metrics.replayed.inc({ queue: this.queue });
+    }
     const { span, ctx } = startProcessSpan(message.properties.headers, this.queue, event.id, event.type, attempt);
     span.setAttribute('troupe.order_id', event.orderId);
     const log = this.deps.logger.child({ queue: this.queue, eventId: event.id, type: event.type, orderId: event.orderId, attempt });

@@ -7,3 +7,4 @@ export { stageEvent, type UnitOfWork } from './outbox';
 export { DEFAULT_RETRY_POLICY, retryDelays, waitQueueName, type RetryPolicy } from './retry-policy';
 export { captureTraceHeaders, contextFromHeaders } from './tracing';
 export const MIGRATIONS_DIR = require('node:path').join(__dirname, '..', 'migrations') as string;
+export { DeadLetters, describeDeadLetter, type DeadLetter, type Selection } from './dead-letters';

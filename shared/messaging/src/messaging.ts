@@ -4,7 +4,8 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { SubscriptionConsumer, type Subscription } from './consumer';
-import { errorMessage } from './errors';
+import { DeadLetters } from './dead-letters';
+import { BrokerUnavailableError, errorMessage } from './errors';
 import { createMessagingMetrics, type MessagingMetrics } from './metrics';
 import { runUnitOfWork, type UnitOfWork } from './outbox';
 import { OutboxRelay } from './outbox-relay';
@@ -140,6 +141,19 @@ export class Messaging {
       broker: this.current !== undefined && this.publisher.ready,
       subscriptions: this.consumers.map((c) => ({ queue: c.queue, consuming: c.consuming })),
     };
+  }
+
+  /** Runs `work` against this service's dead-letter queue on a channel of its own. */
+  async deadLetters<R>(work: (dlq: DeadLetters) => Promise<R>): Promise<R> {
+    const model = this.current;
+    if (!model) throw new BrokerUnavailableError('not connected to the broker');
+    const channel = await model.createConfirmChannel();
+    channel.on('error', () => undefined);
+    try {
+      return await work(new DeadLetters(channel, deadLetterQueueOf(this.options.service)));
+    } finally {
+      await channel.close().catch(() => undefined);
+    }
   }
 
   /** Stop consuming, finish the batches in hand, stop the relay, close the connection. */

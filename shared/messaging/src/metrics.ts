@@ -87,7 +87,7 @@ export function createMessagingMetrics(registry: Registry) {
       () =>
         new Counter({
           name: 'troupe_dlq_replayed_total',
-          help: 'Dead-lettered messages sent back to their queue by an operator.',
+          help: 'Messages replayed from the dead-letter queue (by the CLI or the admin API) and received again by their consumer.',
           labelNames: ['queue'],
           registers,
         }),

@@ -231,3 +231,54 @@ describe('messaging: the outbox', () => {
     expect(Number((await pool.query('SELECT count(*) FROM troupe_outbox')).rows[0].count)).toBe(0);
   });
 });
+
+describe('messaging: dead letters', () => {
+  const deadLetterOne = async (event: ReturnType<typeof anEvent<'OrderPlaced'>>) => {
+    let broken = true;
+    behaviour.set(event.orderId, () => {
+      if (broken) throw new PermanentError('customer blocked');
+    });
+    await broker.publish('order.events', event);
+    await eventually(async () => (await broker.depth('payment.dlq')) === 1, { what: 'message dead-lettered' });
+    return () => {
+      broken = false;
+    };
+  };
+
+  it('when listed, then the message shows its reason, error and queue, and stays in the DLQ', async () => {
+    const event = anEvent('OrderPlaced');
+    await deadLetterOne(event);
+    const [letter] = await messaging.deadLetters((dlq) => dlq.list());
+    expect(letter).toMatchObject({ id: event.id, type: 'OrderPlaced', queue: 'payment.order.events', reason: 'permanent', attempts: 1 });
+    expect(letter!.error).toMatch(/customer blocked/);
+    expect(await broker.depth('payment.dlq')).toBe(1);
+  });
+
+  it('when replayed, then it goes back to its own queue only, is handled once, and leaves the DLQ', async () => {
+    const event = anEvent('OrderPlaced');
+    const fix = await deadLetterOne(event);
+    fix();
+    const before = await metric('troupe_dlq_replayed_total', { queue: 'payment.order.events' });
+    const replayed = await messaging.deadLetters((dlq) => dlq.replay({ ids: [event.id] }));
+    expect(replayed.map((r) => r.id)).toEqual([event.id]);
+    await eventually(async () => (await effects(event.orderId)) === 1, { what: 'replayed message handled' });
+    expect(await broker.depth('payment.dlq')).toBe(0);
+    expect(await broker.depth('observer')).toBe(1); // the fanout exchange saw it once, at first publish
+    expect(await metric('troupe_dlq_replayed_total', { queue: 'payment.order.events' })).toBe(before + 1);
+  });
+
+  it('when one message of several is replayed or purged, then the others stay', async () => {
+    const first = anEvent('OrderPlaced');
+    const second = anEvent('OrderPlaced');
+    await deadLetterOne(first);
+    behaviour.set(second.orderId, () => {
+      throw new PermanentError('also blocked');
+    });
+    await broker.publish('order.events', second);
+    await eventually(async () => (await broker.depth('payment.dlq')) === 2, { what: 'two dead letters' });
+    const purged = await messaging.deadLetters((dlq) => dlq.purge({ ids: [second.id] }));
+    expect(purged.map((p) => p.id)).toEqual([second.id]);
+    const left = await messaging.deadLetters((dlq) => dlq.list());
+    expect(left.map((l) => l.id)).toEqual([first.id]);
+  });
+});

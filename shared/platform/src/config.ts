@@ -49,6 +49,8 @@ export function commonConfig(service: string, defaultPort: number) {
     RETRY_BASE_DELAY_MS: int(10, 3_600_000).default(1000),
     /** Exit non-zero (so the orchestrator restarts us) after the broker is away this long. */
     RABBITMQ_GIVE_UP_AFTER_MS: int(1000, 86_400_000).default(300_000),
+    /** Bearer token for the /admin endpoints (dead-letter queue); unset = admin endpoints off. */
+    ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     /** Longest graceful shutdown before the process is killed. */
     SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
   };

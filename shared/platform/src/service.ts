@@ -7,6 +7,7 @@ import type { Express } from 'express';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { adminRoutes } from './admin';
 import { createPool, migrate } from './db';
 import { closeServer, createHttpApp, listen, type Readiness } from './http';
 import { createLogger } from './logger';
@@ -24,6 +25,7 @@ export interface BaseConfig {
   RETRY_BASE_DELAY_MS: number;
   RABBITMQ_GIVE_UP_AFTER_MS: number;
   SHUTDOWN_TIMEOUT_MS: number;
+  ADMIN_TOKEN?: string | undefined;
 }
 
 /** The shared infrastructure a service's own parts are built on. */
@@ -97,7 +99,10 @@ export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): 
     logger,
     registry,
     readiness: () => readiness(pool, messaging),
-    routes: (app) => parts.routes?.(app, messaging),
+    routes: (app) => {
+      if (config.ADMIN_TOKEN) adminRoutes(app, messaging, config.ADMIN_TOKEN);
+      parts.routes?.(app, messaging);
+    },
   });
   const server = await listen(app, config.PORT, config.HOST);
   await messaging.start();

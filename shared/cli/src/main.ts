@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { deadLetterQueueOf, SERVICES, type ServiceName } from '@troupe/contracts';
+import { DeadLetters, type DeadLetter, type Selection } from '@troupe/messaging';
+import { connect } from 'amqplib';
+import { z } from 'zod';
+
+const USAGE = `usage: troupe dlq <list|show|replay|purge> --service <${SERVICES.join('|')}> [options]
+
+  list    the messages in <service>.dlq (left in place)        [--limit N] [--json]
+  show    one message in full                                   --id ID
+  replay  send messages back to the queue they failed on        --id ID [--id ID …] | --all
+  purge   delete messages for good                              --id ID [--id ID …] | --all
+
+environment: RABBITMQ_URL (default amqp://guest:guest@localhost:5672)`;
+
+const env = z
+  .object({ RABBITMQ_URL: z.string().regex(/^amqps?:\/\//, 'must be an amqp:// URL').default('amqp://guest:guest@localhost:5672') })
+  .safeParse(process.env);
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      service: { type: 'string' },
+      id: { type: 'string', multiple: true },
+      all: { type: 'boolean', default: false },
+      limit: { type: 'string', default: '50' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [group, command] = positionals;
+  if (values.help || group !== 'dlq' || !command) throw new UsageError(USAGE);
+  const service = values.service as ServiceName | undefined;
+  if (!service || !SERVICES.includes(service)) throw new UsageError(`--service must be one of ${SERVICES.join(', ')}\n\n${USAGE}`);
+  if (!env.success) throw new UsageError(`RABBITMQ_URL ${env.error.issues[0]?.message ?? 'is invalid'}`);
+  const limit = Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
+
+  const connection = await connect(env.data.RABBITMQ_URL);
+  try {
+    const channel = await connection.createConfirmChannel();
+    const dlq = new DeadLetters(channel, deadLetterQueueOf(service));
+    switch (command) {
+      case 'list': {
+        const [count, messages] = [await dlq.count(), await dlq.list(limit)];
+        if (values.json) return print(JSON.stringify({ count, messages }, null, 2));
+        print(`${dlq.queue}: ${count} message(s)${count > messages.length ? `, showing ${messages.length}` : ''}`);
+        for (const m of messages) print(summary(m));
+        return;
+      }
+      case 'show': {
+        const id = values.id?.[0];
+        if (!id) throw new UsageError('show needs --id');
+        const found = (await dlq.list(10_000)).find((m) => m.id === id);
+        if (!found) throw new UsageError(`no message ${id} in ${dlq.queue}`);
+        return print(JSON.stringify(found, null, 2));
+      }
+      case 'replay':
+      case 'purge': {
+        const selection = selectionOf(values.all, values.id);
+        const done = command === 'replay' ? await dlq.replay(selection) : await dlq.purge(selection);
+        for (const m of done) print(`${command === 'replay' ? 'replayed' : 'purged'} ${m.id}${command === 'replay' ? ` → ${m.queue}` : ''}`);
+        print(`${done.length} message(s) ${command === 'replay' ? 'replayed' : 'purged'}`);
+        if ('ids' in selection && done.length < selection.ids.length) {
+          const missing = selection.ids.filter((id) => !done.some((m) => m.id === id));
+          throw new UsageError(`not found in ${dlq.queue}: ${missing.join(', ')}`);
+        }
+        return;
+      }
+      default:
+        throw new UsageError(USAGE);
+    }
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
+
+function selectionOf(all: boolean | undefined, ids: string[] | undefined): Selection {
+  if (all && ids?.length) throw new UsageError('give either --all or --id, not both');
+  if (all) return { all: true };
+  if (ids?.length) return { ids };
+  throw new UsageError('say which messages: --id ID (repeatable) or --all');
+}
+
+function summary(m: DeadLetter): string {
+  return [
+    `- ${m.id}`,
+    `    type: ${m.type ?? '?'}  queue: ${m.queue ?? '?'}  reason: ${m.reason ?? '?'}  attempts: ${m.attempts ?? '?'}  replays: ${m.replayCount}`,
+    `    failed: ${m.firstFailureAt ?? '?'} … ${m.lastFailureAt ?? '?'}`,
+    `    error: ${m.error ?? '?'}`,
+  ].join('\n');
+}
+
+function print(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`${error instanceof UsageError ? error.message : `troupe: ${(error as Error).message}`}\n`);
+  process.exit(error instanceof UsageError ? 2 : 1);
+});

@@ -1,0 +1,198 @@
+import { createHash } from 'node:crypto';
+import { context, propagation, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
+import type { ConfirmChannel, GetMessage } from 'amqplib';
+import { HEADER, copyHeaders, numberHeader, stringHeader } from './headers';
+import { contextFromHeaders } from './tracing';
+
+/** A dead-lettered message as an operator sees it. */
+export interface DeadLetter {
+  /** The event id (AMQP messageId), or a hash of the body for a message that had none. */
+  id: string;
+  type: string | undefined;
+  queue: string | undefined;
+  exchange: string | undefined;
+  reason: string | undefined;
+  error: string | undefined;
+  attempts: number | undefined;
+  firstFailureAt: string | undefined;
+  lastFailureAt: string | undefined;
+  replayCount: number;
+  /** The body as text (truncated for display by the caller if it wants). */
+  body: string;
+  headers: Record<string, unknown>;
+}
+
+export type Selection = { all: true } | { ids: readonly string[] };
+
+const tracer = trace.getTracer('@troupe/messaging');
+
+export function describeDeadLetter(message: GetMessage): DeadLetter {
+  const p = message.properties;
+  // A message the broker dead-lettered itself (delivery limit) carries x-first-death-* instead of ours.
+  const brokerQueue = stringHeader(p, 'x-first-death-queue');
+  return {
+    id: deadLetterId(message),
+    type: typeof p.type === 'string' ? p.type : undefined,
+    queue: stringHeader(p, HEADER.originalQueue) ?? brokerQueue,
+    exchange: stringHeader(p, HEADER.originalExchange) ?? stringHeader(p, 'x-first-death-exchange'),
+    reason: stringHeader(p, HEADER.deadLetterReason) ?? (brokerQueue ? `broker: ${stringHeader(p, 'x-first-death-reason') ?? 'unknown'}` : undefined),
+    error: stringHeader(p, HEADER.error),
+    attempts: numberHeader(p, HEADER.attempt),
+    firstFailureAt: stringHeader(p, HEADER.firstFailureAt),
+    lastFailureAt: stringHeader(p, HEADER.lastFailureAt),
+    replayCount: numberHeader(p, HEADER.replayCount) ?? 0,
+    body: message.content.toString('utf8'),
+    headers: p.headers ?? {},
+  };
+}
+
+export function deadLetterId(message: GetMessage): string {
+  const id = message.properties.messageId;
+  return typeof id === 'string' && id.length > 0 ? id : `sha256:${createHash('sha256').update(message.content).digest('hex').slice(0, 16)}`;
+}
+
+const selected = (selection: Selection, id: string) => ('all' in selection ? true : selection.ids.includes(id));
+
+/**
+ * Inspect, replay and purge a service's dead-letter queue over AMQP (so it works whether the
+ * service is up or not). Every operation takes the messages one by one and puts back, unacked,
+ * the ones it was not asked about.
+ */
+export class DeadLetters {
+  private readonly returned = new Set<string>();
+
+  constructor(
+    private readonly channel: ConfirmChannel,
+    readonly queue: string,
+  ) {
+    channel.on('return', (message: { properties: { messageId?: unknown } }) => this.returned.add(String(message.properties.messageId)));
+  }
+
+  /** Up to `limit` messages, left in the queue. */
+  async list(limit = 100): Promise<DeadLetter[]> {
+    const taken = await this.take(limit);
+    this.putBack(taken);
+    return taken.map(describeDeadLetter);
+  }
+
+  async count(): Promise<number> {
+    return (await this.channel.checkQueue(this.queue)).messageCount;
+  }
+
+  /**
+   * Sends the selected messages back to the queue they failed on (never to the fanout exchange:
+   * the other subscribers already have them), as a fresh first attempt with `x-troupe-replay-count`
+   * incremented, each in a new trace linked to the original. The DLQ copy is acked only after the
+   * broker confirmed the replayed one: a failure half way leaves a message in both places at
+   * worst, and the consumer's inbox makes the second copy harmless.
+   */
+  async replay(selection: Selection, limit = 10_000): Promise<DeadLetter[]> {
+    const taken = await this.take(limit);
+    const replayed: DeadLetter[] = [];
+    const settled = new Set<GetMessage>();
+    try {
+      for (const message of taken) {
+        const letter = describeDeadLetter(message);
+        if (!selected(selection, letter.id) || !letter.queue) continue;
+        await this.republish(message, letter);
+        this.channel.ack(message);
+        settled.add(message);
+        replayed.push(letter);
+      }
+    } finally {
+      this.putBack(taken.filter((m) => !settled.has(m)));
+    }
+    return replayed;
+  }
+
+  /** Deletes the selected messages for good. */
+  async purge(selection: Selection, limit = 10_000): Promise<DeadLetter[]> {
+    const taken = await this.take(limit);
+    const purged: DeadLetter[] = [];
+    const untouched: GetMessage[] = [];
+    for (const message of taken) {
+      const letter = describeDeadLetter(message);
+      if (selected(selection, letter.id)) {
+        this.channel.ack(message);
+        purged.push(letter);
+      } else {
+        untouched.push(message);
+      }
+    }
+    this.putBack(untouched);
+    return purged;
+  }
+
+  private async take(limit: number): Promise<GetMessage[]> {
+    const taken: GetMessage[] = [];
+    while (taken.length < limit) {
+      const message = await this.channel.get(this.queue, { noAck: false });
+      if (!message) break;
+      taken.push(message);
+    }
+    return taken;
+  }
+
+  private putBack(messages: readonly GetMessage[]): void {
+    for (const message of messages) this.channel.nack(message, false, true);
+  }
+
+  private async republish(message: GetMessage, letter: DeadLetter): Promise<void> {
+    const headers = copyHeaders(message.properties);
+    for (const name of [HEADER.attempt, HEADER.error, HEADER.deadLetterReason, HEADER.firstFailureAt, HEADER.lastFailureAt]) {
+      delete headers[name];
+    }
+    // A replay is a new operation: a new trace, linked to the one the message failed in.
+    const original = trace.getSpanContext(contextFromHeaders(message.properties.headers));
+    const span = tracer.startSpan(
+      `replay ${letter.queue}`,
+      {
+        root: true,
+        kind: SpanKind.PRODUCER,
+        links: original ? [{ context: original }] : [],
+        attributes: {
+          'messaging.system': 'rabbitmq',
+          'messaging.operation.type': 'send',
+          'messaging.destination.name': letter.queue ?? '',
+          'messaging.message.id': letter.id,
+        },
+      },
+      ROOT_CONTEXT,
+    );
+    const carrier: Record<string, string> = {};
+    propagation.inject(trace.setSpan(context.active(), span), carrier);
+    if (typeof headers.traceparent === 'string') headers['x-troupe-original-traceparent'] = headers.traceparent;
+    delete headers.tracestate;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.channel.sendToQueue(
+          letter.queue as string,
+          message.content,
+          {
+            persistent: true,
+            contentType: message.properties.contentType ?? 'application/json',
+            messageId: message.properties.messageId,
+            type: message.properties.type,
+            timestamp: message.properties.timestamp,
+            mandatory: true,
+            headers: {
+              ...headers,
+              ...carrier,
+              [HEADER.replayCount]: letter.replayCount + 1,
+              [HEADER.replayedAt]: new Date().toISOString(),
+            },
+          },
+          (error) => {
+            if (error) return reject(new Error(`broker did not confirm the replay of ${letter.id}`));
+            if (this.returned.delete(String(message.properties.messageId))) {
+              return reject(new Error(`queue ${letter.queue} does not exist: ${letter.id} stays in the DLQ`));
+            }
+            resolve();
+          },
+        );
+      });
+    } finally {
+      span.end();
+    }
+  }
+}

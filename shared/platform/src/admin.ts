@@ -1,0 +1,54 @@
+import { timingSafeEqual } from 'node:crypto';
+import { BrokerUnavailableError, type DeadLetters, type Messaging, type Selection } from '@troupe/messaging';
+import type { Express, NextFunction, Request, Response } from 'express';
+import { z } from 'zod';
+import { HttpError, validationError } from './http';
+
+const selectionSchema = z.union([
+  z.strictObject({ all: z.literal(true) }),
+  z.strictObject({ ids: z.array(z.string().min(1).max(200)).min(1).max(10_000) }),
+]);
+const limitSchema = z.coerce.number().int().min(1).max(10_000).default(100);
+
+/**
+ * The dead-letter queue over HTTP, for operators: list, replay, purge. Every route needs
+ * `Authorization: Bearer <ADMIN_TOKEN>`; without a configured token they do not exist.
+ */
+export function adminRoutes(app: Express, messaging: Messaging, token: string): void {
+  const expected = Buffer.from(token);
+  const guard = (req: Request, _res: Response, next: NextFunction) => {
+    const given = Buffer.from(/^Bearer (.+)$/.exec(req.get('authorization') ?? '')?.[1] ?? '');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      return next(new HttpError(401, 'admin token required'));
+    }
+    next();
+  };
+  const selection = (body: unknown): Selection => {
+    const parsed = selectionSchema.safeParse(body);
+    if (!parsed.success) throw validationError(parsed.error);
+    return parsed.data;
+  };
+
+  // The broker being away is the server's condition, not the operator's mistake: 503.
+  const withDlq = <R>(work: (dlq: DeadLetters) => Promise<R>) =>
+    messaging.deadLetters(work).catch((error: unknown) => {
+      throw error instanceof BrokerUnavailableError ? new HttpError(503, 'broker unavailable; try again') : error;
+    });
+
+  app.get('/admin/dlq', guard, async (req, res) => {
+    const limit = limitSchema.safeParse(req.query.limit);
+    if (!limit.success) throw validationError(limit.error);
+    const [count, messages] = await withDlq(async (dlq) => [await dlq.count(), await dlq.list(limit.data)] as const);
+    res.json({ count, messages });
+  });
+  app.post('/admin/dlq/replay', guard, async (req, res) => {
+    const wanted = selection(req.body);
+    const replayed = await withDlq((dlq) => dlq.replay(wanted));
+    res.json({ replayed: replayed.map((m) => ({ id: m.id, queue: m.queue })) });
+  });
+  app.post('/admin/dlq/purge', guard, async (req, res) => {
+    const wanted = selection(req.body);
+    const purged = await withDlq((dlq) => dlq.purge(wanted));
+    res.json({ purged: purged.map((m) => m.id) });
+  });
+}

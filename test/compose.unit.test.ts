@@ -1,0 +1,574 @@
+/**
+ * The container side of troupe, checked without a Docker engine: docker-compose.yml, the
+ * Dockerfile and the infra/ configuration must agree with each other and with the code (each
+ * service's config schema, its package.json start script, the metrics it exports).
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { configSchema as inventorySchema } from '../services/inventory/src/config';
+import { configSchema as notificationSchema } from '../services/notification/src/config';
+import { configSchema as orderSchema } from '../services/order/src/config';
+import { configSchema as paymentSchema } from '../services/payment/src/config';
+
+const root = resolve(__dirname, '..');
+const read = (path: string): string => readFileSync(join(root, path), 'utf8');
+
+/** What the test needs of a service's zod schema (structural, so this file needs no zod types). */
+interface ConfigSchema {
+  shape: Record<string, unknown>;
+  safeParse(value: unknown): { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } };
+}
+
+const SERVICES: Record<string, ConfigSchema> = {
+  order: orderSchema,
+  payment: paymentSchema,
+  inventory: inventorySchema,
+  notification: notificationSchema,
+};
+const SERVICE_NAMES = Object.keys(SERVICES);
+
+/**
+ * The metric names the services export (shared/messaging, shared/platform, services/order) and
+ * RabbitMQ's prometheus plugin serves: the contract the dashboard is held to. A dashboard query
+ * naming anything else (a typo, a renamed metric) fails the test.
+ */
+const METRICS = [
+  'troupe_orders_placed_total',
+  'troupe_orders_completed_total',
+  'troupe_orders_cancelled_total',
+  'troupe_messages_consumed_total',
+  'troupe_messages_published_total',
+  'troupe_messages_retried_total',
+  'troupe_messages_dead_lettered_total',
+  'troupe_inbox_duplicates_total',
+  'troupe_outbox_pending_messages',
+  'troupe_outbox_oldest_age_seconds',
+  'troupe_consumer_up',
+  'troupe_broker_connected',
+  'troupe_http_requests_total',
+  'rabbitmq_queue_messages_ready',
+  'rabbitmq_queue_messages',
+];
+/** Histograms: queried through their _bucket, _sum and _count series, never by the bare name. */
+const HISTOGRAMS = [
+  'troupe_order_completion_duration_seconds',
+  'troupe_message_handler_duration_seconds',
+  'troupe_http_request_duration_seconds',
+];
+
+// --- docker-compose.yml, as compose sees it ----------------------------------------------------
+
+type Env = Record<string, string>;
+
+/**
+ * Compose's variable substitution (`${VAR}`, `${VAR:-default}`, `${VAR-default}`, `$VAR`, `$$`),
+ * with an empty environment: what `docker compose up` runs on a machine with no .env file.
+ */
+function interpolate(text: string, env: Env = {}): string {
+  return text.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (match, braced?: string, operator?: string, operand?: string, bare?: string) => {
+      if (match === '$$') return '$';
+      const name = (braced ?? bare) as string;
+      const value = env[name];
+      if (operator === ':-') return value ? value : (operand ?? '');
+      if (operator === '-') return value ?? operand ?? '';
+      if (operator === ':?' || operator === '?') throw new Error(`${name} is required: ${operand ?? ''}`);
+      return value ?? '';
+    },
+  );
+}
+
+const deepInterpolate = (value: unknown): unknown => {
+  if (typeof value === 'string') return interpolate(value);
+  if (Array.isArray(value)) return value.map(deepInterpolate);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, deepInterpolate(inner)]));
+  }
+  return value;
+};
+
+interface PortMapping {
+  hostIp: string | undefined;
+  published: number | undefined;
+  target: number;
+}
+
+interface ComposeService {
+  image?: string;
+  build?: { context?: string; dockerfile?: string; args?: Record<string, string | number> };
+  environment?: Record<string, string | number | boolean> | string[];
+  ports?: (string | number | { target: number; published?: string | number; host_ip?: string })[];
+  healthcheck?: { test?: string | string[] };
+  depends_on?: string[] | Record<string, { condition?: string }>;
+  volumes?: (string | { source?: string; target?: string })[];
+  network_mode?: string;
+}
+
+const composeText = read('docker-compose.yml');
+// `merge: true`: compose honours YAML merge keys (`<<: *service`), which YAML 1.2 leaves out.
+const compose = deepInterpolate(parse(composeText, { merge: true })) as {
+  services: Record<string, ComposeService>;
+};
+
+const serviceOf = (name: string): ComposeService => {
+  const service = compose.services[name];
+  if (!service) throw new Error(`docker-compose.yml has no service "${name}"`);
+  return service;
+};
+
+/** The environment in map form, every value a string (as the container gets it). */
+const envOf = (name: string): Env => {
+  const environment = serviceOf(name).environment;
+  if (!environment || Array.isArray(environment)) throw new Error(`${name}: environment must be a map`);
+  return Object.fromEntries(Object.entries(environment).map(([key, value]) => [key, String(value)]));
+};
+
+/** Short ("127.0.0.1:3000:3000/tcp") and long ({ target, published, host_ip }) port syntax. */
+const portsOf = (name: string): PortMapping[] =>
+  (serviceOf(name).ports ?? []).map((port) => {
+    if (typeof port === 'object') {
+      return {
+        hostIp: port.host_ip,
+        published: port.published === undefined ? undefined : Number(port.published),
+        target: Number(port.target),
+      };
+    }
+    const parts = String(port).replace(/\/(tcp|udp)$/, '').split(':');
+    const target = Number(parts.pop());
+    const published = parts.length > 0 ? Number(parts.pop()) : undefined;
+    return { hostIp: parts.length > 0 ? parts.join(':') : undefined, published, target };
+  });
+
+const dependsOn = (name: string): Record<string, string> => {
+  const deps = serviceOf(name).depends_on ?? {};
+  if (Array.isArray(deps)) return Object.fromEntries(deps.map((dep) => [dep, 'service_started']));
+  return Object.fromEntries(Object.entries(deps).map(([dep, spec]) => [dep, spec.condition ?? 'service_started']));
+};
+
+const portFromEnv = (name: string): number => Number(envOf(name).PORT);
+
+// --- the Dockerfile ------------------------------------------------------------------------------
+
+interface Instruction {
+  keyword: string;
+  args: string;
+}
+
+/** Instructions in order: comments dropped, continuation lines joined. */
+const dockerfile: Instruction[] = read('Dockerfile')
+  .split('\n')
+  .filter((line) => !/^\s*#/.test(line))
+  .join('\n')
+  .replace(/\\\n/g, ' ')
+  .split('\n')
+  .map((line) => line.trim())
+  .filter((line) => line.length > 0)
+  .map((line) => {
+    const [keyword = '', ...rest] = line.split(/\s+/);
+    return { keyword: keyword.toUpperCase(), args: rest.join(' ') };
+  });
+
+const stages: Instruction[][] = dockerfile.reduce<Instruction[][]>((all, instruction) => {
+  if (instruction.keyword === 'FROM') all.push([]);
+  all.at(-1)?.push(instruction);
+  return all;
+}, []);
+const finalStage = stages.at(-1) ?? [];
+
+/** An exact version: x.y.z (optionally v-prefixed), optionally a variant suffix and a digest. */
+const PINNED_IMAGE = /^(?:[a-z0-9.-]+(?::\d+)?\/)?[a-z0-9._-]+(?:\/[a-z0-9._-]+)*:v?\d+\.\d+\.\d+(?:-[a-z0-9.-]+)?(?:@sha256:[a-f0-9]{64})?$/;
+/** PostgreSQL numbers its releases major.minor since 10: there, 17.7 is exact (17 floats). */
+const PINNED_POSTGRES = /^postgres:\d+\.\d+(?:-[a-z0-9.-]+)?(?:@sha256:[a-f0-9]{64})?$/;
+const isPinned = (image: string): boolean => PINNED_IMAGE.test(image) || PINNED_POSTGRES.test(image);
+
+// --- PromQL, just enough to list the metrics a query names -------------------------------------
+
+const PROMQL_KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless', 'offset', 'inf', 'nan']);
+
+function metricsIn(expr: string): string[] {
+  const stripped = expr
+    .replace(/\$\{?[A-Za-z_][A-Za-z0-9_]*(?::[a-z]+)?\}?/g, ' ') // Grafana variables
+    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, ' ') // string literals
+    .replace(/\{[^}]*\}/g, ' ') // label matchers
+    .replace(/\[[^\]]*\]/g, ' ') // range selectors and subqueries
+    .replace(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ') // label lists
+    .replace(/\boffset\s+-?\w+/g, ' ');
+  const names: string[] = [];
+  for (const match of stripped.matchAll(/[A-Za-z_:][A-Za-z0-9_:]*/g)) {
+    const after = stripped.slice((match.index ?? 0) + match[0].length);
+    if (/^\s*\(/.test(after)) continue; // a function or an aggregation
+    if (PROMQL_KEYWORDS.has(match[0].toLowerCase())) continue;
+    if (/^\d/.test(match[0])) continue;
+    names.push(match[0]);
+  }
+  return names;
+}
+
+/** True when `name` is a series the contract says exists. */
+const isKnownSeries = (name: string): boolean =>
+  METRICS.includes(name) || HISTOGRAMS.some((histogram) => ['_bucket', '_sum', '_count'].some((suffix) => name === histogram + suffix));
+
+interface Panel {
+  type: string;
+  title?: string;
+  datasource?: { type?: string; uid?: string };
+  targets?: { expr?: string; datasource?: { uid?: string } }[];
+  panels?: Panel[];
+}
+
+const dashboardText = read('infra/grafana/dashboards/troupe.json');
+const dashboard = JSON.parse(dashboardText) as {
+  title: string;
+  uid: string;
+  panels: Panel[];
+  templating?: { list: { query?: string | { query?: string }; datasource?: { uid?: string } }[] };
+};
+const allPanels = (panels: Panel[]): Panel[] => panels.flatMap((panel) => [panel, ...allPanels(panel.panels ?? [])]);
+const queryPanels = allPanels(dashboard.panels).filter((panel) => (panel.targets ?? []).length > 0);
+const exprsOf = (panel: Panel): string[] => (panel.targets ?? []).map((target) => target.expr ?? '');
+
+// ================================================================================================
+
+describe('docker-compose.yml: the four services', () => {
+  describe.each(SERVICE_NAMES)('%s', (name) => {
+    const schema = SERVICES[name] as ConfigSchema;
+
+    it("the environment passes the service's own config schema", () => {
+      const result = schema.safeParse(envOf(name));
+      const problems = (result.error?.issues ?? []).map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+      expect(problems).toEqual([]);
+      expect(result.success).toBe(true);
+    });
+
+    it('every variable is one the service reads, or an OTEL_/NODE_ standard one (a typo fails)', () => {
+      const unknown = Object.keys(envOf(name)).filter(
+        (key) => !(key in schema.shape) && !key.startsWith('OTEL_') && !key.startsWith('NODE_'),
+      );
+      expect(unknown).toEqual([]);
+    });
+
+    it('listens on every interface of the container (HOST is 0.0.0.0)', () => {
+      expect(envOf(name).HOST).toBe('0.0.0.0');
+    });
+
+    it('publishes PORT on the same host port, on 127.0.0.1', () => {
+      const port = portFromEnv(name);
+      expect(Number.isInteger(port)).toBe(true);
+      expect(portsOf(name)).toEqual([{ hostIp: '127.0.0.1', published: port, target: port }]);
+    });
+
+    it("the healthcheck asks this service's own /readyz on PORT, with node (the image has no curl)", () => {
+      const test = serviceOf(name).healthcheck?.test;
+      expect(Array.isArray(test)).toBe(true);
+      const argv = test as string[];
+      expect(argv.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
+      const urls = [...argv.join(' ').matchAll(/http:\/\/127\.0\.0\.1:(\d+)\/readyz/g)];
+      expect(urls.map((url) => Number(url[1]))).toEqual([portFromEnv(name)]);
+    });
+
+    it('starts only once RabbitMQ and Postgres are healthy', () => {
+      expect(dependsOn(name)).toMatchObject({ rabbitmq: 'service_healthy', postgres: 'service_healthy' });
+    });
+
+    it('is built from the root Dockerfile with SERVICE set to its name and PORT to its port', () => {
+      const build = serviceOf(name).build;
+      expect(build?.context).toBe('.');
+      expect(build?.dockerfile ?? 'Dockerfile').toBe('Dockerfile');
+      expect(String(build?.args?.SERVICE)).toBe(name);
+      expect(Number(build?.args?.PORT)).toBe(portFromEnv(name));
+    });
+
+    it("reaches the broker and its own database with the credentials compose gives them", () => {
+      const env = envOf(name);
+      const rabbitmq = new URL(env.RABBITMQ_URL as string);
+      const rabbitmqEnv = envOf('rabbitmq');
+      expect(rabbitmq.hostname).toBe('rabbitmq');
+      expect(decodeURIComponent(rabbitmq.username)).toBe(rabbitmqEnv.RABBITMQ_DEFAULT_USER);
+      expect(decodeURIComponent(rabbitmq.password)).toBe(rabbitmqEnv.RABBITMQ_DEFAULT_PASS);
+
+      const database = new URL(env.DATABASE_URL as string);
+      const postgresEnv = envOf('postgres');
+      expect(database.hostname).toBe('postgres');
+      expect(decodeURIComponent(database.username)).toBe(postgresEnv.POSTGRES_USER ?? 'postgres');
+      expect(decodeURIComponent(database.password)).toBe(postgresEnv.POSTGRES_PASSWORD);
+      expect(database.pathname).toBe(`/${name}`);
+    });
+
+    it('sends traces to Jaeger over OTLP/HTTP, and nothing else (Jaeger takes no metrics or logs)', () => {
+      const env = envOf(name);
+      expect(env.OTEL_SERVICE_NAME).toBe(name);
+      // The base URL: the exporter appends /v1/traces itself.
+      expect(env.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://jaeger:4318');
+      expect(env.OTEL_METRICS_EXPORTER).toBe('none');
+      expect(env.OTEL_LOGS_EXPORTER).toBe('none');
+      expect(Object.keys(dependsOn(name))).toContain('jaeger');
+    });
+  });
+
+  it('when the notification service sends email, then it goes to Mailpit', () => {
+    expect(envOf('notification').SMTP_URL).toBe('smtp://mailpit:1025');
+    expect(Object.keys(dependsOn('notification'))).toContain('mailpit');
+  });
+});
+
+describe('docker-compose.yml: every container', () => {
+  const all = Object.entries(compose.services);
+
+  it('every image is pinned to an exact version (x.y.z), never latest or a floating tag', () => {
+    const images = all.filter(([, service]) => service.image !== undefined);
+    expect(images.length).toBeGreaterThanOrEqual(6);
+    const unpinned = images.filter(([, service]) => !isPinned(service.image as string));
+    expect(unpinned.map(([name, service]) => `${name}: ${service.image}`)).toEqual([]);
+  });
+
+  it('a container without an image is built from this repo', () => {
+    const neither = all.filter(([, service]) => service.image === undefined && service.build === undefined);
+    expect(neither.map(([name]) => name)).toEqual([]);
+  });
+
+  it('every published port is bound to 127.0.0.1, never to all interfaces', () => {
+    const open = all.flatMap(([name]) =>
+      portsOf(name)
+        .filter((port) => port.hostIp !== '127.0.0.1')
+        .map((port) => `${name}: ${port.hostIp ?? '(all interfaces)'}:${port.published ?? '(random)'}:${port.target}`),
+    );
+    expect(open).toEqual([]);
+    expect(all.filter(([, service]) => service.network_mode === 'host').map(([name]) => name)).toEqual([]);
+  });
+
+  it('no two containers publish the same host port', () => {
+    const published = all.flatMap(([name]) => portsOf(name).map((port) => port.published));
+    expect(published.length).toBeGreaterThan(0);
+    expect(new Set(published).size).toBe(published.length);
+  });
+
+  it('when no .env file is there, then every variable compose substitutes has a default', () => {
+    const bare = [...composeText.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g)].map(
+      (match) => match[1] ?? match[2],
+    );
+    expect(bare).toEqual([]);
+  });
+
+  it('RabbitMQ and Postgres have health checks (the services wait on them)', () => {
+    expect(serviceOf('rabbitmq').healthcheck?.test).toEqual(expect.arrayContaining(['rabbitmq-diagnostics']));
+    expect(serviceOf('postgres').healthcheck?.test).toEqual(expect.arrayContaining(['pg_isready']));
+  });
+
+  it('RabbitMQ has its own user: guest only works from the broker\'s loopback', () => {
+    const env = envOf('rabbitmq');
+    expect(env.RABBITMQ_DEFAULT_USER).toBeTruthy();
+    expect(env.RABBITMQ_DEFAULT_USER).not.toBe('guest');
+    expect(env.RABBITMQ_DEFAULT_PASS).toBeTruthy();
+  });
+});
+
+describe('Dockerfile', () => {
+  it('every FROM is an exact, pinned node:24.x.y image (or an earlier stage)', () => {
+    const froms = dockerfile.filter((instruction) => instruction.keyword === 'FROM').map((instruction) => instruction.args);
+    expect(froms.length).toBeGreaterThanOrEqual(2);
+    const stageNames = froms.map((args) => /\bAS\s+(\S+)/i.exec(args)?.[1]).filter(Boolean);
+    const images = froms
+      .map((args) => args.replace(/--platform=\S+\s+/, '').split(/\s+/)[0] as string)
+      .filter((image) => !stageNames.includes(image));
+    expect(images.length).toBeGreaterThanOrEqual(1);
+    for (const image of images) {
+      expect(image).toMatch(PINNED_IMAGE);
+      expect(image).toMatch(/^node:24\.\d+\.\d+-[a-z0-9-]+(?:@sha256:[a-f0-9]{64})?$/);
+    }
+  });
+
+  it('the final stage runs as the unprivileged node user', () => {
+    const users = finalStage.filter((instruction) => instruction.keyword === 'USER').map((instruction) => instruction.args);
+    expect(users.at(-1)).toBe('node');
+  });
+
+  it('the final stage runs in production mode', () => {
+    const env = finalStage.filter((instruction) => instruction.keyword === 'ENV').map((instruction) => instruction.args).join(' ');
+    expect(env).toMatch(/\bNODE_ENV=production\b/);
+  });
+
+  it('bakes no secret into the image', () => {
+    const declared = dockerfile
+      .filter((instruction) => instruction.keyword === 'ENV' || instruction.keyword === 'ARG')
+      .flatMap((instruction) => [...instruction.args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)(?==|\s|$)/g)].map((match) => match[1] as string));
+    expect(declared.filter((name) => /PASS|SECRET|TOKEN|CREDENTIAL|PRIVATE|_KEY\b|_URL\b/i.test(name))).toEqual([]);
+  });
+
+  it.each(SERVICE_NAMES)("CMD is %s's package.json start script, and its entry point has a source file", (name) => {
+    const cmds = finalStage.filter((instruction) => instruction.keyword === 'CMD');
+    expect(cmds).toHaveLength(1);
+    // Exec form (a JSON array): no shell in between, so SIGTERM reaches node.
+    const argv = JSON.parse((cmds[0] as Instruction).args) as string[];
+
+    const manifest = JSON.parse(read(`services/${name}/package.json`)) as { scripts?: { start?: string } };
+    const start = manifest.scripts?.start;
+    expect(start, `services/${name}/package.json has no start script`).toBeTruthy();
+    expect(argv).toEqual((start as string).trim().split(/\s+/));
+
+    // dist/x.js is compiled from src/x.ts (rootDir src, outDir dist).
+    const entryPoints = argv.filter((arg) => /^(?:\.\/)?dist\/.+\.js$/.test(arg));
+    expect(entryPoints.length).toBeGreaterThanOrEqual(1);
+    for (const entry of entryPoints) {
+      const source = entry.replace(/^(?:\.\/)?dist\//, 'src/').replace(/\.js$/, '.ts');
+      expect(existsSync(join(root, 'services', name, source)), `services/${name}/${source}`).toBe(true);
+    }
+  });
+
+  it("installs the pnpm version the root package.json's packageManager names", () => {
+    const manifest = JSON.parse(read('package.json')) as { packageManager?: string };
+    const wanted = manifest.packageManager?.replace(/^pnpm@/, '').replace(/\+.*$/, '');
+    const installed = dockerfile
+      .filter((instruction) => instruction.keyword === 'RUN')
+      .flatMap((instruction) => [...instruction.args.matchAll(/\bpnpm@(\d+\.\d+\.\d+)/g)].map((match) => match[1]));
+    expect(installed).toEqual([wanted]);
+  });
+
+  it('the build context leaves out node_modules, dist and *.tsbuildinfo (a stale one would skip the compile)', () => {
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith('#'));
+    expect(ignored).toEqual(expect.arrayContaining(['**/node_modules', '**/dist', '**/*.tsbuildinfo', '.git']));
+  });
+});
+
+describe('infra/postgres', () => {
+  it("the init scripts create exactly the databases named in the services' DATABASE_URLs", () => {
+    const dir = 'infra/postgres/initdb';
+    const sql = readdirSync(join(root, dir))
+      .filter((file) => file.endsWith('.sql'))
+      .sort()
+      .map((file) => read(`${dir}/${file}`).replace(/--.*$/gm, ''))
+      .join('\n');
+    const created = [...sql.matchAll(/\bCREATE\s+DATABASE\s+(?:"([^"]+)"|([A-Za-z_][A-Za-z0-9_]*))/gi)].map(
+      (match) => (match[1] ?? (match[2] as string).toLowerCase()) as string,
+    );
+    const wanted = SERVICE_NAMES.map((name) => decodeURIComponent(new URL(envOf(name).DATABASE_URL as string).pathname.slice(1)));
+    expect([...created].sort()).toEqual([...wanted].sort());
+  });
+
+  it('the init scripts are mounted where the postgres image runs them', () => {
+    expect(serviceOf('postgres').volumes).toEqual(expect.arrayContaining(['./infra/postgres/initdb:/docker-entrypoint-initdb.d:ro']));
+  });
+});
+
+describe('infra/prometheus', () => {
+  const config = parse(read('infra/prometheus/prometheus.yml')) as {
+    scrape_configs: { job_name: string; metrics_path?: string; static_configs?: { targets: string[] }[] }[];
+  };
+  const targetsOf = (job: { static_configs?: { targets: string[] }[] }) => (job.static_configs ?? []).flatMap((sc) => sc.targets);
+
+  it.each(SERVICE_NAMES)('scrapes %s on the port its compose environment gives it', (name) => {
+    const jobs = config.scrape_configs.filter((job) => targetsOf(job).includes(`${name}:${portFromEnv(name)}`));
+    expect(jobs).toHaveLength(1);
+    expect((jobs[0] as { metrics_path?: string }).metrics_path ?? '/metrics').toBe('/metrics');
+  });
+
+  it("scrapes RabbitMQ's per-object endpoint (per-queue depths)", () => {
+    const perObject = config.scrape_configs.filter(
+      (job) => job.metrics_path === '/metrics/per-object' && targetsOf(job).includes('rabbitmq:15692'),
+    );
+    expect(perObject).toHaveLength(1);
+  });
+
+  it('is mounted where the prometheus image reads its configuration', () => {
+    expect(serviceOf('prometheus').volumes).toEqual(
+      expect.arrayContaining(['./infra/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro']),
+    );
+  });
+
+  it('every job="…" the dashboard filters on is a scrape job', () => {
+    const jobs = config.scrape_configs.map((job) => job.job_name);
+    const used = queryPanels.flatMap(exprsOf).flatMap((expr) => [...expr.matchAll(/\bjob\s*=~?\s*"([^"]+)"/g)].map((m) => m[1]));
+    expect(used.filter((job) => !jobs.includes(job as string))).toEqual([]);
+  });
+});
+
+describe('infra/grafana', () => {
+  it('the dashboard is "troupe workflow" and every panel has a title', () => {
+    expect(dashboard.title).toBe('troupe workflow');
+    expect(queryPanels.length).toBeGreaterThan(0);
+    expect(queryPanels.filter((panel) => !panel.title).length).toBe(0);
+  });
+
+  it('every query names only metrics the services (or RabbitMQ) export', () => {
+    const variableQueries = (dashboard.templating?.list ?? []).map((variable) =>
+      typeof variable.query === 'string' ? variable.query : (variable.query?.query ?? ''),
+    );
+    const fromVariables = variableQueries.flatMap((query) => [...query.matchAll(/label_values\(\s*([A-Za-z_:][A-Za-z0-9_:]*)\s*,/g)].map((m) => m[1] as string));
+    const fromPanels = queryPanels.flatMap(exprsOf).flatMap(metricsIn);
+    expect(fromPanels.length).toBeGreaterThan(0);
+    expect([...fromPanels, ...fromVariables].filter((name) => !isKnownSeries(name))).toEqual([]);
+  });
+
+  it.each([
+    ['orders placed per second', ['troupe_orders_placed_total']],
+    ['orders completed per second', ['troupe_orders_completed_total']],
+    ['orders cancelled per second', ['troupe_orders_cancelled_total']],
+    ['placed → completed latency', ['troupe_order_completion_duration_seconds_bucket']],
+    ['messages consumed by queue, type and outcome', ['troupe_messages_consumed_total']],
+    ['handler duration', ['troupe_message_handler_duration_seconds_bucket']],
+    ['retries', ['troupe_messages_retried_total']],
+    ['dead letters', ['troupe_messages_dead_lettered_total']],
+    ['inbox duplicates', ['troupe_inbox_duplicates_total']],
+    ['outbox pending', ['troupe_outbox_pending_messages']],
+    ['outbox oldest age', ['troupe_outbox_oldest_age_seconds']],
+    ['consumers up', ['troupe_consumer_up']],
+    ['HTTP requests', ['troupe_http_requests_total']],
+    ['queue depths', ['rabbitmq_queue_messages_ready', 'rabbitmq_queue_messages']],
+  ])('a panel shows %s', (_area, metrics) => {
+    for (const metric of metrics) {
+      const panels = queryPanels.filter((panel) => exprsOf(panel).some((expr) => metricsIn(expr).includes(metric)));
+      expect(panels.map((panel) => panel.title), metric).not.toEqual([]);
+    }
+  });
+
+  it('the completion latency panel shows p50, p95 and p99; the handler panel p95', () => {
+    const quantiles = (histogram: string): number[] =>
+      queryPanels
+        .flatMap(exprsOf)
+        .filter((expr) => metricsIn(expr).includes(`${histogram}_bucket`))
+        .flatMap((expr) => [...expr.matchAll(/histogram_quantile\(\s*([\d.]+)/g)].map((m) => Number(m[1])));
+    expect(quantiles('troupe_order_completion_duration_seconds')).toEqual(expect.arrayContaining([0.5, 0.95, 0.99]));
+    expect(quantiles('troupe_message_handler_duration_seconds')).toContain(0.95);
+  });
+
+  it('the consume-rate panel breaks down by queue, type and outcome', () => {
+    const exprs = queryPanels.flatMap(exprsOf).filter((expr) => metricsIn(expr).includes('troupe_messages_consumed_total'));
+    expect(exprs.some((expr) => /by\s*\(([^)]*)\)/.test(expr) && ['queue', 'type', 'outcome'].every((l) => new RegExp(`by\\s*\\([^)]*\\b${l}\\b`).test(expr)))).toBe(true);
+  });
+
+  it('every panel and variable uses the provisioned Prometheus data source', () => {
+    const provisioned = parse(read('infra/grafana/provisioning/datasources/prometheus.yml')) as {
+      datasources: { uid: string; type: string; url: string }[];
+    };
+    const prometheus = provisioned.datasources.find((source) => source.type === 'prometheus');
+    expect(prometheus?.url).toBe(`http://prometheus:${portsOf('prometheus')[0]?.target ?? 9090}`);
+    const uids = [
+      ...queryPanels.flatMap((panel) => [panel.datasource?.uid, ...(panel.targets ?? []).map((t) => t.datasource?.uid)]),
+      ...(dashboard.templating?.list ?? []).map((variable) => variable.datasource?.uid),
+    ].filter((uid) => uid !== undefined);
+    expect(uids.length).toBeGreaterThan(0);
+    expect(new Set(uids)).toEqual(new Set([prometheus?.uid]));
+  });
+
+  it('the dashboard folder and the provisioning are mounted where Grafana looks for them', () => {
+    const provider = parse(read('infra/grafana/provisioning/dashboards/troupe.yml')) as {
+      providers: { options: { path: string } }[];
+    };
+    const volumes = serviceOf('grafana').volumes ?? [];
+    expect(volumes).toContain(`./infra/grafana/dashboards:${provider.providers[0]?.options.path}:ro`);
+    expect(volumes).toContain('./infra/grafana/provisioning:/etc/grafana/provisioning:ro');
+  });
+});
+
+describe('scripts/print-urls.sh', () => {
+  it('lists every port compose publishes', () => {
+    const script = read('scripts/print-urls.sh');
+    const published = Object.keys(compose.services).flatMap((name) => portsOf(name).map((port) => port.published));
+    expect(published.filter((port) => !script.includes(`127.0.0.1:${port}`))).toEqual([]);
+  });
+});
