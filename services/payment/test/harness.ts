@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { decodeEvent, type EventData, type EventType } from '@troupe/contracts';
 import { startService, type RunningService } from '@troupe/platform';
 import { createTestDatabase, createTestVhost, eventually, TestBroker, type TestDatabase, type TestVhost } from '@troupe/testing';
@@ -45,22 +46,20 @@ export async function startPaymentHarness(label: string): Promise<PaymentHarness
   try {
     vhost = await createTestVhost(inject('rabbitmqUrl'), inject('rabbitmqManagementUrl'), label);
     db = await createTestDatabase(inject('databaseUrl'), label);
-    running = await startService(
-      paymentService(
-        loadConfig({
-          RABBITMQ_URL: vhost.url,
-          DATABASE_URL: db.url,
-          PORT: '0',
-          LOG_LEVEL: 'silent',
-          RETRY_BASE_DELAY_MS: '50',
-          RETRY_MAX_ATTEMPTS: '4',
-        }),
-      ),
-    );
+    const config = loadConfig({
+      RABBITMQ_URL: vhost.url,
+      DATABASE_URL: db.url,
+      LOG_LEVEL: 'silent',
+      RETRY_BASE_DELAY_MS: '50',
+      RETRY_MAX_ATTEMPTS: '4',
+    });
+    // PORT=0 (any free port) is refused by the shared config schema (min 1), so it is set here.
+    running = await startService(paymentService({ ...config, PORT: 0 }));
     await running.messaging.ready();
     broker = await TestBroker.connect(vhost.url);
-    const seen = await subscribeTo(broker, 'payment.events');
+    const { seen, flush } = await subscribeTo(broker, 'payment.events');
     const baseUrl = `http://127.0.0.1:${running.port}`;
+    const pool = running.pool;
     const published = <T extends EventType>(orderId: string, type: T) =>
       seen.filter((m): m is Published<T> => m.body.orderId === orderId && m.body.type === type);
     return {
@@ -70,6 +69,11 @@ export async function startPaymentHarness(label: string): Promise<PaymentHarness
       published,
       awaitPublished: async (orderId, type, count = 1) => {
         await eventually(() => published(orderId, type).length >= count, { what: `${count} ${type} for ${orderId}` });
+        // Nothing more can be on its way: the outbox is empty and everything the broker took is here.
+        await eventually(async () => Number((await pool.query('SELECT count(*) FROM troupe_outbox')).rows[0].count) === 0, {
+          what: 'an empty outbox',
+        });
+        await flush();
         const events = published(orderId, type);
         expect(events).toHaveLength(count);
         return events;
@@ -83,9 +87,13 @@ export async function startPaymentHarness(label: string): Promise<PaymentHarness
   }
 }
 
-/** Binds an exclusive queue to `exchange` and records every message on it. */
-async function subscribeTo(broker: TestBroker, exchange: string): Promise<Published[]> {
+/**
+ * Binds an exclusive queue to `exchange` and records every message on it. `flush` sends a marker
+ * through the same queue and waits for it: whatever the broker had taken before is recorded then.
+ */
+async function subscribeTo(broker: TestBroker, exchange: string): Promise<{ seen: Published[]; flush: () => Promise<void> }> {
   const seen: Published[] = [];
+  const markers = new Set<string>();
   const { queue } = await broker.channel.assertQueue('', { exclusive: true, durable: false });
   await broker.channel.bindQueue(queue, exchange, '');
   await broker.channel.consume(
@@ -93,11 +101,20 @@ async function subscribeTo(broker: TestBroker, exchange: string): Promise<Publis
     (message) => {
       if (!message) return;
       const raw = message.content.toString('utf8');
-      seen.push({ body: JSON.parse(raw), properties: message.properties, raw });
+      const marker = message.properties.headers?.['x-test-marker'];
+      if (typeof marker === 'string') markers.add(marker);
+      else seen.push({ body: JSON.parse(raw), properties: message.properties, raw });
     },
     { noAck: true },
   );
-  return seen;
+  const flush = async () => {
+    const marker = randomUUID();
+    await new Promise<void>((resolve, reject) =>
+      broker.channel.sendToQueue(queue, Buffer.from('{}'), { headers: { 'x-test-marker': marker } }, (error) => (error ? reject(error) : resolve())),
+    );
+    await eventually(() => markers.has(marker), { what: 'the flush marker' });
+  };
+  return { seen, flush };
 }
 
 /** Sums the samples of `name` whose labels include `labels`, from Prometheus text. */

@@ -71,6 +71,11 @@ export function createHttpApp(options: HttpAppOptions): Express {
     pinoHttp({
       logger,
       autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') },
+      // Routes about an order put its id in res.locals, so the request's log line carries it.
+      customProps: (_req, res) => {
+        const orderId = (res as unknown as { locals?: { orderId?: string } }).locals?.orderId;
+        return orderId ? { orderId } : {};
+      },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
       serializers: {
         req: (req: { method: string; url: string; id: unknown }) => ({ id: req.id, method: req.method, url: req.url }),

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { MIGRATIONS_DIR, Messaging, type Subscription } from '@troupe/messaging';
 import type { ServiceName } from '@troupe/contracts';
+import { shutdownTelemetry } from '@troupe/telemetry';
 import closeWithGrace from 'close-with-grace';
 import type { Express } from 'express';
 import type { Pool } from 'pg';
@@ -116,6 +117,7 @@ export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): 
       await messaging.stop();
       await pool.end();
       logger.info(`${name} service stopped`);
+      await shutdownTelemetry();
     })());
   fatal = (error) => {
     logger.fatal({ err: error.message }, 'unrecoverable; shutting down');

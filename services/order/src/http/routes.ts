@@ -43,13 +43,17 @@ export function orderRoutes(app: Express, deps: OrderRoutesDeps): void {
     });
 
     const body = response.body as { orderId?: string };
-    if (body.orderId) res.location(`/orders/${body.orderId}`);
+    if (body.orderId) {
+      res.locals.orderId = body.orderId;
+      res.location(`/orders/${body.orderId}`);
+    }
     if (response.replayed) res.set('Idempotent-Replayed', 'true');
     res.status(response.statusCode).json(response.body);
   });
 
   app.get('/orders/:id', async (req: Request<{ id: string }>, res: Response) => {
     const id = req.params.id;
+    if (UUID.test(id)) res.locals.orderId = id;
     const order = UUID.test(id) ? await getOrder(deps.pool, id) : undefined;
     if (!order) throw new HttpError(404, `no order ${id.slice(0, 64)}`);
     res.json(order);

@@ -1,0 +1,144 @@
+import { anOrderRequest, eventually, query, type OrderRequest, type TestBroker } from '@troupe/testing';
+import { SERVICES, type Service, type System } from './system';
+
+/** The public HTTP API of DESIGN.md, as a customer (or an operator) would call it. */
+
+export type OrderStatus = 'PENDING' | 'PAID' | 'RESERVED' | 'COMPLETED' | 'CANCELLED';
+
+export interface OrderView {
+  orderId: string;
+  status: OrderStatus;
+  customerId: string;
+  items: { sku: string; quantity: number; unitPriceCents: number }[];
+  total: { amountCents: number; currency: string };
+  history: { type: string; at: string }[];
+  traceId: string | null;
+}
+
+export interface Notification {
+  id: string;
+  orderId: string;
+  kind: string;
+  channel: string;
+  recipient: string;
+  subject: string;
+}
+
+const TERMINAL: readonly OrderStatus[] = ['COMPLETED', 'CANCELLED'];
+
+async function getJson<T>(system: System, service: Service, path: string): Promise<T> {
+  const response = await fetch(`${system.baseUrl(service)}${path}`, { signal: AbortSignal.timeout(5000) });
+  if (!response.ok) throw new Error(`GET ${service}${path}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+/** POST /orders; fails the test unless it is 202 Accepted. */
+export async function placeOrder(system: System, overrides: Partial<OrderRequest> = {}): Promise<OrderView> {
+  const response = await fetch(`${system.baseUrl('order')}/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(anOrderRequest(overrides)),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await response.text();
+  if (response.status !== 202) throw new Error(`POST /orders: ${response.status} ${text}`);
+  const order = JSON.parse(text) as OrderView;
+  if (response.headers.get('location') !== `/orders/${order.orderId}`) {
+    throw new Error(`POST /orders: Location ${response.headers.get('location')} for order ${order.orderId}`);
+  }
+  return order;
+}
+
+export const getOrder = (system: System, orderId: string) => getJson<OrderView>(system, 'order', `/orders/${orderId}`);
+
+export const getStock = (system: System, sku: string) =>
+  getJson<{ sku: string; available: number; reserved: number }>(system, 'inventory', `/stock/${sku}`);
+
+export const getNotifications = async (system: System, orderId: string) =>
+  (await getJson<{ orderId: string; notifications: Notification[] }>(system, 'notification', `/notifications?orderId=${orderId}`))
+    .notifications;
+
+export const historyTypes = (order: OrderView): string[] => order.history.map((h) => h.type);
+
+/**
+ * Waits until the order has run its course: a terminal status, and the customer told (the
+ * NotificationSent of the outcome is in its history — for a cancellation it lands after the
+ * status changed).
+ */
+export function settled(system: System, orderId: string, timeoutMs = 30_000): Promise<OrderView> {
+  return eventually(
+    async () => {
+      const order = await getOrder(system, orderId);
+      return TERMINAL.includes(order.status) && historyTypes(order).includes('NotificationSent') ? order : undefined;
+    },
+    { timeoutMs, intervalMs: 100, what: `order ${orderId} to settle` },
+  );
+}
+
+/** Waits until GET /orders/{id} reports `status`. */
+export function reaches(system: System, orderId: string, status: OrderStatus, timeoutMs = 30_000): Promise<OrderView> {
+  return eventually(
+    async () => {
+      const order = await getOrder(system, orderId);
+      return order.status === status ? order : undefined;
+    },
+    { timeoutMs, intervalMs: 100, what: `order ${orderId} to be ${status}` },
+  );
+}
+
+/** Runs one query against a service's own database. */
+export function sql<R extends Record<string, unknown> = Record<string, unknown>>(
+  system: System,
+  service: Service,
+  text: string,
+  values: unknown[] = [],
+): Promise<R[]> {
+  return query<R>(system.databaseUrl(service), text, values);
+}
+
+const rank: Record<OrderStatus, number> = { PENDING: 0, PAID: 1, RESERVED: 2, COMPLETED: 3, CANCELLED: 3 };
+
+/**
+ * Polls GET /orders/{id} in the background and records every status it reports, until stopped;
+ * `backwards` lists each report lower than (or, once terminal, different from) one seen before.
+ */
+export function watchStatuses(system: System, orderId: string, intervalMs = 20) {
+  const seen: OrderStatus[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const order = await getOrder(system, orderId).catch(() => undefined);
+      if (order && seen.at(-1) !== order.status) seen.push(order.status);
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  })();
+  return {
+    /** The statuses reported, consecutive repeats collapsed. */
+    seen,
+    async stop(): Promise<OrderStatus[]> {
+      running = false;
+      await loop;
+      return seen;
+    },
+  };
+}
+
+/** Each pair (earlier, later) of reports where the status moved backwards or left a terminal state. */
+export function backwardMoves(statuses: readonly OrderStatus[]): string[] {
+  const moves: string[] = [];
+  let highest: OrderStatus | undefined;
+  for (const status of statuses) {
+    if (highest !== undefined) {
+      const terminal = TERMINAL.includes(highest);
+      if (rank[status] < rank[highest] || (terminal && status !== highest)) moves.push(`${highest} → ${status}`);
+    }
+    if (highest === undefined || rank[status] > rank[highest]) highest = status;
+  }
+  return moves;
+}
+
+/** Messages waiting in each service's dead-letter queue (all zero when nothing went wrong). */
+export async function deadLetters(broker: TestBroker): Promise<Record<Service, number>> {
+  const depths = await Promise.all(SERVICES.map((s) => broker.depth(`${s}.dlq`)));
+  return Object.fromEntries(SERVICES.map((s, i) => [s, depths[i]])) as Record<Service, number>;
+}

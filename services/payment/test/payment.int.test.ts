@@ -1,0 +1,204 @@
+import { randomUUID } from 'node:crypto';
+import { HEADER } from '@troupe/messaging';
+import { anEvent, eventually } from '@troupe/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectEnvelope, startPaymentHarness, type PaymentHarness } from './harness';
+
+let payment: PaymentHarness;
+
+beforeAll(async () => {
+  payment = await startPaymentHarness('payment');
+});
+
+afterAll(async () => {
+  await payment?.stop();
+});
+
+const anOrderPlaced = (token = 'tok_visa') => anEvent('OrderPlaced', { data: { paymentMethod: { token } } });
+
+const paymentsOf = async (orderId: string) =>
+  (
+    await payment.running.pool.query<{ id: string; status: string; amount_cents: number; currency: string; decline_reason: string | null; refund_reason: string | null; refunded_at: Date | null }>(
+      'SELECT id, status, amount_cents, currency, decline_reason, refund_reason, refunded_at FROM payments WHERE order_id = $1',
+      [orderId],
+    )
+  ).rows;
+
+const gatewayCalls = async (orderId: string) =>
+  (await payment.running.pool.query<{ calls: number }>('SELECT calls FROM gateway_calls WHERE order_id = $1', [orderId])).rows[0]?.calls ?? 0;
+
+const retried = () => payment.metric('troupe_messages_retried_total', { queue: 'payment.order.events', type: 'OrderPlaced' });
+
+/** Places an order the way the order service would, and waits until it is paid. */
+async function aCapturedOrder() {
+  const placed = anOrderPlaced('tok_visa');
+  await payment.broker.publish('order.events', placed);
+  const [completed] = await payment.awaitPublished(placed.orderId, 'PaymentCompleted');
+  return { placed, paymentId: completed!.body.data.paymentId };
+}
+
+describe('on OrderPlaced', () => {
+  it('when the card is approved, then one CAPTURED payment is stored and PaymentCompleted carries the items and the customer', async () => {
+    const placed = anOrderPlaced('tok_visa');
+
+    await payment.broker.publish('order.events', placed);
+
+    const [completed] = await payment.awaitPublished(placed.orderId, 'PaymentCompleted');
+    expectEnvelope(completed!, 'PaymentCompleted', placed.orderId);
+    const rows = await paymentsOf(placed.orderId);
+    expect(rows).toEqual([expect.objectContaining({ status: 'CAPTURED', amount_cents: 3000, currency: 'USD', decline_reason: null })]);
+    expect(completed!.body.data).toEqual({
+      paymentId: rows[0]!.id,
+      amount: placed.data.total,
+      customer: placed.data.customer,
+      items: placed.data.items,
+    });
+    expect(payment.published(placed.orderId, 'PaymentFailed')).toHaveLength(0);
+  });
+
+  it('when the card is declined, then a DECLINED payment is stored, PaymentFailed is published, and nothing is retried', async () => {
+    const retriedBefore = await retried();
+    const placed = anOrderPlaced('tok_declined');
+
+    await payment.broker.publish('order.events', placed);
+
+    const [failed] = await payment.awaitPublished(placed.orderId, 'PaymentFailed');
+    expectEnvelope(failed!, 'PaymentFailed', placed.orderId);
+    expect(failed!.body.data).toEqual({ amount: placed.data.total, customer: placed.data.customer, reason: 'card declined' });
+    expect(await paymentsOf(placed.orderId)).toEqual([expect.objectContaining({ status: 'DECLINED', decline_reason: 'card declined' })]);
+    expect(payment.published(placed.orderId, 'PaymentCompleted')).toHaveLength(0);
+    // A decline is an answer, not a failure: the message was handled once and never retried.
+    expect(await retried()).toBe(retriedBefore);
+    expect(await payment.broker.depth('payment.dlq')).toBe(0);
+  });
+
+  it('when the payment token is unknown, then the payment is declined as such', async () => {
+    const placed = anOrderPlaced('tok_stolen');
+
+    await payment.broker.publish('order.events', placed);
+
+    const [failed] = await payment.awaitPublished(placed.orderId, 'PaymentFailed');
+    expect(failed!.body.data.reason).toBe('unknown payment token');
+    expect(await paymentsOf(placed.orderId)).toEqual([expect.objectContaining({ status: 'DECLINED' })]);
+  });
+
+  it('when the gateway fails twice then answers, then after two retries there is one CAPTURED payment and one PaymentCompleted', async () => {
+    const retriedBefore = await retried();
+    const placed = anOrderPlaced('tok_flaky');
+
+    await payment.broker.publish('order.events', placed);
+
+    const [completed] = await payment.awaitPublished(placed.orderId, 'PaymentCompleted');
+    expectEnvelope(completed!, 'PaymentCompleted', placed.orderId);
+    expect(await gatewayCalls(placed.orderId)).toBe(3);
+    expect(await paymentsOf(placed.orderId)).toEqual([expect.objectContaining({ id: completed!.body.data.paymentId, status: 'CAPTURED' })]);
+    expect(await retried()).toBe(retriedBefore + 2);
+    // Retries wait on this consumer's own queues, never the DLQ, and leave nothing behind.
+    expect(await payment.broker.depth('payment.dlq')).toBe(0);
+    expect(await payment.broker.depth('payment.order.events')).toBe(0);
+    expect(payment.published(placed.orderId, 'PaymentCompleted')).toHaveLength(1);
+  });
+
+  it('when the same OrderPlaced is delivered twice, then the customer is charged once', async () => {
+    const duplicatesBefore = await payment.metric('troupe_inbox_duplicates_total', { queue: 'payment.order.events' });
+    const placed = anOrderPlaced('tok_visa');
+
+    await payment.broker.publish('order.events', placed);
+    await payment.broker.publish('order.events', placed);
+
+    await eventually(
+      async () => (await payment.metric('troupe_inbox_duplicates_total', { queue: 'payment.order.events' })) === duplicatesBefore + 1,
+      { what: 'the second delivery counted as a duplicate' },
+    );
+    expect(await paymentsOf(placed.orderId)).toHaveLength(1);
+    await payment.awaitPublished(placed.orderId, 'PaymentCompleted', 1);
+  });
+
+  it('when an OrderPlaced breaks its contract, then it is dead-lettered at once and no payment is made', async () => {
+    const bad = anEvent('OrderPlaced', { data: { total: { amountCents: -1, currency: 'USD' } } });
+
+    await payment.broker.publish('order.events', bad);
+
+    await eventually(async () => (await payment.broker.depth('payment.dlq')) === 1, { what: 'the invalid event in payment.dlq' });
+    const [dead] = await payment.broker.drain('payment.dlq');
+    expect(dead!.properties.headers).toMatchObject({ [HEADER.deadLetterReason]: 'poison', [HEADER.originalQueue]: 'payment.order.events' });
+    expect(await paymentsOf(bad.orderId)).toHaveLength(0);
+  });
+});
+
+describe('on InventoryRejected', () => {
+  it('when the stock of a paid order is rejected, then the payment is REFUNDED and PaymentRefunded is published', async () => {
+    const { placed, paymentId } = await aCapturedOrder();
+    const rejected = anEvent('InventoryRejected', { orderId: placed.orderId, data: { customer: placed.data.customer } });
+
+    await payment.broker.publish('inventory.events', rejected);
+
+    const [refunded] = await payment.awaitPublished(placed.orderId, 'PaymentRefunded');
+    expectEnvelope(refunded!, 'PaymentRefunded', placed.orderId);
+    expect(refunded!.body.data).toEqual({
+      paymentId,
+      amount: placed.data.total,
+      customer: placed.data.customer,
+      reason: rejected.data.reason,
+    });
+    expect(await paymentsOf(placed.orderId)).toEqual([
+      expect.objectContaining({ id: paymentId, status: 'REFUNDED', refund_reason: 'not enough stock', refunded_at: expect.any(Date) }),
+    ]);
+  });
+
+  it('when the rejection arrives twice (redelivered, and republished under a new id), then the customer is refunded once', async () => {
+    const { placed } = await aCapturedOrder();
+    const rejected = anEvent('InventoryRejected', { orderId: placed.orderId });
+    const republished = { ...rejected, id: randomUUID() };
+    const duplicatesBefore = await payment.metric('troupe_inbox_duplicates_total', { queue: 'payment.inventory.events' });
+
+    await payment.broker.publish('inventory.events', rejected);
+    await payment.broker.publish('inventory.events', rejected);
+    await payment.broker.publish('inventory.events', republished);
+
+    await eventually(
+      async () =>
+        (await payment.metric('troupe_inbox_duplicates_total', { queue: 'payment.inventory.events' })) === duplicatesBefore + 1 &&
+        (await payment.running.pool.query('SELECT 1 FROM troupe_inbox WHERE event_id = $1', [republished.id])).rowCount === 1,
+      { what: 'all three deliveries handled' },
+    );
+    await payment.awaitPublished(placed.orderId, 'PaymentRefunded', 1);
+    expect(await paymentsOf(placed.orderId)).toEqual([expect.objectContaining({ status: 'REFUNDED' })]);
+  });
+
+  it('when stock is rejected for an order that was never paid, then the event is dead-lettered as permanent, without retries', async () => {
+    const rejected = anEvent('InventoryRejected');
+
+    await payment.broker.publish('inventory.events', rejected);
+
+    await eventually(async () => (await payment.broker.depth('payment.dlq')) === 1, { what: 'the rejection in payment.dlq' });
+    const [dead] = await payment.broker.drain('payment.dlq');
+    expect(dead!.properties.messageId).toBe(rejected.id);
+    expect(dead!.properties.headers).toMatchObject({ [HEADER.deadLetterReason]: 'permanent', [HEADER.attempt]: 1 });
+    expect(payment.published(rejected.orderId, 'PaymentRefunded')).toHaveLength(0);
+  });
+});
+
+describe('health and metrics', () => {
+  it('when the service is connected, then /healthz and /readyz are 200 and /readyz lists both subscriptions consuming', async () => {
+    expect((await fetch(`${payment.baseUrl}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${payment.baseUrl}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({
+      status: 'ready',
+      checks: {
+        database: true,
+        broker: true,
+        subscriptions: [
+          { queue: 'payment.order.events', consuming: true },
+          { queue: 'payment.inventory.events', consuming: true },
+        ],
+      },
+    });
+  });
+
+  it('when events were published, then /metrics counts them by exchange and type', async () => {
+    await aCapturedOrder();
+    expect(await payment.metric('troupe_messages_published_total', { exchange: 'payment.events', type: 'PaymentCompleted' })).toBeGreaterThanOrEqual(1);
+  });
+});
