@@ -77,6 +77,8 @@ COPY --from=build /prod/app ./
 USER node
 EXPOSE ${PORT}
 
-# The same command as the services' package.json "start" script (the test checks they agree).
-# No npm/pnpm wrapper in between, so SIGTERM reaches node and the graceful shutdown runs.
-CMD ["node", "--enable-source-maps", "dist/main.js"]
+# The same command as the services' package.json "start" script (the test checks they agree):
+# OpenTelemetry is loaded with --import before the service, so it can patch http, express, pg
+# and pino first. No npm/pnpm wrapper in between, so SIGTERM reaches node and the graceful
+# shutdown runs.
+CMD ["node", "--enable-source-maps", "--import", "./dist/instrumentation.js", "dist/main.js"]
