@@ -6,7 +6,7 @@ PNPM_VERSION := 10.34.9
 PNPM := $(CURDIR)/.tools/node_modules/.bin/pnpm
 SERVICES := order payment inventory notification
 
-.PHONY: install build dev databases test test-unit test-int test-e2e up down bench clean
+.PHONY: install build dev databases test test-unit test-int test-e2e test-faults up down bench clean
 
 $(PNPM):
 	npm install --no-save --no-package-lock --prefix .tools pnpm@$(PNPM_VERSION) >/dev/null
@@ -30,9 +30,14 @@ databases: install
 dev: databases
 	node scripts/dev.js $(SERVICES)
 
-## test: every test (unit, integration, end-to-end) against a real broker and database
+## test: every test against a real broker and database: unit, integration and end-to-end first,
+## then the fault-injection suite on its own (it kills processes and stops the broker)
 test: install
-	$(PNPM) exec vitest run $(VITEST_ARGS)
+	VITEST_RESULTS=main $(PNPM) exec vitest run --project unit --project int --project e2e
+	VITEST_RESULTS=faults $(PNPM) exec vitest run --project faults
+
+test-faults: install
+	$(PNPM) exec vitest run --project faults
 
 test-unit: install
 	$(PNPM) exec vitest run --project unit

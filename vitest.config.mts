@@ -7,7 +7,7 @@ export default defineConfig({
   test: {
     // Runs once for all projects: finds (or starts) the broker and the database.
     globalSetup: ['./shared/testing/src/global-setup.ts'],
-    reporters: process.env.CI ? ['default', ['json', { outputFile: '.test-results/results.json' }]] : ['default'],
+    reporters: process.env.CI ? ['default', ['json', { outputFile: `.test-results/${process.env.VITEST_RESULTS ?? 'results'}.json` }]] : ['default'],
     projects: [
       {
         extends: true,
@@ -32,6 +32,18 @@ export default defineConfig({
           name: 'e2e',
           include: ['e2e/**/*.e2e.test.ts'],
           testTimeout: 120_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        // Fault injection: kills processes, cuts connections, stops the broker. Run alone, after
+        // the other projects (`make test` runs it as a second vitest invocation).
+        extends: true,
+        test: {
+          name: 'faults',
+          include: ['e2e/**/*.fault.test.ts'],
+          testTimeout: 240_000,
           hookTimeout: 120_000,
           fileParallelism: false,
         },

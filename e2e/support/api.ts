@@ -61,17 +61,25 @@ export const getNotifications = async (system: System, orderId: string) =>
 export const historyTypes = (order: OrderView): string[] => order.history.map((h) => h.type);
 
 /**
- * Waits until the order has run its course: a terminal status, and the customer told (the
- * NotificationSent of the outcome is in its history — for a cancellation it lands after the
- * status changed).
+ * Waits until the order has run its course: a terminal status, the customer told (the
+ * NotificationSent of the outcome is in its history — for a cancellation it lands after the status
+ * changed) and, when given, `events` events in its history. The order service follows three
+ * queues independently, so it may record NotificationSent before the InventoryReserved that
+ * caused it (DESIGN.md: events may arrive out of order); waiting for the count keeps exact
+ * history assertions free of that race.
  */
-export function settled(system: System, orderId: string, timeoutMs = 30_000): Promise<OrderView> {
+export function settled(system: System, orderId: string, { events, timeoutMs = 30_000 }: { events?: number; timeoutMs?: number } = {}): Promise<OrderView> {
   return eventually(
     async () => {
       const order = await getOrder(system, orderId);
-      return TERMINAL.includes(order.status) && historyTypes(order).includes('NotificationSent') ? order : undefined;
+      const done =
+        TERMINAL.includes(order.status) &&
+        historyTypes(order).includes('NotificationSent') &&
+        (events === undefined || order.history.length >= events);
+      if (!done) throw new Error(`${order.status}, history ${JSON.stringify(historyTypes(order))}`);
+      return order;
     },
-    { timeoutMs, intervalMs: 100, what: `order ${orderId} to settle` },
+    { timeoutMs, intervalMs: 100, what: `order ${orderId} to settle${events === undefined ? '' : ` with ${events} events`}` },
   );
 }
 

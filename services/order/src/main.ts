@@ -10,6 +10,7 @@ export const orderService = (config: Config): ServiceSpec<Config> => ({
   name: 'order',
   config,
   migrationsDir: join(__dirname, '..', 'migrations'),
+  bodyLimitBytes: config.MAX_BODY_BYTES,
   compose: ({ pool, registry }) => {
     const metrics = createOrderMetrics(registry);
     return {

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { decodeEvent, type EventData, type EventType } from '@troupe/contracts';
-import { startService, type RunningService } from '@troupe/platform';
+import { startService, type BaseConfig, type RunningService, type ServiceSpec } from '@troupe/platform';
 import { createTestDatabase, createTestVhost, eventually, TestBroker, type TestDatabase, type TestVhost } from '@troupe/testing';
 import { expect, inject } from 'vitest';
-import { loadConfig, type Config } from '../src/config';
-import { paymentService } from '../src/main';
 
-/** An event this service published, as a subscriber received it. */
+// The service under test runs in-process against a vhost and a database of its own (one per test
+// file), and is driven the way the other services would drive it: events published onto the
+// exchanges it consumes, and a subscriber of its own exchange recording everything it publishes.
+
+/** An event the service published, as a subscriber received it. */
 export interface Published<T extends EventType = EventType> {
   body: { id: string; type: T; version: number; occurredAt: string; orderId: string; data: EventData[T] };
   properties: { messageId?: string; type?: string; contentType?: string; deliveryMode?: number; headers?: Record<string, unknown> };
@@ -14,29 +16,47 @@ export interface Published<T extends EventType = EventType> {
   raw: string;
 }
 
-/**
- * The payment service running in-process against its own vhost and database, driven the way the
- * other services would: events published onto the exchanges it consumes, and a subscriber of its
- * own exchange recording everything it publishes.
- */
-export interface PaymentHarness {
-  running: RunningService<Config>;
+export interface Harness<C extends BaseConfig> {
+  running: RunningService<C>;
   broker: TestBroker;
   baseUrl: string;
   /** Every event of `type` published about `orderId` so far. */
   published<T extends EventType>(orderId: string, type: T): Published<T>[];
-  /** Waits until exactly `count` events of `type` were published about `orderId`, and returns them. */
+  /**
+   * Waits for `count` events of `type` about `orderId`, then until nothing more can be on its way
+   * (the outbox is empty and everything the broker took has arrived), and checks there are exactly
+   * `count`.
+   */
   awaitPublished<T extends EventType>(orderId: string, type: T, count?: number): Promise<Published<T>[]>;
-  /** The value of a counter on /metrics, summed over the series matching `labels`. */
+  /** Everything published so far, once nothing more can be on its way. */
+  settled(): Promise<Published[]>;
+  /** Waits for the event `eventId` to reach the service's dead-letter queue, and returns it. */
+  awaitDeadLetter(eventId: string): Promise<DeadLetter>;
+  /** Whether the event `eventId` has reached the dead-letter queue by now. */
+  isDeadLettered(eventId: string): Promise<boolean>;
+  /** A metric on GET /metrics, summed over the series whose labels include `labels`. */
   metric(name: string, labels?: Record<string, string>): Promise<number>;
   stop(): Promise<void>;
 }
 
-export async function startPaymentHarness(label: string): Promise<PaymentHarness> {
+export type DeadLetter = Awaited<ReturnType<TestBroker['drain']>>[number];
+
+export interface HarnessOptions<C extends BaseConfig> {
+  label: string;
+  /** The service's own `loadConfig` and spec factory (its main.ts). */
+  loadConfig: (env: NodeJS.ProcessEnv) => C;
+  service: (config: C) => ServiceSpec<C>;
+  /** The exchange the service publishes on. */
+  publishesOn: string;
+  /** Extra environment for this file. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function startHarness<C extends BaseConfig>(options: HarnessOptions<C>): Promise<Harness<C>> {
   let vhost: TestVhost | undefined;
   let db: TestDatabase | undefined;
   let broker: TestBroker | undefined;
-  let running: RunningService<Config> | undefined;
+  let running: RunningService<C> | undefined;
   const stop = async () => {
     await running?.stop();
     await broker?.close();
@@ -44,39 +64,57 @@ export async function startPaymentHarness(label: string): Promise<PaymentHarness
     await vhost?.delete();
   };
   try {
-    vhost = await createTestVhost(inject('rabbitmqUrl'), inject('rabbitmqManagementUrl'), label);
-    db = await createTestDatabase(inject('databaseUrl'), label);
-    const config = loadConfig({
+    vhost = await createTestVhost(inject('rabbitmqUrl'), inject('rabbitmqManagementUrl'), options.label);
+    db = await createTestDatabase(inject('databaseUrl'), options.label);
+    const config = options.loadConfig({
       RABBITMQ_URL: vhost.url,
       DATABASE_URL: db.url,
       LOG_LEVEL: 'silent',
       RETRY_BASE_DELAY_MS: '50',
       RETRY_MAX_ATTEMPTS: '4',
+      ...options.env,
     });
     // PORT=0 (any free port) is refused by the shared config schema (min 1), so it is set here.
-    running = await startService(paymentService({ ...config, PORT: 0 }));
+    running = await startService(options.service({ ...config, PORT: 0 }));
     await running.messaging.ready();
-    broker = await TestBroker.connect(vhost.url);
-    const { seen, flush } = await subscribeTo(broker, 'payment.events');
+    const connected = await TestBroker.connect(vhost.url);
+    broker = connected;
+    const { seen, flush } = await subscribeTo(connected, options.publishesOn);
     const baseUrl = `http://127.0.0.1:${running.port}`;
     const pool = running.pool;
     const published = <T extends EventType>(orderId: string, type: T) =>
       seen.filter((m): m is Published<T> => m.body.orderId === orderId && m.body.type === type);
+    // Everything taken off the DLQ so far: tests look for their own message by event id.
+    const dlq = options.publishesOn.replace(/\.events$/, '.dlq');
+    const deadLetters: DeadLetter[] = [];
+    const isDeadLettered = async (eventId: string) => {
+      deadLetters.push(...(await connected.drain(dlq)));
+      return deadLetters.some((m) => m.properties.messageId === eventId);
+    };
+    const settled = async () => {
+      await eventually(async () => Number((await pool.query('SELECT count(*) FROM troupe_outbox')).rows[0].count) === 0, {
+        what: 'an empty outbox',
+      });
+      await flush();
+      return [...seen];
+    };
     return {
       running,
-      broker,
+      broker: connected,
       baseUrl,
       published,
+      settled,
       awaitPublished: async (orderId, type, count = 1) => {
-        await eventually(() => published(orderId, type).length >= count, { what: `${count} ${type} for ${orderId}` });
-        // Nothing more can be on its way: the outbox is empty and everything the broker took is here.
-        await eventually(async () => Number((await pool.query('SELECT count(*) FROM troupe_outbox')).rows[0].count) === 0, {
-          what: 'an empty outbox',
-        });
-        await flush();
+        await eventually(() => published(orderId, type).length >= count, { what: `${count} ${type} for order ${orderId}` });
+        await settled();
         const events = published(orderId, type);
         expect(events).toHaveLength(count);
         return events;
+      },
+      isDeadLettered,
+      awaitDeadLetter: async (eventId) => {
+        await eventually(() => isDeadLettered(eventId), { what: `${eventId} in ${dlq}` });
+        return deadLetters.find((m) => m.properties.messageId === eventId)!;
       },
       metric: async (name, labels = {}) => metricValue(await (await fetch(`${baseUrl}/metrics`)).text(), name, labels),
       stop,
@@ -134,7 +172,7 @@ export function expectEnvelope(message: Published, type: EventType, orderId: str
   const decoded = decodeEvent(message.raw);
   expect(decoded.ok ? 'valid' : decoded.reason).toBe('valid');
   expect(message.body).toEqual({
-    id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+    id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
     type,
     version: 1,
     occurredAt: expect.any(String),

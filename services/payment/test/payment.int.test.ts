@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { HEADER } from '@troupe/messaging';
 import { anEvent, eventually } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectEnvelope, startPaymentHarness, type PaymentHarness } from './harness';
+import { loadConfig, type Config } from '../src/config';
+import { paymentService } from '../src/main';
+import { expectEnvelope, startHarness, type Harness } from './harness';
 
-let payment: PaymentHarness;
+let payment: Harness<Config>;
 
 beforeAll(async () => {
-  payment = await startPaymentHarness('payment');
+  payment = await startHarness({ label: 'payment', loadConfig, service: paymentService, publishesOn: 'payment.events' });
 });
 
 afterAll(async () => {
@@ -69,7 +71,7 @@ describe('on OrderPlaced', () => {
     expect(payment.published(placed.orderId, 'PaymentCompleted')).toHaveLength(0);
     // A decline is an answer, not a failure: the message was handled once and never retried.
     expect(await retried()).toBe(retriedBefore);
-    expect(await payment.broker.depth('payment.dlq')).toBe(0);
+    expect(await payment.isDeadLettered(placed.id)).toBe(false);
   });
 
   it('when the payment token is unknown, then the payment is declined as such', async () => {
@@ -94,7 +96,7 @@ describe('on OrderPlaced', () => {
     expect(await paymentsOf(placed.orderId)).toEqual([expect.objectContaining({ id: completed!.body.data.paymentId, status: 'CAPTURED' })]);
     expect(await retried()).toBe(retriedBefore + 2);
     // Retries wait on this consumer's own queues, never the DLQ, and leave nothing behind.
-    expect(await payment.broker.depth('payment.dlq')).toBe(0);
+    expect(await payment.isDeadLettered(placed.id)).toBe(false);
     expect(await payment.broker.depth('payment.order.events')).toBe(0);
     expect(payment.published(placed.orderId, 'PaymentCompleted')).toHaveLength(1);
   });
@@ -114,14 +116,30 @@ describe('on OrderPlaced', () => {
     await payment.awaitPublished(placed.orderId, 'PaymentCompleted', 1);
   });
 
+  it('when the same order arrives again as another event (new event id), then it is not charged again', async () => {
+    const placed = anOrderPlaced('tok_visa');
+    await payment.broker.publish('order.events', placed);
+    await payment.awaitPublished(placed.orderId, 'PaymentCompleted');
+
+    const processed = () => payment.metric('troupe_messages_consumed_total', { queue: 'payment.order.events', type: 'OrderPlaced', outcome: 'processed' });
+    const [processedBefore, retriedBefore] = [await processed(), await retried()];
+    const again = { ...placed, id: randomUUID() };
+    await payment.broker.publish('order.events', again);
+    await eventually(async () => (await processed()) === processedBefore + 1, { what: 'the second event processed (not failed)' });
+    await payment.settled();
+
+    expect(await retried()).toBe(retriedBefore);
+    expect(await paymentsOf(placed.orderId)).toHaveLength(1);
+    expect(payment.published(placed.orderId, 'PaymentCompleted')).toHaveLength(1);
+  });
+
   it('when an OrderPlaced breaks its contract, then it is dead-lettered at once and no payment is made', async () => {
     const bad = anEvent('OrderPlaced', { data: { total: { amountCents: -1, currency: 'USD' } } });
 
     await payment.broker.publish('order.events', bad);
 
-    await eventually(async () => (await payment.broker.depth('payment.dlq')) === 1, { what: 'the invalid event in payment.dlq' });
-    const [dead] = await payment.broker.drain('payment.dlq');
-    expect(dead!.properties.headers).toMatchObject({ [HEADER.deadLetterReason]: 'poison', [HEADER.originalQueue]: 'payment.order.events' });
+    const dead = await payment.awaitDeadLetter(bad.id);
+    expect(dead.properties.headers).toMatchObject({ [HEADER.deadLetterReason]: 'poison', [HEADER.originalQueue]: 'payment.order.events' });
     expect(await paymentsOf(bad.orderId)).toHaveLength(0);
   });
 });
@@ -171,10 +189,8 @@ describe('on InventoryRejected', () => {
 
     await payment.broker.publish('inventory.events', rejected);
 
-    await eventually(async () => (await payment.broker.depth('payment.dlq')) === 1, { what: 'the rejection in payment.dlq' });
-    const [dead] = await payment.broker.drain('payment.dlq');
-    expect(dead!.properties.messageId).toBe(rejected.id);
-    expect(dead!.properties.headers).toMatchObject({ [HEADER.deadLetterReason]: 'permanent', [HEADER.attempt]: 1 });
+    const dead = await payment.awaitDeadLetter(rejected.id);
+    expect(dead.properties.headers).toMatchObject({ [HEADER.deadLetterReason]: 'permanent', [HEADER.attempt]: 1 });
     expect(payment.published(rejected.orderId, 'PaymentRefunded')).toHaveLength(0);
   });
 });

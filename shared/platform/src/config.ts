@@ -35,8 +35,8 @@ export function commonConfig(service: string, defaultPort: number) {
     DATABASE_URL: url(/^postgres(ql)?:$/, 'postgres://user@host:5432/db').default(`postgres://postgres@localhost:5432/${service}`),
     /** Connections in this service's Postgres pool. */
     DATABASE_POOL_SIZE: int(1, 100).default(10),
-    /** HTTP port. */
-    PORT: int(1, 65535).default(defaultPort),
+    /** HTTP port (0: any free port). */
+    PORT: int(0, 65535).default(defaultPort),
     /** Interface to listen on: loopback by default; containers set 0.0.0.0. */
     HOST: z.string().min(1).default('127.0.0.1'),
     /** pino level. */

@@ -32,7 +32,14 @@ export class HttpError extends Error {
 
 /** A 400 naming each invalid field: `{ error, details: [{ field, message }] }`. */
 export function validationError(error: ZodError): HttpError {
-  const details = error.issues.map((issue) => ({ field: issue.path.join('.') || '(body)', message: issue.message }));
+  const details = error.issues.flatMap((issue) => {
+    // An unknown key is reported against the key itself, not its parent object.
+    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
+    return keys.map((key) => ({
+      field: [...issue.path, ...(key === undefined ? [] : [key])].join('.') || '(body)',
+      message: key === undefined ? issue.message : 'unknown field',
+    }));
+  });
   const first = details[0];
   return new HttpError(400, first ? `invalid request: ${first.field}: ${first.message}` : 'invalid request', details);
 }
@@ -83,6 +90,13 @@ export function createHttpApp(options: HttpAppOptions): Express {
       },
     }),
   );
+  app.use((req, _res, next) => {
+    const hasBody = req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0';
+    if (['POST', 'PUT', 'PATCH'].includes(req.method) && (hasBody || req.headers['transfer-encoding']) && !req.is('application/json')) {
+      return next(new HttpError(415, 'request body must be JSON (Content-Type: application/json)'));
+    }
+    next();
+  });
   app.use(express.json({ limit: options.bodyLimitBytes ?? 16 * 1024, strict: true }));
 
   app.get('/healthz', (_req, res) => {

@@ -52,6 +52,8 @@ export interface ServiceSpec<C extends BaseConfig> {
   config: C;
   /** The service's own migrations folder (applied after the messaging library's). */
   migrationsDir: string;
+  /** Largest JSON request body, in bytes (default 16 KiB). */
+  bodyLimitBytes?: number;
   /** Builds the service's parts, once, from the shared infrastructure. */
   compose: (ctx: BaseContext<C>) => ServiceParts;
   logger?: Logger;
@@ -100,6 +102,7 @@ export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): 
     logger,
     registry,
     readiness: () => readiness(pool, messaging),
+    ...(spec.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: spec.bodyLimitBytes }),
     routes: (app) => {
       if (config.ADMIN_TOKEN) adminRoutes(app, messaging, config.ADMIN_TOKEN);
       parts.routes?.(app, messaging);

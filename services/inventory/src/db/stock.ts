@@ -33,6 +33,11 @@ export async function insertReservation(db: Queryable, id: string, orderId: stri
   await db.query('INSERT INTO reservations (id, order_id, items) VALUES ($1, $2, $3)', [id, orderId, JSON.stringify(lines)]);
 }
 
+export async function hasReservation(db: Queryable, orderId: string): Promise<boolean> {
+  const { rowCount } = await db.query('SELECT 1 FROM reservations WHERE order_id = $1', [orderId]);
+  return rowCount === 1;
+}
+
 export async function getStock(db: Queryable, sku: string): Promise<StockLevel | undefined> {
   const { rows } = await db.query<StockLevel>('SELECT sku, available, reserved FROM stock WHERE sku = $1', [sku]);
   return rows[0];

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TypedEvent } from '@troupe/contracts';
 import type { UnitOfWork } from '@troupe/messaging';
-import { insertReservation, lockStock, moveToReserved, type StockLevel } from '../db/stock';
+import { hasReservation, insertReservation, lockStock, moveToReserved, type StockLevel } from '../db/stock';
 
 interface Line {
   sku: string;
@@ -14,6 +14,8 @@ interface Line {
  * the stock rows are locked before they are checked.
  */
 export async function reserveStock(uow: UnitOfWork, payment: TypedEvent<'PaymentCompleted'>): Promise<void> {
+  // Already reserved for this order (the same payment re-sent as another event): nothing to do.
+  if (await hasReservation(uow.db, payment.orderId)) return;
   const lines = mergeLines(payment.data.items);
   const stock = await lockStock(uow.db, lines.map((l) => l.sku));
   const short = findShortages(lines, stock);

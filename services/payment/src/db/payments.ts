@@ -20,6 +20,11 @@ export async function insertPayment(
   );
 }
 
+export async function findPayment(db: Queryable, orderId: string): Promise<boolean> {
+  const { rowCount } = await db.query('SELECT 1 FROM payments WHERE order_id = $1', [orderId]);
+  return rowCount === 1;
+}
+
 /** Locks the order's payment for the rest of the transaction. */
 export async function lockPayment(db: Queryable, orderId: string): Promise<Payment | undefined> {
   const { rows } = await db.query<{ id: string; order_id: string; status: Payment['status']; amount_cents: number; currency: string }>(

@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { TypedEvent } from '@troupe/contracts';
 import type { UnitOfWork } from '@troupe/messaging';
-import { insertPayment } from '../db/payments';
+import { findPayment, insertPayment } from '../db/payments';
 import type { PaymentGateway } from './gateway';
 
 /** Charges the order's total: PaymentCompleted if approved, PaymentFailed (final) if declined. */
 export async function chargeCustomer(uow: UnitOfWork, gateway: PaymentGateway, order: TypedEvent<'OrderPlaced'>): Promise<void> {
   const { customer, items, total, paymentMethod } = order.data;
+  // The inbox stops a redelivered event; this stops the same order arriving as another event
+  // (re-published by hand, say). A real gateway would also get the order id as idempotency key.
+  if (await findPayment(uow.db, order.orderId)) return;
   const result = await gateway.charge({ orderId: order.orderId, token: paymentMethod.token, ...total });
   const id = randomUUID();
   if (result.approved) {

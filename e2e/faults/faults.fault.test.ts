@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import { inject, describe, expect, it, afterAll } from 'vitest';
+import { deadLetters, sql } from '../support/api';
+import { useSystem } from '../support/hooks';
+import { SERVICES } from '../support/system';
+import { awaitBroker, brokerIsLocallyControllable, closeAllConnections, startBroker, stopBroker } from './broker-control';
+import { checkInvariants, stockLedger, streamOrders, type Placed } from './load';
+
+// Fault injection (issue 3): a stream of orders while processes are SIGKILLed, broker connections
+// are force-closed and the broker is stopped and started. After each run the databases must show:
+// every order terminal with the right outcome, one charge per order (refunds only for rejected
+// stock), one notification per order, stock conserved, and the DLQs holding exactly the poison
+// messages injected. This file runs on its own, after the other suites (`make test`).
+const ctx = useSystem('faults');
+const poison: string[] = [];
+const allPlaced: Placed[] = [];
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One poison message per run, published to order.events: payment must dead-letter it and go on. */
+async function injectPoison(): Promise<void> {
+  const id = randomUUID();
+  poison.push(id);
+  await ctx.broker.publish('order.events', Buffer.from(`{"id":"${id}", this is not json`), { messageId: id, type: 'OrderPlaced' });
+}
+
+async function expectAllInvariants(placed: Placed[]): Promise<void> {
+  allPlaced.push(...placed);
+  const invariants = await checkInvariants(ctx.system, placed);
+  expect(invariants).toEqual({
+    orders: placed.length,
+    notTerminal: [],
+    wrongStatus: [],
+    paymentsPerOrderNotOne: [],
+    wrongPayment: [],
+    notificationsPerOrderNotOne: [],
+    wrongReservation: [],
+  });
+  const seeded: Record<string, number> = { 'SKU-TSHIRT': 1_000_000, 'SKU-MUG': 1_000_000, 'SKU-HOODIE': 1_000_000, 'SKU-SOLDOUT': 0 };
+  for (const line of await stockLedger(ctx.system)) {
+    expect(line.available + line.reserved, `${line.sku} conserved`).toBe(seeded[line.sku]);
+    expect(line.reserved, `${line.sku} reserved = Σ reservations`).toBe(line.inReservations);
+  }
+  expect(await deadLetters(ctx.broker)).toEqual({ order: 0, payment: poison.length, inventory: 0, notification: 0 });
+}
+
+describe('under faults', () => {
+  it('when each service is SIGKILLed and restarted during a stream of orders, then nothing is lost or done twice', async () => {
+    await injectPoison();
+    const placed = await streamOrders(ctx.system, { perSecond: 25, durationMs: 8_000 }, async () => {
+      for (const service of SERVICES) {
+        await sleep(1_500);
+        await ctx.system.kill(service);
+        await sleep(300);
+        await ctx.system.start(service);
+      }
+    });
+    expect(placed.length).toBe(200);
+    await expectAllInvariants(placed);
+  });
+
+  it('when every broker connection is force-closed twice during a stream, then every service recovers and everything completes', async () => {
+    await injectPoison();
+    let closed = 0;
+    const placed = await streamOrders(ctx.system, { perSecond: 25, durationMs: 6_000 }, async () => {
+      await sleep(1_500);
+      closed += await closeAllConnections(inject('rabbitmqManagementUrl'), ctx.system.vhost.name);
+      await sleep(2_500);
+      closed += await closeAllConnections(inject('rabbitmqManagementUrl'), ctx.system.vhost.name);
+    });
+    expect(closed).toBeGreaterThanOrEqual(8); // four services (+ the test's own client), twice
+    await expectAllInvariants(placed);
+  });
+
+  describe('with the broker itself stopped', () => {
+    let stopped = false;
+    const extra: Placed[] = [];
+    const readyzWhileDown: number[] = [];
+    afterAll(async () => {
+      // Whatever happened, leave the machine's broker running.
+      if (stopped) await startBroker().then(awaitBroker);
+    });
+
+    it.runIf(brokerIsLocallyControllable(inject('rabbitmqUrl')))(
+      'when the broker is stopped for 5 s and started during a stream, then orders are still accepted, services do not crash, and everything completes',
+      async () => {
+        await injectPoison();
+        let acceptedWhileDown = 0;
+        const placed = await streamOrders(ctx.system, { perSecond: 20, durationMs: 9_000 }, async () => {
+          await sleep(1_500);
+          stopped = true;
+          await stopBroker();
+          try {
+            const before = Date.now();
+            const downSince = Date.now();
+            // POST /orders keeps answering 202 while the broker is away: the orders wait in the outbox.
+            while (Date.now() - before < 5_000) {
+              const response = await fetch(`${ctx.system.baseUrl('order')}/orders`, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json' },
+                body: JSON.stringify({ customerId: 'outage', email: 'o@example.com', items: [{ sku: 'SKU-MUG', quantity: 1 }], paymentMethod: { token: 'tok_visa' } }),
+              });
+              if (response.status === 202) {
+                acceptedWhileDown += 1;
+                extra.push({ orderId: ((await response.json()) as { orderId: string }).orderId, kind: 'visa', sku: 'SKU-MUG', quantity: 1 });
+              }
+              const ready = await fetch(`${ctx.system.baseUrl('payment')}/readyz`);
+              readyzWhileDown.push(ready.status);
+              await sleep(500);
+            }
+            expect(Date.now() - downSince).toBeGreaterThanOrEqual(5_000);
+          } finally {
+            await startBroker();
+            await awaitBroker();
+            stopped = false;
+          }
+        });
+        expect(acceptedWhileDown).toBeGreaterThan(0);
+        expect(readyzWhileDown).toContain(503);
+        for (const service of SERVICES) expect(ctx.system.isRunning(service), `${service} still running`).toBe(true);
+        await expectAllInvariants([...placed, ...extra]);
+      },
+      180_000,
+    );
+  });
+
+  it('after all the faults, then every order ever accepted exists exactly once and the DLQ holds exactly the poison injected', async () => {
+    const [row] = await sql<{ n: string }>(ctx.system, 'order', 'SELECT count(*) AS n FROM orders');
+    expect(Number(row?.n)).toBe(allPlaced.length);
+    const dead = await ctx.broker.drain('payment.dlq');
+    expect(dead.map((m) => m.properties.messageId).sort()).toEqual([...poison].sort());
+    expect(dead.every((m) => m.properties.headers?.['x-troupe-dead-letter-reason'] === 'poison')).toBe(true);
+  });
+});

@@ -1,0 +1,189 @@
+import { randomUUID } from 'node:crypto';
+import { decodeEvent, type EventData, type EventType } from '@troupe/contracts';
+import { startService, type BaseConfig, type RunningService, type ServiceSpec } from '@troupe/platform';
+import { createTestDatabase, createTestVhost, eventually, TestBroker, type TestDatabase, type TestVhost } from '@troupe/testing';
+import { expect, inject } from 'vitest';
+
+// The service under test runs in-process against a vhost and a database of its own (one per test
+// file), and is driven the way the other services would drive it: events published onto the
+// exchanges it consumes, and a subscriber of its own exchange recording everything it publishes.
+
+/** An event the service published, as a subscriber received it. */
+export interface Published<T extends EventType = EventType> {
+  body: { id: string; type: T; version: number; occurredAt: string; orderId: string; data: EventData[T] };
+  properties: { messageId?: string; type?: string; contentType?: string; deliveryMode?: number; headers?: Record<string, unknown> };
+  /** The body as sent. */
+  raw: string;
+}
+
+export interface Harness<C extends BaseConfig> {
+  running: RunningService<C>;
+  broker: TestBroker;
+  baseUrl: string;
+  /** Every event of `type` published about `orderId` so far. */
+  published<T extends EventType>(orderId: string, type: T): Published<T>[];
+  /**
+   * Waits for `count` events of `type` about `orderId`, then until nothing more can be on its way
+   * (the outbox is empty and everything the broker took has arrived), and checks there are exactly
+   * `count`.
+   */
+  awaitPublished<T extends EventType>(orderId: string, type: T, count?: number): Promise<Published<T>[]>;
+  /** Everything published so far, once nothing more can be on its way. */
+  settled(): Promise<Published[]>;
+  /** Waits for the event `eventId` to reach the service's dead-letter queue, and returns it. */
+  awaitDeadLetter(eventId: string): Promise<DeadLetter>;
+  /** Whether the event `eventId` has reached the dead-letter queue by now. */
+  isDeadLettered(eventId: string): Promise<boolean>;
+  /** A metric on GET /metrics, summed over the series whose labels include `labels`. */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export type DeadLetter = Awaited<ReturnType<TestBroker['drain']>>[number];
+
+export interface HarnessOptions<C extends BaseConfig> {
+  label: string;
+  /** The service's own `loadConfig` and spec factory (its main.ts). */
+  loadConfig: (env: NodeJS.ProcessEnv) => C;
+  service: (config: C) => ServiceSpec<C>;
+  /** The exchange the service publishes on. */
+  publishesOn: string;
+  /** Extra environment for this file. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function startHarness<C extends BaseConfig>(options: HarnessOptions<C>): Promise<Harness<C>> {
+  let vhost: TestVhost | undefined;
+  let db: TestDatabase | undefined;
+  let broker: TestBroker | undefined;
+  let running: RunningService<C> | undefined;
+  const stop = async () => {
+    await running?.stop();
+    await broker?.close();
+    await db?.drop();
+    await vhost?.delete();
+  };
+  try {
+    vhost = await createTestVhost(inject('rabbitmqUrl'), inject('rabbitmqManagementUrl'), options.label);
+    db = await createTestDatabase(inject('databaseUrl'), options.label);
+    const config = options.loadConfig({
+      RABBITMQ_URL: vhost.url,
+      DATABASE_URL: db.url,
+      LOG_LEVEL: 'silent',
+      RETRY_BASE_DELAY_MS: '50',
+      RETRY_MAX_ATTEMPTS: '4',
+      ...options.env,
+    });
+    // PORT=0 (any free port) is refused by the shared config schema (min 1), so it is set here.
+    running = await startService(options.service({ ...config, PORT: 0 }));
+    await running.messaging.ready();
+    const connected = await TestBroker.connect(vhost.url);
+    broker = connected;
+    const { seen, flush } = await subscribeTo(connected, options.publishesOn);
+    const baseUrl = `http://127.0.0.1:${running.port}`;
+    const pool = running.pool;
+    const published = <T extends EventType>(orderId: string, type: T) =>
+      seen.filter((m): m is Published<T> => m.body.orderId === orderId && m.body.type === type);
+    // Everything taken off the DLQ so far: tests look for their own message by event id.
+    const dlq = options.publishesOn.replace(/\.events$/, '.dlq');
+    const deadLetters: DeadLetter[] = [];
+    const isDeadLettered = async (eventId: string) => {
+      deadLetters.push(...(await connected.drain(dlq)));
+      return deadLetters.some((m) => m.properties.messageId === eventId);
+    };
+    const settled = async () => {
+      await eventually(async () => Number((await pool.query('SELECT count(*) FROM troupe_outbox')).rows[0].count) === 0, {
+        what: 'an empty outbox',
+      });
+      await flush();
+      return [...seen];
+    };
+    return {
+      running,
+      broker: connected,
+      baseUrl,
+      published,
+      settled,
+      awaitPublished: async (orderId, type, count = 1) => {
+        await eventually(() => published(orderId, type).length >= count, { what: `${count} ${type} for order ${orderId}` });
+        await settled();
+        const events = published(orderId, type);
+        expect(events).toHaveLength(count);
+        return events;
+      },
+      isDeadLettered,
+      awaitDeadLetter: async (eventId) => {
+        await eventually(() => isDeadLettered(eventId), { what: `${eventId} in ${dlq}` });
+        return deadLetters.find((m) => m.properties.messageId === eventId)!;
+      },
+      metric: async (name, labels = {}) => metricValue(await (await fetch(`${baseUrl}/metrics`)).text(), name, labels),
+      stop,
+    };
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * Binds an exclusive queue to `exchange` and records every message on it. `flush` sends a marker
+ * through the same queue and waits for it: whatever the broker had taken before is recorded then.
+ */
+async function subscribeTo(broker: TestBroker, exchange: string): Promise<{ seen: Published[]; flush: () => Promise<void> }> {
+  const seen: Published[] = [];
+  const markers = new Set<string>();
+  const { queue } = await broker.channel.assertQueue('', { exclusive: true, durable: false });
+  await broker.channel.bindQueue(queue, exchange, '');
+  await broker.channel.consume(
+    queue,
+    (message) => {
+      if (!message) return;
+      const raw = message.content.toString('utf8');
+      const marker = message.properties.headers?.['x-test-marker'];
+      if (typeof marker === 'string') markers.add(marker);
+      else seen.push({ body: JSON.parse(raw), properties: message.properties, raw });
+    },
+    { noAck: true },
+  );
+  const flush = async () => {
+    const marker = randomUUID();
+    await new Promise<void>((resolve, reject) =>
+      broker.channel.sendToQueue(queue, Buffer.from('{}'), { headers: { 'x-test-marker': marker } }, (error) => (error ? reject(error) : resolve())),
+    );
+    await eventually(() => markers.has(marker), { what: 'the flush marker' });
+  };
+  return { seen, flush };
+}
+
+/** Sums the samples of `name` whose labels include `labels`, from Prometheus text. */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const sample = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)$/.exec(line);
+    if (!sample || sample[1] !== name) continue;
+    const found = Object.fromEntries([...(sample[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([key, value]) => found[key] === value)) sum += Number(sample[3]);
+  }
+  return sum;
+}
+
+/** The envelope and AMQP properties DESIGN.md promises for every event, and a body its consumers accept. */
+export function expectEnvelope(message: Published, type: EventType, orderId: string): void {
+  const decoded = decodeEvent(message.raw);
+  expect(decoded.ok ? 'valid' : decoded.reason).toBe('valid');
+  expect(message.body).toEqual({
+    id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
+    type,
+    version: 1,
+    occurredAt: expect.any(String),
+    orderId,
+    data: expect.any(Object),
+  });
+  expect(Number.isNaN(Date.parse(message.body.occurredAt))).toBe(false);
+  expect(message.properties).toMatchObject({
+    messageId: message.body.id,
+    type,
+    contentType: 'application/json',
+    deliveryMode: 2,
+  });
+}

@@ -1,0 +1,59 @@
+import { ConfigError } from '@troupe/platform';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config';
+
+const failureOf = (env: NodeJS.ProcessEnv): Error => {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('loadConfig accepted an invalid environment');
+};
+
+describe('order configuration', () => {
+  it('when nothing is set, then the documented defaults apply', () => {
+    expect(loadConfig({})).toMatchObject({
+      RABBITMQ_URL: 'amqp://guest:guest@localhost:5672',
+      DATABASE_URL: 'postgres://postgres@localhost:5432/order',
+      PORT: 3000,
+      LOG_LEVEL: 'info',
+      MAX_BODY_BYTES: 16_384,
+    });
+  });
+
+  it('when values are given as strings, then they are parsed to their types', () => {
+    expect(loadConfig({ PORT: '8080', RETRY_MAX_ATTEMPTS: '4', MAX_BODY_BYTES: '2048' })).toMatchObject({
+      PORT: 8080,
+      RETRY_MAX_ATTEMPTS: 4,
+      MAX_BODY_BYTES: 2048,
+    });
+  });
+
+  it('when PORT is not a number, then start-up fails with a ConfigError naming PORT', () => {
+    const error = failureOf({ PORT: 'eighty' });
+
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toMatch(/\bPORT\b/);
+  });
+
+  it('when RABBITMQ_URL is not an amqp URL, then the error names RABBITMQ_URL', () => {
+    const error = failureOf({ RABBITMQ_URL: 'http://x' });
+
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toMatch(/\bRABBITMQ_URL\b/);
+    expect(error.message).not.toMatch(/\bPORT\b/);
+  });
+
+  it('when several values are bad, then the error names each of them', () => {
+    const error = failureOf({ PORT: '70000', DATABASE_URL: 'mysql://db', LOG_LEVEL: 'loud', MAX_BODY_BYTES: '1' });
+
+    for (const name of ['PORT', 'DATABASE_URL', 'LOG_LEVEL', 'MAX_BODY_BYTES']) expect(error.message).toContain(name);
+  });
+
+  // BUG (shared/platform/src/config.ts): PORT is int(1, 65535), yet startService documents PORT=0
+  // ("any free port", used by tests and side-by-side replicas). Turn into `it` once 0 is allowed.
+  it('when PORT is 0, then it is accepted (bind any free port)', () => {
+    expect(loadConfig({ PORT: '0' }).PORT).toBe(0);
+  });
+});
