@@ -1,5 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
+import { eventually } from '@troupe/testing';
 
 const run = promisify(execFile);
 
@@ -11,12 +12,28 @@ function managementAuth(managementUrl: string) {
   };
 }
 
-/** Force-closes every client connection to `vhost`, as a broker restart or a network cut would. */
-export async function closeAllConnections(managementUrl: string, vhost: string): Promise<number> {
+interface Connection {
+  name: string;
+  client_properties?: { connection_name?: string };
+}
+
+/**
+ * Force-closes the connection of each of `services` to `vhost` (they name their connections
+ * `<service>@<pid>`), as a broker restart or a network cut would. Waits until the management API
+ * lists one for every service first: its view lags a few seconds behind reconnects.
+ */
+export async function closeServiceConnections(managementUrl: string, vhost: string, services: readonly string[]): Promise<number> {
   const { base, headers } = managementAuth(managementUrl);
-  const response = await fetch(`${base}/vhosts/${encodeURIComponent(vhost)}/connections`, { headers });
-  if (!response.ok) throw new Error(`listing connections: ${response.status}`);
-  const connections = (await response.json()) as { name: string }[];
+  const ofService = (c: Connection) => services.some((s) => c.client_properties?.connection_name?.startsWith(`${s}@`));
+  const connections = await eventually(
+    async () => {
+      const response = await fetch(`${base}/vhosts/${encodeURIComponent(vhost)}/connections`, { headers });
+      if (!response.ok) throw new Error(`listing connections: ${response.status}`);
+      const listed = ((await response.json()) as Connection[]).filter(ofService);
+      return services.every((s) => listed.some((c) => c.client_properties?.connection_name?.startsWith(`${s}@`))) ? listed : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 250, what: 'every service connected (as the management API sees it)' },
+  );
   await Promise.all(
     connections.map((c) =>
       fetch(`${base}/connections/${encodeURIComponent(c.name)}`, { method: 'DELETE', headers: { ...headers, 'x-reason': 'fault injection' } }),

@@ -100,6 +100,9 @@ export class Messaging {
     const target = new URL(url);
     if (!target.searchParams.has('heartbeat')) target.searchParams.set('heartbeat', String(heartbeatSeconds));
     this.connection = await connect(target.toString(), {
+      // Nagle's algorithm holds small frames (acks, confirms, one message) up to ~40 ms waiting
+      // for a delayed TCP ack: every hop of the workflow would pay it.
+      noDelay: true,
       clientProperties: { connection_name: `${this.options.service}@${process.pid}` },
       recovery: {
         waitForConnect: false,

@@ -1,0 +1,374 @@
+#!/usr/bin/env node
+// `make bench`: troupe's throughput and latency against a bare amqplib relay of the same four
+// hops, measured in the same run on the same machine. See docs/benchmarks.md.
+//
+// It starts the four services the way `make dev` does (their `start` scripts), with tracing on
+// (exported over OTLP to a sink in this process), metrics and info logs on, each against a fresh
+// vhost and fresh databases (removed afterwards); drives orders through POST /orders with a fixed
+// number in flight; and counts an order complete when its NotificationSent reaches a queue of ours.
+const { fork, spawn, execFileSync } = require('node:child_process');
+const { randomUUID } = require('node:crypto');
+const { readFileSync } = require('node:fs');
+const http = require('node:http');
+const { join } = require('node:path');
+const { parseArgs } = require('node:util');
+const amqp = require('amqplib');
+const { Client } = require('pg');
+
+const { values: args } = parseArgs({
+  options: {
+    orders: { type: 'string', default: '3000' },
+    concurrency: { type: 'string', default: '100' },
+    single: { type: 'string', default: '200' },
+    warmup: { type: 'string', default: '200' },
+    replicas: { type: 'string', default: '1' },
+  },
+});
+const N = Number(args.orders);
+const C = Number(args.concurrency);
+const SINGLE = Number(args.single);
+const WARMUP = Number(args.warmup);
+const REPLICAS = Number(args.replicas);
+const ROOT = join(__dirname, '..');
+const SERVICES = ['order', 'payment', 'inventory', 'notification'];
+const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@localhost:5672';
+const MANAGEMENT_URL = process.env.RABBITMQ_MANAGEMENT_URL ?? 'http://guest:guest@localhost:15672';
+const ADMIN_DB = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@localhost:5432/postgres';
+const stamp = `${Date.now().toString(36)}`;
+const cleanups = [];
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------- infrastructure --------------------------------------------------------------------
+
+async function management(path, method, body) {
+  const url = new URL(MANAGEMENT_URL);
+  const auth = Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64');
+  const response = await fetch(`${url.protocol}//${url.host}/api${path}`, {
+    method,
+    headers: { authorization: `Basic ${auth}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok && response.status !== 404) throw new Error(`management ${method} ${path}: ${response.status}`);
+}
+
+async function vhost(name) {
+  const user = decodeURIComponent(new URL(RABBITMQ_URL).username || 'guest');
+  await management(`/vhosts/${name}`, 'PUT', {});
+  await management(`/permissions/${name}/${user}`, 'PUT', { configure: '.*', write: '.*', read: '.*' });
+  cleanups.push(() => management(`/vhosts/${name}`, 'DELETE'));
+  const url = new URL(RABBITMQ_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function database(name) {
+  const admin = new Client({ connectionString: ADMIN_DB });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  cleanups.push(async () => {
+    const c = new Client({ connectionString: ADMIN_DB });
+    await c.connect();
+    await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await c.end();
+  });
+  const url = new URL(ADMIN_DB);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** An OTLP/HTTP endpoint that accepts and counts span exports (a local trace sink). */
+function otlpSink() {
+  const stats = { requests: 0, bytes: 0 };
+  const server = http.createServer((req, res) => {
+    req.on('data', (chunk) => (stats.bytes += chunk.length));
+    req.on('end', () => {
+      stats.requests += 1;
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, stats, port: server.address().port })));
+}
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = http.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+// ---------- process metrics -------------------------------------------------------------------
+
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+const rssMb = (pid) => {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+    return Number(line.split(/\s+/)[1]) / 1024;
+  } catch {
+    return 0;
+  }
+};
+const pidsOf = (name) => {
+  try {
+    return execFileSync('pgrep', ['-x', name]).toString().trim().split('\n').map(Number).filter(Boolean);
+  } catch {
+    return [];
+  }
+};
+const cpuTicks = (pids) =>
+  pids.reduce((sum, pid) => {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return sum + Number(fields[11]) + Number(fields[12]);
+    } catch {
+      return sum;
+    }
+  }, 0);
+const brokerPids = () => pidsOf('beam.smp');
+const postgresPids = () => pidsOf('postgres');
+
+/** CPU used by the broker and by Postgres over a phase, as % of one core. */
+function cpuMeter() {
+  const start = { t: performance.now(), broker: cpuTicks(brokerPids()), postgres: cpuTicks(postgresPids()) };
+  return () => {
+    const seconds = (performance.now() - start.t) / 1000;
+    const pct = (ticks) => Math.round((100 * ticks) / CLK_TCK / seconds);
+    return { broker: pct(cpuTicks(brokerPids()) - start.broker), postgres: pct(cpuTicks(postgresPids()) - start.postgres) };
+  };
+}
+
+// ---------- driving load ----------------------------------------------------------------------
+
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+function summarise(latencies, elapsedMs, count) {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return {
+    orders_per_s: Math.round((count / elapsedMs) * 1000),
+    p50_ms: +percentile(sorted, 50).toFixed(1),
+    p95_ms: +percentile(sorted, 95).toFixed(1),
+    p99_ms: +percentile(sorted, 99).toFixed(1),
+  };
+}
+
+/** Closed loop: `concurrency` workers, each starting its next order when the last one completed. */
+async function drive(count, concurrency, placeAndWait) {
+  const latencies = [];
+  let next = 0;
+  let errors = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) {
+        next += 1;
+        const t0 = performance.now();
+        try {
+          await placeAndWait();
+          latencies.push(performance.now() - t0);
+        } catch (error) {
+          errors += 1;
+          if (errors <= 5) console.error(`  error: ${error.message}`);
+        }
+      }
+    }),
+  );
+  return { ...summarise(latencies, performance.now() - started, latencies.length), completed: latencies.length, errors };
+}
+
+/** Resolves waiters by orderId when the final event of an order arrives on `queue`. */
+async function completions(url, exchange) {
+  const connection = await amqp.connect(url, { noDelay: true });
+  const channel = await connection.createChannel();
+  const { queue } = await channel.assertQueue('', { exclusive: true });
+  await channel.bindQueue(queue, exchange, '');
+  const waiting = new Map();
+  await channel.consume(
+    queue,
+    (message) => {
+      const id = JSON.parse(message.content.toString()).orderId;
+      waiting.get(id)?.();
+      waiting.delete(id);
+    },
+    { noAck: true },
+  );
+  return {
+    wait: (orderId, timeoutMs = 60_000) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiting.delete(orderId);
+          reject(new Error(`order ${orderId} not completed in ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiting.set(orderId, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+    close: () => connection.close(),
+  };
+}
+
+// ---------- the two systems -------------------------------------------------------------------
+
+async function startTroupe() {
+  const url = await vhost(`troupe-bench-${stamp}`);
+  const sink = await otlpSink();
+  cleanups.push(() => new Promise((r) => sink.server.close(r)));
+  const processes = [];
+  const ports = {};
+  for (const service of SERVICES) {
+    const db = await database(`bench_${service}_${stamp}`);
+    const replicas = service === 'payment' || service === 'inventory' ? REPLICAS : 1;
+    for (let r = 0; r < replicas; r++) {
+      const port = await freePort();
+      if (r === 0) ports[service] = port;
+      const dir = join(ROOT, 'services', service);
+      const [cmd, ...rest] = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).scripts.start.split(/\s+/);
+      const child = spawn(cmd, rest, {
+        cwd: dir,
+        env: {
+          ...process.env,
+          RABBITMQ_URL: url,
+          DATABASE_URL: db,
+          PORT: String(port),
+          LOG_LEVEL: 'info',
+          OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sink.port}`,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let lines = 0;
+      child.stdout.on('data', (chunk) => (lines += chunk.toString().split('\n').length - 1));
+      child.stderr.on('data', (chunk) => process.stderr.write(`${service}: ${chunk}`));
+      processes.push({ service, child, maxRssMb: 0, lines: () => lines });
+      cleanups.push(() => new Promise((r) => (child.exitCode !== null ? r() : (child.once('exit', r), child.kill('SIGTERM')))));
+    }
+  }
+  for (const service of SERVICES) {
+    for (;;) {
+      const ok = await fetch(`http://127.0.0.1:${ports[service]}/readyz`).then((r) => r.ok, () => false);
+      if (ok) break;
+      await sleep(200);
+    }
+  }
+  // Let the replicas' readiness settle too.
+  await sleep(1000);
+  const done = await completions(url, 'notification.events');
+  cleanups.push(() => done.close());
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const body = (i) =>
+    JSON.stringify({ customerId: `bench-${i}`, email: 'bench@example.com', items: [{ sku: 'SKU-TSHIRT', quantity: 1 }], paymentMethod: { token: 'tok_visa' } });
+  let i = 0;
+  const place = () =>
+    new Promise((resolve, reject) => {
+      const req = http.request(
+        { host: '127.0.0.1', port: ports.order, path: '/orders', method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+        (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => (res.statusCode === 202 ? resolve(JSON.parse(text).orderId) : reject(new Error(`POST /orders ${res.statusCode} ${text}`))));
+        },
+      );
+      req.on('error', reject);
+      req.end(body(i++));
+    });
+  return {
+    placeAndWait: async () => {
+      // Subscribe before the order can complete: the id is only known from the response, so the
+      // waiter is registered with a tiny race window the broker round trip covers.
+      const orderId = await place();
+      await done.wait(orderId);
+    },
+    processes,
+    sink,
+    ports,
+  };
+}
+
+async function startBaseline() {
+  const url = await vhost(`troupe-bench-baseline-${stamp}`);
+  const relay = fork(join(__dirname, 'bench-relay.js'), [url, '100'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  cleanups.push(() => new Promise((r) => (relay.exitCode !== null ? r() : (relay.once('exit', r), relay.kill('SIGTERM')))));
+  await new Promise((resolve, reject) => {
+    relay.once('message', resolve);
+    relay.once('exit', () => reject(new Error('baseline relay exited')));
+  });
+  const done = await completions(url, 'b3.events');
+  cleanups.push(() => done.close());
+  const connection = await amqp.connect(url, { noDelay: true });
+  cleanups.push(() => connection.close());
+  const channel = await connection.createConfirmChannel();
+  return {
+    placeAndWait: async () => {
+      const orderId = randomUUID();
+      const completed = done.wait(orderId);
+      await new Promise((resolve, reject) =>
+        channel.publish('b0.events', '', Buffer.from(JSON.stringify({ id: randomUUID(), orderId })), { persistent: true, messageId: orderId }, (e) =>
+          e ? reject(e) : resolve(),
+        ),
+      );
+      await completed;
+    },
+  };
+}
+
+// ---------- main ------------------------------------------------------------------------------
+
+async function main() {
+  console.log(`troupe bench: ${N} orders at ${C} in flight, ${SINGLE} at 1 in flight, ${REPLICAS} replica(s) of payment and inventory`);
+  const troupe = await startTroupe();
+  const sampler = setInterval(() => {
+    for (const p of troupe.processes) p.maxRssMb = Math.max(p.maxRssMb, rssMb(p.child.pid));
+  }, 250);
+
+  await drive(WARMUP, 20, troupe.placeAndWait);
+  const single = await drive(SINGLE, 1, troupe.placeAndWait);
+  const cpu = cpuMeter();
+  const loaded = await drive(N, C, troupe.placeAndWait);
+  const cpuLoaded = cpu();
+  clearInterval(sampler);
+  const spans = troupe.sink.stats.requests;
+
+  const baseline = await startBaseline();
+  await drive(WARMUP, 20, baseline.placeAndWait);
+  const baseSingle = await drive(SINGLE, 1, baseline.placeAndWait);
+  const baseCpu = cpuMeter();
+  const base = await drive(N, C, baseline.placeAndWait);
+  const baseCpuLoaded = baseCpu();
+
+  const row = (name, r, cpuUse) =>
+    `| ${name.padEnd(28)} | ${String(r.orders_per_s).padStart(8)} | ${String(r.p50_ms).padStart(7)} | ${String(r.p95_ms).padStart(7)} | ${String(r.p99_ms).padStart(7)} | ${String(r.errors).padStart(6)} | ${cpuUse ? `${cpuUse.broker}% / ${cpuUse.postgres}%` : ''}`;
+  console.log('\n| run                          | orders/s |  p50 ms |  p95 ms |  p99 ms | errors | broker / postgres CPU');
+  console.log('|------------------------------|---------:|--------:|--------:|--------:|-------:|----------------------');
+  console.log(row(`troupe, 1 in flight`, single));
+  console.log(row(`troupe, ${C} in flight`, loaded, cpuLoaded));
+  console.log(row(`bare relay, 1 in flight`, baseSingle));
+  console.log(row(`bare relay, ${C} in flight`, base, baseCpuLoaded));
+  console.log('\n| service       | max RSS (MB) | log lines |');
+  console.log('|---------------|-------------:|----------:|');
+  for (const p of troupe.processes) console.log(`| ${p.service.padEnd(13)} | ${p.maxRssMb.toFixed(0).padStart(12)} | ${String(p.lines()).padStart(9)} |`);
+  console.log(`\nOTLP exports received by the local sink: ${spans} requests, ${(troupe.sink.stats.bytes / 1e6).toFixed(1)} MB`);
+
+  const result = {
+    orders_per_s: loaded.orders_per_s,
+    p50_ms: loaded.p50_ms,
+    p99_ms: loaded.p99_ms,
+    single_p50_ms: single.p50_ms,
+    baseline_orders_per_s: base.orders_per_s,
+    ratio: +(loaded.orders_per_s / base.orders_per_s).toFixed(2),
+    completed: loaded.completed,
+    errors: loaded.errors + single.errors,
+    max_rss_mb: Math.round(Math.max(...troupe.processes.map((p) => p.maxRssMb))),
+    replicas: REPLICAS,
+  };
+  console.log(JSON.stringify(result));
+  if (result.errors > 0 || result.completed !== N) process.exitCode = 1;
+}
+
+main()
+  .catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    process.exit();
+  });
