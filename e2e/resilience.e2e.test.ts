@@ -1,4 +1,6 @@
-import { anEvent, eventually } from '@troupe/testing';
+import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
+import { anEvent, anOrderRequest, eventually } from '@troupe/testing';
 import { describe, expect, it } from 'vitest';
 import {
   backwardMoves,
@@ -150,6 +152,43 @@ describe('events that arrive out of order', () => {
 });
 
 describe('shutting down', () => {
+  // Graceful means in-flight requests are answered, not that open connections stay served: a
+  // client (a customer's browser, a load balancer) that keeps a keep-alive connection busy must
+  // not keep the process alive until SHUTDOWN_TIMEOUT_MS kills it.
+  it('when the order service gets SIGTERM with a request in flight on a keep-alive connection, then the request is answered and the process still exits with code 0 within a few seconds', async () => {
+    const { system } = env;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 }); // one connection, reused
+    const base = system.baseUrl('order');
+    try {
+      // A POST /orders whose body arrives in two parts, so it is in flight when SIGTERM lands.
+      const body = JSON.stringify(anOrderRequest());
+      const inFlight = openRequest(agent, `${base}/orders`, 'POST', body);
+      inFlight.write(body.slice(0, 10));
+      // No event tells us the server has parsed the headers; without this pause SIGTERM may
+      // win the race and the connection is (rightly) closed as idle.
+      await new Promise((resolve) => setTimeout(resolve, 150));
+
+      const exiting = system.stop('order');
+      await eventually(async () => !(await accepts(system.baseUrl('order'))), { what: 'the order service to stop accepting connections' });
+      const answer = await inFlight.end(body.slice(10));
+
+      // The customer keeps polling on the same connection, as a browser would.
+      const deadline = Date.now() + 12_000;
+      while (system.isRunning('order') && Date.now() < deadline) {
+        await openRequest(agent, `${base}/healthz`, 'GET').end().catch(() => undefined);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const exit = await exiting;
+
+      expect(answer.status).toBe(202);
+      expect({ code: exit.code, signal: exit.signal }).toEqual({ code: 0, signal: null });
+      expect(exit.ms).toBeLessThan(5000);
+    } finally {
+      agent.destroy();
+      if (!system.isRunning('order')) await system.start('order'); // for the next test, whatever this one found
+    }
+  });
+
   it('when each service gets SIGTERM, then it exits with code 0 within a few seconds', async () => {
     const { system } = env;
     expect(SERVICES.filter((s) => !system.isRunning(s))).toEqual([]);
@@ -162,3 +201,40 @@ describe('shutting down', () => {
     }
   });
 });
+
+/** An HTTP request sent through `agent` whose body is written by the caller, in parts. */
+function openRequest(agent: Agent, url: string, method: string, body = '') {
+  const req = request(url, {
+    agent,
+    method,
+    headers: body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {},
+  });
+  const response = new Promise<{ status: number }>((resolve, reject) => {
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
+    });
+    req.on('error', reject);
+  });
+  response.catch(() => undefined); // handled by whoever awaits `end`; never unhandled meanwhile
+  return {
+    write: (chunk: string) => req.write(chunk),
+    end: (chunk?: string) => {
+      req.end(chunk);
+      return response;
+    },
+  };
+}
+
+/** Whether a new TCP connection to the service is accepted. */
+function accepts(baseUrl: string): Promise<boolean> {
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname, port: Number(port) });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

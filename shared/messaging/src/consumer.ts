@@ -172,6 +172,10 @@ export class SubscriptionConsumer {
       if (job) jobs.push(job);
     }
     if (jobs.length === 0) return;
+    // Handlers lock rows by order (the order, its payment, …). Taking the batch in orderId order
+    // gives every transaction — of every consumer of this service — the same lock order, so two
+    // batches never deadlock. The sort is stable: one order's events keep their queue order.
+    jobs.sort((a, b) => (a.event.orderId < b.event.orderId ? -1 : a.event.orderId > b.event.orderId ? 1 : 0));
     const outcomes = await this.runInTransaction(jobs);
     await Promise.all(jobs.map((job, i) => this.settle(job, outcomes[i] ?? { kind: 'failed', error: 'no outcome' })));
   }

@@ -65,6 +65,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
     registers: [registry],
   });
   app.use((req, res, next) => {
+    if (app.locals.closing === true) res.set('Connection', 'close');
     const start = performance.now();
     res.on('finish', () => {
       // The matched route pattern, never the raw URL (unbounded label values).
@@ -157,10 +158,20 @@ export function listen(app: Express, port: number, host: string): Promise<Server
   });
 }
 
-/** Stops accepting connections and waits for in-flight requests. */
-export function closeServer(server: Server): Promise<void> {
+/**
+ * Stops accepting connections and waits for in-flight requests. Keep-alive clients get
+ * `Connection: close` on their next response (see `createHttpApp`), and whatever is still open
+ * after `graceMs` is closed, so a busy client cannot hold the shutdown open.
+ */
+export function closeServer(server: Server, app: Express, graceMs = 2000): Promise<void> {
+  app.locals.closing = true;
   return new Promise((resolve) => {
-    server.close(() => resolve());
+    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
     server.closeIdleConnections();
   });
 }
+

@@ -116,7 +116,7 @@ export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): 
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
-      await closeServer(server);
+      await closeServer(server, app);
       await messaging.stop();
       await pool.end();
       logger.info(`${name} service stopped`);
