@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { TestBroker } from '@troupe/testing';
 import { inject, describe, expect, it, afterAll } from 'vitest';
 import { deadLetters, sql } from '../support/api';
 import { useSystem } from '../support/hooks';
@@ -40,7 +41,10 @@ async function expectAllInvariants(placed: Placed[]): Promise<void> {
     expect(line.available + line.reserved, `${line.sku} conserved`).toBe(seeded[line.sku]);
     expect(line.reserved, `${line.sku} reserved = Σ reservations`).toBe(line.inReservations);
   }
-  expect(await deadLetters(ctx.broker)).toEqual({ order: 0, payment: poison.length, inventory: 0, notification: 0 });
+  const dlqs = await deadLetters(ctx.broker);
+  expect(dlqs).toEqual({ order: 0, payment: poison.length, inventory: 0, notification: 0 });
+  const byKind = placed.reduce<Record<string, number>>((n, p) => ({ ...n, [p.kind]: (n[p.kind] ?? 0) + 1 }), {});
+  console.log(`invariants hold for ${placed.length} orders ${JSON.stringify(byKind)}; DLQs ${JSON.stringify(dlqs)}`);
 }
 
 describe('under faults', () => {
@@ -112,6 +116,9 @@ describe('under faults', () => {
             await startBroker();
             await awaitBroker();
             stopped = false;
+            // The test's own client went down with the broker too.
+            await ctx.broker.close();
+            ctx.broker = await TestBroker.connect(ctx.system.vhost.url);
           }
         });
         expect(acceptedWhileDown).toBeGreaterThan(0);

@@ -16,10 +16,18 @@ export interface TopologyOptions {
 }
 
 /**
+ * Broker-side dead-lettering is at-most-once by default: a message that expires in a wait queue
+ * while its target is unavailable (a broker restart) is dropped. Quorum queues (RabbitMQ ≥ 3.10)
+ * can keep it until the target confirms; that mode requires the reject-publish overflow policy
+ * (no length limit is set, so it never triggers). Found by the broker-restart fault test.
+ */
+const AT_LEAST_ONCE_DEAD_LETTERING = { 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' } as const;
+
+/**
  * Declares everything this service needs, idempotently; run on every (re)connect.
  * - its own fanout exchange, and the ones it consumes from (so a consumer can start first);
  * - `<service>.<exchange>`: a durable quorum queue per subscription, bound to the exchange;
- * - `<queue>.retry.<delay>ms`: wait queues whose TTL dead-letters back to that queue only;
+ * - `<queue>.retry.<delay>ms`: quorum wait queues whose TTL dead-letters back to that queue only;
  * - `<service>.dlq`: the dead-letter queue.
  * Queue arguments cannot change once declared (a 406), so they are fixed here, and the wait
  * queues carry their delay in their name.
@@ -37,6 +45,7 @@ export async function declareTopology(channel: Channel, options: TopologyOptions
       arguments: {
         'x-queue-type': 'quorum',
         'x-delivery-limit': deliveryLimit,
+        ...AT_LEAST_ONCE_DEAD_LETTERING,
         'x-dead-letter-exchange': '',
         'x-dead-letter-routing-key': dlq,
       },
@@ -46,7 +55,8 @@ export async function declareTopology(channel: Channel, options: TopologyOptions
       await channel.assertQueue(waitQueueName(queue, delay), {
         durable: true,
         arguments: {
-          'x-queue-type': 'classic',
+          'x-queue-type': 'quorum',
+          ...AT_LEAST_ONCE_DEAD_LETTERING,
           'x-message-ttl': delay,
           'x-dead-letter-exchange': '',
           'x-dead-letter-routing-key': queue,
