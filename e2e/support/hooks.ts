@@ -7,13 +7,14 @@ import { System } from './system';
  * happened (processes stopped, databases dropped, vhost deleted). A failing test prints what the
  * services logged while it ran; E2E_LOGS=1 prints all of it.
  */
-export function useSystem(label: string): { system: System; broker: TestBroker } {
+export function useSystem(label: string, env: () => Record<string, string> = () => ({})): { system: System; broker: TestBroker } {
   const ctx = {} as { system: System; broker: TestBroker };
 
   beforeAll(async () => {
     ctx.system = await System.create(
       { rabbitmqUrl: inject('rabbitmqUrl'), rabbitmqManagementUrl: inject('rabbitmqManagementUrl'), databaseUrl: inject('databaseUrl') },
       label,
+      env(),
     );
     await ctx.system.startAll();
     ctx.broker = await TestBroker.connect(ctx.system.vhost.url);

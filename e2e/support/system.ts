@@ -167,10 +167,11 @@ export class System {
     readonly vhost: TestVhost,
     private readonly databases: Record<Service, TestDatabase>,
     private readonly ports: Record<Service, number>,
+    private readonly env: Record<string, string>,
   ) {}
 
   /** Creates the vhost and databases; starts nothing (see `startAll`). */
-  static async create(resources: SystemResources, label: string): Promise<System> {
+  static async create(resources: SystemResources, label: string, env: Record<string, string> = {}): Promise<System> {
     const vhost = await createTestVhost(resources.rabbitmqUrl, resources.rabbitmqManagementUrl, `e2e-${label}`);
     const databases = await Promise.all(SERVICES.map((s) => createTestDatabase(resources.databaseUrl, `e2e_${label}_${s}`)));
     const ports = await Promise.all(SERVICES.map(() => freePort()));
@@ -178,6 +179,7 @@ export class System {
       vhost,
       Object.fromEntries(SERVICES.map((s, i) => [s, databases[i]])) as Record<Service, TestDatabase>,
       Object.fromEntries(SERVICES.map((s, i) => [s, ports[i]])) as Record<Service, number>,
+      env,
     );
   }
 
@@ -205,6 +207,7 @@ export class System {
         HOST: '127.0.0.1',
         LOG_LEVEL: 'warn',
         RETRY_BASE_DELAY_MS: '100',
+        ...this.env,
       },
       this.logs,
     );
