@@ -71,7 +71,7 @@ export class DeadLetters {
   /** Up to `limit` messages, left in the queue. */
   async list(limit = 100): Promise<DeadLetter[]> {
     const taken = await this.take(limit);
-    this.putBack(taken);
+    await this.putBack(taken);
     return taken.map(describeDeadLetter);
   }
 
@@ -100,7 +100,7 @@ export class DeadLetters {
         replayed.push(letter);
       }
     } finally {
-      this.putBack(taken.filter((m) => !settled.has(m)));
+      await this.putBack(taken.filter((m) => !settled.has(m)));
     }
     return replayed;
   }
@@ -119,7 +119,7 @@ export class DeadLetters {
         untouched.push(message);
       }
     }
-    this.putBack(untouched);
+    await this.putBack(untouched);
     return purged;
   }
 
@@ -133,8 +133,18 @@ export class DeadLetters {
     return taken;
   }
 
-  private putBack(messages: readonly GetMessage[]): void {
+  /**
+   * Returns messages to the queue, and waits (briefly) until the queue shows them again: a nack has
+   * no reply, and the next operation — another listing, a replay — must find them there.
+   */
+  private async putBack(messages: readonly GetMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const before = await this.count();
     for (const message of messages) this.channel.nack(message, false, true);
+    const deadline = Date.now() + 2000;
+    while ((await this.count()) < before + messages.length && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   }
 
   private async republish(message: GetMessage, letter: DeadLetter): Promise<void> {

@@ -6,6 +6,10 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { HEADER, MIGRATIONS_DIR, Messaging, PermanentError, subscribe, type Handler } from '../src';
 import { runner } from 'node-pg-migrate';
+import { context as otelContext, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 
 // The library on its own, as the "payment" service, against the real broker and database:
 // a handler that records each OrderPlaced it is given, and can be told to fail.
@@ -280,5 +284,44 @@ describe('messaging: dead letters', () => {
     expect(purged.map((p) => p.id)).toEqual([second.id]);
     const left = await messaging.deadLetters((dlq) => dlq.list());
     expect(left.map((l) => l.id)).toEqual([first.id]);
+  });
+});
+
+describe('messaging: tracing', () => {
+  const exporter = new InMemorySpanExporter();
+  beforeAll(() => {
+    otelContext.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+  });
+  afterAll(() => {
+    trace.disable();
+    propagation.disable();
+    otelContext.disable();
+  });
+
+  it('when a dead letter is replayed, then it is processed in a new trace linked to the one it failed in', async () => {
+    const event = anEvent('OrderPlaced');
+    let broken = true;
+    behaviour.set(event.orderId, () => {
+      if (broken) throw new PermanentError('not yet');
+    });
+    const original = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' };
+    await broker.publish('order.events', event, { headers: { traceparent: `00-${original.traceId}-${original.spanId}-01` } });
+    await eventually(async () => (await broker.depth('payment.dlq')) === 1, { what: 'dead-lettered' });
+    broken = false;
+    exporter.reset();
+
+    await messaging.deadLetters((dlq) => dlq.replay({ ids: [event.id] }));
+    await eventually(async () => (await effects(event.orderId)) === 1, { what: 'replay handled' });
+
+    const spans = exporter.getFinishedSpans();
+    const replay = spans.find((s) => s.name === 'replay payment.order.events');
+    const processed = await eventually(() => exporter.getFinishedSpans().find((s) => s.name === 'process payment.order.events' && s.attributes['messaging.message.id'] === event.id));
+    expect(replay).toBeDefined();
+    expect(replay!.spanContext().traceId).not.toBe(original.traceId);
+    expect(replay!.links.map((l) => l.context)).toEqual([expect.objectContaining(original)]);
+    expect(processed.spanContext().traceId).toBe(replay!.spanContext().traceId);
+    expect(processed.parentSpanContext?.spanId).toBe(replay!.spanContext().spanId);
   });
 });
