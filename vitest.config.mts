@@ -1,9 +1,14 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // Suffixes tell tests apart (STYLE.md): *.unit.test.ts (pure, no I/O), *.int.test.ts (one service
 // against the real broker and database, each file in its own vhost and database), *.e2e.test.ts
 // (all four services as real processes).
 export default defineConfig({
+  resolve: {
+    // The test helpers are used from source: they import vitest itself, which their CommonJS build cannot.
+    alias: { '@troupe/testing': fileURLToPath(new URL('./shared/testing/src/index.ts', import.meta.url)) },
+  },
   test: {
     // Runs once for all projects: finds (or starts) the broker and the database.
     globalSetup: ['./shared/testing/src/global-setup.ts'],

@@ -322,8 +322,12 @@ async function main() {
   await drive(WARMUP, 20, troupe.placeAndWait);
   const single = await drive(SINGLE, 1, troupe.placeAndWait);
   const cpu = cpuMeter();
+  const serviceTicks = troupe.processes.map((p) => cpuTicks([p.child.pid]));
+  const loadStart = performance.now();
   const loaded = await drive(N, C, troupe.placeAndWait);
   const cpuLoaded = cpu();
+  const loadSeconds = (performance.now() - loadStart) / 1000;
+  troupe.processes.forEach((p, i) => (p.cpuPct = Math.round((100 * (cpuTicks([p.child.pid]) - serviceTicks[i])) / CLK_TCK / loadSeconds)));
   clearInterval(sampler);
   const spans = troupe.sink.stats.requests;
 
@@ -342,9 +346,11 @@ async function main() {
   console.log(row(`troupe, ${C} in flight`, loaded, cpuLoaded));
   console.log(row(`bare relay, 1 in flight`, baseSingle));
   console.log(row(`bare relay, ${C} in flight`, base, baseCpuLoaded));
-  console.log('\n| service       | max RSS (MB) | log lines |');
-  console.log('|---------------|-------------:|----------:|');
-  for (const p of troupe.processes) console.log(`| ${p.service.padEnd(13)} | ${p.maxRssMb.toFixed(0).padStart(12)} | ${String(p.lines()).padStart(9)} |`);
+  console.log('\n| service       | max RSS (MB) | CPU under load | log lines |');
+  console.log('|---------------|-------------:|---------------:|----------:|');
+  for (const p of troupe.processes) {
+    console.log(`| ${p.service.padEnd(13)} | ${p.maxRssMb.toFixed(0).padStart(12)} | ${`${p.cpuPct}%`.padStart(14)} | ${String(p.lines()).padStart(9)} |`);
+  }
   console.log(`\nOTLP exports received by the local sink: ${spans} requests, ${(troupe.sink.stats.bytes / 1e6).toFixed(1)} MB`);
 
   const result = {

@@ -3,7 +3,7 @@ import { anEvent, eventually } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/config';
 import { notificationService } from '../src/main';
-import { expectEnvelope, startHarness, type Harness } from './harness';
+import { expectEnvelope, startHarness, type Harness } from '@troupe/testing';
 
 // No SMTP_URL: notifications are recorded and logged (channel "log"); email has its own file.
 let notification: Harness<Config>;

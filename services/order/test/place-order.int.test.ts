@@ -3,7 +3,7 @@ import { anOrderRequest, type OrderRequest } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/config';
 import { orderService } from '../src/main';
-import { expectEnvelope, startHarness, type Harness } from './harness';
+import { expectEnvelope, startHarness, type Harness } from '@troupe/testing';
 
 // The HTTP side of the order service: POST /orders and GET /orders/:id.
 const MAX_BODY_BYTES = 4096;

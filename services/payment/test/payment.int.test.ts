@@ -4,7 +4,7 @@ import { anEvent, eventually } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/config';
 import { paymentService } from '../src/main';
-import { expectEnvelope, startHarness, type Harness } from './harness';
+import { expectEnvelope, startHarness, type Harness } from '@troupe/testing';
 
 let payment: Harness<Config>;
 

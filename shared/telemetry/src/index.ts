@@ -1,4 +1,4 @@
-import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
+import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
@@ -37,9 +37,11 @@ export function startTelemetry(serviceName: string, env: NodeJS.ProcessEnv = pro
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (request) => /^\/(healthz|readyz|metrics)\b/.test(request.url ?? ''),
       }),
-      new ExpressInstrumentation(),
+      // The HTTP server span (named after the route) says what a request did; a span per
+      // middleware (json parser, logger, …) is noise at a cost on every request.
+      new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER] }),
       // Only queries inside a traced operation (a request or a message), not the pollers'.
-      new PgInstrumentation({ requireParentSpan: true }),
+      new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
       // Adds trace_id, span_id and trace_flags to every log line written inside a span.
       new PinoInstrumentation(),
     ],

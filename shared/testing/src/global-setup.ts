@@ -1,13 +1,7 @@
 import { connect as netConnect } from 'node:net';
 import type { TestProject } from 'vitest/node';
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    rabbitmqUrl: string;
-    rabbitmqManagementUrl: string;
-    databaseUrl: string;
-  }
-}
+import './provided';
 
 const portOpen = (host: string, port: number): Promise<boolean> =>
   new Promise((resolve) => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { UnitOfWork } from '@troupe/messaging';
-import { findProducts, getOrder, insertOrder, type LineItem, type OrderView } from '../db/orders';
+import { findProducts, insertOrder, type LineItem, type OrderView } from '../db/orders';
 
 export interface PlaceOrder {
   customerId: string;
@@ -29,9 +29,17 @@ export async function placeOrder(uow: UnitOfWork, request: PlaceOrder, traceId: 
     total: { amountCents: totalCents, currency: 'USD' },
     paymentMethod: request.paymentMethod,
   });
-  const order = await getOrder(uow.db, id);
-  if (!order) throw new Error(`order ${id} vanished inside its own transaction`);
-  return order;
+  return {
+    orderId: id,
+    status: 'PENDING',
+    customerId: request.customerId,
+    items,
+    total: { amountCents: totalCents, currency: 'USD' },
+    history: [{ type: 'OrderPlaced', at: placedAt }],
+    traceId: traceId ?? null,
+    createdAt: placedAt,
+    updatedAt: placedAt,
+  };
 }
 
 async function priceItems(uow: UnitOfWork, requested: PlaceOrder['items']): Promise<LineItem[]> {
