@@ -34,8 +34,11 @@ const EXPECTED_HOPS = [
   ['order', 'process order.notification.events'],
 ];
 
-const describeSpan = (s: ReceivedSpan, all: ReceivedSpan[]) =>
-  `${s.service.padEnd(12)} ${s.name.padEnd(40)} parent: ${all.find((p) => p.spanId === s.parentSpanId)?.name ?? '(root)'}`;
+const describeSpan = (s: ReceivedSpan, all: ReceivedSpan[]) => {
+  const t0 = Math.min(...all.map((a) => a.start));
+  const at = `+${(s.start - t0).toFixed(1)}ms (${(s.end - s.start).toFixed(1)}ms)`.padEnd(22);
+  return `${at} ${s.service.padEnd(12)} ${s.name.padEnd(40)} parent: ${all.find((p) => p.spanId === s.parentSpanId)?.name ?? '(root)'}`;
+};
 
 async function traceOf(system: System, orderId: string, hops: number): Promise<ReceivedSpan[]> {
   const { traceId } = await getOrder(system, orderId);
@@ -55,7 +58,7 @@ describe('one trace per order', () => {
     const placed = await placeOrder(ctx.system, { email: 'trace.me@example.com', paymentMethod: { token: 'tok_visa' } });
     await settled(ctx.system, placed.orderId);
     const spans = await traceOf(ctx.system, placed.orderId, EXPECTED_HOPS.length);
-    if (process.env.TRACE_DUMP) console.log(spans.map((s) => describeSpan(s, spans)).join('\n'));
+    if (process.env.TRACE_DUMP) console.log([...spans].sort((a, b) => a.start - b.start).map((s) => describeSpan(s, spans)).join('\n'));
 
     const server = spans.find((s) => s.service === 'order' && s.kind === SpanKind.SERVER);
     expect(server?.name).toMatch(/^POST/);

@@ -12,6 +12,9 @@ export interface ReceivedSpan {
   attributes: Record<string, string | number | boolean>;
   links: { traceId: string; spanId: string }[];
   status: number;
+  /** Start and end, in ms since the epoch. */
+  start: number;
+  end: number;
 }
 
 export const SpanKind = { INTERNAL: 1, SERVER: 2, CLIENT: 3, PRODUCER: 4, CONSUMER: 5 } as const;
@@ -76,6 +79,8 @@ export class OtlpReceiver {
             attributes: attributesOf(span.attributes as { key: string; value: AnyValue }[]),
             links: ((span.links as { traceId: string; spanId: string }[] | undefined) ?? []).map((l) => ({ traceId: l.traceId, spanId: l.spanId })),
             status: ((span.status as { code?: number } | undefined)?.code ?? 0) as number,
+            start: Number(BigInt(span.startTimeUnixNano as string) / 1000n) / 1000,
+            end: Number(BigInt(span.endTimeUnixNano as string) / 1000n) / 1000,
           });
         }
       }

@@ -101,6 +101,7 @@ export class DeadLetters {
       }
     } finally {
       await this.putBack(taken.filter((m) => !settled.has(m)));
+      await this.flush();
     }
     return replayed;
   }
@@ -120,7 +121,17 @@ export class DeadLetters {
       }
     }
     await this.putBack(untouched);
+    await this.flush();
     return purged;
+  }
+
+  /**
+   * Acks have no reply: one round trip on the same channel after them guarantees the broker has
+   * processed them before we return (and before a caller such as the CLI closes the connection,
+   * which would otherwise lose the last acks and leave replayed messages in the DLQ).
+   */
+  private async flush(): Promise<void> {
+    await this.count();
   }
 
   private async take(limit: number): Promise<GetMessage[]> {

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { createTestDatabase, createTestVhost, anEvent, eventually, TestBroker, type TestDatabase, type TestVhost } from '@troupe/testing';
 import pg from 'pg';
@@ -323,5 +325,43 @@ describe('messaging: tracing', () => {
     expect(replay!.links.map((l) => l.context)).toEqual([expect.objectContaining(original)]);
     expect(processed.spanContext().traceId).toBe(replay!.spanContext().traceId);
     expect(processed.parentSpanContext?.spanId).toBe(replay!.spanContext().spanId);
+  });
+});
+
+describe('the troupe CLI', () => {
+  const cli = (...args: string[]) =>
+    new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, [join(__dirname, '..', '..', 'cli', 'dist', 'main.js'), ...args], {
+        env: { ...process.env, RABBITMQ_URL: vhost.url },
+      });
+      let out = '';
+      child.stdout.on('data', (c) => (out += c));
+      child.stderr.on('data', (c) => (out += c));
+      child.on('exit', (code) => resolve({ code, out }));
+    });
+
+  it('when an operator lists and replays a dead letter with the CLI, then it is handled and the DLQ is empty', async () => {
+    const event = anEvent('OrderPlaced');
+    let broken = true;
+    behaviour.set(event.orderId, () => {
+      if (broken) throw new PermanentError('card service down');
+    });
+    await broker.publish('order.events', event);
+    await eventually(async () => (await broker.depth('payment.dlq')) === 1, { what: 'dead-lettered' });
+
+    const listed = await cli('dlq', 'list', '--service', 'payment', '--json');
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.out)).toMatchObject({ count: 1, messages: [{ id: event.id, reason: 'permanent', queue: 'payment.order.events' }] });
+
+    broken = false;
+    const replayed = await cli('dlq', 'replay', '--service', 'payment', '--id', event.id);
+    expect(replayed).toMatchObject({ code: 0, out: expect.stringContaining(`replayed ${event.id} → payment.order.events`) });
+    await eventually(async () => (await effects(event.orderId)) === 1, { what: 'replayed message handled' });
+    expect(await broker.depth('payment.dlq')).toBe(0);
+  });
+
+  it('when asked for a message that is not there, then it exits 2 and says so', async () => {
+    const result = await cli('dlq', 'replay', '--service', 'payment', '--id', 'no-such-id');
+    expect(result).toMatchObject({ code: 2, out: expect.stringContaining('not found in payment.dlq: no-such-id') });
   });
 });
