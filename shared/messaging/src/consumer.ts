@@ -1,4 +1,4 @@
-import { decodeEvent, type AnyEvent, type EventType, type ServiceName, type TypedEvent } from '@troupe/contracts';
+import { decodeEvent, type AnyEvent, type DecodeResult, type EventType, type ServiceName, type TypedEvent } from '@troupe/contracts';
 import type { Channel, ChannelModel, ConsumeMessage, Options } from 'amqplib';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
@@ -7,6 +7,7 @@ import { copyHeaders, HEADER, numberHeader, stringHeader, type DeadLetterReason 
 import type { MessagingMetrics } from './metrics';
 import { createUnitOfWork, insertOutboxRows, runCallbacks, type StagedEvent, type UnitOfWork } from './outbox';
 import type { ConfirmPublisher } from './publisher';
+import type { Lanes } from './lanes';
 import { jitteredDelay, retryDelays, waitQueueName, type RetryPolicy } from './retry-policy';
 import { context, endSpan, startProcessSpan } from './tracing';
 import type { Span, Context } from '@opentelemetry/api';
@@ -36,27 +37,31 @@ export const subscribe = (exchange: string, handlers: HandlerMap): Subscription 
 
 export interface ConsumerDeps {
   service: ServiceName;
-  pool: Pool;
   publisher: ConfirmPublisher;
   logger: Logger;
   metrics: MessagingMetrics;
   retry: RetryPolicy;
   prefetch: number;
-  /** Most messages handled in one transaction. */
-  maxBatch: number;
+  /**
+   * Where deliveries wait to be handled: shared by every subscription of the service and keyed
+   * by orderId, so all of one order's messages, whichever queue they came from, are handled one
+   * after the other, while other orders' run in parallel (see `BatchRunner`).
+   */
+  lanes: Lanes<Delivery>;
   deadLetterQueue: string;
-  /** Outbox rows were committed: the relay should publish them now. */
-  onCommitted: () => void;
   /** This consumer's channel died while the connection lives on: recycle the connection. */
   onChannelLost: (queue: string, reason: string) => void;
 }
 
-interface Delivery {
+export interface Delivery {
   message: ConsumeMessage;
   channel: Channel;
+  decoded: DecodeResult;
+  consumer: SubscriptionConsumer;
 }
 
 interface Job {
+  consumer: SubscriptionConsumer;
   delivery: Delivery;
   event: AnyEvent;
   handler: Handler<EventType>;
@@ -70,16 +75,13 @@ interface Job {
 type Outcome = { kind: 'processed' } | { kind: 'duplicate' } | { kind: 'failed'; error: unknown };
 
 /**
- * Consumes one queue. Messages that arrive together are handled in one transaction (a savepoint
- * each, so one failure does not sink the others): the inbox row, the handler's effects and its
- * outbox rows commit at once, and only then are the messages acked.
+ * Consumes one queue: takes its messages off the broker into the service's lanes, and settles
+ * each one (ack, retry, dead-letter) once `BatchRunner` has handled it.
  */
 export class SubscriptionConsumer {
   readonly queue: string;
   private channel: Channel | undefined;
   private consumerTag: string | undefined;
-  private buffer: Delivery[] = [];
-  private draining: Promise<void> | undefined;
   private stopping = false;
 
   constructor(
@@ -103,7 +105,7 @@ export class SubscriptionConsumer {
       this.consumerTag = undefined;
       this.deps.metrics.consumerUp.set({ queue: this.queue }, 0);
       // Prefetched messages not yet handled go back to the queue with the channel.
-      this.buffer = this.buffer.filter((d) => d.channel !== channel);
+      this.deps.lanes.remove((d) => d.channel === channel);
       if (!this.stopping) this.deps.onChannelLost(this.queue, 'channel closed');
     });
     await channel.prefetch(this.deps.prefetch);
@@ -119,20 +121,28 @@ export class SubscriptionConsumer {
   detach(): void {
     this.channel = undefined;
     this.consumerTag = undefined;
-    this.buffer = [];
+    this.deps.lanes.remove((d) => d.consumer === this);
     this.deps.metrics.consumerUp.set({ queue: this.queue }, 0);
   }
 
-  /** Stop taking messages, finish the batch in hand, leave the rest to the broker. */
-  async stop(): Promise<void> {
+  /** Stop taking messages; what was taken but not started goes back to the broker. */
+  async cancel(): Promise<void> {
     this.stopping = true;
     const { channel, consumerTag } = this;
     if (channel && consumerTag) await channel.cancel(consumerTag).catch(() => undefined);
     this.consumerTag = undefined;
-    this.buffer = [];
-    await this.draining;
+    this.deps.lanes.remove((d) => d.consumer === this);
     this.deps.metrics.consumerUp.set({ queue: this.queue }, 0);
-    await channel?.close().catch(() => undefined);
+  }
+
+  /** After the batches in hand have finished (see `Messaging.stop`). */
+  async close(): Promise<void> {
+    await this.channel?.close().catch(() => undefined);
+  }
+
+  /** Whether `delivery` came on the channel we still consume on (else the broker redelivers it). */
+  owns(delivery: Delivery): boolean {
+    return delivery.channel === this.channel;
   }
 
   private onMessage(channel: Channel, message: ConsumeMessage | null): void {
@@ -144,46 +154,13 @@ export class SubscriptionConsumer {
       return;
     }
     if (this.stopping) return; // not acked: requeued when the channel closes
-    this.buffer.push({ message, channel });
-    this.draining ??= this.drain();
-  }
-
-  private async drain(): Promise<void> {
-    // Let the messages that arrived in the same burst join one batch.
-    await new Promise((resolve) => setImmediate(resolve));
-    while (this.buffer.length > 0) {
-      const batch = this.buffer.splice(0, this.deps.maxBatch);
-      try {
-        await this.handleBatch(batch);
-      } catch (error) {
-        // Unreachable by design (every path below catches); never let it escape a consume callback.
-        this.deps.logger.error({ err: errorMessage(error), queue: this.queue }, 'unexpected consumer failure');
-      }
-    }
-    this.draining = undefined;
-  }
-
-  private async handleBatch(batch: Delivery[]): Promise<void> {
-    const jobs: Job[] = [];
-    for (const delivery of batch) {
-      // A message from a channel that has since closed will be redelivered: do not handle it twice.
-      if (delivery.channel !== this.channel) continue;
-      const job = await this.prepare(delivery);
-      if (job) jobs.push(job);
-    }
-    if (jobs.length === 0) return;
-    // Handlers lock rows by order (the order, its payment, …). Taking the batch in orderId order
-    // gives every transaction — of every consumer of this service — the same lock order, so two
-    // batches never deadlock. The sort is stable: one order's events keep their queue order.
-    jobs.sort((a, b) => (a.event.orderId < b.event.orderId ? -1 : a.event.orderId > b.event.orderId ? 1 : 0));
-    const outcomes = await this.runInTransaction(jobs);
-    await Promise.all(jobs.map((job, i) => this.settle(job, outcomes[i] ?? { kind: 'failed', error: 'no outcome' })));
+    const decoded = decodeEvent(message.content);
+    this.deps.lanes.push({ message, channel, decoded, consumer: this }, decoded.ok ? decoded.event.orderId : undefined);
   }
 
   /** Decode and route; poison goes to the DLQ, events nobody here handles are acked and counted. */
-  private async prepare(delivery: Delivery): Promise<Job | undefined> {
-    const { message } = delivery;
-    const decoded = decodeEvent(message.content);
+  async prepare(delivery: Delivery): Promise<Job | undefined> {
+    const { message, decoded } = delivery;
     if (!decoded.ok) {
       if (decoded.unknownType !== undefined) {
         this.ack(delivery);
@@ -208,64 +185,10 @@ export class SubscriptionConsumer {
     const { span, ctx } = startProcessSpan(message.properties.headers, this.queue, event.id, event.type, attempt);
     span.setAttribute('troupe.order_id', event.orderId);
     const log = this.deps.logger.child({ queue: this.queue, eventId: event.id, type: event.type, orderId: event.orderId, attempt });
-    return { delivery, event, handler, attempt, span, ctx, log, started: performance.now() };
+    return { consumer: this, delivery, event, handler, attempt, span, ctx, log, started: performance.now() };
   }
 
-  private async runInTransaction(jobs: Job[]): Promise<Outcome[]> {
-    const savepoints = jobs.length > 1;
-    const outcomes: Outcome[] = [];
-    const staged: StagedEvent[] = [];
-    const committed: (() => void)[] = [];
-    let db: PoolClient | undefined;
-    let broken = false;
-    try {
-      db = await this.deps.pool.connect();
-      await db.query('BEGIN');
-      for (const job of jobs) {
-        if (!savepoints) {
-          outcomes.push(await this.runJob(db, job, staged, committed));
-          continue;
-        }
-        await db.query('SAVEPOINT message');
-        try {
-          outcomes.push(await this.runJob(db, job, staged, committed));
-          await db.query('RELEASE SAVEPOINT message');
-        } catch (error) {
-          await db.query('ROLLBACK TO SAVEPOINT message');
-          outcomes.push({ kind: 'failed', error });
-        }
-      }
-      await insertOutboxRows(db, staged);
-      await db.query('COMMIT');
-    } catch (error) {
-      // One message: its own failure. Several: the transaction itself failed, so did every message.
-      if (db) await db.query('ROLLBACK').catch(() => (broken = true));
-      return jobs.map(() => ({ kind: 'failed', error }));
-    } finally {
-      db?.release(broken);
-    }
-    if (staged.length > 0) this.deps.onCommitted();
-    runCallbacks(committed);
-    return outcomes;
-  }
-
-  private async runJob(db: PoolClient, job: Job, staged: StagedEvent[], committed: (() => void)[]): Promise<Outcome> {
-    const fresh = await db.query('INSERT INTO troupe_inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
-      this.queue,
-      job.event.id,
-    ]);
-    if (fresh.rowCount === 0) return { kind: 'duplicate' };
-    const mine: StagedEvent[] = [];
-    const callbacks: (() => void)[] = [];
-    const uow = createUnitOfWork(this.deps.service, db, mine, callbacks);
-    await context.with(job.ctx, () => job.handler(job.event, { ...uow, log: job.log, attempt: job.attempt }));
-    // Only a handler that got through keeps its events and callbacks (its savepoint may roll back).
-    staged.push(...mine);
-    committed.push(...callbacks);
-    return { kind: 'processed' };
-  }
-
-  private async settle(job: Job, outcome: Outcome): Promise<void> {
+  async settle(job: Job, outcome: Outcome): Promise<void> {
     const { metrics } = this.deps;
     const labels = { queue: this.queue, type: job.event.type };
     metrics.handlerDuration.observe(labels, (performance.now() - job.started) / 1000);
@@ -380,3 +303,91 @@ export class SubscriptionConsumer {
 }
 
 const truncate = (text: string, max = 1000): string => (text.length > max ? `${text.slice(0, max)}…` : text);
+
+export interface BatchRunnerDeps {
+  service: ServiceName;
+  pool: Pool;
+  /** Outbox rows were committed: the relay should publish them now. */
+  onCommitted: () => void;
+}
+
+/**
+ * Handles a batch of deliveries (from any of the service's queues) in one transaction, a
+ * savepoint each so one failure does not sink the others: the inbox rows, the handlers' effects
+ * and their outbox rows commit at once, and only then is each message settled by its consumer.
+ */
+export class BatchRunner {
+  constructor(private readonly deps: BatchRunnerDeps) {}
+
+  async run(batch: Delivery[]): Promise<void> {
+    const jobs: Job[] = [];
+    for (const delivery of batch) {
+      // A message from a channel that has since closed will be redelivered: do not handle it twice.
+      if (!delivery.consumer.owns(delivery)) continue;
+      const job = await delivery.consumer.prepare(delivery);
+      if (job) jobs.push(job);
+    }
+    if (jobs.length === 0) return;
+    // Handlers lock rows by order (the order, its payment, …). Taking the batch in orderId order
+    // gives every transaction the same lock order, so two batches never deadlock. The sort is
+    // stable: one order's events keep their arrival order.
+    jobs.sort((a, b) => (a.event.orderId < b.event.orderId ? -1 : a.event.orderId > b.event.orderId ? 1 : 0));
+    const outcomes = await this.runInTransaction(jobs);
+    await Promise.all(jobs.map((job, i) => job.consumer.settle(job, outcomes[i] ?? { kind: 'failed', error: 'no outcome' })));
+  }
+
+  private async runInTransaction(jobs: Job[]): Promise<Outcome[]> {
+    const savepoints = jobs.length > 1;
+    const outcomes: Outcome[] = [];
+    const staged: StagedEvent[] = [];
+    const committed: (() => void)[] = [];
+    let db: PoolClient | undefined;
+    let broken = false;
+    try {
+      db = await this.deps.pool.connect();
+      await db.query('BEGIN');
+      for (const job of jobs) {
+        if (!savepoints) {
+          outcomes.push(await this.runJob(db, job, staged, committed));
+          continue;
+        }
+        await db.query('SAVEPOINT message');
+        try {
+          outcomes.push(await this.runJob(db, job, staged, committed));
+          await db.query('RELEASE SAVEPOINT message');
+        } catch (error) {
+          await db.query('ROLLBACK TO SAVEPOINT message');
+          outcomes.push({ kind: 'failed', error });
+        }
+      }
+      await insertOutboxRows(db, staged);
+      await db.query('COMMIT');
+    } catch (error) {
+      // One message: its own failure. Several: the transaction itself failed, so did every message.
+      if (db) await db.query('ROLLBACK').catch(() => (broken = true));
+      return jobs.map(() => ({ kind: 'failed', error }));
+    } finally {
+      db?.release(broken);
+    }
+    if (staged.length > 0) this.deps.onCommitted();
+    runCallbacks(committed);
+    return outcomes;
+  }
+
+  private async runJob(db: PoolClient, job: Job, staged: StagedEvent[], committed: (() => void)[]): Promise<Outcome> {
+    const fresh = await db.query('INSERT INTO troupe_inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+      job.consumer.queue,
+      job.event.id,
+    ]);
+    if (fresh.rowCount === 0) return { kind: 'duplicate' };
+    const mine: StagedEvent[] = [];
+    const callbacks: (() => void)[] = [];
+    const uow = createUnitOfWork(this.deps.service, db, mine, callbacks);
+    await context.with(job.ctx, () => job.handler(job.event, { ...uow, log: job.log, attempt: job.attempt }));
+    // Only a handler that got through keeps its events and callbacks (its savepoint may roll back).
+    staged.push(...mine);
+    committed.push(...callbacks);
+    return { kind: 'processed' };
+  }
+
+}

@@ -3,7 +3,8 @@ import { connect, type ChannelModel, type RecoveringChannelModel } from 'amqplib
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { SubscriptionConsumer, type Subscription } from './consumer';
+import { BatchRunner, SubscriptionConsumer, type Delivery, type Subscription } from './consumer';
+import { Lanes } from './lanes';
 import { DeadLetters } from './dead-letters';
 import { BrokerUnavailableError, errorMessage } from './errors';
 import { createMessagingMetrics, type MessagingMetrics } from './metrics';
@@ -27,6 +28,8 @@ export interface MessagingOptions {
   prefetch?: number;
   /** Most messages handled in one transaction (defaults to `prefetch`). */
   maxBatch?: number;
+  /** Transactions in flight at once for the whole service; one order's messages stay in sequence. */
+  concurrency?: number;
   retry?: RetryPolicy;
   /** Deliveries after which the broker itself dead-letters a message (crash-loop backstop). */
   deliveryLimit?: number;
@@ -55,6 +58,7 @@ export class Messaging {
   readonly relay: OutboxRelay;
   private readonly publisher = new ConfirmPublisher();
   private readonly consumers: SubscriptionConsumer[];
+  private readonly lanes: Lanes<Delivery>;
   private readonly retry: RetryPolicy;
   private connection: RecoveringChannelModel | undefined;
   private current: ChannelModel | undefined;
@@ -74,19 +78,25 @@ export class Messaging {
       registry: this.registry,
       pollIntervalMs: options.outboxPollIntervalMs ?? 1000,
     });
+    const runner = new BatchRunner({ service: options.service, pool: options.pool, onCommitted: () => this.relay.wake() });
+    this.lanes = new Lanes<Delivery>(
+      options.concurrency ?? 1,
+      options.maxBatch ?? prefetch,
+      (batch) => runner.run(batch),
+      // Unreachable by design (every path in run() catches); never let it escape a consume callback.
+      (error) => options.logger.error({ err: errorMessage(error) }, 'unexpected consumer failure'),
+    );
     this.consumers = (options.subscriptions ?? []).map(
       (subscription) =>
         new SubscriptionConsumer(subscription, {
           service: options.service,
-          pool: options.pool,
           publisher: this.publisher,
           logger: options.logger,
           metrics: this.metrics,
           retry: this.retry,
           prefetch,
-          maxBatch: options.maxBatch ?? prefetch,
+          lanes: this.lanes,
           deadLetterQueue: deadLetterQueueOf(options.service),
-          onCommitted: () => this.relay.wake(),
           onChannelLost: (queue, reason) => this.recycle(`${queue}: ${reason}`),
         }),
     );
@@ -162,7 +172,9 @@ export class Messaging {
   /** Stop consuming, finish the batches in hand, stop the relay, close the connection. */
   async stop(): Promise<void> {
     this.stopping = true;
-    await Promise.all(this.consumers.map((c) => c.stop()));
+    await Promise.all(this.consumers.map((c) => c.cancel()));
+    await this.lanes.idle();
+    await Promise.all(this.consumers.map((c) => c.close()));
     await this.relay.stop();
     await this.connection?.close().catch(() => undefined);
     this.current = undefined;

@@ -34,7 +34,7 @@ export function commonConfig(service: string, defaultPort: number) {
     /** This service's own Postgres database. */
     DATABASE_URL: url(/^postgres(ql)?:$/, 'postgres://user@host:5432/db').default(`postgres://postgres@localhost:5432/${service}`),
     /** Connections in this service's Postgres pool. */
-    DATABASE_POOL_SIZE: int(1, 100).default(10),
+    DATABASE_POOL_SIZE: int(1, 100).default(20),
     /** HTTP port (0: any free port). */
     PORT: int(0, 65535).default(defaultPort),
     /** Interface to listen on: loopback by default; containers set 0.0.0.0. */
@@ -43,6 +43,8 @@ export function commonConfig(service: string, defaultPort: number) {
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Unacked messages the broker may push to each consumer at once. */
     PREFETCH: int(1, 1000).default(50),
+    /** Message-handling transactions in flight at once; one order's messages stay in sequence. */
+    CONSUMER_CONCURRENCY: int(1, 32).default(4),
     /** Attempts (first delivery included) before a failing message goes to the dead-letter queue. */
     RETRY_MAX_ATTEMPTS: int(1, 20).default(5),
     /** Wait before the first retry; doubles at each attempt. */

@@ -22,6 +22,7 @@ export interface BaseConfig {
   HOST: string;
   LOG_LEVEL: string;
   PREFETCH: number;
+  CONSUMER_CONCURRENCY: number;
   RETRY_MAX_ATTEMPTS: number;
   RETRY_BASE_DELAY_MS: number;
   RABBITMQ_GIVE_UP_AFTER_MS: number;
@@ -92,6 +93,7 @@ export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): 
     registry,
     subscriptions: parts.subscriptions ?? [],
     prefetch: config.PREFETCH,
+    concurrency: config.CONSUMER_CONCURRENCY,
     retry: { maxAttempts: config.RETRY_MAX_ATTEMPTS, baseDelayMs: config.RETRY_BASE_DELAY_MS },
     giveUpAfterMs: config.RABBITMQ_GIVE_UP_AFTER_MS,
     onFatal: (error) => fatal?.(error),
