@@ -7,9 +7,10 @@ import { paymentService } from '../src/main';
 import { expectEnvelope, startHarness, type Harness } from '@troupe/testing';
 
 let payment: Harness<Config>;
+const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 beforeAll(async () => {
-  payment = await startHarness({ label: 'payment', loadConfig, service: paymentService, publishesOn: 'payment.events' });
+  payment = await startHarness({ label: 'payment', loadConfig, service: paymentService, publishesOn: 'payment.events', env: { ADMIN_TOKEN } });
 });
 
 afterAll(async () => {
@@ -216,5 +217,43 @@ describe('health and metrics', () => {
   it('when events were published, then /metrics counts them by exchange and type', async () => {
     await aCapturedOrder();
     expect(await payment.metric('troupe_messages_published_total', { exchange: 'payment.events', type: 'PaymentCompleted' })).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('the dead-letter admin API', () => {
+  const admin = (path: string, init: RequestInit = {}, token: string | null = ADMIN_TOKEN) =>
+    fetch(`${payment.baseUrl}/admin/dlq${path}`, {
+      ...init,
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    });
+
+  it('when called without the token, or with a wrong one, then 401 and nothing is shown', async () => {
+    for (const token of [null, 'wrong-token-but-long-enough']) {
+      const response = await admin('', {}, token);
+      expect(response.status).toBe(401);
+      expect(await response.json()).toEqual({ error: 'admin token required' });
+    }
+  });
+
+  it('when a poison message is dead-lettered, then the API lists it with its reason and purges it by id', async () => {
+    const id = randomUUID();
+    await payment.broker.publish('order.events', Buffer.from('not json at all'), { messageId: id });
+
+    const listed = await eventually(async () => {
+      const body = (await (await admin('')).json()) as { messages: { id: string; reason: string; queue: string }[] };
+      return body.messages.find((m) => m.id === id);
+    }, { what: 'the poison message listed' });
+    expect(listed).toMatchObject({ reason: 'poison', queue: 'payment.order.events' });
+
+    const purged = await admin('/purge', { method: 'POST', body: JSON.stringify({ ids: [id] }) });
+    expect(await purged.json()).toEqual({ purged: [id] });
+    const after = (await (await admin('')).json()) as { messages: { id: string }[] };
+    expect(after.messages.map((m) => m.id)).not.toContain(id);
+  });
+
+  it('when the selection is malformed, then 400 naming the problem', async () => {
+    const response = await admin('/replay', { method: 'POST', body: JSON.stringify({ everything: 'please' }) });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: expect.stringContaining('invalid request') });
   });
 });
