@@ -13,7 +13,7 @@ export function createPool(connectionString: string, max: number, logger: Logger
 
 /**
  * Applies pending migrations (the messaging library's inbox/outbox first, then the service's
- * own), under node-pg-migrate's advisory lock so replicas starting together do not race.
+ * own), under node-pg-migrate's advisory lock: replicas starting together wait for each other.
  */
 export async function migrate(connectionString: string, dirs: string[], logger: Logger): Promise<void> {
   const applied = await runner({
@@ -24,6 +24,8 @@ export async function migrate(connectionString: string, dirs: string[], logger: 
     direction: 'up',
     migrationsTable: 'pgmigrations',
     checkOrder: true,
+    // Replicas starting together: the others wait for the first to finish, then find nothing to do.
+    advisoryLockMode: 'wait',
     log: () => undefined,
   });
   if (applied.length > 0) logger.info({ migrations: applied.map((m) => m.name) }, 'database migrated');
