@@ -186,18 +186,26 @@ async function completions(url, exchange) {
   const { queue } = await channel.assertQueue('', { exclusive: true });
   await channel.bindQueue(queue, exchange, '');
   const waiting = new Map();
+  // An order can complete before its POST response reaches us (the id is only known then).
+  const early = new Set();
   await channel.consume(
     queue,
     (message) => {
       const id = JSON.parse(message.content.toString()).orderId;
-      waiting.get(id)?.();
-      waiting.delete(id);
+      const resolve = waiting.get(id);
+      if (resolve) {
+        waiting.delete(id);
+        resolve();
+      } else {
+        early.add(id);
+      }
     },
     { noAck: true },
   );
   return {
     wait: (orderId, timeoutMs = 60_000) =>
       new Promise((resolve, reject) => {
+        if (early.delete(orderId)) return resolve();
         const timer = setTimeout(() => {
           waiting.delete(orderId);
           reject(new Error(`order ${orderId} not completed in ${timeoutMs} ms`));
@@ -279,8 +287,6 @@ async function startTroupe() {
     });
   return {
     placeAndWait: async () => {
-      // Subscribe before the order can complete: the id is only known from the response, so the
-      // waiter is registered with a tiny race window the broker round trip covers.
       const orderId = await place();
       await done.wait(orderId);
     },
