@@ -55,7 +55,7 @@ down:
 	docker compose down
 
 ## bench: the benchmark (see docs/benchmarks.md)
-bench: databases
+bench: install
 	node scripts/bench.js
 
 clean:

@@ -90,6 +90,17 @@ export interface Invariants {
   wrongReservation: string[];
 }
 
+/** What `checkInvariants` returns when all is well. */
+export const noViolations = (orders: number): Invariants => ({
+  orders,
+  notTerminal: [],
+  wrongStatus: [],
+  paymentsPerOrderNotOne: [],
+  wrongPayment: [],
+  notificationsPerOrderNotOne: [],
+  wrongReservation: [],
+});
+
 /**
  * Waits until every accepted order is terminal and notified, then reads the four databases and
  * lists every order that breaks an invariant (all lists empty = all good).
@@ -128,15 +139,7 @@ export async function checkInvariants(system: System, placed: readonly Placed[])
   const notes = byId(await sql<{ order_id: string; kind: string }>(system, 'notification', 'SELECT order_id, kind FROM notifications WHERE order_id = ANY($1::uuid[])', [ids]));
   const reservations = byId(await sql<{ order_id: string }>(system, 'inventory', 'SELECT order_id FROM reservations WHERE order_id = ANY($1::uuid[])', [ids]));
 
-  const result: Invariants = {
-    orders: placed.length,
-    notTerminal: [],
-    wrongStatus: [],
-    paymentsPerOrderNotOne: [],
-    wrongPayment: [],
-    notificationsPerOrderNotOne: [],
-    wrongReservation: [],
-  };
+  const result = noViolations(placed.length);
   for (const p of placed) {
     const want = expected[p.kind];
     const status = orders.get(p.orderId);
