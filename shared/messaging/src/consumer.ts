@@ -10,6 +10,7 @@ import type { ConfirmPublisher } from './publisher';
 import type { Lanes } from './lanes';
 import { jitteredDelay, retryDelays, waitQueueName, type RetryPolicy } from './retry-policy';
 import { context, endSpan, startProcessSpan } from './tracing';
+import { withTransaction } from './transaction';
 import type { Span, Context } from '@opentelemetry/api';
 
 /** What a handler gets besides its event: the transaction, the outbox, a logger bound to the message. */
@@ -341,33 +342,27 @@ export class BatchRunner {
     const outcomes: Outcome[] = [];
     const staged: StagedEvent[] = [];
     const committed: (() => void)[] = [];
-    let db: PoolClient | undefined;
-    let broken = false;
     try {
-      db = await this.deps.pool.connect();
-      await db.query('BEGIN');
-      for (const job of jobs) {
-        if (!savepoints) {
-          outcomes.push(await this.runJob(db, job, staged, committed));
-          continue;
+      await withTransaction(this.deps.pool, async (db) => {
+        for (const job of jobs) {
+          if (!savepoints) {
+            outcomes.push(await this.runJob(db, job, staged, committed));
+            continue;
+          }
+          await db.query('SAVEPOINT message');
+          try {
+            outcomes.push(await this.runJob(db, job, staged, committed));
+            await db.query('RELEASE SAVEPOINT message');
+          } catch (error) {
+            await db.query('ROLLBACK TO SAVEPOINT message');
+            outcomes.push({ kind: 'failed', error });
+          }
         }
-        await db.query('SAVEPOINT message');
-        try {
-          outcomes.push(await this.runJob(db, job, staged, committed));
-          await db.query('RELEASE SAVEPOINT message');
-        } catch (error) {
-          await db.query('ROLLBACK TO SAVEPOINT message');
-          outcomes.push({ kind: 'failed', error });
-        }
-      }
-      await insertOutboxRows(db, staged);
-      await db.query('COMMIT');
+        await insertOutboxRows(db, staged);
+      });
     } catch (error) {
       // One message: its own failure. Several: the transaction itself failed, so did every message.
-      if (db) await db.query('ROLLBACK').catch(() => (broken = true));
       return jobs.map(() => ({ kind: 'failed', error }));
-    } finally {
-      db?.release(broken);
     }
     if (staged.length > 0) this.deps.onCommitted();
     runCallbacks(committed);
@@ -389,5 +384,4 @@ export class BatchRunner {
     committed.push(...callbacks);
     return { kind: 'processed' };
   }
-
 }

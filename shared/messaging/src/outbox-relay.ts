@@ -5,6 +5,7 @@ import { errorMessage } from './errors';
 import type { MessagingMetrics } from './metrics';
 import type { ConfirmPublisher } from './publisher';
 import { contextFromHeaders, endSpan, startPublishSpan, type TraceHeaders } from './tracing';
+import { withTransaction } from './transaction';
 
 export interface OutboxRelayOptions {
   pool: Pool;
@@ -130,32 +131,19 @@ export class OutboxRelay {
 
   /** One transaction: claim, publish all, await every confirm, delete the confirmed rows. */
   private async publishBatch(): Promise<number> {
-    const { pool, publisher, metrics } = this.options;
-    const db = await pool.connect();
-    let broken = false;
-    try {
-      await db.query('BEGIN');
+    const { pool, metrics } = this.options;
+    const { sent, failure } = await withTransaction(pool, async (db) => {
       const { rows } = await db.query<OutboxRow>(CLAIM, [this.batchSize]);
-      if (rows.length === 0) {
-        await db.query('COMMIT');
-        return 0;
-      }
       const results = await Promise.allSettled(rows.map((row) => this.publishRow(row)));
-      const sent = rows.filter((_, i) => results[i]?.status === 'fulfilled');
-      if (sent.length > 0) await db.query('DELETE FROM troupe_outbox WHERE id = ANY($1::bigint[])', [sent.map((r) => r.id)]);
-      await db.query('COMMIT');
-      for (const row of sent) metrics.published.inc({ exchange: row.exchange, type: row.type });
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
-      return sent.length;
-    } catch (error) {
-      await db.query('ROLLBACK').catch(() => {
-        broken = true;
-      });
-      throw error;
-    } finally {
-      db.release(broken);
-    }
+      const confirmed = rows.filter((_, i) => results[i]?.status === 'fulfilled');
+      if (confirmed.length > 0) await db.query('DELETE FROM troupe_outbox WHERE id = ANY($1::bigint[])', [confirmed.map((r) => r.id)]);
+      // The confirmed rows are deleted (committed) even when others failed; those stay for later.
+      const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      return { sent: confirmed, failure: rejected?.reason as unknown };
+    });
+    for (const row of sent) metrics.published.inc({ exchange: row.exchange, type: row.type });
+    if (failure !== undefined) throw failure;
+    return sent.length;
   }
 
   private async publishRow(row: OutboxRow): Promise<void> {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { eventCatalog, exchangeOf, type EventData, type EventType, type ServiceName } from '@troupe/contracts';
 import type { Pool, PoolClient } from 'pg';
 import { captureTraceHeaders, type TraceHeaders } from './tracing';
+import { withTransaction } from './transaction';
 
 /** An event waiting to be written to the outbox with the transaction that caused it. */
 export interface StagedEvent {
@@ -86,26 +87,16 @@ export async function runUnitOfWork<R>(
   work: (uow: UnitOfWork) => Promise<R>,
   afterCommit: () => void,
 ): Promise<R> {
-  const db = await pool.connect();
-  let broken = false;
-  try {
-    await db.query('BEGIN');
-    const staged: StagedEvent[] = [];
-    const committed: (() => void)[] = [];
-    const result = await work(createUnitOfWork(service, db, staged, committed));
+  const staged: StagedEvent[] = [];
+  const committed: (() => void)[] = [];
+  const result = await withTransaction(pool, async (db) => {
+    const value = await work(createUnitOfWork(service, db, staged, committed));
     await insertOutboxRows(db, staged);
-    await db.query('COMMIT');
-    if (staged.length > 0) afterCommit();
-    runCallbacks(committed);
-    return result;
-  } catch (error) {
-    await db.query('ROLLBACK').catch(() => {
-      broken = true;
-    });
-    throw error;
-  } finally {
-    db.release(broken);
-  }
+    return value;
+  });
+  if (staged.length > 0) afterCommit();
+  runCallbacks(committed);
+  return result;
 }
 
 export function runCallbacks(callbacks: readonly (() => void)[]): void {
