@@ -132,14 +132,52 @@ const cpuTicks = (pids) =>
 const brokerPids = () => pidsOf('beam.smp');
 const postgresPids = () => pidsOf('postgres');
 
-/** CPU used by the broker and by Postgres over a phase, as % of one core. */
-function cpuMeter() {
-  const start = { t: performance.now(), broker: cpuTicks(brokerPids()), postgres: cpuTicks(postgresPids()) };
+const ownCpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
+/**
+ * CPU used over a phase by the broker, Postgres, the given processes (by name) and this load
+ * generator: as % of one core, and as CPU milliseconds. Read from /proc, so it covers the kernel
+ * time spent on each process's behalf (socket writes included).
+ */
+function cpuMeter(processes = {}) {
+  const ticks = () => ({
+    broker: cpuTicks(brokerPids()),
+    postgres: cpuTicks(postgresPids()),
+    ...Object.fromEntries(Object.entries(processes).map(([name, pids]) => [name, cpuTicks(pids)])),
+  });
+  const start = { t: performance.now(), ticks: ticks(), own: ownCpuMs() };
   return () => {
     const seconds = (performance.now() - start.t) / 1000;
-    const pct = (ticks) => Math.round((100 * ticks) / CLK_TCK / seconds);
-    return { broker: pct(cpuTicks(brokerPids()) - start.broker), postgres: pct(cpuTicks(postgresPids()) - start.postgres) };
+    const end = ticks();
+    const ms = Object.fromEntries(Object.entries(end).map(([name, t]) => [name, ((t - start.ticks[name]) * 1000) / CLK_TCK]));
+    ms['load generator'] = ownCpuMs() - start.own;
+    const pct = (name) => Math.round(ms[name] / 10 / seconds);
+    return { broker: pct('broker'), postgres: pct('postgres'), ms, seconds };
   };
+}
+
+/** Transactions committed in each database so far (pg_stat_database). */
+async function commits(databases) {
+  const admin = new Client({ connectionString: ADMIN_DB });
+  await admin.connect();
+  try {
+    // pg_stat_database is a snapshot per transaction: a fresh one for every reading.
+    await admin.query('SELECT pg_stat_clear_snapshot()');
+    const { rows } = await admin.query('SELECT datname, xact_commit::float8 AS n FROM pg_stat_database WHERE datname = ANY($1)', [databases]);
+    return Object.fromEntries(rows.map((r) => [r.datname, r.n]));
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Mean messages per consumer transaction, from a service's own /metrics. */
+async function meanBatch(port) {
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
+  const read = (name) => Number(text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm'))?.[1] ?? NaN);
+  return read('troupe_consumer_batch_messages_sum') / read('troupe_consumer_batch_messages_count');
 }
 
 // ---------- driving load ----------------------------------------------------------------------
@@ -253,7 +291,7 @@ async function startTroupe() {
       let lines = 0;
       child.stdout.on('data', (chunk) => (lines += chunk.toString().split('\n').length - 1));
       child.stderr.on('data', (chunk) => process.stderr.write(`${service}: ${chunk}`));
-      processes.push({ service, child, maxRssMb: 0, lines: () => lines });
+      processes.push({ service, child, port, db: new URL(db).pathname.slice(1), maxRssMb: 0, lines: () => lines });
       cleanups.push(() => new Promise((r) => (child.exitCode !== null ? r() : (child.once('exit', r), child.kill('SIGTERM')))));
     }
   }
@@ -272,7 +310,10 @@ async function startTroupe() {
   const body = (i) =>
     JSON.stringify({ customerId: `bench-${i}`, email: 'bench@example.com', items: [{ sku: 'SKU-TSHIRT', quantity: 1 }], paymentMethod: { token: 'tok_visa' } });
   let i = 0;
-  const place = () =>
+  // A keep-alive socket the server closes just as a request goes out fails with ECONNRESET; the
+  // request never reached the service, so it is sent again (the pattern of Node's http docs,
+  // `request.reusedSocket`).
+  const place = (attempt = 1) =>
     new Promise((resolve, reject) => {
       const req = http.request(
         { host: '127.0.0.1', port: ports.order, path: '/orders', method: 'POST', agent, headers: { 'content-type': 'application/json' } },
@@ -282,7 +323,10 @@ async function startTroupe() {
           res.on('end', () => (res.statusCode === 202 ? resolve(JSON.parse(text).orderId) : reject(new Error(`POST /orders ${res.statusCode} ${text}`))));
         },
       );
-      req.on('error', reject);
+      req.on('error', (error) => {
+        if (req.reusedSocket && error.code === 'ECONNRESET' && attempt < 3) resolve(place(attempt + 1));
+        else reject(error);
+      });
       req.end(body(i++));
     });
   return {
@@ -299,6 +343,7 @@ async function startTroupe() {
 async function startBaseline() {
   const url = await vhost(`troupe-bench-baseline-${stamp}`);
   const relay = fork(join(__dirname, 'bench-relay.js'), [url, '100'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const pid = relay.pid;
   cleanups.push(() => new Promise((r) => (relay.exitCode !== null ? r() : (relay.once('exit', r), relay.kill('SIGTERM')))));
   await new Promise((resolve, reject) => {
     relay.once('message', resolve);
@@ -310,6 +355,7 @@ async function startBaseline() {
   cleanups.push(() => connection.close());
   const channel = await connection.createConfirmChannel();
   return {
+    pid,
     placeAndWait: async () => {
       const orderId = randomUUID();
       const completed = done.wait(orderId);
@@ -334,20 +380,24 @@ async function main() {
 
   await drive(WARMUP, 20, troupe.placeAndWait);
   const single = await drive(SINGLE, 1, troupe.placeAndWait);
-  const cpu = cpuMeter();
-  const serviceTicks = troupe.processes.map((p) => cpuTicks([p.child.pid]));
-  const loadStart = performance.now();
+  const databases = [...new Set(troupe.processes.map((p) => p.db))];
+  const commitsBefore = await commits(databases);
+  const cpu = cpuMeter(Object.fromEntries(troupe.processes.map((p, i) => [`${p.service}#${i}`, [p.child.pid]])));
   const loaded = await drive(N, C, troupe.placeAndWait);
   const cpuLoaded = cpu();
-  const loadSeconds = (performance.now() - loadStart) / 1000;
-  troupe.processes.forEach((p, i) => (p.cpuPct = Math.round((100 * (cpuTicks([p.child.pid]) - serviceTicks[i])) / CLK_TCK / loadSeconds)));
+  const commitsAfter = await commits(databases);
+  troupe.processes.forEach((p, i) => {
+    p.cpuMs = cpuLoaded.ms[`${p.service}#${i}`];
+    p.cpuPct = Math.round(p.cpuMs / 10 / cpuLoaded.seconds);
+  });
+  for (const p of troupe.processes) p.batch = await meanBatch(p.port);
   clearInterval(sampler);
   const spans = troupe.sink.stats.requests;
 
   const baseline = await startBaseline();
   await drive(WARMUP, 20, baseline.placeAndWait);
   const baseSingle = await drive(SINGLE, 1, baseline.placeAndWait);
-  const baseCpu = cpuMeter();
+  const baseCpu = cpuMeter({ relay: [baseline.pid] });
   const base = await drive(N, C, baseline.placeAndWait);
   const baseCpuLoaded = baseCpu();
 
@@ -359,11 +409,30 @@ async function main() {
   console.log(row(`troupe, ${C} in flight`, loaded, cpuLoaded));
   console.log(row(`bare relay, 1 in flight`, baseSingle));
   console.log(row(`bare relay, ${C} in flight`, base, baseCpuLoaded));
-  console.log('\n| service       | max RSS (MB) | CPU under load | log lines |');
-  console.log('|---------------|-------------:|---------------:|----------:|');
+  console.log('\n| service       | max RSS (MB) | CPU under load | CPU ms / order | transactions / order | messages / transaction | log lines |');
+  console.log('|---------------|-------------:|---------------:|---------------:|---------------------:|-----------------------:|----------:|');
+  const perOrder = (ms, r) => (ms / r.completed).toFixed(2);
   for (const p of troupe.processes) {
-    console.log(`| ${p.service.padEnd(13)} | ${p.maxRssMb.toFixed(0).padStart(12)} | ${`${p.cpuPct}%`.padStart(14)} | ${String(p.lines()).padStart(9)} |`);
+    const tx = (commitsAfter[p.db] - commitsBefore[p.db]) / loaded.completed;
+    console.log(
+      `| ${p.service.padEnd(13)} | ${p.maxRssMb.toFixed(0).padStart(12)} | ${`${p.cpuPct}%`.padStart(14)} | ${perOrder(p.cpuMs, loaded).padStart(14)} | ${tx.toFixed(1).padStart(20)} | ${(Number.isNaN(p.batch) ? '–' : p.batch.toFixed(1)).padStart(22)} | ${String(p.lines()).padStart(9)} |`,
+    );
   }
+  // Where the machine's CPU went, per completed order: the ceiling on a 2-core machine is
+  // 2000 ms/s divided by the total.
+  const sum = (ms, keys) => keys.reduce((t, k) => t + ms[k], 0);
+  const serviceKeys = troupe.processes.map((p, i) => `${p.service}#${i}`);
+  const troupeTotal = sum(cpuLoaded.ms, ['broker', 'postgres', 'load generator', ...serviceKeys]);
+  const baseTotal = sum(baseCpuLoaded.ms, ['broker', 'postgres', 'load generator', 'relay']);
+  console.log(`\n| CPU ms per order, ${C} in flight | troupe | bare relay |`);
+  console.log('|--------------------------------|-------:|-----------:|');
+  console.log(`| broker                         | ${perOrder(cpuLoaded.ms.broker, loaded).padStart(6)} | ${perOrder(baseCpuLoaded.ms.broker, base).padStart(10)} |`);
+  console.log(`| postgres                       | ${perOrder(cpuLoaded.ms.postgres, loaded).padStart(6)} | ${perOrder(baseCpuLoaded.ms.postgres, base).padStart(10)} |`);
+  console.log(`| services / relay process       | ${perOrder(sum(cpuLoaded.ms, serviceKeys), loaded).padStart(6)} | ${perOrder(baseCpuLoaded.ms.relay, base).padStart(10)} |`);
+  console.log(`| load generator (this process)  | ${perOrder(cpuLoaded.ms['load generator'], loaded).padStart(6)} | ${perOrder(baseCpuLoaded.ms['load generator'], base).padStart(10)} |`);
+  console.log(`| total                          | ${perOrder(troupeTotal, loaded).padStart(6)} | ${perOrder(baseTotal, base).padStart(10)} |`);
+  const cores = require('node:os').availableParallelism();
+  console.log(`| ceiling on ${cores} cores (orders/s)  | ${String(Math.round((cores * 1000) / (troupeTotal / loaded.completed))).padStart(6)} | ${String(Math.round((cores * 1000) / (baseTotal / base.completed))).padStart(10)} |`);
   console.log(`\nOTLP exports received by the local sink: ${spans} requests, ${(troupe.sink.stats.bytes / 1e6).toFixed(1)} MB`);
 
   const result = {
@@ -376,6 +445,8 @@ async function main() {
     completed: loaded.completed,
     errors: loaded.errors + single.errors,
     max_rss_mb: Math.round(Math.max(...troupe.processes.map((p) => p.maxRssMb))),
+    cpu_ms_per_order: +(troupeTotal / loaded.completed).toFixed(2),
+    baseline_cpu_ms_per_order: +(baseTotal / base.completed).toFixed(2),
     replicas: REPLICAS,
   };
   console.log(JSON.stringify(result));

@@ -308,14 +308,21 @@ const truncate = (text: string, max = 1000): string => (text.length > max ? `${t
 export interface BatchRunnerDeps {
   service: ServiceName;
   pool: Pool;
-  /** Outbox rows were committed: the relay should publish them now. */
-  onCommitted: () => void;
+  metrics: MessagingMetrics;
+  /** These events were committed to the outbox: publish them now. */
+  onCommitted: (events: StagedEvent[]) => void;
 }
 
 /**
- * Handles a batch of deliveries (from any of the service's queues) in one transaction, a
- * savepoint each so one failure does not sink the others: the inbox rows, the handlers' effects
- * and their outbox rows commit at once, and only then is each message settled by its consumer.
+ * Handles a batch of deliveries (from any of the service's queues) in one transaction: the inbox
+ * rows (one statement for all), the handlers' effects and their outbox rows commit at once, and
+ * only then is each message settled by its consumer.
+ *
+ * If a handler throws, the transaction rolls back, that message is settled as failed (retried or
+ * dead-lettered), and the rest of the batch runs again without it: one failure never sinks the
+ * others, and the happy path pays no savepoint round trips. A handler that ran before the failing
+ * one runs twice, so its effects outside the database must be idempotent, as they must be anyway
+ * (a crash between an external call and the commit repeats it too).
  */
 export class BatchRunner {
   constructor(private readonly deps: BatchRunnerDeps) {}
@@ -329,59 +336,80 @@ export class BatchRunner {
       if (job) jobs.push(job);
     }
     if (jobs.length === 0) return;
+    this.deps.metrics.batchSize.observe(jobs.length);
     // Handlers lock rows by order (the order, its payment, …). Taking the batch in orderId order
     // gives every transaction the same lock order, so two batches never deadlock. The sort is
     // stable: one order's events keep their arrival order.
     jobs.sort((a, b) => (a.event.orderId < b.event.orderId ? -1 : a.event.orderId > b.event.orderId ? 1 : 0));
-    const outcomes = await this.runInTransaction(jobs);
-    await Promise.all(jobs.map((job, i) => job.consumer.settle(job, outcomes[i] ?? { kind: 'failed', error: 'no outcome' })));
+    const outcomes = new Map<Job, Outcome>();
+    let pending = jobs;
+    while (pending.length > 0) {
+      const attempt = await this.attempt(pending);
+      if (attempt.ok) {
+        pending.forEach((job, i) => outcomes.set(job, attempt.outcomes[i]!));
+        break;
+      }
+      const { failed, error } = attempt;
+      if (failed === undefined) {
+        // Not a handler: the transaction itself failed (database gone, say), and with it every message.
+        for (const job of pending) outcomes.set(job, { kind: 'failed', error });
+        break;
+      }
+      outcomes.set(failed, { kind: 'failed', error });
+      pending = pending.filter((job) => job !== failed);
+    }
+    await Promise.all(jobs.map((job) => job.consumer.settle(job, outcomes.get(job) ?? { kind: 'failed', error: 'no outcome' })));
   }
 
-  private async runInTransaction(jobs: Job[]): Promise<Outcome[]> {
-    const savepoints = jobs.length > 1;
-    const outcomes: Outcome[] = [];
+  private async attempt(
+    jobs: Job[],
+  ): Promise<{ ok: true; outcomes: Outcome[] } | { ok: false; failed: Job | undefined; error: unknown }> {
     const staged: StagedEvent[] = [];
     const committed: (() => void)[] = [];
+    let running: Job | undefined;
+    let outcomes: Outcome[];
     try {
-      await withTransaction(this.deps.pool, async (db) => {
-        for (const job of jobs) {
-          if (!savepoints) {
-            outcomes.push(await this.runJob(db, job, staged, committed));
+      outcomes = await withTransaction(this.deps.pool, async (db) => {
+        const fresh = await claimInbox(db, jobs);
+        const results: Outcome[] = [];
+        for (const [i, job] of jobs.entries()) {
+          if (!fresh[i]) {
+            results.push({ kind: 'duplicate' });
             continue;
           }
-          await db.query('SAVEPOINT message');
-          try {
-            outcomes.push(await this.runJob(db, job, staged, committed));
-            await db.query('RELEASE SAVEPOINT message');
-          } catch (error) {
-            await db.query('ROLLBACK TO SAVEPOINT message');
-            outcomes.push({ kind: 'failed', error });
-          }
+          running = job;
+          await this.runHandler(db, job, staged, committed);
+          running = undefined;
+          results.push({ kind: 'processed' });
         }
         await insertOutboxRows(db, staged);
+        return results;
       });
     } catch (error) {
-      // One message: its own failure. Several: the transaction itself failed, so did every message.
-      return jobs.map(() => ({ kind: 'failed', error }));
+      return { ok: false, failed: running, error };
     }
-    if (staged.length > 0) this.deps.onCommitted();
+    if (staged.length > 0) this.deps.onCommitted(staged);
     runCallbacks(committed);
-    return outcomes;
+    return { ok: true, outcomes };
   }
 
-  private async runJob(db: PoolClient, job: Job, staged: StagedEvent[], committed: (() => void)[]): Promise<Outcome> {
-    const fresh = await db.query('INSERT INTO troupe_inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
-      job.consumer.queue,
-      job.event.id,
-    ]);
-    if (fresh.rowCount === 0) return { kind: 'duplicate' };
-    const mine: StagedEvent[] = [];
-    const callbacks: (() => void)[] = [];
-    const uow = createUnitOfWork(this.deps.service, db, mine, callbacks);
+  private async runHandler(db: PoolClient, job: Job, staged: StagedEvent[], committed: (() => void)[]): Promise<void> {
+    const uow = createUnitOfWork(this.deps.service, db, staged, committed);
     await context.with(job.ctx, () => job.handler(job.event, { ...uow, log: job.log, attempt: job.attempt }));
-    // Only a handler that got through keeps its events and callbacks (its savepoint may roll back).
-    staged.push(...mine);
-    committed.push(...callbacks);
-    return { kind: 'processed' };
   }
+}
+
+/**
+ * Records the jobs' events in the inbox in one statement; for each job, whether it is new (false:
+ * this consumer has processed that event before, or it appears earlier in the same batch).
+ */
+async function claimInbox(db: PoolClient, jobs: readonly Job[]): Promise<boolean[]> {
+  const { rows } = await db.query<{ consumer: string; event_id: string }>(
+    `INSERT INTO troupe_inbox (consumer, event_id)
+     SELECT * FROM unnest($1::text[], $2::uuid[]) ON CONFLICT DO NOTHING
+     RETURNING consumer, event_id`,
+    [jobs.map((j) => j.consumer.queue), jobs.map((j) => j.event.id)],
+  );
+  const inserted = new Set(rows.map((r) => `${r.consumer} ${r.event_id}`));
+  return jobs.map((job) => inserted.delete(`${job.consumer.queue} ${job.event.id.toLowerCase()}`));
 }

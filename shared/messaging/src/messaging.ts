@@ -39,6 +39,8 @@ export interface MessagingOptions {
   heartbeatSeconds?: number;
   /** Outbox relay safety-net poll interval. */
   outboxPollIntervalMs?: number;
+  /** Age after which the safety-net poll takes an outbox row nobody published (see `OutboxRelay`). */
+  outboxSweepAfterMs?: number;
   /** Called once when reconnecting has been given up: the process should exit non-zero. */
   onFatal: (error: Error) => void;
 }
@@ -77,8 +79,9 @@ export class Messaging {
       metrics: this.metrics,
       registry: this.registry,
       pollIntervalMs: options.outboxPollIntervalMs ?? 1000,
+      sweepAfterMs: options.outboxSweepAfterMs ?? 5000,
     });
-    const runner = new BatchRunner({ service: options.service, pool: options.pool, onCommitted: () => this.relay.wake() });
+    const runner = new BatchRunner({ service: options.service, pool: options.pool, metrics: this.metrics, onCommitted: (events) => this.relay.dispatch(events) });
     this.lanes = new Lanes<Delivery>(
       options.concurrency ?? 1,
       options.maxBatch ?? prefetch,
@@ -146,7 +149,7 @@ export class Messaging {
 
   /** Runs `work` in one transaction with the outbox; its events are published after commit. */
   transaction<R>(work: (uow: UnitOfWork) => Promise<R>): Promise<R> {
-    return runUnitOfWork(this.options.pool, this.options.service, work, () => this.relay.wake());
+    return runUnitOfWork(this.options.pool, this.options.service, work, (events) => this.relay.dispatch(events));
   }
 
   status(): MessagingStatus {

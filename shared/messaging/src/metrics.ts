@@ -92,6 +92,26 @@ export function createMessagingMetrics(registry: Registry) {
           registers,
         }),
     ),
+    publishFailures: once(
+      'troupe_publish_failures_total',
+      () =>
+        new Counter({
+          name: 'troupe_publish_failures_total',
+          help: 'Outbox events the broker did not confirm or could not route (they stay in the outbox and are published again), by exchange.',
+          labelNames: ['exchange'],
+          registers,
+        }),
+    ),
+    batchSize: once(
+      'troupe_consumer_batch_messages',
+      () =>
+        new Histogram({
+          name: 'troupe_consumer_batch_messages',
+          help: 'Messages handled in one transaction (the messages that arrived together, from any of the service\'s queues).',
+          buckets: [1, 2, 5, 10, 20, 50, 100],
+          registers,
+        }),
+    ),
   };
 }
 

@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { errorMessage } from './errors';
 import type { MessagingMetrics } from './metrics';
+import type { StagedEvent } from './outbox';
 import type { ConfirmPublisher } from './publisher';
 import { contextFromHeaders, endSpan, startPublishSpan, type TraceHeaders } from './tracing';
 import { withTransaction } from './transaction';
@@ -19,6 +20,11 @@ export interface OutboxRelayOptions {
   pollIntervalMs?: number;
   /** Longest pause between attempts while the broker is away. */
   maxBackoffMs?: number;
+  /**
+   * While events are published straight after their commit, the safety-net poll only takes rows
+   * at least this old: younger ones are still on their way out through the process that wrote them.
+   */
+  sweepAfterMs?: number;
 }
 
 interface OutboxRow {
@@ -33,24 +39,69 @@ interface OutboxRow {
 
 // Claim the oldest unsent event of each order (never a later one while an earlier one is
 // unsent), skipping rows another relay holds: replicas share the work and each order's events
-// still leave in the order they were written.
+// still leave in the order they were written. Rows at least $2 ms old only, and none of $3: the
+// events this process is publishing itself right now.
 const CLAIM = `
   SELECT o.id, o.event_id, o.exchange, o.type, o.order_id, o.body, o.headers
     FROM troupe_outbox o
    WHERE NOT EXISTS (SELECT 1 FROM troupe_outbox e WHERE e.order_id = o.order_id AND e.id < o.id)
+     AND o.created_at <= now() - make_interval(secs => $2::float8 / 1000)
+     AND NOT (o.event_id = ANY($3::uuid[]))
    ORDER BY o.id
    LIMIT $1
      FOR UPDATE SKIP LOCKED`;
 
+/** What one publish needs, from a claimed row or straight from a commit. */
+interface OutgoingEvent {
+  eventId: string;
+  exchange: string;
+  type: string;
+  orderId: string;
+  body: string;
+  headers: TraceHeaders;
+}
+
+const fromRow = (row: OutboxRow): OutgoingEvent => ({
+  eventId: row.event_id,
+  exchange: row.exchange,
+  type: row.type,
+  orderId: row.order_id,
+  body: row.body,
+  headers: row.headers,
+});
+
 /**
  * The outbox relay: publishes committed outbox rows with publisher confirms and deletes each row
- * only after its confirm, in the same transaction that claimed it. A crash at any point leaves
- * the row to be published again (at least once; consumers' inboxes make that harmless).
+ * only after its confirm. A crash at any point leaves the row to be published again (at least
+ * once; consumers' inboxes make that harmless).
+ *
+ * Two paths, one table:
+ * - **Direct** (the fast path, while all is well): the transaction that wrote the rows hands its
+ *   events over right after COMMIT (`dispatch`); they are published at once from memory, and the
+ *   confirmed rows are deleted in one statement shared by every batch confirmed meanwhile. No
+ *   claim query, no transaction of the relay's own: the database sees one DELETE per burst.
+ * - **Claiming** (at start, after any failed publish, and while the broker is away): the loop
+ *   claims rows with `FOR UPDATE SKIP LOCKED`, publishes them, and deletes them in the claiming
+ *   transaction. When a claim finds nothing left, the relay goes back to the direct path. In the
+ *   direct mode the loop still polls as a safety net, for rows at least `sweepAfterMs` old (left
+ *   by a replica that crashed between its commit and its confirm).
+ *
+ * An order's events still leave in the order they were written: the direct path publishes a
+ * commit's events in order, and a failure sends everything after it through the claiming path,
+ * which never publishes an event while an earlier one of its order is unsent.
  */
 export class OutboxRelay {
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
   private readonly maxBackoffMs: number;
+  private readonly sweepAfterMs: number;
+  /** Whether committed events are published straight away (see the class comment). */
+  private direct = false;
+  /** Event ids this process is publishing or deleting on the direct path: the claim skips them. */
+  private readonly mine = new Set<string>();
+  private confirmedIds: string[] = [];
+  private deleting: Promise<void> | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
   private running = false;
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
@@ -61,6 +112,7 @@ export class OutboxRelay {
     this.batchSize = options.batchSize ?? 200;
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.maxBackoffMs = options.maxBackoffMs ?? 5000;
+    this.sweepAfterMs = options.sweepAfterMs ?? 5000;
     this.registerGauges(options.registry);
   }
 
@@ -70,7 +122,22 @@ export class OutboxRelay {
     this.loop = this.run();
   }
 
-  /** Called right after a commit that wrote outbox rows: publish now rather than at the next poll. */
+  /** Called right after a commit that wrote `events` to the outbox: publish them now. */
+  dispatch(events: readonly StagedEvent[]): void {
+    if (events.length === 0) return;
+    if (!this.direct || !this.running || !this.options.publisher.ready) {
+      // Not now: the claiming path takes them (in order, after anything older of their orders).
+      this.direct = false;
+      this.wake();
+      return;
+    }
+    for (const event of events) this.mine.add(event.id);
+    const work = this.publishDirect(events.map((e) => ({ ...e, eventId: e.id })));
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  /** Rows may be waiting (committed elsewhere, or left behind): look now rather than at the next poll. */
   wake(): void {
     this.pendingWake = true;
     if (!this.backingOff) this.wakeUp?.();
@@ -86,6 +153,8 @@ export class OutboxRelay {
     this.running = false;
     this.wakeUp?.();
     await this.loop;
+    await Promise.all(this.inFlight);
+    while (this.deleting) await this.deleting;
   }
 
   private async run(): Promise<void> {
@@ -100,16 +169,20 @@ export class OutboxRelay {
       }
       this.pendingWake = false;
       let published = 0;
+      const claiming = !this.direct;
       try {
-        published = await this.publishBatch();
+        published = await this.publishBatch(claiming ? 0 : this.sweepAfterMs);
         failures = 0;
+        // Everything that was waiting has gone (and no commit fell back to us while we looked):
+        // back to publishing straight after each commit.
+        if (claiming && published === 0 && !this.pendingWake) this.direct = true;
       } catch (error) {
         failures += 1;
         const level = failures === 1 ? 'warn' : 'debug';
         this.options.logger[level]({ err: errorMessage(error), failures }, 'outbox relay could not publish; backing off');
       }
       if (!this.running) break;
-      if (failures === 0 && (published > 0 || this.pendingWake)) continue;
+      if (failures === 0 && (published > 0 || (this.pendingWake && !this.direct))) continue;
       // While the broker or database is away, commits do not cut the backoff short.
       this.backingOff = failures > 0;
       await this.sleep(failures > 0 ? Math.min(this.maxBackoffMs, 50 * 2 ** Math.min(failures, 10)) : this.pollIntervalMs);
@@ -129,12 +202,56 @@ export class OutboxRelay {
     });
   }
 
+  /** The direct path: publish from memory, then queue the confirmed rows for deletion. */
+  private async publishDirect(events: OutgoingEvent[]): Promise<void> {
+    const results = await Promise.allSettled(events.map((event) => this.publishEvent(event)));
+    const failed = events.filter((_, i) => results[i]?.status === 'rejected');
+    for (const [i, event] of events.entries()) {
+      if (results[i]?.status === 'fulfilled') {
+        this.options.metrics.published.inc({ exchange: event.exchange, type: event.type });
+        this.confirmedIds.push(event.eventId);
+      }
+    }
+    if (failed.length > 0) {
+      // Their rows stay; the claiming path publishes them, and everything after them, in order.
+      for (const event of failed) this.mine.delete(event.eventId);
+      const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      this.options.logger.warn({ err: errorMessage(rejected?.reason), events: failed.length }, 'direct publish failed; the relay takes over');
+      this.direct = false;
+      this.wake();
+    }
+    this.scheduleDelete();
+  }
+
+  private scheduleDelete(): void {
+    if (this.deleting || this.confirmedIds.length === 0) return;
+    this.deleting = this.deleteConfirmed().finally(() => {
+      this.deleting = undefined;
+      this.scheduleDelete(); // rows confirmed while the last DELETE ran
+    });
+  }
+
+  /** One DELETE for every row confirmed since the last one. */
+  private async deleteConfirmed(): Promise<void> {
+    while (this.confirmedIds.length > 0) {
+      const ids = this.confirmedIds;
+      this.confirmedIds = [];
+      try {
+        await this.options.pool.query('DELETE FROM troupe_outbox WHERE event_id = ANY($1::uuid[])', [ids]);
+      } catch (error) {
+        // The rows stay and are published again by the sweep: at least once, never lost.
+        this.options.logger.warn({ err: errorMessage(error), rows: ids.length }, 'could not delete published outbox rows');
+      }
+      for (const id of ids) this.mine.delete(id);
+    }
+  }
+
   /** One transaction: claim, publish all, await every confirm, delete the confirmed rows. */
-  private async publishBatch(): Promise<number> {
+  private async publishBatch(minAgeMs: number): Promise<number> {
     const { pool, metrics } = this.options;
     const { sent, failure } = await withTransaction(pool, async (db) => {
-      const { rows } = await db.query<OutboxRow>(CLAIM, [this.batchSize]);
-      const results = await Promise.allSettled(rows.map((row) => this.publishRow(row)));
+      const { rows } = await db.query<OutboxRow>(CLAIM, [this.batchSize, minAgeMs, [...this.mine]]);
+      const results = await Promise.allSettled(rows.map((row) => this.publishEvent(fromRow(row))));
       const confirmed = rows.filter((_, i) => results[i]?.status === 'fulfilled');
       if (confirmed.length > 0) await db.query('DELETE FROM troupe_outbox WHERE id = ANY($1::bigint[])', [confirmed.map((r) => r.id)]);
       // The confirmed rows are deleted (committed) even when others failed; those stay for later.
@@ -146,26 +263,27 @@ export class OutboxRelay {
     return sent.length;
   }
 
-  private async publishRow(row: OutboxRow): Promise<void> {
+  private async publishEvent(event: OutgoingEvent): Promise<void> {
     // The span belongs to the trace of the request or message that wrote the row.
     const { span, headers } = startPublishSpan(
-      contextFromHeaders(row.headers),
-      row.exchange,
-      row.event_id,
-      row.type,
-      row.order_id,
+      contextFromHeaders(event.headers),
+      event.exchange,
+      event.eventId,
+      event.type,
+      event.orderId,
     );
     try {
-      await this.options.publisher.publish(row.exchange, '', Buffer.from(row.body), {
+      await this.options.publisher.publish(event.exchange, '', Buffer.from(event.body), {
         persistent: true,
         contentType: 'application/json',
-        messageId: row.event_id,
-        type: row.type,
+        messageId: event.eventId,
+        type: event.type,
         timestamp: Math.floor(Date.now() / 1000),
-        headers: { ...row.headers, ...headers },
+        headers: { ...event.headers, ...headers },
       });
       endSpan(span);
     } catch (error) {
+      this.options.metrics.publishFailures.inc({ exchange: event.exchange });
       endSpan(span, error);
       throw error;
     }

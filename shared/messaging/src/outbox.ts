@@ -85,7 +85,7 @@ export async function runUnitOfWork<R>(
   pool: Pool,
   service: ServiceName,
   work: (uow: UnitOfWork) => Promise<R>,
-  afterCommit: () => void,
+  afterCommit: (events: StagedEvent[]) => void,
 ): Promise<R> {
   const staged: StagedEvent[] = [];
   const committed: (() => void)[] = [];
@@ -94,7 +94,7 @@ export async function runUnitOfWork<R>(
     await insertOutboxRows(db, staged);
     return value;
   });
-  if (staged.length > 0) afterCommit();
+  if (staged.length > 0) afterCommit(staged);
   runCallbacks(committed);
   return result;
 }

@@ -185,6 +185,30 @@ describe('messaging: consuming', () => {
     expect(calls).toBe(1);
   });
 
+  it('when a burst is handled in one transaction and one handler fails, then the others commit once and only it is retried', async () => {
+    const events = Array.from({ length: 8 }, () => anEvent('OrderPlaced'));
+    const flaky = events[3]!;
+    let flakyCalls = 0;
+    behaviour.set(flaky.orderId, (attempt) => {
+      flakyCalls += 1;
+      if (attempt === 1) throw new Error('transient failure in a batch');
+    });
+    const batches = async () => (await registry.getSingleMetric('troupe_consumer_batch_messages')?.get())?.values ?? [];
+    const sumBefore = (await batches()).find((v) => v.metricName === 'troupe_consumer_batch_messages_sum')?.value ?? 0;
+    const countBefore = (await batches()).find((v) => v.metricName === 'troupe_consumer_batch_messages_count')?.value ?? 0;
+    await Promise.all(events.map((event) => broker.publish('order.events', event)));
+    await eventually(async () => (await broker.depth('completed')) === 8, { what: 'eight PaymentCompleted' });
+    for (const event of events) expect(await effects(event.orderId)).toBe(1);
+    // The failing handler ran once per delivery: not again when the rest of its batch re-ran.
+    expect(flakyCalls).toBe(2);
+    const completed = (await broker.drain('completed')).map((m) => JSON.parse(m.content.toString()).orderId);
+    expect(new Set(completed)).toEqual(new Set(events.map((e) => e.orderId)));
+    // At least one transaction held several messages (else this test proves nothing about batches).
+    const sum = ((await batches()).find((v) => v.metricName === 'troupe_consumer_batch_messages_sum')?.value ?? 0) - sumBefore;
+    const count = ((await batches()).find((v) => v.metricName === 'troupe_consumer_batch_messages_count')?.value ?? 0) - countBefore;
+    expect(sum).toBeGreaterThan(count);
+  });
+
   it('when an event type this service does not handle arrives, then it is acked and counted as ignored', async () => {
     const before = await metric('troupe_messages_consumed_total', { queue: 'payment.order.events', outcome: 'ignored' });
     await broker.publish('order.events', { ...anEvent('OrderPlaced'), type: 'OrderShipped' });
@@ -226,6 +250,48 @@ describe('messaging: the outbox', () => {
     await eventually(async () => (await broker.depth('completed')) >= 1, { what: 'marker published' });
     const orderIds = (await broker.drain('completed')).map((m) => JSON.parse(m.content.toString()).orderId);
     expect(orderIds).toEqual([marker]);
+  });
+
+  it('when a row was left in the outbox (its writer crashed before publishing), then the sweep publishes it', async () => {
+    const orderId = randomUUID();
+    const id = randomUUID();
+    const body = JSON.stringify({
+      id, type: 'PaymentFailed', version: 1, occurredAt: new Date().toISOString(), orderId,
+      data: { amount: { amountCents: 1, currency: 'USD' }, customer: { customerId: 'c', email: 'c@example.com' }, reason: 'left behind' },
+    });
+    await pool.query(
+      `INSERT INTO troupe_outbox (event_id, exchange, type, order_id, body, created_at)
+       VALUES ($1, 'payment.events', 'PaymentFailed', $2, $3, now() - interval '1 minute')`,
+      [id, orderId, body],
+    );
+    await eventually(async () => (await broker.depth('completed')) === 1, { what: 'the left-behind event published' });
+    const [message] = await broker.drain('completed');
+    expect(message!.properties.messageId).toBe(id);
+    await eventually(async () => Number((await pool.query('SELECT count(*) FROM troupe_outbox')).rows[0].count) === 0, { what: 'outbox empty' });
+  });
+
+  it('when the broker cannot route an event, then it stays in the outbox and it and later ones leave in order once it can', async () => {
+    const orderId = randomUUID();
+    const failed = (reason: string) => ({ amount: { amountCents: 1, currency: 'USD' }, customer: { customerId: 'c', email: 'c@example.com' }, reason });
+    const failures = () => metric('troupe_publish_failures_total', { exchange: 'payment.events' });
+    const before = await failures();
+    await broker.channel.unbindQueue('completed', 'payment.events', '');
+    try {
+      await messaging.transaction(async (uow) => void uow.publish('PaymentFailed', orderId, failed('first')));
+      await eventually(async () => (await failures()) > before, { what: 'the publish refused as unroutable' });
+      await messaging.transaction(async (uow) => void uow.publish('PaymentFailed', orderId, failed('second')));
+      expect(Number((await pool.query('SELECT count(*) FROM troupe_outbox WHERE order_id = $1', [orderId])).rows[0].count)).toBe(2);
+    } finally {
+      await broker.channel.bindQueue('completed', 'payment.events', '');
+    }
+    await eventually(async () => (await broker.depth('completed')) === 2, { what: 'both events published', timeoutMs: 20_000 });
+    const reasons = (await broker.drain('completed')).map((m) => JSON.parse(m.content.toString()).data.reason);
+    expect(reasons).toEqual(['first', 'second']);
+    await eventually(async () => Number((await pool.query('SELECT count(*) FROM troupe_outbox')).rows[0].count) === 0, { what: 'outbox empty' });
+    // Back on the direct path: the next event leaves straight after its commit.
+    await messaging.transaction(async (uow) => void uow.publish('PaymentFailed', orderId, failed('third')));
+    await eventually(async () => (await broker.depth('completed')) === 1, { what: 'the next event published' });
+    await eventually(async () => Number((await pool.query('SELECT count(*) FROM troupe_outbox')).rows[0].count) === 0, { what: 'its row deleted' });
   });
 
   it('when an event breaks its own contract, then publish throws before anything is written', async () => {
