@@ -80,5 +80,7 @@ EXPOSE ${PORT}
 # The same command as the services' package.json "start" script (the test checks they agree):
 # OpenTelemetry is loaded with --import before the service, so it can patch http, express, pg
 # and pino first. No npm/pnpm wrapper in between, so SIGTERM reaches node and the graceful
-# shutdown runs.
-CMD ["node", "--enable-source-maps", "--import", "./dist/instrumentation.js", "dist/main.js"]
+# shutdown runs. The heap is bounded (old space 160 MB, young semi-spaces 4 MB): the live heap
+# under load is ~40-60 MB, and without a bound V8 lets garbage pile up to 200 MB RSS before it
+# collects (docs/decisions/0007-memory-bounds.md).
+CMD ["node", "--enable-source-maps", "--max-old-space-size=160", "--max-semi-space-size=4", "--import", "./dist/instrumentation.js", "dist/main.js"]

@@ -26,6 +26,8 @@ const { values: args } = parseArgs({
     // Variations for profiling what production settings cost; the reported figures use neither.
     'no-tracing': { type: 'boolean', default: false },
     'log-level': { type: 'string' },
+    // Print where the time of one order at 1 in flight goes, span by span (exports as http/json).
+    'trace-timeline': { type: 'boolean', default: false },
   },
 });
 const N = Number(args.orders);
@@ -84,14 +86,41 @@ async function database(name) {
 /** An OTLP/HTTP endpoint that accepts and counts span exports (a local trace sink). */
 function otlpSink() {
   const stats = { requests: 0, bytes: 0 };
+  const spans = [];
   const server = http.createServer((req, res) => {
-    req.on('data', (chunk) => (stats.bytes += chunk.length));
+    const chunks = [];
+    req.on('data', (chunk) => {
+      stats.bytes += chunk.length;
+      if (args['trace-timeline']) chunks.push(chunk);
+    });
     req.on('end', () => {
       stats.requests += 1;
+      if (args['trace-timeline']) spans.push(...spansOf(JSON.parse(Buffer.concat(chunks).toString())));
       res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
     });
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, stats, port: server.address().port })));
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, stats, spans, port: server.address().port })));
+}
+
+/** Flattens an OTLP/JSON export into { service, name, traceId, start, end } (ms). */
+function spansOf(body) {
+  const out = [];
+  for (const rs of body.resourceSpans ?? []) {
+    const service = rs.resource?.attributes?.find((a) => a.key === 'service.name')?.value?.stringValue ?? '?';
+    for (const ss of rs.scopeSpans ?? []) {
+      for (const span of ss.spans ?? []) {
+        out.push({ service, name: span.name, traceId: span.traceId, start: Number(BigInt(span.startTimeUnixNano) / 1000n) / 1000, end: Number(BigInt(span.endTimeUnixNano) / 1000n) / 1000 });
+      }
+    }
+  }
+  return out;
+}
+
+function printTimeline(spans, traceId) {
+  const mine = spans.filter((s) => s.traceId === traceId).sort((a, b) => a.start - b.start);
+  const t0 = mine[0]?.start ?? 0;
+  console.log(`\ntimeline of one order at 1 in flight (trace ${traceId}):`);
+  for (const s of mine) console.log(`  +${(s.start - t0).toFixed(2).padStart(6)} ms ${(s.end - s.start).toFixed(2).padStart(6)} ms  ${s.service.padEnd(12)} ${s.name}`);
 }
 
 const freePort = () =>
@@ -284,6 +313,7 @@ async function startTroupe() {
           PORT: String(port),
           LOG_LEVEL: 'info',
           ...(args['no-tracing'] ? { OTEL_TRACES_EXPORTER: 'none' } : { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sink.port}` }),
+          ...(args['trace-timeline'] ? { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '200' } : {}),
           ...(args['log-level'] ? { LOG_LEVEL: args['log-level'] } : {}),
         },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -320,7 +350,12 @@ async function startTroupe() {
         (res) => {
           let text = '';
           res.on('data', (c) => (text += c));
-          res.on('end', () => (res.statusCode === 202 ? resolve(JSON.parse(text).orderId) : reject(new Error(`POST /orders ${res.statusCode} ${text}`))));
+          res.on('end', () => {
+            if (res.statusCode !== 202) return reject(new Error(`POST /orders ${res.statusCode} ${text}`));
+            const order = JSON.parse(text);
+            lastTraceId = order.traceId;
+            resolve(order.orderId);
+          });
         },
       );
       req.on('error', (error) => {
@@ -337,6 +372,7 @@ async function startTroupe() {
     processes,
     sink,
     ports,
+    lastTraceId: () => lastTraceId,
   };
 }
 
@@ -380,6 +416,10 @@ async function main() {
 
   await drive(WARMUP, 20, troupe.placeAndWait);
   const single = await drive(SINGLE, 1, troupe.placeAndWait);
+  if (args['trace-timeline']) {
+    await sleep(1000); // the services export every 200 ms
+    printTimeline(troupe.sink.spans, troupe.lastTraceId());
+  }
   const databases = [...new Set(troupe.processes.map((p) => p.db))];
   const commitsBefore = await commits(databases);
   const cpu = cpuMeter(Object.fromEntries(troupe.processes.map((p, i) => [`${p.service}#${i}`, [p.child.pid]])));

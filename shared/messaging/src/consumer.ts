@@ -344,7 +344,10 @@ export class BatchRunner {
     const outcomes = new Map<Job, Outcome>();
     let pending = jobs;
     while (pending.length > 0) {
-      const attempt = await this.attempt(pending);
+      // A message alone in its transaction: its trace shows the whole transaction (BEGIN, inbox,
+      // outbox, COMMIT); in a shared one, only what its own handler did.
+      const only = pending.length === 1 ? pending[0]! : undefined;
+      const attempt = await (only ? context.with(only.ctx, () => this.attempt(pending)) : this.attempt(pending));
       if (attempt.ok) {
         pending.forEach((job, i) => outcomes.set(job, attempt.outcomes[i]!));
         break;
@@ -404,12 +407,13 @@ export class BatchRunner {
  * this consumer has processed that event before, or it appears earlier in the same batch).
  */
 async function claimInbox(db: PoolClient, jobs: readonly Job[]): Promise<boolean[]> {
-  const { rows } = await db.query<{ consumer: string; event_id: string }>(
-    `INSERT INTO troupe_inbox (consumer, event_id)
+  const { rows } = await db.query<{ consumer: string; event_id: string }>({
+    name: 'troupe-inbox-claim',
+    text: `INSERT INTO troupe_inbox (consumer, event_id)
      SELECT * FROM unnest($1::text[], $2::uuid[]) ON CONFLICT DO NOTHING
      RETURNING consumer, event_id`,
-    [jobs.map((j) => j.consumer.queue), jobs.map((j) => j.event.id)],
-  );
+    values: [jobs.map((j) => j.consumer.queue), jobs.map((j) => j.event.id)],
+  });
   const inserted = new Set(rows.map((r) => `${r.consumer} ${r.event_id}`));
   return jobs.map((job) => inserted.delete(`${job.consumer.queue} ${job.event.id.toLowerCase()}`));
 }

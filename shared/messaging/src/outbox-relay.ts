@@ -237,7 +237,11 @@ export class OutboxRelay {
       const ids = this.confirmedIds;
       this.confirmedIds = [];
       try {
-        await this.options.pool.query('DELETE FROM troupe_outbox WHERE event_id = ANY($1::uuid[])', [ids]);
+        await this.options.pool.query({
+          name: 'troupe-outbox-delete-sent',
+          text: 'DELETE FROM troupe_outbox WHERE event_id = ANY($1::uuid[])',
+          values: [ids],
+        });
       } catch (error) {
         // The rows stay and are published again by the sweep: at least once, never lost.
         this.options.logger.warn({ err: errorMessage(error), rows: ids.length }, 'could not delete published outbox rows');

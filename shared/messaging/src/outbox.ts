@@ -46,10 +46,11 @@ export function stageEvent<T extends EventType>(
 /** One round trip for any number of events. */
 export async function insertOutboxRows(db: PoolClient, events: readonly StagedEvent[]): Promise<void> {
   if (events.length === 0) return;
-  await db.query(
-    `INSERT INTO troupe_outbox (event_id, exchange, type, order_id, body, headers)
+  await db.query({
+    name: 'troupe-outbox-insert',
+    text: `INSERT INTO troupe_outbox (event_id, exchange, type, order_id, body, headers)
      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::jsonb[])`,
-    [
+    values: [
       events.map((e) => e.id),
       events.map((e) => e.exchange),
       events.map((e) => e.type),
@@ -57,7 +58,7 @@ export async function insertOutboxRows(db: PoolClient, events: readonly StagedEv
       events.map((e) => e.body),
       events.map((e) => JSON.stringify(e.headers)),
     ],
-  );
+  });
 }
 
 export function createUnitOfWork(

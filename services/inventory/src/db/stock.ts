@@ -13,28 +13,32 @@ export interface StockLevel {
  * reservations over the same SKUs queue up instead of deadlocking.
  */
 export async function lockStock(db: Queryable, skus: string[]): Promise<Map<string, StockLevel>> {
-  const { rows } = await db.query<StockLevel>(
-    'SELECT sku, available, reserved FROM stock WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE',
-    [skus],
-  );
+  const { rows } = await db.query<StockLevel>({
+    name: 'stock-lock',
+    text: 'SELECT sku, available, reserved FROM stock WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE',
+    values: [skus],
+  });
   return new Map(rows.map((row) => [row.sku, row]));
 }
 
-export async function moveToReserved(db: Queryable, lines: { sku: string; quantity: number }[]): Promise<void> {
-  await db.query(
-    `UPDATE stock s SET available = s.available - r.quantity, reserved = s.reserved + r.quantity, updated_at = now()
-       FROM unnest($1::text[], $2::int[]) AS r(sku, quantity)
-      WHERE s.sku = r.sku`,
-    [lines.map((l) => l.sku), lines.map((l) => l.quantity)],
-  );
-}
-
-export async function insertReservation(db: Queryable, id: string, orderId: string, lines: { sku: string; quantity: number }[]): Promise<void> {
-  await db.query('INSERT INTO reservations (id, order_id, items) VALUES ($1, $2, $3)', [id, orderId, JSON.stringify(lines)]);
+/** Moves each line's quantity from available to reserved and records the reservation: one statement. */
+export async function reserve(db: Queryable, id: string, orderId: string, lines: { sku: string; quantity: number }[]): Promise<void> {
+  await db.query({
+    name: 'stock-reserve',
+    text: `WITH reservation AS (INSERT INTO reservations (id, order_id, items) VALUES ($1, $2, $3))
+           UPDATE stock s SET available = s.available - r.quantity, reserved = s.reserved + r.quantity, updated_at = now()
+             FROM unnest($4::text[], $5::int[]) AS r(sku, quantity)
+            WHERE s.sku = r.sku`,
+    values: [id, orderId, JSON.stringify(lines), lines.map((l) => l.sku), lines.map((l) => l.quantity)],
+  });
 }
 
 export async function hasReservation(db: Queryable, orderId: string): Promise<boolean> {
-  const { rowCount } = await db.query('SELECT 1 FROM reservations WHERE order_id = $1', [orderId]);
+  const { rowCount } = await db.query({
+    name: 'reservation-exists',
+    text: 'SELECT 1 FROM reservations WHERE order_id = $1',
+    values: [orderId],
+  });
   return rowCount === 1;
 }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TypedEvent } from '@troupe/contracts';
 import type { UnitOfWork } from '@troupe/messaging';
-import { hasReservation, insertReservation, lockStock, moveToReserved, type StockLevel } from '../db/stock';
+import { hasReservation, lockStock, reserve, type StockLevel } from '../db/stock';
 
 interface Line {
   sku: string;
@@ -25,8 +25,7 @@ export async function reserveStock(uow: UnitOfWork, payment: TypedEvent<'Payment
     return;
   }
   const reservationId = randomUUID();
-  await moveToReserved(uow.db, lines);
-  await insertReservation(uow.db, reservationId, payment.orderId, lines);
+  await reserve(uow.db, reservationId, payment.orderId, lines);
   uow.publish('InventoryReserved', payment.orderId, { reservationId, customer, items: lines });
 }
 

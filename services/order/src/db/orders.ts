@@ -38,30 +38,33 @@ export interface OrderView {
 }
 
 export async function findProducts(db: Queryable, skus: string[]): Promise<Map<string, Product>> {
-  const { rows } = await db.query<{ sku: string; unit_price_cents: number; currency: string }>(
-    'SELECT sku, unit_price_cents, currency FROM products WHERE sku = ANY($1::text[])',
-    [skus],
-  );
+  const { rows } = await db.query<{ sku: string; unit_price_cents: number; currency: string }>({
+    name: 'order-find-products',
+    text: 'SELECT sku, unit_price_cents, currency FROM products WHERE sku = ANY($1::text[])',
+    values: [skus],
+  });
   return new Map(rows.map((r) => [r.sku, { sku: r.sku, unitPriceCents: r.unit_price_cents, currency: r.currency }]));
 }
 
 export async function insertOrder(db: Queryable, order: NewOrder, placedAt: string): Promise<void> {
-  await db.query(
-    `WITH o AS (
+  await db.query({
+    name: 'order-insert',
+    text: `WITH o AS (
        INSERT INTO orders (id, customer_id, email, status, items, total_cents, currency, trace_id, created_at, updated_at)
        VALUES ($1, $2, $3, 'PENDING', $4, $5, $6, $7, $8, $8)
      )
      INSERT INTO order_history (order_id, type, occurred_at) VALUES ($1, 'OrderPlaced', $8)`,
-    [order.id, order.customerId, order.email, JSON.stringify(order.items), order.totalCents, order.currency, order.traceId ?? null, placedAt],
-  );
+    values: [order.id, order.customerId, order.email, JSON.stringify(order.items), order.totalCents, order.currency, order.traceId ?? null, placedAt],
+  });
 }
 
 /** Locks the order row for the rest of the transaction; undefined if there is no such order. */
 export async function lockOrder(db: Queryable, id: string): Promise<{ status: OrderStatus; createdAt: Date } | undefined> {
-  const { rows } = await db.query<{ status: OrderStatus; created_at: Date }>(
-    'SELECT status, created_at FROM orders WHERE id = $1 FOR UPDATE',
-    [id],
-  );
+  const { rows } = await db.query<{ status: OrderStatus; created_at: Date }>({
+    name: 'order-lock',
+    text: 'SELECT status, created_at FROM orders WHERE id = $1 FOR UPDATE',
+    values: [id],
+  });
   const row = rows[0];
   return row && { status: row.status, createdAt: row.created_at };
 }
@@ -72,11 +75,12 @@ export async function recordEvent(
   event: { type: string; id: string; occurredAt: string },
   status: OrderStatus,
 ): Promise<void> {
-  await db.query(
-    `WITH h AS (INSERT INTO order_history (order_id, type, event_id, occurred_at) VALUES ($1, $2, $3, $4))
+  await db.query({
+    name: 'order-record-event',
+    text: `WITH h AS (INSERT INTO order_history (order_id, type, event_id, occurred_at) VALUES ($1, $2, $3, $4))
      UPDATE orders SET status = $5, updated_at = now() WHERE id = $1`,
-    [id, event.type, event.id, event.occurredAt, status],
-  );
+    values: [id, event.type, event.id, event.occurredAt, status],
+  });
 }
 
 export async function getOrder(db: Queryable, id: string): Promise<OrderView | undefined> {

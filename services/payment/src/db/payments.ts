@@ -14,14 +14,19 @@ export async function insertPayment(
   db: Queryable,
   payment: Payment & { declineReason?: string },
 ): Promise<void> {
-  await db.query(
-    `INSERT INTO payments (id, order_id, status, amount_cents, currency, decline_reason) VALUES ($1, $2, $3, $4, $5, $6)`,
-    [payment.id, payment.orderId, payment.status, payment.amountCents, payment.currency, payment.declineReason ?? null],
-  );
+  await db.query({
+    name: 'payment-insert',
+    text: `INSERT INTO payments (id, order_id, status, amount_cents, currency, decline_reason) VALUES ($1, $2, $3, $4, $5, $6)`,
+    values: [payment.id, payment.orderId, payment.status, payment.amountCents, payment.currency, payment.declineReason ?? null],
+  });
 }
 
 export async function findPayment(db: Queryable, orderId: string): Promise<boolean> {
-  const { rowCount } = await db.query('SELECT 1 FROM payments WHERE order_id = $1', [orderId]);
+  const { rowCount } = await db.query({
+    name: 'payment-find',
+    text: 'SELECT 1 FROM payments WHERE order_id = $1',
+    values: [orderId],
+  });
   return rowCount === 1;
 }
 
