@@ -372,22 +372,25 @@ export class BatchRunner {
     let running: Job | undefined;
     let outcomes: Outcome[];
     try {
-      outcomes = await withTransaction(this.deps.pool, async (db) => {
-        const fresh = await claimInbox(db, jobs);
-        const results: Outcome[] = [];
-        for (const [i, job] of jobs.entries()) {
-          if (!fresh[i]) {
-            results.push({ kind: 'duplicate' });
-            continue;
+      outcomes = await withTransaction(
+        this.deps.pool,
+        async (db) => {
+          const fresh = await claimInbox(db, jobs);
+          const results: Outcome[] = [];
+          for (const [i, job] of jobs.entries()) {
+            if (!fresh[i]) {
+              results.push({ kind: 'duplicate' });
+              continue;
+            }
+            running = job;
+            await this.runHandler(db, job, staged, committed);
+            running = undefined;
+            results.push({ kind: 'processed' });
           }
-          running = job;
-          await this.runHandler(db, job, staged, committed);
-          running = undefined;
-          results.push({ kind: 'processed' });
-        }
-        await insertOutboxRows(db, staged);
-        return results;
-      });
+          return results;
+        },
+        (db) => insertOutboxRows(db, staged),
+      );
     } catch (error) {
       return { ok: false, failed: running, error };
     }

@@ -90,11 +90,11 @@ export async function runUnitOfWork<R>(
 ): Promise<R> {
   const staged: StagedEvent[] = [];
   const committed: (() => void)[] = [];
-  const result = await withTransaction(pool, async (db) => {
-    const value = await work(createUnitOfWork(service, db, staged, committed));
-    await insertOutboxRows(db, staged);
-    return value;
-  });
+  const result = await withTransaction(
+    pool,
+    (db) => work(createUnitOfWork(service, db, staged, committed)),
+    (db) => insertOutboxRows(db, staged),
+  );
   if (staged.length > 0) afterCommit(staged);
   runCallbacks(committed);
   return result;

@@ -47,7 +47,9 @@ beforeAll(async () => {
   vhost = await createTestVhost(inject('rabbitmqUrl'), inject('rabbitmqManagementUrl'), 'messaging');
   db = await createTestDatabase(inject('databaseUrl'), 'messaging');
   await runner({ databaseUrl: db.url, dir: MIGRATIONS_DIR, direction: 'up', migrationsTable: 'pgmigrations', log: () => undefined });
-  pool = new pg.Pool({ connectionString: db.url, max: 5 });
+  // As the services create theirs (@troupe/platform): pipelined, so BEGIN and COMMIT travel with
+  // the statements next to them.
+  pool = new pg.Pool({ connectionString: db.url, max: 5, pipeline: true });
   await pool.query('CREATE TABLE effects (order_id uuid, event_id uuid)');
   registry = new Registry();
   messaging = new Messaging({
@@ -292,6 +294,28 @@ describe('messaging: the outbox', () => {
     await messaging.transaction(async (uow) => void uow.publish('PaymentFailed', orderId, failed('third')));
     await eventually(async () => (await broker.depth('completed')) === 1, { what: 'the next event published' });
     await eventually(async () => Number((await pool.query('SELECT count(*) FROM troupe_outbox')).rows[0].count) === 0, { what: 'its row deleted' });
+  });
+
+  it('when writing the outbox rows fails (sent together with COMMIT), then the transaction rolls back and throws', async () => {
+    const orderId = randomUUID();
+    await pool.query(`
+      CREATE FUNCTION refuse_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'outbox refused for the test'; END $$;
+      CREATE TRIGGER refuse_outbox BEFORE INSERT ON troupe_outbox FOR EACH ROW
+        WHEN (NEW.order_id = '${orderId}') EXECUTE FUNCTION refuse_outbox();`);
+    try {
+      await expect(
+        messaging.transaction(async (uow) => {
+          await uow.db.query('INSERT INTO effects (order_id, event_id) VALUES ($1, $1)', [orderId]);
+          uow.publish('PaymentFailed', orderId, { amount: { amountCents: 1, currency: 'USD' }, customer: { customerId: 'c', email: 'c@example.com' }, reason: 'x' });
+        }),
+      ).rejects.toThrow('outbox refused for the test');
+    } finally {
+      await pool.query('DROP TRIGGER refuse_outbox ON troupe_outbox; DROP FUNCTION refuse_outbox()');
+    }
+    expect(await effects(orderId)).toBe(0);
+    // The pooled connection that saw the failure is fine for the next transaction.
+    for (let i = 0; i < 5; i++) await messaging.transaction(async (uow) => void (await uow.db.query('SELECT 1')));
   });
 
   it('when an event breaks its own contract, then publish throws before anything is written', async () => {
