@@ -54,6 +54,24 @@ describe('under faults', () => {
     await expectAllInvariants(placed);
   });
 
+  it('when payment and inventory run two replicas each and one of each is SIGKILLed during a stream, then nothing is lost or done twice', async () => {
+    await injectPoison();
+    // Competing consumers on the same queues and databases; the orderId lanes, SKIP LOCKED and the
+    // unique constraints keep them apart. The replicas killed here are not restarted: their unacked
+    // messages go to the survivors, and the outbox rows they committed but never published are
+    // picked up by the survivors' sweep (decision 6).
+    const payment = await ctx.system.startReplica('payment');
+    const inventory = await ctx.system.startReplica('inventory');
+    const placed = await streamOrders(ctx.system, { perSecond: 25, durationMs: 8_000 }, async () => {
+      await sleep(2_500);
+      await payment.stop('SIGKILL');
+      await sleep(2_000);
+      await inventory.stop('SIGKILL');
+    });
+    expect(placed.length).toBe(200);
+    await expectAllInvariants(placed);
+  });
+
   it("when every service's broker connection is force-closed twice during a stream, then each recovers and everything completes", async () => {
     await injectPoison();
     let closed = 0;

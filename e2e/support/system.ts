@@ -162,6 +162,8 @@ export interface SystemResources {
 export class System {
   readonly logs = new Logs();
   private readonly processes = new Map<Service, ServiceProcess>();
+  /** Extra copies of a service (competing consumers), each on a port of its own. */
+  private readonly replicas: ServiceProcess[] = [];
 
   private constructor(
     readonly vhost: TestVhost,
@@ -198,12 +200,30 @@ export class System {
   /** Starts `service` and waits until GET /readyz is 200 (broker, database, every subscription). */
   async start(service: Service): Promise<void> {
     if (this.isRunning(service)) throw new Error(`${service} is already running`);
-    const proc = spawnService(
+    const proc = this.spawn(service, this.ports[service]);
+    this.processes.set(service, proc);
+    await this.waitUntilReady(proc, this.baseUrl(service));
+  }
+
+  /**
+   * Starts another copy of `service` on the same queues and database (a competing consumer, as
+   * `docker compose up --scale` would), waits until it is ready, and returns it.
+   */
+  async startReplica(service: Service): Promise<ServiceProcess> {
+    const port = await freePort();
+    const proc = this.spawn(service, port);
+    this.replicas.push(proc);
+    await this.waitUntilReady(proc, `http://127.0.0.1:${port}`);
+    return proc;
+  }
+
+  private spawn(service: Service, port: number): ServiceProcess {
+    return spawnService(
       service,
       {
         RABBITMQ_URL: this.vhost.url,
         DATABASE_URL: this.databases[service].url,
-        PORT: String(this.ports[service]),
+        PORT: String(port),
         HOST: '127.0.0.1',
         LOG_LEVEL: 'warn',
         RETRY_BASE_DELAY_MS: '100',
@@ -211,8 +231,6 @@ export class System {
       },
       this.logs,
     );
-    this.processes.set(service, proc);
-    await this.waitUntilReady(proc);
   }
 
   async startAll(): Promise<void> {
@@ -238,14 +256,14 @@ export class System {
 
   /** Stops every process (SIGTERM, then SIGKILL), drops the databases, deletes the vhost. */
   async shutdown(): Promise<void> {
-    const stops = await Promise.allSettled([...this.processes.values()].map((p) => p.stop('SIGTERM', 10_000)));
+    const stops = await Promise.allSettled([...this.processes.values(), ...this.replicas].map((p) => p.stop('SIGTERM', 10_000)));
     const cleanups = await Promise.allSettled([...Object.values(this.databases).map((db) => db.drop()), this.vhost.delete()]);
     const failures = [...stops, ...cleanups].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failures.length > 0) throw new AggregateError(failures.map((f) => f.reason), 'e2e clean-up failed');
   }
 
-  private async waitUntilReady(proc: ServiceProcess): Promise<void> {
-    const url = `${this.baseUrl(proc.service)}/readyz`;
+  private async waitUntilReady(proc: ServiceProcess, baseUrl: string): Promise<void> {
+    const url = `${baseUrl}/readyz`;
     const deadline = Date.now() + READY_TIMEOUT_MS;
     let last = 'no answer yet';
     while (Date.now() < deadline) {
