@@ -376,16 +376,20 @@ async function startTroupe() {
   };
 }
 
-async function startBaseline() {
-  const url = await vhost(`troupe-bench-baseline-${stamp}`);
-  const relay = fork(join(__dirname, 'bench-relay.js'), [url, '100'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+// An OrderPlaced-sized body (the choreography relay carries events as large as troupe's).
+const EVENT_PADDING = 'x'.repeat(700);
+
+async function startBaseline(topology = 'hops') {
+  const [first, last] = topology === 'hops' ? ['b0.events', 'b3.events'] : ['order.events', 'notification.events'];
+  const url = await vhost(`troupe-bench-${topology}-${stamp}`);
+  const relay = fork(join(__dirname, 'bench-relay.js'), [url, '100', topology], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const pid = relay.pid;
   cleanups.push(() => new Promise((r) => (relay.exitCode !== null ? r() : (relay.once('exit', r), relay.kill('SIGTERM')))));
   await new Promise((resolve, reject) => {
     relay.once('message', resolve);
     relay.once('exit', () => reject(new Error('baseline relay exited')));
   });
-  const done = await completions(url, 'b3.events');
+  const done = await completions(url, last);
   cleanups.push(() => done.close());
   const connection = await amqp.connect(url, { noDelay: true });
   cleanups.push(() => connection.close());
@@ -396,8 +400,12 @@ async function startBaseline() {
       const orderId = randomUUID();
       const completed = done.wait(orderId);
       await new Promise((resolve, reject) =>
-        channel.publish('b0.events', '', Buffer.from(JSON.stringify({ id: randomUUID(), orderId })), { persistent: true, messageId: orderId }, (e) =>
-          e ? reject(e) : resolve(),
+        channel.publish(
+          first,
+          '',
+          Buffer.from(JSON.stringify({ id: randomUUID(), orderId, ...(topology === 'hops' ? {} : { data: EVENT_PADDING }) })),
+          { persistent: true, messageId: orderId },
+          (e) => (e ? reject(e) : resolve()),
         ),
       );
       await completed;
@@ -441,6 +449,13 @@ async function main() {
   const base = await drive(N, C, baseline.placeAndWait);
   const baseCpuLoaded = baseCpu();
 
+  // The same bare relay on troupe's own topology: what the broker costs for this workflow alone.
+  const choreography = await startBaseline('choreography');
+  await drive(WARMUP, 20, choreography.placeAndWait);
+  const chorCpu = cpuMeter({ relay: [choreography.pid] });
+  const chor = await drive(N, C, choreography.placeAndWait);
+  const chorCpuLoaded = chorCpu();
+
   const row = (name, r, cpuUse) =>
     `| ${name.padEnd(28)} | ${String(r.orders_per_s).padStart(8)} | ${String(r.p50_ms).padStart(7)} | ${String(r.p95_ms).padStart(7)} | ${String(r.p99_ms).padStart(7)} | ${String(r.errors).padStart(6)} | ${cpuUse ? `${cpuUse.broker}% / ${cpuUse.postgres}%` : ''}`;
   console.log('\n| run                          | orders/s |  p50 ms |  p95 ms |  p99 ms | errors | broker / postgres CPU');
@@ -449,6 +464,7 @@ async function main() {
   console.log(row(`troupe, ${C} in flight`, loaded, cpuLoaded));
   console.log(row(`bare relay, 1 in flight`, baseSingle));
   console.log(row(`bare relay, ${C} in flight`, base, baseCpuLoaded));
+  console.log(row(`bare choreography, ${C} in fl.`, chor, chorCpuLoaded));
   console.log('\n| service       | max RSS (MB) | CPU under load | CPU ms / order | transactions / order | messages / transaction | log lines |');
   console.log('|---------------|-------------:|---------------:|---------------:|---------------------:|-----------------------:|----------:|');
   const perOrder = (ms, r) => (ms / r.completed).toFixed(2);
@@ -458,21 +474,28 @@ async function main() {
       `| ${p.service.padEnd(13)} | ${p.maxRssMb.toFixed(0).padStart(12)} | ${`${p.cpuPct}%`.padStart(14)} | ${perOrder(p.cpuMs, loaded).padStart(14)} | ${tx.toFixed(1).padStart(20)} | ${(Number.isNaN(p.batch) ? '–' : p.batch.toFixed(1)).padStart(22)} | ${String(p.lines()).padStart(9)} |`,
     );
   }
-  // Where the machine's CPU went, per completed order: the ceiling on a 2-core machine is
-  // 2000 ms/s divided by the total.
+  // Where the machine's CPU went, per completed order: the ceiling on this machine is
+  // (cores × 1000 ms/s) divided by the total.
   const sum = (ms, keys) => keys.reduce((t, k) => t + ms[k], 0);
   const serviceKeys = troupe.processes.map((p, i) => `${p.service}#${i}`);
-  const troupeTotal = sum(cpuLoaded.ms, ['broker', 'postgres', 'load generator', ...serviceKeys]);
-  const baseTotal = sum(baseCpuLoaded.ms, ['broker', 'postgres', 'load generator', 'relay']);
-  console.log(`\n| CPU ms per order, ${C} in flight | troupe | bare relay |`);
-  console.log('|--------------------------------|-------:|-----------:|');
-  console.log(`| broker                         | ${perOrder(cpuLoaded.ms.broker, loaded).padStart(6)} | ${perOrder(baseCpuLoaded.ms.broker, base).padStart(10)} |`);
-  console.log(`| postgres                       | ${perOrder(cpuLoaded.ms.postgres, loaded).padStart(6)} | ${perOrder(baseCpuLoaded.ms.postgres, base).padStart(10)} |`);
-  console.log(`| services / relay process       | ${perOrder(sum(cpuLoaded.ms, serviceKeys), loaded).padStart(6)} | ${perOrder(baseCpuLoaded.ms.relay, base).padStart(10)} |`);
-  console.log(`| load generator (this process)  | ${perOrder(cpuLoaded.ms['load generator'], loaded).padStart(6)} | ${perOrder(baseCpuLoaded.ms['load generator'], base).padStart(10)} |`);
-  console.log(`| total                          | ${perOrder(troupeTotal, loaded).padStart(6)} | ${perOrder(baseTotal, base).padStart(10)} |`);
+  const columns = [
+    { name: 'troupe', cpu: cpuLoaded, run: loaded, own: serviceKeys },
+    { name: 'bare relay', cpu: baseCpuLoaded, run: base, own: ['relay'] },
+    { name: 'bare choreography', cpu: chorCpuLoaded, run: chor, own: ['relay'] },
+  ];
+  const total = (c) => sum(c.cpu.ms, ['broker', 'postgres', 'load generator', ...c.own]);
   const cores = require('node:os').availableParallelism();
-  console.log(`| ceiling on ${cores} cores (orders/s)  | ${String(Math.round((cores * 1000) / (troupeTotal / loaded.completed))).padStart(6)} | ${String(Math.round((cores * 1000) / (baseTotal / base.completed))).padStart(10)} |`);
+  const line = (label, value) => `| ${label.padEnd(30)} | ${columns.map((c) => String(value(c)).padStart(c.name.length)).join(' | ')} |`;
+  console.log(`\n| ${`CPU ms per order, ${C} in flight`.padEnd(30)} | ${columns.map((c) => c.name).join(' | ')} |`);
+  console.log(`|${'-'.repeat(32)}|${columns.map((c) => `${'-'.repeat(c.name.length + 1)}:`).join('|')}|`);
+  console.log(line('broker', (c) => perOrder(c.cpu.ms.broker, c.run)));
+  console.log(line('postgres', (c) => perOrder(c.cpu.ms.postgres, c.run)));
+  console.log(line('services / relay process', (c) => perOrder(sum(c.cpu.ms, c.own), c.run)));
+  console.log(line('load generator (this process)', (c) => perOrder(c.cpu.ms['load generator'], c.run)));
+  console.log(line('total', (c) => perOrder(total(c), c.run)));
+  console.log(line(`ceiling on ${cores} cores (orders/s)`, (c) => Math.round((cores * 1000) / (total(c) / c.run.completed))));
+  const troupeTotal = total(columns[0]);
+  const baseTotal = total(columns[1]);
   console.log(`\nOTLP exports received by the local sink: ${spans} requests, ${(troupe.sink.stats.bytes / 1e6).toFixed(1)} MB`);
 
   const result = {
@@ -487,6 +510,7 @@ async function main() {
     max_rss_mb: Math.round(Math.max(...troupe.processes.map((p) => p.maxRssMb))),
     cpu_ms_per_order: +(troupeTotal / loaded.completed).toFixed(2),
     baseline_cpu_ms_per_order: +(baseTotal / base.completed).toFixed(2),
+    choreography_orders_per_s: chor.orders_per_s,
     replicas: REPLICAS,
   };
   console.log(JSON.stringify(result));

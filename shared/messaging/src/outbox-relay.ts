@@ -237,10 +237,17 @@ export class OutboxRelay {
       const ids = this.confirmedIds;
       this.confirmedIds = [];
       try {
-        await this.options.pool.query({
-          name: 'troupe-outbox-delete-sent',
-          text: 'DELETE FROM troupe_outbox WHERE event_id = ANY($1::uuid[])',
-          values: [ids],
+        // Asynchronous commit: this transaction does not wait for its WAL flush (an fsync that
+        // the next hop's COMMIT would otherwise queue behind). If the database crashes before
+        // the flush, the rows come back and are published again: duplicates, which the inboxes
+        // absorb, never a loss. Everything else commits synchronously.
+        await withTransaction(this.options.pool, async (db) => {
+          void db.query('SET LOCAL synchronous_commit TO off').catch(() => undefined);
+          await db.query({
+            name: 'troupe-outbox-delete-sent',
+            text: 'DELETE FROM troupe_outbox WHERE event_id = ANY($1::uuid[])',
+            values: [ids],
+          });
         });
       } catch (error) {
         // The rows stay and are published again by the sweep: at least once, never lost.
