@@ -53,6 +53,11 @@ async function management(path, method, body) {
     method,
     headers: { authorization: `Basic ${auth}`, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
+  }).catch((error) => {
+    throw new Error(
+      `cannot reach the RabbitMQ management API at ${url.host} (${error.cause?.code ?? error.message}); ` +
+        'the bench creates its vhosts through it: enable it with `rabbitmq-plugins enable rabbitmq_management` or set RABBITMQ_MANAGEMENT_URL',
+    );
   });
   if (!response.ok && response.status !== 404) throw new Error(`management ${method} ${path}: ${response.status}`);
 }
@@ -468,10 +473,13 @@ async function main() {
   console.log('\n| service       | max RSS (MB) | CPU under load | CPU ms / order | transactions / order | messages / transaction | log lines |');
   console.log('|---------------|-------------:|---------------:|---------------:|---------------------:|-----------------------:|----------:|');
   const perOrder = (ms, r) => (ms / r.completed).toFixed(2);
+  const shown = new Set();
   for (const p of troupe.processes) {
-    const tx = (commitsAfter[p.db] - commitsBefore[p.db]) / loaded.completed;
+    // Replicas share a database: its transactions are counted once, on the first of them.
+    const tx = shown.has(p.db) ? NaN : (commitsAfter[p.db] - commitsBefore[p.db]) / loaded.completed;
+    shown.add(p.db);
     console.log(
-      `| ${p.service.padEnd(13)} | ${p.maxRssMb.toFixed(0).padStart(12)} | ${`${p.cpuPct}%`.padStart(14)} | ${perOrder(p.cpuMs, loaded).padStart(14)} | ${tx.toFixed(1).padStart(20)} | ${(Number.isNaN(p.batch) ? '–' : p.batch.toFixed(1)).padStart(22)} | ${String(p.lines()).padStart(9)} |`,
+      `| ${p.service.padEnd(13)} | ${p.maxRssMb.toFixed(0).padStart(12)} | ${`${p.cpuPct}%`.padStart(14)} | ${perOrder(p.cpuMs, loaded).padStart(14)} | ${(Number.isNaN(tx) ? '(shared)' : tx.toFixed(1)).padStart(20)} | ${(Number.isNaN(p.batch) ? '–' : p.batch.toFixed(1)).padStart(22)} | ${String(p.lines()).padStart(9)} |`,
     );
   }
   // Where the machine's CPU went, per completed order: the ceiling on this machine is
