@@ -42,6 +42,8 @@ const MANAGEMENT_URL = process.env.RABBITMQ_MANAGEMENT_URL ?? 'http://guest:gues
 const ADMIN_DB = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@localhost:5432/postgres';
 const stamp = `${Date.now().toString(36)}`;
 const cleanups = [];
+/** Every process the bench started (services, relays). */
+const children = [];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---------- infrastructure --------------------------------------------------------------------
@@ -323,6 +325,7 @@ async function startTroupe() {
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
+      children.push(child);
       let lines = 0;
       child.stdout.on('data', (chunk) => (lines += chunk.toString().split('\n').length - 1));
       child.stderr.on('data', (chunk) => process.stderr.write(`${service}: ${chunk}`));
@@ -389,6 +392,7 @@ async function startBaseline(topology = 'hops') {
   const url = await vhost(`troupe-bench-${topology}-${stamp}`);
   const relay = fork(join(__dirname, 'bench-relay.js'), [url, '100', topology], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const pid = relay.pid;
+  children.push(relay);
   cleanups.push(() => new Promise((r) => (relay.exitCode !== null ? r() : (relay.once('exit', r), relay.kill('SIGTERM')))));
   await new Promise((resolve, reject) => {
     relay.once('message', resolve);
@@ -525,12 +529,23 @@ async function main() {
   if (result.errors > 0 || result.completed !== N) process.exitCode = 1;
 }
 
+// Whatever ends the run (an error, Ctrl-C, a closed pipe: `make bench | head`), the vhosts and
+// databases it created are removed and no service it started is left running.
+let cleaningUp;
+const cleanUp = (code) =>
+  (cleaningUp ??= (async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    process.exit(code);
+  })());
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, () => cleanUp(130));
+process.stdout.on('error', () => cleanUp(1));
+process.on('exit', () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
 main()
   .catch((error) => {
     console.error(error);
     process.exitCode = 1;
   })
-  .finally(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-    process.exit();
-  });
+  .finally(() => cleanUp(process.exitCode ?? 0));
