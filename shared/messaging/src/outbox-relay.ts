@@ -5,7 +5,8 @@ import { errorMessage } from './errors';
 import type { MessagingMetrics } from './metrics';
 import type { StagedEvent } from './outbox';
 import type { ConfirmPublisher } from './publisher';
-import { contextFromHeaders, endSpan, startPublishSpan, type TraceHeaders } from './tracing';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
+import { context, contextFromHeaders, endSpan, startPublishSpan, type TraceHeaders } from './tracing';
 import { withTransaction } from './transaction';
 
 export interface OutboxRelayOptions {
@@ -225,7 +226,8 @@ export class OutboxRelay {
 
   private scheduleDelete(): void {
     if (this.deleting || this.confirmedIds.length === 0) return;
-    this.deleting = this.deleteConfirmed().finally(() => {
+    // The DELETE serves every order confirmed meanwhile: it belongs to no one message's trace.
+    this.deleting = context.with(ROOT_CONTEXT, () => this.deleteConfirmed()).finally(() => {
       this.deleting = undefined;
       this.scheduleDelete(); // rows confirmed while the last DELETE ran
     });
