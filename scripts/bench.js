@@ -17,7 +17,9 @@ const { Client } = require('pg');
 
 const { values: args } = parseArgs({
   options: {
-    orders: { type: 'string', default: '3000' },
+    orders: { type: 'string', default: '2000' },
+    // Loaded rounds, alternating troupe and the references; the figures are the median round's.
+    rounds: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '100' },
     single: { type: 'string', default: '200' },
     warmup: { type: 'string', default: '200' },
@@ -30,11 +32,20 @@ const { values: args } = parseArgs({
     'trace-timeline': { type: 'boolean', default: false },
   },
 });
-const N = Number(args.orders);
-const C = Number(args.concurrency);
-const SINGLE = Number(args.single);
-const WARMUP = Number(args.warmup);
-const REPLICAS = Number(args.replicas);
+function count(name, min) {
+  const value = Number(args[name]);
+  if (!Number.isInteger(value) || value < min) {
+    console.error(`--${name} must be a whole number ≥ ${min} (got ${args[name]})`);
+    process.exit(2);
+  }
+  return value;
+}
+const N = count('orders', 1);
+const C = count('concurrency', 1);
+const SINGLE = count('single', 1);
+const WARMUP = count('warmup', 0);
+const REPLICAS = count('replicas', 1);
+const ROUNDS = count('rounds', 1);
 const ROOT = join(__dirname, '..');
 const SERVICES = ['order', 'payment', 'inventory', 'notification'];
 const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@localhost:5672';
@@ -424,8 +435,32 @@ async function startBaseline(topology = 'hops') {
 
 // ---------- main ------------------------------------------------------------------------------
 
+/** Adds up CPU readings of several rounds (ms per process, seconds). */
+function addCpu(readings) {
+  const ms = {};
+  for (const r of readings) for (const [k, v] of Object.entries(r.ms)) ms[k] = (ms[k] ?? 0) + v;
+  const seconds = readings.reduce((t, r) => t + r.seconds, 0);
+  const pct = (name) => Math.round(ms[name] / 10 / seconds);
+  return { ms, seconds, broker: pct('broker'), postgres: pct('postgres') };
+}
+
+const median = (values) => [...values].sort((x, y) => x - y)[Math.floor((values.length - 1) / 2)];
+/** The round with the median throughput stands for the system; errors and completions add up. */
+function summariseRounds(rounds) {
+  const byRate = [...rounds].sort((x, y) => x.orders_per_s - y.orders_per_s);
+  const mid = byRate[Math.floor((byRate.length - 1) / 2)];
+  return {
+    ...mid,
+    rates: rounds.map((r) => r.orders_per_s),
+    completed: rounds.reduce((t, r) => t + r.completed, 0),
+    errors: rounds.reduce((t, r) => t + r.errors, 0),
+  };
+}
+
 async function main() {
-  console.log(`troupe bench: ${N} orders at ${C} in flight, ${SINGLE} at 1 in flight, ${REPLICAS} replica(s) of payment and inventory`);
+  console.log(
+    `troupe bench: ${ROUNDS} round(s) of ${N} orders at ${C} in flight, ${SINGLE} at 1 in flight, ${REPLICAS} replica(s) of payment and inventory`,
+  );
   const troupe = await startTroupe();
   const sampler = setInterval(() => {
     for (const p of troupe.processes) p.maxRssMb = Math.max(p.maxRssMb, rssMb(p.child.pid));
@@ -437,50 +472,75 @@ async function main() {
     await sleep(1000); // the services export every 200 ms
     printTimeline(troupe.sink.spans, troupe.lastTraceId());
   }
+
+  // The references, started beside troupe (idle while troupe is driven, and the other way round).
+  const baseline = await startBaseline();
+  await drive(WARMUP, 20, baseline.placeAndWait);
+  const baseSingle = await drive(SINGLE, 1, baseline.placeAndWait);
+  // The same bare relay on troupe's own topology: what the broker costs for this workflow alone.
+  const choreography = await startBaseline('choreography');
+  await drive(WARMUP, 20, choreography.placeAndWait);
+
+  // Rounds alternate troupe and the references, so a machine that speeds up or slows down during
+  // the run (these do, by ±20%) weighs on both sides of each ratio alike.
   const databases = [...new Set(troupe.processes.map((p) => p.db))];
-  const commitsBefore = await commits(databases);
-  const cpu = cpuMeter(Object.fromEntries(troupe.processes.map((p, i) => [`${p.service}#${i}`, [p.child.pid]])));
-  const loaded = await drive(N, C, troupe.placeAndWait);
-  const cpuLoaded = cpu();
-  const commitsAfter = await commits(databases);
-  troupe.processes.forEach((p, i) => {
-    p.cpuMs = cpuLoaded.ms[`${p.service}#${i}`];
-    p.cpuPct = Math.round(p.cpuMs / 10 / cpuLoaded.seconds);
-  });
+  const serviceKeys = troupe.processes.map((p, i) => `${p.service}#${i}`);
+  const servicePids = Object.fromEntries(troupe.processes.map((p, i) => [serviceKeys[i], [p.child.pid]]));
+  const rounds = { troupe: [], base: [], chor: [] };
+  const cpus = { troupe: [], base: [], chor: [] };
+  const txs = Object.fromEntries(databases.map((db) => [db, 0]));
+  for (let round = 1; round <= ROUNDS; round++) {
+    const commitsBefore = await commits(databases);
+    let meter = cpuMeter(servicePids);
+    rounds.troupe.push(await drive(N, C, troupe.placeAndWait));
+    cpus.troupe.push(meter());
+    const commitsAfter = await commits(databases);
+    for (const db of databases) txs[db] += commitsAfter[db] - commitsBefore[db];
+    meter = cpuMeter({ relay: [baseline.pid] });
+    rounds.base.push(await drive(N, C, baseline.placeAndWait));
+    cpus.base.push(meter());
+    meter = cpuMeter({ relay: [choreography.pid] });
+    rounds.chor.push(await drive(N, C, choreography.placeAndWait));
+    cpus.chor.push(meter());
+    if (ROUNDS > 1) {
+      const [t, b] = [rounds.troupe.at(-1), rounds.base.at(-1)];
+      console.log(`  round ${round}: troupe ${t.orders_per_s}/s, bare relay ${b.orders_per_s}/s, ratio ${(t.orders_per_s / b.orders_per_s).toFixed(2)}`);
+    }
+  }
   for (const p of troupe.processes) p.batch = await meanBatch(p.port);
   clearInterval(sampler);
   const spans = troupe.sink.stats.requests;
 
-  const baseline = await startBaseline();
-  await drive(WARMUP, 20, baseline.placeAndWait);
-  const baseSingle = await drive(SINGLE, 1, baseline.placeAndWait);
-  const baseCpu = cpuMeter({ relay: [baseline.pid] });
-  const base = await drive(N, C, baseline.placeAndWait);
-  const baseCpuLoaded = baseCpu();
+  const loaded = summariseRounds(rounds.troupe);
+  const base = summariseRounds(rounds.base);
+  const chor = summariseRounds(rounds.chor);
+  const cpuLoaded = addCpu(cpus.troupe);
+  const baseCpuLoaded = addCpu(cpus.base);
+  const chorCpuLoaded = addCpu(cpus.chor);
+  troupe.processes.forEach((p, i) => {
+    p.cpuMs = cpuLoaded.ms[serviceKeys[i]];
+    p.cpuPct = Math.round(p.cpuMs / 10 / cpuLoaded.seconds);
+  });
+  const ratio = median(rounds.troupe.map((t, i) => t.orders_per_s / rounds.base[i].orders_per_s));
 
-  // The same bare relay on troupe's own topology: what the broker costs for this workflow alone.
-  const choreography = await startBaseline('choreography');
-  await drive(WARMUP, 20, choreography.placeAndWait);
-  const chorCpu = cpuMeter({ relay: [choreography.pid] });
-  const chor = await drive(N, C, choreography.placeAndWait);
-  const chorCpuLoaded = chorCpu();
-
+  const range = (r) => (r.rates.length > 1 ? ` (${Math.min(...r.rates)}–${Math.max(...r.rates)})` : '');
   const row = (name, r, cpuUse) =>
-    `| ${name.padEnd(28)} | ${String(r.orders_per_s).padStart(8)} | ${String(r.p50_ms).padStart(7)} | ${String(r.p95_ms).padStart(7)} | ${String(r.p99_ms).padStart(7)} | ${String(r.errors).padStart(6)} | ${cpuUse ? `${cpuUse.broker}% / ${cpuUse.postgres}%` : ''}`;
-  console.log('\n| run                          | orders/s |  p50 ms |  p95 ms |  p99 ms | errors | broker / postgres CPU');
-  console.log('|------------------------------|---------:|--------:|--------:|--------:|-------:|----------------------');
+    `| ${name.padEnd(32)} | ${`${r.orders_per_s}${r.rates ? range(r) : ''}`.padStart(16)} | ${String(r.p50_ms).padStart(7)} | ${String(r.p95_ms).padStart(7)} | ${String(r.p99_ms).padStart(7)} | ${String(r.errors).padStart(6)} | ${cpuUse ? `${cpuUse.broker}% / ${cpuUse.postgres}%` : ''}`;
+  console.log(`\n| ${'run'.padEnd(32)} | ${'orders/s'.padStart(16)} |  p50 ms |  p95 ms |  p99 ms | errors | broker / postgres CPU`);
+  console.log(`|${'-'.repeat(34)}|${'-'.repeat(17)}:|--------:|--------:|--------:|-------:|----------------------`);
   console.log(row(`troupe, 1 in flight`, single));
   console.log(row(`troupe, ${C} in flight`, loaded, cpuLoaded));
   console.log(row(`bare relay, 1 in flight`, baseSingle));
   console.log(row(`bare relay, ${C} in flight`, base, baseCpuLoaded));
-  console.log(row(`bare choreography, ${C} in fl.`, chor, chorCpuLoaded));
+  console.log(row(`bare choreography, ${C} in flight`, chor, chorCpuLoaded));
+  if (ROUNDS > 1) console.log(`(${C} in flight: the round with the median throughput; in brackets, the range over ${ROUNDS} rounds)`);
   console.log('\n| service       | max RSS (MB) | CPU under load | CPU ms / order | transactions / order | messages / transaction | log lines |');
   console.log('|---------------|-------------:|---------------:|---------------:|---------------------:|-----------------------:|----------:|');
   const perOrder = (ms, r) => (ms / r.completed).toFixed(2);
   const shown = new Set();
   for (const p of troupe.processes) {
     // Replicas share a database: its transactions are counted once, on the first of them.
-    const tx = shown.has(p.db) ? NaN : (commitsAfter[p.db] - commitsBefore[p.db]) / loaded.completed;
+    const tx = shown.has(p.db) ? NaN : txs[p.db] / loaded.completed;
     shown.add(p.db);
     console.log(
       `| ${p.service.padEnd(13)} | ${p.maxRssMb.toFixed(0).padStart(12)} | ${`${p.cpuPct}%`.padStart(14)} | ${perOrder(p.cpuMs, loaded).padStart(14)} | ${(Number.isNaN(tx) ? '(shared)' : tx.toFixed(1)).padStart(20)} | ${(Number.isNaN(p.batch) ? '–' : p.batch.toFixed(1)).padStart(22)} | ${String(p.lines()).padStart(9)} |`,
@@ -489,7 +549,6 @@ async function main() {
   // Where the machine's CPU went, per completed order: the ceiling on this machine is
   // (cores × 1000 ms/s) divided by the total.
   const sum = (ms, keys) => keys.reduce((t, k) => t + ms[k], 0);
-  const serviceKeys = troupe.processes.map((p, i) => `${p.service}#${i}`);
   const columns = [
     { name: 'troupe', cpu: cpuLoaded, run: loaded, own: serviceKeys },
     { name: 'bare relay', cpu: baseCpuLoaded, run: base, own: ['relay'] },
@@ -516,7 +575,8 @@ async function main() {
     p99_ms: loaded.p99_ms,
     single_p50_ms: single.p50_ms,
     baseline_orders_per_s: base.orders_per_s,
-    ratio: +(loaded.orders_per_s / base.orders_per_s).toFixed(2),
+    ratio: +ratio.toFixed(2),
+    rounds: ROUNDS,
     completed: loaded.completed,
     errors: loaded.errors + single.errors,
     max_rss_mb: Math.round(Math.max(...troupe.processes.map((p) => p.maxRssMb))),
@@ -526,7 +586,7 @@ async function main() {
     replicas: REPLICAS,
   };
   console.log(JSON.stringify(result));
-  if (result.errors > 0 || result.completed !== N) process.exitCode = 1;
+  if (result.errors > 0 || result.completed !== N * ROUNDS) process.exitCode = 1;
 }
 
 // Whatever ends the run (an error, Ctrl-C, a closed pipe: `make bench | head`), the vhosts and
