@@ -480,6 +480,7 @@ async function main() {
   // The same bare relay on troupe's own topology: what the broker costs for this workflow alone.
   const choreography = await startBaseline('choreography');
   await drive(WARMUP, 20, choreography.placeAndWait);
+  const chorSingle = await drive(SINGLE, 1, choreography.placeAndWait);
 
   // Rounds alternate troupe and the references, so a machine that speeds up or slows down during
   // the run (these do, by ±20%) weighs on both sides of each ratio alike.
@@ -532,6 +533,7 @@ async function main() {
   console.log(row(`troupe, ${C} in flight`, loaded, cpuLoaded));
   console.log(row(`bare relay, 1 in flight`, baseSingle));
   console.log(row(`bare relay, ${C} in flight`, base, baseCpuLoaded));
+  console.log(row(`bare choreography, 1 in flight`, chorSingle));
   console.log(row(`bare choreography, ${C} in flight`, chor, chorCpuLoaded));
   if (ROUNDS > 1) console.log(`(${C} in flight: the round with the median throughput; in brackets, the range over ${ROUNDS} rounds)`);
   console.log('\n| service       | max RSS (MB) | CPU under load | CPU ms / order | transactions / order | messages / transaction | log lines |');
