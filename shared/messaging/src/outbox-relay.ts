@@ -40,13 +40,14 @@ interface OutboxRow {
 
 // Claim the oldest unsent event of each order (never a later one while an earlier one is
 // unsent), skipping rows another relay holds: replicas share the work and each order's events
-// still leave in the order they were written. Rows at least $2 ms old only, and none of $3: the
-// events this process is publishing itself right now.
+// still leave in the order they were written. Which rows: this process's own deferred events ($4)
+// at once, anyone else's only once they are $2 ms old (their writer is still publishing them, or
+// crashed), and never one this process is publishing itself right now ($3).
 const CLAIM = `
   SELECT o.id, o.event_id, o.exchange, o.type, o.order_id, o.body, o.headers
     FROM troupe_outbox o
    WHERE NOT EXISTS (SELECT 1 FROM troupe_outbox e WHERE e.order_id = o.order_id AND e.id < o.id)
-     AND o.created_at <= now() - make_interval(secs => $2::float8 / 1000)
+     AND (o.created_at <= now() - make_interval(secs => $2::float8 / 1000) OR o.event_id = ANY($4::uuid[]))
      AND NOT (o.event_id = ANY($3::uuid[]))
    ORDER BY o.id
    LIMIT $1
@@ -81,23 +82,27 @@ const fromRow = (row: OutboxRow): OutgoingEvent => ({
  *   events over right after COMMIT (`dispatch`); they are published at once from memory, and the
  *   confirmed rows are deleted in one statement shared by every batch confirmed meanwhile. No
  *   claim query, no transaction of the relay's own: the database sees one DELETE per burst.
- * - **Claiming** (at start, after any failed publish, and while the broker is away): the loop
- *   claims rows with `FOR UPDATE SKIP LOCKED`, publishes them, and deletes them in the claiming
- *   transaction. When a claim finds nothing left, the relay goes back to the direct path. In the
- *   direct mode the loop still polls as a safety net, for rows at least `sweepAfterMs` old (left
- *   by a replica that crashed between its commit and its confirm).
+ * - **Claiming**: the loop claims rows with `FOR UPDATE SKIP LOCKED`, publishes them, and deletes
+ *   them in the claiming transaction. It takes this process's *deferred* events at once: those
+ *   whose direct publish failed, and every event committed while any is deferred, while the
+ *   broker is away, or before the first claim after start. Once none is left, commits go direct
+ *   again. It also takes, once a second, any row at least `sweepAfterMs` old: rows a process
+ *   left when it crashed between its commit and its confirm. Younger rows of other processes
+ *   are theirs to publish, so replicas do not send each other's events twice.
  *
  * An order's events still leave in the order they were written: the direct path publishes a
- * commit's events in order, and a failure sends everything after it through the claiming path,
- * which never publishes an event while an earlier one of its order is unsent.
+ * commit's events in order, a failure defers everything after it, and a claim never publishes an
+ * event while an earlier one of its order is unsent.
  */
 export class OutboxRelay {
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
   private readonly maxBackoffMs: number;
   private readonly sweepAfterMs: number;
-  /** Whether committed events are published straight away (see the class comment). */
-  private direct = false;
+  /** The first claim after start has run: leftovers are out of the way of new events. */
+  private started = false;
+  /** Event ids this process left to the claiming path (see the class comment). */
+  private readonly deferred = new Set<string>();
   /** Event ids this process is publishing or deleting on the direct path: the claim skips them. */
   private readonly mine = new Set<string>();
   private confirmedIds: string[] = [];
@@ -126,9 +131,9 @@ export class OutboxRelay {
   /** Called right after a commit that wrote `events` to the outbox: publish them now. */
   dispatch(events: readonly StagedEvent[]): void {
     if (events.length === 0) return;
-    if (!this.direct || !this.running || !this.options.publisher.ready) {
+    if (!this.started || this.deferred.size > 0 || !this.running || !this.options.publisher.ready) {
       // Not now: the claiming path takes them (in order, after anything older of their orders).
-      this.direct = false;
+      for (const event of events) this.deferred.add(event.id);
       this.wake();
       return;
     }
@@ -170,20 +175,18 @@ export class OutboxRelay {
       }
       this.pendingWake = false;
       let published = 0;
-      const claiming = !this.direct;
       try {
-        published = await this.publishBatch(claiming ? 0 : this.sweepAfterMs);
+        published = await this.publishBatch();
+        if (published === 0 && this.deferred.size > 0) await this.forgetGone();
         failures = 0;
-        // Everything that was waiting has gone (and no commit fell back to us while we looked):
-        // back to publishing straight after each commit.
-        if (claiming && published === 0 && !this.pendingWake) this.direct = true;
+        this.started = true;
       } catch (error) {
         failures += 1;
         const level = failures === 1 ? 'warn' : 'debug';
         this.options.logger[level]({ err: errorMessage(error), failures }, 'outbox relay could not publish; backing off');
       }
       if (!this.running) break;
-      if (failures === 0 && (published > 0 || (this.pendingWake && !this.direct))) continue;
+      if (failures === 0 && (published > 0 || (this.pendingWake && this.deferred.size > 0))) continue;
       // While the broker or database is away, commits do not cut the backoff short.
       this.backingOff = failures > 0;
       await this.sleep(failures > 0 ? Math.min(this.maxBackoffMs, 50 * 2 ** Math.min(failures, 10)) : this.pollIntervalMs);
@@ -215,10 +218,12 @@ export class OutboxRelay {
     }
     if (failed.length > 0) {
       // Their rows stay; the claiming path publishes them, and everything after them, in order.
-      for (const event of failed) this.mine.delete(event.eventId);
+      for (const event of failed) {
+        this.mine.delete(event.eventId);
+        this.deferred.add(event.eventId);
+      }
       const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       this.options.logger.warn({ err: errorMessage(rejected?.reason), events: failed.length }, 'direct publish failed; the relay takes over');
-      this.direct = false;
       this.wake();
     }
     this.scheduleDelete();
@@ -259,11 +264,24 @@ export class OutboxRelay {
     }
   }
 
+  /**
+   * Deferred ids whose rows are gone (another process's sweep published them): nothing left to
+   * wait for.
+   */
+  private async forgetGone(): Promise<void> {
+    const { rows } = await this.options.pool.query<{ event_id: string }>(
+      'SELECT event_id FROM troupe_outbox WHERE event_id = ANY($1::uuid[])',
+      [[...this.deferred]],
+    );
+    const present = new Set(rows.map((r) => r.event_id));
+    for (const id of this.deferred) if (!present.has(id)) this.deferred.delete(id);
+  }
+
   /** One transaction: claim, publish all, await every confirm, delete the confirmed rows. */
-  private async publishBatch(minAgeMs: number): Promise<number> {
+  private async publishBatch(): Promise<number> {
     const { pool, metrics } = this.options;
     const { sent, failure } = await withTransaction(pool, async (db) => {
-      const { rows } = await db.query<OutboxRow>(CLAIM, [this.batchSize, minAgeMs, [...this.mine]]);
+      const { rows } = await db.query<OutboxRow>(CLAIM, [this.batchSize, this.sweepAfterMs, [...this.mine], [...this.deferred]]);
       const results = await Promise.allSettled(rows.map((row) => this.publishEvent(fromRow(row))));
       const confirmed = rows.filter((_, i) => results[i]?.status === 'fulfilled');
       if (confirmed.length > 0) await db.query('DELETE FROM troupe_outbox WHERE id = ANY($1::bigint[])', [confirmed.map((r) => r.id)]);
@@ -271,7 +289,10 @@ export class OutboxRelay {
       const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       return { sent: confirmed, failure: rejected?.reason as unknown };
     });
-    for (const row of sent) metrics.published.inc({ exchange: row.exchange, type: row.type });
+    for (const row of sent) {
+      metrics.published.inc({ exchange: row.exchange, type: row.type });
+      this.deferred.delete(row.event_id);
+    }
     if (failure !== undefined) throw failure;
     return sent.length;
   }

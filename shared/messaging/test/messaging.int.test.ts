@@ -22,6 +22,7 @@ let broker: TestBroker;
 let messaging: Messaging;
 let registry: Registry;
 const behaviour = new Map<string, (attempt: number) => void>();
+const SWEEP_AFTER_MS = 1500;
 
 const onOrderPlaced: Handler<'OrderPlaced'> = async (event, ctx) => {
   behaviour.get(event.orderId)?.(ctx.attempt);
@@ -60,6 +61,7 @@ beforeAll(async () => {
     registry,
     subscriptions: [subscribe('order.events', { OrderPlaced: onOrderPlaced })],
     retry: { maxAttempts: 3, baseDelayMs: 50 },
+    outboxSweepAfterMs: SWEEP_AFTER_MS,
     onFatal: (error) => {
       throw error;
     },
@@ -254,7 +256,8 @@ describe('messaging: the outbox', () => {
     expect(orderIds).toEqual([marker]);
   });
 
-  it('when a row was left in the outbox (its writer crashed before publishing), then the sweep publishes it', async () => {
+  /** A row as another process would have committed it, `age` ago. */
+  const foreignRow = async (age: string) => {
     const orderId = randomUUID();
     const id = randomUUID();
     const body = JSON.stringify({
@@ -263,13 +266,47 @@ describe('messaging: the outbox', () => {
     });
     await pool.query(
       `INSERT INTO troupe_outbox (event_id, exchange, type, order_id, body, created_at)
-       VALUES ($1, 'payment.events', 'PaymentFailed', $2, $3, now() - interval '1 minute')`,
-      [id, orderId, body],
+       VALUES ($1, 'payment.events', 'PaymentFailed', $2, $3, now() - $4::interval)`,
+      [id, orderId, body, age],
     );
+    return id;
+  };
+
+  it('when a row was left in the outbox (its writer crashed before publishing), then the sweep publishes it', async () => {
+    const id = await foreignRow('1 minute');
     await eventually(async () => (await broker.depth('completed')) === 1, { what: 'the left-behind event published' });
     const [message] = await broker.drain('completed');
     expect(message!.properties.messageId).toBe(id);
     await eventually(async () => Number((await pool.query('SELECT count(*) FROM troupe_outbox')).rows[0].count) === 0, { what: 'outbox empty' });
+  });
+
+  it("when another process's row is fresh, then neither a running nor a starting relay takes it until it is sweepAfterMs old", async () => {
+    // A replica that just committed is about to publish this itself: taking it at once would
+    // send the event twice. Only if it is still there later (its writer died) is it swept. A
+    // relay that starts meanwhile (its first claim) leaves it alone too.
+    const written = Date.now();
+    const id = await foreignRow('0 seconds');
+    const starting = new Messaging({
+      service: 'payment',
+      url: vhost.url,
+      pool,
+      logger: pino({ level: 'silent' }),
+      registry: new Registry(),
+      outboxSweepAfterMs: SWEEP_AFTER_MS,
+      onFatal: (error) => {
+        throw error;
+      },
+    });
+    try {
+      await starting.start();
+      await starting.ready();
+      await eventually(async () => (await broker.depth('completed')) === 1, { what: 'the event swept', timeoutMs: 10_000 });
+      expect(Date.now() - written).toBeGreaterThanOrEqual(SWEEP_AFTER_MS);
+      const [message] = await broker.drain('completed');
+      expect(message!.properties.messageId).toBe(id);
+    } finally {
+      await starting.stop();
+    }
   });
 
   it('when the broker cannot route an event, then it stays in the outbox and it and later ones leave in order once it can', async () => {

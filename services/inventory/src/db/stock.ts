@@ -10,15 +10,25 @@ export interface StockLevel {
 
 /**
  * Locks the stock rows of `skus` for the rest of the transaction, always in SKU order, so two
- * reservations over the same SKUs queue up instead of deadlocking.
+ * reservations over the same SKUs queue up instead of deadlocking; and says, in the same round
+ * trip, whether `orderId` already has a reservation (an order with no known SKU cannot have one).
  */
-export async function lockStock(db: Queryable, skus: string[]): Promise<Map<string, StockLevel>> {
-  const { rows } = await db.query<StockLevel>({
-    name: 'stock-lock',
-    text: 'SELECT sku, available, reserved FROM stock WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE',
-    values: [skus],
+export async function lockStockFor(
+  db: Queryable,
+  orderId: string,
+  skus: string[],
+): Promise<{ alreadyReserved: boolean; stock: Map<string, StockLevel> }> {
+  const { rows } = await db.query<StockLevel & { already_reserved: boolean }>({
+    name: 'stock-lock-for-order',
+    text: `SELECT s.sku, s.available, s.reserved,
+                  EXISTS (SELECT 1 FROM reservations r WHERE r.order_id = $2) AS already_reserved
+             FROM stock s WHERE s.sku = ANY($1::text[]) ORDER BY s.sku FOR UPDATE OF s`,
+    values: [skus, orderId],
   });
-  return new Map(rows.map((row) => [row.sku, row]));
+  return {
+    alreadyReserved: rows[0]?.already_reserved ?? false,
+    stock: new Map(rows.map(({ sku, available, reserved }) => [sku, { sku, available, reserved }])),
+  };
 }
 
 /** Moves each line's quantity from available to reserved and records the reservation: one statement. */
@@ -31,15 +41,6 @@ export async function reserve(db: Queryable, id: string, orderId: string, lines:
             WHERE s.sku = r.sku`,
     values: [id, orderId, JSON.stringify(lines), lines.map((l) => l.sku), lines.map((l) => l.quantity)],
   });
-}
-
-export async function hasReservation(db: Queryable, orderId: string): Promise<boolean> {
-  const { rowCount } = await db.query({
-    name: 'reservation-exists',
-    text: 'SELECT 1 FROM reservations WHERE order_id = $1',
-    values: [orderId],
-  });
-  return rowCount === 1;
 }
 
 export async function getStock(db: Queryable, sku: string): Promise<StockLevel | undefined> {

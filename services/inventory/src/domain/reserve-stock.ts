@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TypedEvent } from '@troupe/contracts';
 import type { UnitOfWork } from '@troupe/messaging';
-import { hasReservation, lockStock, reserve, type StockLevel } from '../db/stock';
+import { lockStockFor, reserve, type StockLevel } from '../db/stock';
 
 interface Line {
   sku: string;
@@ -14,10 +14,12 @@ interface Line {
  * the stock rows are locked before they are checked.
  */
 export async function reserveStock(uow: UnitOfWork, payment: TypedEvent<'PaymentCompleted'>): Promise<void> {
-  // Already reserved for this order (the same payment re-sent as another event): nothing to do.
-  if (await hasReservation(uow.db, payment.orderId)) return;
   const lines = mergeLines(payment.data.items);
-  const stock = await lockStock(uow.db, lines.map((l) => l.sku));
+  const { alreadyReserved, stock } = await lockStockFor(uow.db, payment.orderId, lines.map((l) => l.sku));
+  // Already reserved for this order (the same payment re-sent as another event): nothing to do.
+  // Two such copies racing on two replicas can both see "not yet"; the second then fails on the
+  // unique order_id of reservations, is retried, and finds the first one's reservation.
+  if (alreadyReserved) return;
   const short = findShortages(lines, stock);
   const { customer } = payment.data;
   if (short.length > 0) {
