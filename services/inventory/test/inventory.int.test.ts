@@ -4,7 +4,7 @@ import { anEvent, eventually } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/config';
 import { inventoryService } from '../src/main';
-import { expectEnvelope, startHarness, type Harness } from '@troupe/testing';
+import { expectEnvelope, expectReady, startHarness, type Harness } from '@troupe/testing';
 
 let inventory: Harness<Config>;
 
@@ -184,12 +184,7 @@ describe('GET /stock/:sku', () => {
 describe('health and metrics', () => {
   it('when the service is connected, then /healthz and /readyz are 200 and /readyz shows its subscription consuming', async () => {
     expect((await fetch(`${inventory.baseUrl}/healthz`)).status).toBe(200);
-    const ready = await fetch(`${inventory.baseUrl}/readyz`);
-    expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({
-      status: 'ready',
-      checks: { database: true, broker: true, subscriptions: [{ queue: 'inventory.payment.events', consuming: true }] },
-    });
+    await expectReady(inventory.baseUrl, ['inventory.payment.events']);
   });
 
   it('when events were handled, then /metrics counts them by queue, type and outcome', async () => {

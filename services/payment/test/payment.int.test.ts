@@ -4,7 +4,7 @@ import { anEvent, eventually } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/config';
 import { paymentService } from '../src/main';
-import { expectEnvelope, startHarness, type Harness } from '@troupe/testing';
+import { expectEnvelope, expectReady, startHarness, type Harness } from '@troupe/testing';
 
 let payment: Harness<Config>;
 const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -199,19 +199,7 @@ describe('on InventoryRejected', () => {
 describe('health and metrics', () => {
   it('when the service is connected, then /healthz and /readyz are 200 and /readyz lists both subscriptions consuming', async () => {
     expect((await fetch(`${payment.baseUrl}/healthz`)).status).toBe(200);
-    const ready = await fetch(`${payment.baseUrl}/readyz`);
-    expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({
-      status: 'ready',
-      checks: {
-        database: true,
-        broker: true,
-        subscriptions: [
-          { queue: 'payment.order.events', consuming: true },
-          { queue: 'payment.inventory.events', consuming: true },
-        ],
-      },
-    });
+    await expectReady(payment.baseUrl, ['payment.order.events', 'payment.inventory.events']);
   });
 
   it('when events were published, then /metrics counts them by exchange and type', async () => {

@@ -1,16 +1,15 @@
 import { decodeEvent, type AnyEvent, type DecodeResult, type EventType, type ServiceName, type TypedEvent } from '@troupe/contracts';
-import type { Channel, ChannelModel, ConsumeMessage, Options } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
 import { errorMessage, PermanentError } from './errors';
-import { copyHeaders, HEADER, numberHeader, stringHeader, type DeadLetterReason } from './headers';
+import { copyHeaders, forwardOptions, HEADER, numberHeader, stringHeader, type DeadLetterReason } from './headers';
 import type { MessagingMetrics } from './metrics';
-import { createUnitOfWork, insertOutboxRows, runCallbacks, type StagedEvent, type UnitOfWork } from './outbox';
+import { runUnitOfWork, type StagedEvent, type UnitOfWork } from './outbox';
 import type { ConfirmPublisher } from './publisher';
 import type { Lanes } from './lanes';
 import { jitteredDelay, retryDelays, waitQueueName, type RetryPolicy } from './retry-policy';
 import { context, endSpan, startProcessSpan } from './tracing';
-import { withTransaction } from './transaction';
 import type { Span, Context } from '@opentelemetry/api';
 
 /** What a handler gets besides its event: the transaction, the outbox, a logger bound to the message. */
@@ -263,21 +262,14 @@ export class SubscriptionConsumer {
     const { message } = delivery;
     const now = new Date().toISOString();
     const headers = copyHeaders(message.properties);
-    const options: Options.Publish = {
-      persistent: true,
-      contentType: message.properties.contentType ?? 'application/json',
-      messageId: message.properties.messageId,
-      type: message.properties.type,
-      timestamp: message.properties.timestamp,
-      headers: {
-        ...headers,
-        [HEADER.originalExchange]: stringHeader(message.properties, HEADER.originalExchange) ?? message.fields.exchange,
-        [HEADER.originalQueue]: this.queue,
-        [HEADER.firstFailureAt]: stringHeader(message.properties, HEADER.firstFailureAt) ?? now,
-        [HEADER.lastFailureAt]: now,
-        ...extra,
-      },
-    };
+    const options = forwardOptions(message.properties, {
+      ...headers,
+      [HEADER.originalExchange]: stringHeader(message.properties, HEADER.originalExchange) ?? message.fields.exchange,
+      [HEADER.originalQueue]: this.queue,
+      [HEADER.firstFailureAt]: stringHeader(message.properties, HEADER.firstFailureAt) ?? now,
+      [HEADER.lastFailureAt]: now,
+      ...extra,
+    });
     if (expiration) options.expiration = expiration;
     try {
       await this.deps.publisher.publish('', queue, message.content, options);
@@ -367,15 +359,15 @@ export class BatchRunner {
   private async attempt(
     jobs: Job[],
   ): Promise<{ ok: true; outcomes: Outcome[] } | { ok: false; failed: Job | undefined; error: unknown }> {
-    const staged: StagedEvent[] = [];
-    const committed: (() => void)[] = [];
     let running: Job | undefined;
-    let outcomes: Outcome[];
     try {
-      outcomes = await withTransaction(
+      // One unit of work for the whole batch: the inbox rows, every handler's effects and the
+      // events they publish commit together, like any other use case's (runUnitOfWork).
+      const outcomes = await runUnitOfWork(
         this.deps.pool,
-        async (db) => {
-          const fresh = await claimInbox(db, jobs);
+        this.deps.service,
+        async (uow) => {
+          const fresh = await claimInbox(uow.db, jobs);
           const results: Outcome[] = [];
           for (const [i, job] of jobs.entries()) {
             if (!fresh[i]) {
@@ -383,25 +375,18 @@ export class BatchRunner {
               continue;
             }
             running = job;
-            await this.runHandler(db, job, staged, committed);
+            await context.with(job.ctx, () => job.handler(job.event, { ...uow, log: job.log, attempt: job.attempt }));
             running = undefined;
             results.push({ kind: 'processed' });
           }
           return results;
         },
-        (db) => insertOutboxRows(db, staged),
+        this.deps.onCommitted,
       );
+      return { ok: true, outcomes };
     } catch (error) {
       return { ok: false, failed: running, error };
     }
-    if (staged.length > 0) this.deps.onCommitted(staged);
-    runCallbacks(committed);
-    return { ok: true, outcomes };
-  }
-
-  private async runHandler(db: PoolClient, job: Job, staged: StagedEvent[], committed: (() => void)[]): Promise<void> {
-    const uow = createUnitOfWork(this.deps.service, db, staged, committed);
-    await context.with(job.ctx, () => job.handler(job.event, { ...uow, log: job.log, attempt: job.attempt }));
   }
 }
 

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { context, propagation, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import type { ConfirmChannel, GetMessage } from 'amqplib';
-import { HEADER, copyHeaders, numberHeader, stringHeader } from './headers';
-import { contextFromHeaders } from './tracing';
+import { UnroutableError } from './errors';
+import { HEADER, copyHeaders, forwardOptions, numberHeader, stringHeader } from './headers';
+import { ConfirmPublisher } from './publisher';
+import { endSpan, startReplaySpan } from './tracing';
 
 /** A dead-lettered message as an operator sees it. */
 export interface DeadLetter {
@@ -23,8 +24,6 @@ export interface DeadLetter {
 }
 
 export type Selection = { all: true } | { ids: readonly string[] };
-
-const tracer = trace.getTracer('@troupe/messaging');
 
 export function describeDeadLetter(message: GetMessage): DeadLetter {
   const p = message.properties;
@@ -59,13 +58,13 @@ const selected = (selection: Selection, id: string) => ('all' in selection ? tru
  * the ones it was not asked about.
  */
 export class DeadLetters {
-  private readonly returned = new Set<string>();
+  private readonly publisher = new ConfirmPublisher();
 
   constructor(
     private readonly channel: ConfirmChannel,
     readonly queue: string,
   ) {
-    channel.on('return', (message: { properties: { messageId?: unknown } }) => this.returned.add(String(message.properties.messageId)));
+    this.publisher.attach(channel);
   }
 
   /** Up to `limit` messages, left in the queue. */
@@ -159,61 +158,33 @@ export class DeadLetters {
   }
 
   private async republish(message: GetMessage, letter: DeadLetter): Promise<void> {
+    const queue = letter.queue as string;
     const headers = copyHeaders(message.properties);
     for (const name of [HEADER.attempt, HEADER.error, HEADER.deadLetterReason, HEADER.firstFailureAt, HEADER.lastFailureAt]) {
       delete headers[name];
     }
-    // A replay is a new operation: a new trace, linked to the one the message failed in.
-    const original = trace.getSpanContext(contextFromHeaders(message.properties.headers));
-    const span = tracer.startSpan(
-      `replay ${letter.queue}`,
-      {
-        root: true,
-        kind: SpanKind.PRODUCER,
-        links: original ? [{ context: original }] : [],
-        attributes: {
-          'messaging.system': 'rabbitmq',
-          'messaging.operation.type': 'send',
-          'messaging.destination.name': letter.queue ?? '',
-          'messaging.message.id': letter.id,
-        },
-      },
-      ROOT_CONTEXT,
-    );
-    const carrier: Record<string, string> = {};
-    propagation.inject(trace.setSpan(context.active(), span), carrier);
+    const { span, headers: trace } = startReplaySpan(message.properties.headers, queue, letter.id);
     if (typeof headers.traceparent === 'string') headers['x-troupe-original-traceparent'] = headers.traceparent;
     delete headers.tracestate;
     try {
-      await new Promise<void>((resolve, reject) => {
-        this.channel.sendToQueue(
-          letter.queue as string,
-          message.content,
-          {
-            persistent: true,
-            contentType: message.properties.contentType ?? 'application/json',
-            messageId: message.properties.messageId,
-            type: message.properties.type,
-            timestamp: message.properties.timestamp,
-            mandatory: true,
-            headers: {
-              ...headers,
-              ...carrier,
-              [HEADER.replayCount]: letter.replayCount + 1,
-              [HEADER.replayedAt]: new Date().toISOString(),
-            },
-          },
-          (error) => {
-            if (error) return reject(new Error(`broker did not confirm the replay of ${letter.id}`));
-            if (this.returned.delete(String(message.properties.messageId))) {
-              return reject(new Error(`queue ${letter.queue} does not exist: ${letter.id} stays in the DLQ`));
-            }
-            resolve();
-          },
-        );
-      });
-    } finally {
-      span.end();
+      // Straight to the queue, with confirm and `mandatory`: a queue that no longer exists is an error.
+      await this.publisher.publish(
+        '',
+        queue,
+        message.content,
+        forwardOptions(message.properties, {
+          ...headers,
+          ...trace,
+          [HEADER.replayCount]: letter.replayCount + 1,
+          [HEADER.replayedAt]: new Date().toISOString(),
+        }),
+      );
+      endSpan(span);
+    } catch (error) {
+      endSpan(span, error);
+      throw error instanceof UnroutableError
+        ? new Error(`queue ${queue} does not exist: ${letter.id} stays in the DLQ`)
+        : new Error(`broker did not confirm the replay of ${letter.id}`);
     }
   }
 }

@@ -1,4 +1,4 @@
-import type { MessageProperties } from 'amqplib';
+import type { MessageProperties, Options } from 'amqplib';
 
 /** Headers the library adds to retried and dead-lettered messages (shown by `troupe dlq show`). */
 export const HEADER = {
@@ -34,6 +34,18 @@ export function copyHeaders(properties: MessageProperties): Record<string, unkno
     if (!BROKER_DEATH_HEADERS.has(key)) out[key] = value;
   }
   return out;
+}
+
+/** Options to send a received message on unchanged (persistent, same id, type and timestamp), with `headers`. */
+export function forwardOptions(properties: MessageProperties, headers: Record<string, unknown>): Options.Publish {
+  return {
+    persistent: true,
+    contentType: properties.contentType ?? 'application/json',
+    messageId: properties.messageId,
+    type: properties.type,
+    timestamp: properties.timestamp,
+    headers,
+  };
 }
 
 export function numberHeader(properties: MessageProperties, name: string): number | undefined {

@@ -99,6 +99,34 @@ export function startProcessSpan(
   return { span, ctx: trace.setSpan(parent, span) };
 }
 
+/**
+ * A replay from the DLQ is a new operation: a root span of a new trace, linked to the trace the
+ * message failed in; returns the span and the headers to send with it.
+ */
+export function startReplaySpan(
+  failedHeaders: Record<string, unknown> | undefined,
+  queue: string,
+  messageId: string,
+): { span: Span; headers: TraceHeaders } {
+  const original = trace.getSpanContext(contextFromHeaders(failedHeaders));
+  const span = tracer.startSpan(
+    `replay ${queue}`,
+    {
+      root: true,
+      kind: SpanKind.PRODUCER,
+      links: original ? [{ context: original }] : [],
+      attributes: {
+        'messaging.system': 'rabbitmq',
+        'messaging.operation.type': 'send',
+        'messaging.destination.name': queue,
+        'messaging.message.id': messageId,
+      },
+    },
+    ROOT_CONTEXT,
+  );
+  return { span, headers: captureTraceHeaders(trace.setSpan(ROOT_CONTEXT, span)) };
+}
+
 export function endSpan(span: Span, error?: unknown): void {
   if (error !== undefined) {
     span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) });

@@ -2,4 +2,4 @@ export { TestBroker } from './amqp';
 export { anEvent, anOrderRequest, sampleData, type OrderRequest } from './builders';
 export { createTestDatabase, createTestVhost, query, type TestDatabase, type TestVhost } from './resources';
 export { eventually } from './wait';
-export { expectEnvelope, startHarness, type Harness, type Published } from './service-harness';
+export { expectEnvelope, expectReady, startHarness, type Harness, type Published } from './service-harness';

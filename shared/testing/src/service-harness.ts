@@ -169,6 +169,16 @@ export function metricValue(text: string, name: string, labels: Record<string, s
   return sum;
 }
 
+/** GET /readyz answers 200: database and broker up, and each of `queues`, in order, consuming. */
+export async function expectReady(baseUrl: string, queues: readonly string[]): Promise<void> {
+  const ready = await fetch(`${baseUrl}/readyz`);
+  expect(ready.status).toBe(200);
+  expect(await ready.json()).toEqual({
+    status: 'ready',
+    checks: { database: true, broker: true, subscriptions: queues.map((queue) => ({ queue, consuming: true })) },
+  });
+}
+
 /** The envelope and AMQP properties DESIGN.md promises for every event, and a body its consumers accept. */
 export function expectEnvelope(message: Published, type: EventType, orderId: string): void {
   const decoded = decodeEvent(message.raw);
