@@ -2,17 +2,32 @@
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 PNPM_VERSION := 10.34.9
+# troupe's runtime is the Node release the images ship (Dockerfile's FROM): make installs it into
+# the repo (.tools/node, from the npm registry's node-<platform>-<arch> package) and puts it first
+# on PATH for every recipe, so tests, dev and bench run on it whatever Node the machine has.
+NODE_VERSION := $(shell sed -n 's/^FROM node:\([0-9.]*\)-.*/\1/p' Dockerfile | head -1)
+NODE_PLATFORM := $(shell node -p 'process.platform + "-" + process.arch' 2>/dev/null || echo linux-x64)
+NODE_DIR := $(CURDIR)/.tools/node
+NODE := $(NODE_DIR)/bin/node
+export PATH := $(NODE_DIR)/bin:$(PATH)
 # pnpm is installed into the repo (.tools/), never globally: no sudo, no corepack, exact version.
 PNPM := $(CURDIR)/.tools/node_modules/.bin/pnpm
 SERVICES := order payment inventory notification
 
 .PHONY: install build dev databases test test-unit test-int test-e2e test-faults up down bench clean
 
-$(PNPM):
+$(NODE): Dockerfile
+	@echo "installing Node $(NODE_VERSION) ($(NODE_PLATFORM)) into .tools/node"
+	npm install --no-save --no-package-lock --prefix .tools/node-package node-$(NODE_PLATFORM)@$(NODE_VERSION) >/dev/null
+	mkdir -p $(NODE_DIR)/bin
+	ln -sf $(CURDIR)/.tools/node-package/node_modules/node-$(NODE_PLATFORM)/bin/node $(NODE)
+	@test "$$($(NODE) --version)" = "v$(NODE_VERSION)"
+
+$(PNPM): $(NODE)
 	npm install --no-save --no-package-lock --prefix .tools pnpm@$(PNPM_VERSION) >/dev/null
 	@$(PNPM) --version >/dev/null
 
-node_modules/.modules.yaml: $(PNPM) pnpm-lock.yaml package.json $(wildcard services/*/package.json shared/*/package.json)
+node_modules/.modules.yaml: $(NODE) $(PNPM) pnpm-lock.yaml package.json $(wildcard services/*/package.json shared/*/package.json)
 	$(PNPM) install --frozen-lockfile
 	@touch $@
 

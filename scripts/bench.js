@@ -14,6 +14,7 @@ const { join } = require('node:path');
 const { parseArgs } = require('node:util');
 const amqp = require('amqplib');
 const { Client } = require('pg');
+const { brokerAdmin, discoverBrokerAdmin } = require('@troupe/testing/dist/broker-admin.js');
 
 const { values: args } = parseArgs({
   options: {
@@ -49,7 +50,6 @@ const ROUNDS = count('rounds', 1);
 const ROOT = join(__dirname, '..');
 const SERVICES = ['order', 'payment', 'inventory', 'notification'];
 const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@localhost:5672';
-const MANAGEMENT_URL = process.env.RABBITMQ_MANAGEMENT_URL ?? 'http://guest:guest@localhost:15672';
 const ADMIN_DB = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@localhost:5432/postgres';
 const stamp = `${Date.now().toString(36)}`;
 const cleanups = [];
@@ -59,27 +59,13 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---------- infrastructure --------------------------------------------------------------------
 
-async function management(path, method, body) {
-  const url = new URL(MANAGEMENT_URL);
-  const auth = Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64');
-  const response = await fetch(`${url.protocol}//${url.host}/api${path}`, {
-    method,
-    headers: { authorization: `Basic ${auth}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  }).catch((error) => {
-    throw new Error(
-      `cannot reach the RabbitMQ management API at ${url.host} (${error.cause?.code ?? error.message}); ` +
-        'the bench creates its vhosts through it: enable it with `rabbitmq-plugins enable rabbitmq_management` or set RABBITMQ_MANAGEMENT_URL',
-    );
-  });
-  if (!response.ok && response.status !== 404) throw new Error(`management ${method} ${path}: ${response.status}`);
-}
-
+let admin;
+/** Vhosts go through the management API when it answers, else rabbitmqctl (a default broker has the plugin off). */
 async function vhost(name) {
+  admin ??= brokerAdmin(await discoverBrokerAdmin(RABBITMQ_URL, process.env.RABBITMQ_MANAGEMENT_URL));
   const user = decodeURIComponent(new URL(RABBITMQ_URL).username || 'guest');
-  await management(`/vhosts/${name}`, 'PUT', {});
-  await management(`/permissions/${name}/${user}`, 'PUT', { configure: '.*', write: '.*', read: '.*' });
-  cleanups.push(() => management(`/vhosts/${name}`, 'DELETE'));
+  await admin.importDefinitions({ vhosts: [{ name }], permissions: [{ user, vhost: name, configure: '.*', write: '.*', read: '.*' }] });
+  cleanups.push(() => admin.deleteVhost(name));
   const url = new URL(RABBITMQ_URL);
   url.pathname = `/${name}`;
   return url.toString();

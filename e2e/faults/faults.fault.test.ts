@@ -77,9 +77,9 @@ describe('under faults', () => {
     let closed = 0;
     const placed = await streamOrders(ctx.system, { perSecond: 25, durationMs: 6_000 }, async () => {
       await sleep(1_500);
-      closed += await closeServiceConnections(inject('rabbitmqManagementUrl'), ctx.system.vhost.name, SERVICES);
+      closed += await closeServiceConnections(inject('brokerAdmin'), ctx.system.vhost.name, SERVICES);
       await sleep(1_000);
-      closed += await closeServiceConnections(inject('rabbitmqManagementUrl'), ctx.system.vhost.name, SERVICES);
+      closed += await closeServiceConnections(inject('brokerAdmin'), ctx.system.vhost.name, SERVICES);
     });
     expect(closed).toBe(8); // four services, twice
     await expectAllInvariants(placed);

@@ -12,7 +12,7 @@ export function useSystem(label: string, env: () => Record<string, string> = () 
 
   beforeAll(async () => {
     ctx.system = await System.create(
-      { rabbitmqUrl: inject('rabbitmqUrl'), rabbitmqManagementUrl: inject('rabbitmqManagementUrl'), databaseUrl: inject('databaseUrl') },
+      { rabbitmqUrl: inject('rabbitmqUrl'), brokerAdmin: inject('brokerAdmin'), databaseUrl: inject('databaseUrl') },
       label,
       env(),
     );

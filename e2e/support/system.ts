@@ -151,7 +151,8 @@ export function freePort(): Promise<number> {
 
 export interface SystemResources {
   rabbitmqUrl: string;
-  rabbitmqManagementUrl: string;
+  /** The global setup's `brokerAdmin`. */
+  brokerAdmin: string;
   databaseUrl: string;
 }
 
@@ -174,7 +175,7 @@ export class System {
 
   /** Creates the vhost and databases; starts nothing (see `startAll`). */
   static async create(resources: SystemResources, label: string, env: Record<string, string> = {}): Promise<System> {
-    const vhost = await createTestVhost(resources.rabbitmqUrl, resources.rabbitmqManagementUrl, `e2e-${label}`);
+    const vhost = await createTestVhost(resources.rabbitmqUrl, resources.brokerAdmin, `e2e-${label}`);
     const databases = await Promise.all(SERVICES.map((s) => createTestDatabase(resources.databaseUrl, `e2e_${label}_${s}`)));
     const ports = await Promise.all(SERVICES.map(() => freePort()));
     return new System(

@@ -45,7 +45,7 @@ const metric = async (name: string, labels: Record<string, string>) => {
 };
 
 beforeAll(async () => {
-  vhost = await createTestVhost(inject('rabbitmqUrl'), inject('rabbitmqManagementUrl'), 'messaging');
+  vhost = await createTestVhost(inject('rabbitmqUrl'), inject('brokerAdmin'), 'messaging');
   db = await createTestDatabase(inject('databaseUrl'), 'messaging');
   await runner({ databaseUrl: db.url, dir: MIGRATIONS_DIR, direction: 'up', migrationsTable: 'pgmigrations', log: () => undefined });
   // As the services create theirs (@troupe/platform): pipelined, so BEGIN and COMMIT travel with

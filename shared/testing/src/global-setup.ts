@@ -1,5 +1,8 @@
 import { connect as netConnect } from 'node:net';
+import amqp from 'amqplib';
+import pg from 'pg';
 import type { TestProject } from 'vitest/node';
+import { discoverBrokerAdmin } from './broker-admin';
 
 import './provided';
 
@@ -17,10 +20,36 @@ const portOpen = (host: string, port: number): Promise<boolean> =>
     });
   });
 
+const redacted = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+
+/** What to type when the broker or database refuses the default credentials (the compose stack). */
+const COMPOSE_HINT =
+  'if the compose stack is running (`make up`), run the tests against it with: ' +
+  'RABBITMQ_URL=amqp://troupe:troupe-demo@localhost:5672 DATABASE_URL=postgres://postgres:troupe-demo@localhost:5432/postgres make test';
+
+/** Logs in once, so a wrong password stops the run at once with one line instead of failing every file. */
+async function assertCanLogIn(rabbitmqUrl: string, databaseUrl: string): Promise<void> {
+  try {
+    const connection = await amqp.connect(rabbitmqUrl, { timeout: 5000 });
+    await connection.close();
+  } catch (error) {
+    throw new Error(`cannot log in to RabbitMQ at ${redacted(rabbitmqUrl)} (${(error as Error).message.split('\n')[0]}); ${COMPOSE_HINT}`);
+  }
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new Error(`cannot log in to Postgres at ${redacted(databaseUrl)} (${(error as Error).message}); ${COMPOSE_HINT}`);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 /**
  * Finds the broker and the database to test against, once for every project: RABBITMQ_URL /
  * DATABASE_URL when set, else the ones listening on localhost, else containers (testcontainers,
- * imported only then, so machines without Docker never load it).
+ * imported only then, so machines without Docker never load it). Vhosts are created through the
+ * management API when it answers, else with rabbitmqctl (a default broker has the plugin off).
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const stops: (() => Promise<unknown>)[] = [];
@@ -39,12 +68,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
       managementUrl = `http://guest:guest@${container.getHost()}:${container.getMappedPort(15672)}`;
     }
   }
-  if (!managementUrl) {
-    const amqp = new URL(rabbitmqUrl);
-    const user = decodeURIComponent(amqp.username || 'guest');
-    const pass = decodeURIComponent(amqp.password || 'guest');
-    managementUrl = `http://${encodeURIComponent(user)}:${encodeURIComponent(pass)}@${amqp.hostname}:15672`;
-  }
   if (!databaseUrl) {
     if (await portOpen('127.0.0.1', 5432)) {
       databaseUrl = 'postgres://postgres@localhost:5432/postgres';
@@ -55,9 +78,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
       databaseUrl = container.getConnectionUri();
     }
   }
+  await assertCanLogIn(rabbitmqUrl, databaseUrl);
 
   project.provide('rabbitmqUrl', rabbitmqUrl);
-  project.provide('rabbitmqManagementUrl', managementUrl);
+  project.provide('brokerAdmin', await discoverBrokerAdmin(rabbitmqUrl, managementUrl));
   project.provide('databaseUrl', databaseUrl);
   return async () => {
     await Promise.all(stops.map((stop) => stop()));

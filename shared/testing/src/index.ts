@@ -1,4 +1,5 @@
 export { TestBroker } from './amqp';
+export { brokerAdmin, discoverBrokerAdmin, rabbitmqctlControls, type BrokerAdmin, type Definitions } from './broker-admin';
 export { anEvent, anOrderRequest, sampleData, type OrderRequest } from './builders';
 export { createTestDatabase, createTestVhost, query, type TestDatabase, type TestVhost } from './resources';
 export { eventually } from './wait';

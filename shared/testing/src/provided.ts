@@ -2,7 +2,8 @@
 declare module 'vitest' {
   export interface ProvidedContext {
     rabbitmqUrl: string;
-    rabbitmqManagementUrl: string;
+    /** How to administer the broker: a management API URL, or `rabbitmqctl` (see broker-admin.ts). */
+    brokerAdmin: string;
     databaseUrl: string;
   }
 }

@@ -1,21 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { brokerAdmin } from './broker-admin';
 
 const suffix = () => `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-
-async function management(managementUrl: string, path: string, method: string, body?: unknown): Promise<Response> {
-  const url = new URL(managementUrl);
-  const auth = Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64');
-  const response = await fetch(`${url.protocol}//${url.host}/api${path}`, {
-    method,
-    headers: { authorization: `Basic ${auth}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  if (!response.ok && response.status !== 404) {
-    throw new Error(`RabbitMQ management ${method} ${path}: ${response.status} ${await response.text()}`);
-  }
-  return response;
-}
 
 export interface TestVhost {
   name: string;
@@ -24,25 +11,21 @@ export interface TestVhost {
   delete(): Promise<void>;
 }
 
-/** A fresh RabbitMQ vhost for one test file: no purging of shared queues, no cross-talk. */
-export async function createTestVhost(rabbitmqUrl: string, managementUrl: string, label = 'test'): Promise<TestVhost> {
+/**
+ * A fresh RabbitMQ vhost for one test file: no purging of shared queues, no cross-talk.
+ * `admin` is the global setup's `brokerAdmin` (the management API or rabbitmqctl).
+ */
+export async function createTestVhost(rabbitmqUrl: string, admin: string, label = 'test'): Promise<TestVhost> {
   const name = `troupe-${label}-${suffix()}`;
   const user = decodeURIComponent(new URL(rabbitmqUrl).username || 'guest');
-  await management(managementUrl, `/vhosts/${encodeURIComponent(name)}`, 'PUT', {});
-  await management(managementUrl, `/permissions/${encodeURIComponent(name)}/${encodeURIComponent(user)}`, 'PUT', {
-    configure: '.*',
-    write: '.*',
-    read: '.*',
+  const broker = brokerAdmin(admin);
+  await broker.importDefinitions({
+    vhosts: [{ name }],
+    permissions: [{ user, vhost: name, configure: '.*', write: '.*', read: '.*' }],
   });
   const url = new URL(rabbitmqUrl);
   url.pathname = `/${encodeURIComponent(name)}`;
-  return {
-    name,
-    url: url.toString(),
-    delete: async () => {
-      await management(managementUrl, `/vhosts/${encodeURIComponent(name)}`, 'DELETE');
-    },
-  };
+  return { name, url: url.toString(), delete: () => broker.deleteVhost(name) };
 }
 
 export interface TestDatabase {

@@ -67,7 +67,7 @@ export async function startHarness<C extends BaseConfig>(options: HarnessOptions
     await vhost?.delete();
   };
   try {
-    vhost = await createTestVhost(inject('rabbitmqUrl'), inject('rabbitmqManagementUrl'), options.label);
+    vhost = await createTestVhost(inject('rabbitmqUrl'), inject('brokerAdmin'), options.label);
     db = await createTestDatabase(inject('databaseUrl'), options.label);
     const config = options.loadConfig({
       RABBITMQ_URL: vhost.url,
