@@ -1,7 +1,12 @@
 #!/usr/bin/env node
 // Runs the services given as arguments in the foreground, each with its own `start` script
 // (the same command as `pnpm --filter @troupe/<service> start`), output prefixed by service.
-// Ctrl-C stops them all gracefully.
+// Ctrl-C stops them all gracefully; a second Ctrl-C forces them.
+//
+// Each service runs in a process group of its own (detached), so the terminal's Ctrl-C, which
+// signals the whole foreground group, reaches the runner alone; the runner then forwards one
+// signal to each service. Otherwise every service would get SIGINT twice (from the terminal and
+// from the runner) and take the second as "force exit", skipping its graceful shutdown.
 const { spawn } = require('node:child_process');
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
@@ -23,13 +28,14 @@ const colours = [36, 35, 33, 32];
 const children = process.argv.slice(2).map((service, i) => {
   const dir = join(__dirname, '..', 'services', service);
   const [cmd, ...args] = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).scripts.start.split(/\s+/);
-  const child = spawn(cmd, args, { cwd: dir, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, args, { cwd: dir, env: process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const prefix = `\x1b[${colours[i % colours.length]}m${service.padEnd(12)}\x1b[0m| `;
   for (const stream of [child.stdout, child.stderr]) {
     readline.createInterface({ input: stream }).on('line', (line) => process.stdout.write(prefix + readable(line) + '\n'));
   }
   child.on('exit', (code, signal) => {
     process.stdout.write(`${prefix}exited (${signal ?? code})\n`);
+    if (code !== 0) process.exitCode = 1;
     if (!stopping && code !== 0) stop('SIGTERM');
   });
   return child;
@@ -38,7 +44,7 @@ const children = process.argv.slice(2).map((service, i) => {
 let stopping = false;
 function stop(signal) {
   stopping = true;
-  for (const child of children) if (child.exitCode === null) child.kill(signal);
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill(signal);
 }
 process.on('SIGINT', () => stop('SIGINT'));
 process.on('SIGTERM', () => stop('SIGTERM'));
