@@ -132,6 +132,9 @@ describe('POST /orders', () => {
     ['a SKU is malformed', (r) => ({ ...r, items: [{ sku: 'tshirt', quantity: 1 }] }), 'items.0.sku'],
     ['the payment method has no token', (r) => ({ ...r, paymentMethod: {} }), 'paymentMethod.token'],
     ['the customer id is blank', (r) => ({ ...r, customerId: '   ' }), 'customerId'],
+    ['the customer id holds a NUL character', (r) => ({ ...r, customerId: 'cust\u0000-1' }), 'customerId'],
+    ['the customer id holds another control character', (r) => ({ ...r, customerId: 'cust\u001b[31m' }), 'customerId'],
+    ['the payment token holds a NUL character', (r) => ({ ...r, paymentMethod: { token: 'tok_visa\u0000' } }), 'paymentMethod.token'],
   ];
   it.each(invalid)('when %s, then 400 naming the field %s and nothing is placed', async (_case, mutate, field) => {
     const customerId = aCustomer();

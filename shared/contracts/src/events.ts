@@ -2,20 +2,31 @@ import { z } from 'zod';
 import { envelopeSchema } from './envelope';
 import type { ServiceName } from './topology';
 
-const sku = z.string().regex(/^[A-Z0-9][A-Z0-9-]{0,63}$/, 'must be an upper-case SKU such as SKU-TSHIRT');
+/** A SKU: upper-case letters, digits and dashes (SKU-TSHIRT). The one definition for every service. */
+export const SKU_PATTERN = /^[A-Z0-9][A-Z0-9-]{0,63}$/;
+export const skuSchema = z.string().regex(SKU_PATTERN, 'must be an upper-case SKU such as SKU-TSHIRT');
+const sku = skuSchema;
+
+/**
+ * Free text from outside (a customer id, a payment token, a reason): no control characters. NUL
+ * in particular cannot be stored in a Postgres text column, and the others have no business in
+ * an id or a one-line reason.
+ */
+export const textSchema = (min: number, max: number) =>
+  z.string().trim().min(min).max(max).regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
 const money = z.object({
   /** Integer minor units (cents): money is never a float. */
   amountCents: z.int().min(0),
   currency: z.string().regex(/^[A-Z]{3}$/),
 });
-const customer = z.object({ customerId: z.string().min(1).max(200), email: z.email() });
+const customer = z.object({ customerId: textSchema(1, 200), email: z.email() });
 const lineItem = z.object({ sku, quantity: z.int().min(1).max(1_000), unitPriceCents: z.int().min(0) });
 
 export const orderPlacedData = z.object({
   customer,
   items: z.array(lineItem).min(1).max(100),
   total: money,
-  paymentMethod: z.object({ token: z.string().min(1).max(200) }),
+  paymentMethod: z.object({ token: textSchema(1, 200) }),
 });
 export const paymentCompletedData = z.object({
   paymentId: z.uuid(),
@@ -26,7 +37,7 @@ export const paymentCompletedData = z.object({
 export const paymentFailedData = z.object({
   amount: money,
   customer,
-  reason: z.string().min(1).max(500),
+  reason: textSchema(1, 500),
 });
 export const inventoryReservedData = z.object({
   reservationId: z.uuid(),
@@ -35,14 +46,14 @@ export const inventoryReservedData = z.object({
 });
 export const inventoryRejectedData = z.object({
   customer,
-  reason: z.string().min(1).max(500),
+  reason: textSchema(1, 500),
   unavailable: z.array(z.object({ sku, requested: z.int().min(1), available: z.int().min(0) })),
 });
 export const paymentRefundedData = z.object({
   paymentId: z.uuid(),
   amount: money,
   customer,
-  reason: z.string().min(1).max(500),
+  reason: textSchema(1, 500),
 });
 export const notificationSentData = z.object({
   notificationId: z.uuid(),

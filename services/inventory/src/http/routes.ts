@@ -1,14 +1,13 @@
+import { SKU_PATTERN } from '@troupe/contracts';
 import { HttpError } from '@troupe/platform';
 import type { Express } from 'express';
 import type { Pool } from 'pg';
 import { getStock } from '../db/stock';
 
-const SKU = /^[A-Z0-9][A-Z0-9-]{0,63}$/;
-
 export function stockRoutes(app: Express, pool: Pool): void {
   app.get('/stock/:sku', async (req, res) => {
     const { sku } = req.params;
-    const level = SKU.test(sku) ? await getStock(pool, sku) : undefined;
+    const level = SKU_PATTERN.test(sku) ? await getStock(pool, sku) : undefined;
     if (!level) throw new HttpError(404, `no such SKU ${sku.slice(0, 64)}`);
     res.json(level);
   });

@@ -1,19 +1,20 @@
+import { skuSchema, textSchema } from '@troupe/contracts';
 import { z } from 'zod';
 
 /** POST /orders body (DESIGN.md "HTTP API"). Unknown fields are rejected, not ignored. */
 export const orderRequestSchema = z.strictObject({
-  customerId: z.string().trim().min(1).max(200),
+  customerId: textSchema(1, 200),
   email: z.email().max(320),
   items: z
     .array(
       z.strictObject({
-        sku: z.string().regex(/^[A-Z0-9][A-Z0-9-]{0,63}$/, 'must be a SKU such as SKU-TSHIRT'),
+        sku: skuSchema,
         quantity: z.int().min(1).max(1000),
       }),
     )
     .min(1)
     .max(100),
-  paymentMethod: z.strictObject({ token: z.string().min(1).max(200) }),
+  paymentMethod: z.strictObject({ token: textSchema(1, 200) }),
 });
 
 export type OrderRequest = z.infer<typeof orderRequestSchema>;
