@@ -14,8 +14,9 @@ describe('make dev', () => {
   let databases: TestDatabase[];
 
   beforeAll(async () => {
-    vhost = await createTestVhost(inject('rabbitmqUrl'), inject('brokerAdmin'), 'e2e-dev');
-    databases = await Promise.all(['order', 'payment'].map((s) => createTestDatabase(inject('databaseUrl'), `e2e_dev_${s}`)));
+    const access = inject('access');
+    vhost = await createTestVhost(inject('rabbitmqUrl'), inject('brokerAdmin'), access, 'e2e-dev');
+    databases = await Promise.all((['order', 'payment'] as const).map((s) => createTestDatabase(inject('databaseUrl'), `e2e_dev_${s}`, access[s])));
   });
 
   afterAll(async () => {
@@ -26,13 +27,13 @@ describe('make dev', () => {
     // One service per runner keeps DATABASE_URL and PORT unambiguous (the runner passes its
     // environment to every service); two runners show it holds for each.
     const runners = await Promise.all(
-      ['order', 'payment'].map(async (service, i) => {
+      (['order', 'payment'] as const).map(async (service, i) => {
         const port = await freePort();
         const child = spawn(process.execPath, [join(ROOT, 'scripts', 'dev.js'), service], {
           cwd: ROOT,
           detached: true,
           stdio: ['ignore', 'pipe', 'pipe'],
-          env: { ...process.env, RABBITMQ_URL: vhost.url, DATABASE_URL: databases[i]!.url, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+          env: { ...process.env, RABBITMQ_URL: vhost.urlFor(service), DATABASE_URL: databases[i]!.url, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' },
         });
         let printed = '';
         child.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));

@@ -48,7 +48,7 @@ const queryString = fc
 const sendableHeader = (value: string) => /^[\t\x20-\x7e\x80-\xff]*$/.test(value) && value === value.trim();
 
 const requests: fc.Arbitrary<{ service: Service; method: string; path: string; body?: string; headers?: Record<string, string> }> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ body, key: fc.option(nasty.filter(sendableHeader)) }).map(({ body, key }) => ({ service: 'order' as const, method: 'POST', path: '/orders', body, headers: key === null ? {} : { 'idempotency-key': key } })) },
+  { weight: 6, arbitrary: fc.record({ body, key: fc.option(nasty.filter(sendableHeader)) }).map(({ body, key }) => ({ service: 'order' as const, method: 'POST', path: '/orders', body, headers: key === null ? ({} as Record<string, string>) : { 'idempotency-key': key } })) },
   { weight: 1, arbitrary: pathSegment.map((id) => ({ service: 'order' as const, method: 'GET', path: `/orders/${id}` })) },
   { weight: 1, arbitrary: pathSegment.map((sku) => ({ service: 'inventory' as const, method: 'GET', path: `/stock/${sku}` })) },
   { weight: 1, arbitrary: queryString.map((q) => ({ service: 'notification' as const, method: 'GET', path: `/notifications?${q}` })) },

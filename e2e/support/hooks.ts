@@ -12,7 +12,7 @@ export function useSystem(label: string, env: () => Record<string, string> = () 
 
   beforeAll(async () => {
     ctx.system = await System.create(
-      { rabbitmqUrl: inject('rabbitmqUrl'), brokerAdmin: inject('brokerAdmin'), databaseUrl: inject('databaseUrl') },
+      { rabbitmqUrl: inject('rabbitmqUrl'), brokerAdmin: inject('brokerAdmin'), databaseUrl: inject('databaseUrl'), access: inject('access') },
       label,
       env(),
     );

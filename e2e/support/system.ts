@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost } from '@troupe/testing';
+import { createTestDatabase, createTestVhost, type Access, type TestDatabase, type TestVhost } from '@troupe/testing';
 
 /**
  * The four services as real processes, started exactly as users start them (each package's
@@ -154,6 +154,8 @@ export interface SystemResources {
   /** The global setup's `brokerAdmin`. */
   brokerAdmin: string;
   databaseUrl: string;
+  /** The global setup's per-service broker users and database roles. */
+  access: Access;
 }
 
 /**
@@ -175,8 +177,8 @@ export class System {
 
   /** Creates the vhost and databases; starts nothing (see `startAll`). */
   static async create(resources: SystemResources, label: string, env: Record<string, string> = {}): Promise<System> {
-    const vhost = await createTestVhost(resources.rabbitmqUrl, resources.brokerAdmin, `e2e-${label}`);
-    const databases = await Promise.all(SERVICES.map((s) => createTestDatabase(resources.databaseUrl, `e2e_${label}_${s}`)));
+    const vhost = await createTestVhost(resources.rabbitmqUrl, resources.brokerAdmin, resources.access, `e2e-${label}`);
+    const databases = await Promise.all(SERVICES.map((s) => createTestDatabase(resources.databaseUrl, `e2e_${label}_${s}`, resources.access[s])));
     const ports = await Promise.all(SERVICES.map(() => freePort()));
     return new System(
       vhost,
@@ -222,7 +224,7 @@ export class System {
     return spawnService(
       service,
       {
-        RABBITMQ_URL: this.vhost.url,
+        RABBITMQ_URL: this.vhost.urlFor(service),
         DATABASE_URL: this.databases[service].url,
         PORT: String(port),
         HOST: '127.0.0.1',

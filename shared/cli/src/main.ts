@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { deadLetterQueueOf, SERVICES, type ServiceName } from '@troupe/contracts';
+import { SERVICES, type ServiceName } from '@troupe/contracts';
 import { DeadLetters, type DeadLetter, type Selection } from '@troupe/messaging';
 import { connect } from 'amqplib';
 import { z } from 'zod';
@@ -44,7 +44,7 @@ async function main(argv: string[]): Promise<void> {
   const connection = await connect(env.data.RABBITMQ_URL);
   try {
     const channel = await connection.createConfirmChannel();
-    const dlq = new DeadLetters(channel, deadLetterQueueOf(service));
+    const dlq = new DeadLetters(channel, service);
     switch (command) {
       case 'list': {
         const [count, messages] = [await dlq.count(), await dlq.list(limit)];

@@ -4,8 +4,45 @@ export type ServiceName = (typeof SERVICES)[number];
 
 export const exchangeOf = (service: ServiceName): string => `${service}.events`;
 
-/** `<service>.<exchange>`, e.g. `payment.order.events` (DESIGN.md "Topology"). */
+/** `<service>.<exchange>`, e.g. `payment.order.events` (docs/design.md "Topology"). */
 export const queueOf = (consumer: ServiceName, exchange: string): string => `${consumer}.${exchange}`;
 
 /** Where a service's failed messages end up, to be inspected and replayed. */
 export const deadLetterQueueOf = (service: ServiceName): string => `${service}.dlq`;
+
+/**
+ * A service's own direct exchange, bound to each of its queues under the queue's name: the one
+ * way it sends a message to a queue of its own (a retry, a dead letter, a replay) and the broker's
+ * dead-letter target for its queues. Not the default exchange: writing to that one would let a
+ * service put messages on any queue in the vhost, its neighbours' included.
+ */
+export const ownExchangeOf = (service: ServiceName): string => `${service}.own`;
+
+/** Who listens to whom: the exchanges each service subscribes to (docs/design.md "The workflow"). */
+export const SUBSCRIPTIONS: Readonly<Record<ServiceName, readonly ServiceName[]>> = {
+  order: ['payment', 'inventory', 'notification'],
+  payment: ['order', 'inventory'],
+  inventory: ['payment'],
+  notification: ['payment', 'inventory'],
+};
+
+export interface BrokerPermissions {
+  configure: string;
+  write: string;
+  read: string;
+}
+
+const escape = (name: string) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * The broker permissions of one service's user (RabbitMQ access control: regular expressions over
+ * exchange and queue names, per vhost). Everything named `<service>.…` is its own: it declares,
+ * writes to and reads from those. Beyond them it may only read (bind its queues to) the exchanges
+ * it subscribes to. So it cannot publish another service's events, consume another's queue,
+ * delete or purge anything not its own, or reach any queue through the default exchange.
+ */
+export function brokerPermissionsOf(service: ServiceName): BrokerPermissions {
+  const own = `^${escape(service)}\\..*$`;
+  const subscribed = SUBSCRIPTIONS[service].map((producer) => escape(exchangeOf(producer)));
+  return { configure: own, write: own, read: `^(${escape(service)}\\..*|${subscribed.join('|')})$` };
+}

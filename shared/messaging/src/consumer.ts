@@ -1,4 +1,4 @@
-import { decodeEvent, type AnyEvent, type DecodeResult, type EventType, type ServiceName, type TypedEvent } from '@troupe/contracts';
+import { decodeEvent, ownExchangeOf, queueOf, type AnyEvent, type DecodeResult, type EventType, type ServiceName, type TypedEvent } from '@troupe/contracts';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
@@ -88,7 +88,7 @@ export class SubscriptionConsumer {
     readonly subscription: Subscription,
     private readonly deps: ConsumerDeps,
   ) {
-    this.queue = `${deps.service}.${subscription.exchange}`;
+    this.queue = queueOf(deps.service, subscription.exchange);
     deps.metrics.consumerUp.set({ queue: this.queue }, 0);
   }
 
@@ -248,8 +248,8 @@ export class SubscriptionConsumer {
   }
 
   /**
-   * Sends a copy straight to one queue (a wait queue or the DLQ, through the default exchange:
-   * never back to the fanout exchange, which would hand it to every other subscriber again),
+   * Sends a copy straight to one queue (a wait queue or the DLQ, through the service's own
+   * exchange: never back to the fanout exchange, which would hand it to every other subscriber again),
    * waits for the confirm, then acks the original. If the copy cannot be confirmed the original
    * is not acked, so the broker keeps it: nothing is lost, at worst it is seen again.
    */
@@ -272,7 +272,7 @@ export class SubscriptionConsumer {
     });
     if (expiration) options.expiration = expiration;
     try {
-      await this.deps.publisher.publish('', queue, message.content, options);
+      await this.deps.publisher.publish(ownExchangeOf(this.deps.service), queue, message.content, options);
       this.ack(delivery);
       return true;
     } catch (error) {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { deadLetterQueueOf, ownExchangeOf, type ServiceName } from '@troupe/contracts';
 import type { ConfirmChannel, GetMessage } from 'amqplib';
 import { UnroutableError } from './errors';
 import { HEADER, copyHeaders, forwardOptions, numberHeader, stringHeader } from './headers';
@@ -59,11 +60,15 @@ const selected = (selection: Selection, id: string) => ('all' in selection ? tru
  */
 export class DeadLetters {
   private readonly publisher = new ConfirmPublisher();
+  readonly queue: string;
+  private readonly exchange: string;
 
   constructor(
     private readonly channel: ConfirmChannel,
-    readonly queue: string,
+    service: ServiceName,
   ) {
+    this.queue = deadLetterQueueOf(service);
+    this.exchange = ownExchangeOf(service);
     this.publisher.attach(channel);
   }
 
@@ -167,9 +172,10 @@ export class DeadLetters {
     if (typeof headers.traceparent === 'string') headers['x-troupe-original-traceparent'] = headers.traceparent;
     delete headers.tracestate;
     try {
-      // Straight to the queue, with confirm and `mandatory`: a queue that no longer exists is an error.
+      // Straight to the queue (through the service's own exchange), with confirm and `mandatory`:
+      // a queue that no longer exists is an error.
       await this.publisher.publish(
-        '',
+        this.exchange,
         queue,
         message.content,
         forwardOptions(message.properties, {

@@ -166,7 +166,7 @@ export class Messaging {
     const channel = await model.createConfirmChannel();
     channel.on('error', () => undefined);
     try {
-      return await work(new DeadLetters(channel, deadLetterQueueOf(this.options.service)));
+      return await work(new DeadLetters(channel, this.options.service));
     } finally {
       await channel.close().catch(() => undefined);
     }

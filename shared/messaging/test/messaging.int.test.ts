@@ -45,8 +45,9 @@ const metric = async (name: string, labels: Record<string, string>) => {
 };
 
 beforeAll(async () => {
-  vhost = await createTestVhost(inject('rabbitmqUrl'), inject('brokerAdmin'), 'messaging');
-  db = await createTestDatabase(inject('databaseUrl'), 'messaging');
+  const access = inject('access');
+  vhost = await createTestVhost(inject('rabbitmqUrl'), inject('brokerAdmin'), access, 'messaging');
+  db = await createTestDatabase(inject('databaseUrl'), 'messaging', access.payment);
   await runner({ databaseUrl: db.url, dir: MIGRATIONS_DIR, direction: 'up', migrationsTable: 'pgmigrations', log: () => undefined });
   // As the services create theirs (@troupe/platform): pipelined, so BEGIN and COMMIT travel with
   // the statements next to them.
@@ -55,7 +56,7 @@ beforeAll(async () => {
   registry = new Registry();
   messaging = new Messaging({
     service: 'payment',
-    url: vhost.url,
+    url: vhost.urlFor('payment'),
     pool,
     logger: pino({ level: 'silent' }),
     registry,
@@ -288,7 +289,7 @@ describe('messaging: the outbox', () => {
     const id = await foreignRow('0 seconds');
     const starting = new Messaging({
       service: 'payment',
-      url: vhost.url,
+      url: vhost.urlFor('payment'),
       pool,
       logger: pino({ level: 'silent' }),
       registry: new Registry(),

@@ -26,6 +26,7 @@ export interface BrokerAdmin {
 
 export interface Definitions {
   vhosts?: { name: string }[];
+  exchanges?: { name: string; vhost: string; type: string; durable: boolean; auto_delete: boolean; internal: boolean; arguments: Record<string, unknown> }[];
   users?: { name: string; password: string; tags: string }[];
   permissions?: { user: string; vhost: string; configure: string; write: string; read: string }[];
 }
@@ -58,7 +59,10 @@ class HttpAdmin implements BrokerAdmin {
   }
 
   async importDefinitions(definitions: Definitions): Promise<void> {
-    await this.call('/definitions', 'POST', definitions);
+    // Definitions carry password hashes; a user given a password goes through the users API.
+    const { users = [], ...rest } = definitions;
+    for (const user of users) await this.call(`/users/${encodeURIComponent(user.name)}`, 'PUT', { password: user.password, tags: user.tags });
+    if (Object.keys(rest).length > 0) await this.call('/definitions', 'POST', rest);
   }
 
   async deleteVhost(name: string): Promise<void> {
@@ -105,18 +109,29 @@ class CtlAdmin implements BrokerAdmin {
   async importDefinitions(definitions: Definitions): Promise<void> {
     // Users are created with the password hash the broker computes, so they go through add_user;
     // vhosts and permissions go in as one document (one VM start instead of one per item).
-    for (const user of definitions.users ?? []) {
-      await this.ctlUnless(/already exists/, 'add_user', user.name, user.password);
-      await this.ctl('change_password', user.name, user.password);
-      await this.ctl('set_user_tags', user.name, ...user.tags.split(',').filter(Boolean));
-    }
+    await Promise.all(
+      (definitions.users ?? []).map(async (user) => {
+        const added = await this.ctl('add_user', user.name, user.password).then(
+          () => true,
+          (error: { output?: string }) => {
+            if (!/already exists/.test(error.output ?? '')) throw error;
+            return false;
+          },
+        );
+        if (!added) await this.ctl('change_password', user.name, user.password);
+        const tags = user.tags.split(',').filter(Boolean);
+        if (tags.length > 0 || !added) await this.ctl('set_user_tags', user.name, ...tags);
+      }),
+    );
     // rabbitmqctl reads the file as the broker's user, not ours (and rabbitmqctl 3.10 reads no
     // stdin): a world-readable file, which is fine since it holds no password.
     const dir = mkdtempSync(join(tmpdir(), 'troupe-definitions-'));
     try {
       chmodSync(dir, 0o755);
       const file = join(dir, 'definitions.json');
-      writeFileSync(file, JSON.stringify({ vhosts: definitions.vhosts ?? [], permissions: definitions.permissions ?? [] }), { mode: 0o644 });
+      const { users: _users, ...rest } = definitions;
+      if (Object.keys(rest).length === 0) return;
+      writeFileSync(file, JSON.stringify(rest), { mode: 0o644 });
       await this.ctl('import_definitions', file);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -2,7 +2,9 @@ import { connect as netConnect } from 'node:net';
 import amqp from 'amqplib';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { discoverBrokerAdmin } from './broker-admin';
+import { randomBytes } from 'node:crypto';
+import { deleteBrokerUsers, dropDbRoles, ensureBrokerUsers, ensureDbRoles, newAccess } from './access';
+import { brokerAdmin, discoverBrokerAdmin } from './broker-admin';
 
 import './provided';
 
@@ -80,10 +82,20 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   await assertCanLogIn(rabbitmqUrl, databaseUrl);
 
+  // Each service runs under its own broker user and database role, as everywhere else; this run's
+  // carry a suffix of their own, so parallel runs and `make dev` never share (or drop) each other's.
+  const adminSpec = await discoverBrokerAdmin(rabbitmqUrl, managementUrl);
+  const admin = brokerAdmin(adminSpec);
+  const access = newAccess(`test-${Date.now().toString(36)}${randomBytes(2).toString('hex')}`);
+  await ensureBrokerUsers(admin, access);
+  await ensureDbRoles(databaseUrl, access);
+
   project.provide('rabbitmqUrl', rabbitmqUrl);
-  project.provide('brokerAdmin', await discoverBrokerAdmin(rabbitmqUrl, managementUrl));
+  project.provide('brokerAdmin', adminSpec);
   project.provide('databaseUrl', databaseUrl);
+  project.provide('access', access);
   return async () => {
+    await Promise.allSettled([deleteBrokerUsers(admin, access), dropDbRoles(databaseUrl, access)]);
     await Promise.all(stops.map((stop) => stop()));
   };
 }

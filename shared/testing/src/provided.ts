@@ -1,10 +1,15 @@
+import type { Access } from './access';
+
 // What the global setup hands every test file (`inject('rabbitmqUrl')`, …).
 declare module 'vitest' {
   export interface ProvidedContext {
     rabbitmqUrl: string;
     /** How to administer the broker: a management API URL, or `rabbitmqctl` (see broker-admin.ts). */
     brokerAdmin: string;
+    /** The admin (superuser) URL of the Postgres to test against. */
     databaseUrl: string;
+    /** This run's per-service broker users and database roles. */
+    access: Access;
   }
 }
 

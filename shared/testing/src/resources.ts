@@ -1,31 +1,39 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import type { ServiceName } from '@troupe/contracts';
+import { ensureServiceDatabase, vhostDefinitions, withCredentials, type Access, type ServiceAccess } from './access';
 import { brokerAdmin } from './broker-admin';
 
 const suffix = () => `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
 
 export interface TestVhost {
   name: string;
-  /** AMQP URL pointing at the vhost. */
+  /** AMQP URL pointing at the vhost, as the tests' own (operator) user. */
   url: string;
+  /** AMQP URL pointing at the vhost, as `service`'s own least-privilege user. */
+  urlFor(service: ServiceName): string;
   delete(): Promise<void>;
 }
 
 /**
- * A fresh RabbitMQ vhost for one test file: no purging of shared queues, no cross-talk.
- * `admin` is the global setup's `brokerAdmin` (the management API or rabbitmqctl).
+ * A fresh RabbitMQ vhost for one test file, set up as troupe needs it (`vhostDefinitions`): no
+ * purging of shared queues, no cross-talk, each service's user limited to its own names.
+ * `admin` is the global setup's `brokerAdmin` (the management API or rabbitmqctl); `access` its
+ * per-run users.
  */
-export async function createTestVhost(rabbitmqUrl: string, admin: string, label = 'test'): Promise<TestVhost> {
+export async function createTestVhost(rabbitmqUrl: string, admin: string, access: Access, label = 'test'): Promise<TestVhost> {
   const name = `troupe-${label}-${suffix()}`;
-  const user = decodeURIComponent(new URL(rabbitmqUrl).username || 'guest');
+  const operator = decodeURIComponent(new URL(rabbitmqUrl).username || 'guest');
   const broker = brokerAdmin(admin);
-  await broker.importDefinitions({
-    vhosts: [{ name }],
-    permissions: [{ user, vhost: name, configure: '.*', write: '.*', read: '.*' }],
-  });
+  await broker.importDefinitions(vhostDefinitions(name, operator, access));
   const url = new URL(rabbitmqUrl);
   url.pathname = `/${encodeURIComponent(name)}`;
-  return { name, url: url.toString(), delete: () => broker.deleteVhost(name) };
+  return {
+    name,
+    url: url.toString(),
+    urlFor: (service) => withCredentials(url.toString(), access[service].brokerUser, access[service].brokerPassword),
+    delete: () => broker.deleteVhost(name),
+  };
 }
 
 export interface TestDatabase {
@@ -34,17 +42,25 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh Postgres database (dropped afterwards, connections and all). */
-export async function createTestDatabase(databaseUrl: string, label = 'test'): Promise<TestDatabase> {
+/**
+ * A fresh Postgres database (dropped afterwards, connections and all). With `owner`, it belongs to
+ * that service's role as troupe sets it up (`ensureServiceDatabase`: CONNECT revoked from PUBLIC),
+ * and `url` connects as that role; without, `url` connects as the admin.
+ */
+export async function createTestDatabase(databaseUrl: string, label = 'test', owner?: ServiceAccess): Promise<TestDatabase> {
   const name = `troupe_${label}_${suffix()}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
-  const admin = new pg.Client({ connectionString: databaseUrl });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE "${name}"`);
-  } finally {
-    await admin.end();
+  if (owner) {
+    await ensureServiceDatabase(databaseUrl, name, owner.dbRole);
+  } else {
+    const admin = new pg.Client({ connectionString: databaseUrl });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE DATABASE "${name}"`);
+    } finally {
+      await admin.end();
+    }
   }
-  const url = new URL(databaseUrl);
+  const url = new URL(owner ? withCredentials(databaseUrl, owner.dbRole, owner.dbPassword) : databaseUrl);
   url.pathname = `/${name}`;
   return {
     name,

@@ -1,6 +1,6 @@
 import './provided';
 import { randomUUID } from 'node:crypto';
-import { decodeEvent, type EventData, type EventType } from '@troupe/contracts';
+import { deadLetterQueueOf, decodeEvent, exchangeOf, SERVICES, type EventData, type EventType } from '@troupe/contracts';
 import { startService, type BaseConfig, type RunningService, type ServiceSpec } from '@troupe/platform';
 import { TestBroker } from './amqp';
 import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost } from './resources';
@@ -67,10 +67,15 @@ export async function startHarness<C extends BaseConfig>(options: HarnessOptions
     await vhost?.delete();
   };
   try {
-    vhost = await createTestVhost(inject('rabbitmqUrl'), inject('brokerAdmin'), options.label);
-    db = await createTestDatabase(inject('databaseUrl'), options.label);
+    // The service under test connects as its own least-privilege user and role; the test's client
+    // (playing every other service) as the operator.
+    const service = SERVICES.find((s) => exchangeOf(s) === options.publishesOn);
+    if (!service) throw new Error(`no service publishes on ${options.publishesOn}`);
+    const access = inject('access');
+    vhost = await createTestVhost(inject('rabbitmqUrl'), inject('brokerAdmin'), access, options.label);
+    db = await createTestDatabase(inject('databaseUrl'), options.label, access[service]);
     const config = options.loadConfig({
-      RABBITMQ_URL: vhost.url,
+      RABBITMQ_URL: vhost.urlFor(service),
       DATABASE_URL: db.url,
       LOG_LEVEL: 'silent',
       RETRY_BASE_DELAY_MS: '50',
@@ -87,7 +92,7 @@ export async function startHarness<C extends BaseConfig>(options: HarnessOptions
     const published = <T extends EventType>(orderId: string, type: T) =>
       seen.filter((m): m is Published<T> => m.body.orderId === orderId && m.body.type === type);
     // Everything taken off the DLQ so far: tests look for their own message by event id.
-    const dlq = options.publishesOn.replace(/\.events$/, '.dlq');
+    const dlq = deadLetterQueueOf(service);
     const deadLetters: DeadLetter[] = [];
     const isDeadLettered = async (eventId: string) => {
       deadLetters.push(...(await connected.drain(dlq)));
@@ -179,7 +184,7 @@ export async function expectReady(baseUrl: string, queues: readonly string[]): P
   });
 }
 
-/** The envelope and AMQP properties DESIGN.md promises for every event, and a body its consumers accept. */
+/** The envelope and AMQP properties docs/design.md promises for every event, and a body its consumers accept. */
 export function expectEnvelope(message: Published, type: EventType, orderId: string): void {
   const decoded = decodeEvent(message.raw);
   expect(decoded.ok ? 'valid' : decoded.reason).toBe('valid');

@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import { brokerPermissionsOf, exchangeOf, SERVICES, type ServiceName } from '@troupe/contracts';
+import pg from 'pg';
+import type { BrokerAdmin, Definitions } from './broker-admin';
+
+/**
+ * Least privilege, set up the same way wherever troupe runs outside compose (tests, `make dev`,
+ * the bench): each service gets a broker user whose permissions name only its own exchanges and
+ * queues (`brokerPermissionsOf`) and a Postgres role that owns its database and nothing else.
+ * Every step is idempotent; running it again rotates nothing unless given new passwords.
+ */
+export interface ServiceAccess {
+  brokerUser: string;
+  brokerPassword: string;
+  dbRole: string;
+  dbPassword: string;
+}
+
+export type Access = Record<ServiceName, ServiceAccess>;
+
+/** Names for each service's user and role; `suffix` keeps a test run's apart from `make dev`'s. */
+export function newAccess(suffix = ''): Access {
+  const password = () => randomBytes(18).toString('base64url');
+  const tail = suffix ? `-${suffix}` : '';
+  return Object.fromEntries(
+    SERVICES.map((service) => [
+      service,
+      {
+        brokerUser: `troupe-${service}${tail}`,
+        brokerPassword: password(),
+        dbRole: `troupe_${service}${tail}`.replace(/-/g, '_'),
+        dbPassword: password(),
+      },
+    ]),
+  ) as Access;
+}
+
+/** Creates (or re-passwords) the broker users; they get permissions per vhost (`vhostDefinitions`). */
+export async function ensureBrokerUsers(admin: BrokerAdmin, access: Access): Promise<void> {
+  await admin.importDefinitions({
+    users: SERVICES.map((service) => ({ name: access[service].brokerUser, password: access[service].brokerPassword, tags: '' })),
+  });
+}
+
+/**
+ * A vhost as troupe needs it: the four fanout exchanges (each producer declares its own too; having
+ * them up front lets a consumer start before its producer), full rights for `operator` (the CLI,
+ * the tests' own client), and each service user's least-privilege permissions.
+ */
+export function vhostDefinitions(vhost: string, operator: string, access: Access): Required<Pick<Definitions, 'vhosts' | 'exchanges' | 'permissions'>> {
+  return {
+    vhosts: [{ name: vhost }],
+    exchanges: SERVICES.map((service) => ({ name: exchangeOf(service), vhost, type: 'fanout', durable: true, auto_delete: false, internal: false, arguments: {} })),
+    permissions: [
+      { user: operator, vhost, configure: '.*', write: '.*', read: '.*' },
+      ...SERVICES.map((service) => ({ user: access[service].brokerUser, vhost, ...brokerPermissionsOf(service) })),
+    ],
+  };
+}
+
+export async function deleteBrokerUsers(admin: BrokerAdmin, access: Access): Promise<void> {
+  for (const service of SERVICES) await admin.deleteUser(access[service].brokerUser);
+}
+
+const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
+
+async function withClient<R>(url: string, work: (client: pg.Client) => Promise<R>): Promise<R> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Creates each service's role (login, no superuser, no CREATEDB/CREATEROLE), or resets its password. */
+export async function ensureDbRoles(adminUrl: string, access: Access): Promise<void> {
+  await withClient(adminUrl, async (client) => {
+    for (const service of SERVICES) {
+      const { dbRole, dbPassword } = access[service];
+      const exists = (await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [dbRole])).rowCount === 1;
+      await client.query(
+        `${exists ? 'ALTER' : 'CREATE'} ROLE ${ident(dbRole)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD ${literal(dbPassword)}`,
+      );
+    }
+  });
+}
+
+/**
+ * Creates `name` owned by `role`, or hands an existing one (and every table, sequence and view in
+ * its public schema) over to it, and revokes CONNECT from PUBLIC: only its owner (and superusers)
+ * can connect to it.
+ */
+export async function ensureServiceDatabase(adminUrl: string, name: string, role: string): Promise<void> {
+  await withClient(adminUrl, async (client) => {
+    const exists = (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1;
+    await client.query(exists ? `ALTER DATABASE ${ident(name)} OWNER TO ${ident(role)}` : `CREATE DATABASE ${ident(name)} OWNER ${ident(role)}`);
+    await client.query(`REVOKE ALL ON DATABASE ${ident(name)} FROM PUBLIC`);
+    if (!exists) return;
+    const url = new URL(adminUrl);
+    url.pathname = `/${encodeURIComponent(name)}`;
+    await withClient(url.toString(), async (db) => {
+      const { rows } = await db.query<{ kind: string; name: string }>(
+        `SELECT CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' ELSE 'TABLE' END AS kind, c.relname AS name
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'S', 'v') AND NOT EXISTS (
+            SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i'))`,
+      );
+      for (const row of rows) await db.query(`ALTER ${row.kind} public.${ident(row.name)} OWNER TO ${ident(role)}`);
+    });
+  });
+}
+
+/** Drops every database the roles own, then the roles. */
+export async function dropDbRoles(adminUrl: string, access: Access): Promise<void> {
+  await withClient(adminUrl, async (client) => {
+    for (const service of SERVICES) {
+      const { dbRole } = access[service];
+      const owned = await client.query<{ datname: string }>(
+        'SELECT datname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE r.rolname = $1',
+        [dbRole],
+      );
+      for (const { datname } of owned.rows) await client.query(`DROP DATABASE IF EXISTS ${ident(datname)} WITH (FORCE)`);
+      await client.query(`DROP ROLE IF EXISTS ${ident(dbRole)}`);
+    }
+  });
+}
+
+/** `url` with the user and password replaced. */
+export function withCredentials(url: string, user: string, password: string): string {
+  const out = new URL(url);
+  out.username = encodeURIComponent(user);
+  out.password = encodeURIComponent(password);
+  return out.toString();
+}
