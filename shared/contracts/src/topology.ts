@@ -4,7 +4,7 @@ export type ServiceName = (typeof SERVICES)[number];
 
 export const exchangeOf = (service: ServiceName): string => `${service}.events`;
 
-/** `<service>.<exchange>`, e.g. `payment.order.events` (DESIGN.md "Topology"). */
+/** `<service>.<exchange>`, e.g. `payment.order.events` (docs/design.md "Topology"). */
 export const queueOf = (consumer: ServiceName, exchange: string): string => `${consumer}.${exchange}`;
 
 /** Where a service's failed messages end up, to be inspected and replayed. */
