@@ -3,14 +3,14 @@
 // persistent messages, publisher confirms, manual acks after the confirm), with no database, no
 // validation, no tracing, all in this one process.
 //
-// - `hops` (the issue's reference): the four hops as a chain, one queue per exchange; the bench
+// - `hops` (the four-hop reference): the four hops as a chain, one queue per exchange; the bench
 //   publishes into b0.events and waits on b3.events.
-// - `choreography`: troupe's own topology (DESIGN.md): the four services' fanout exchanges, every
-//   subscriber's queue (eight), events of troupe's size. The payment, inventory and notification
-//   "services" relay the event that moves the order on; every other delivery (the order service
-//   following all of them, the events a service ignores) is acked, as troupe's consumers do. The
-//   bench publishes into order.events and waits on notification.events. What this costs is what
-//   the broker alone costs for troupe's workflow.
+// - `choreography`: troupe's own topology (docs/design.md "Topology"): the four services' fanout
+//   exchanges, every subscriber's queue (eight), events of troupe's size. The payment, inventory
+//   and notification "services" relay the event that moves the order on; every other delivery
+//   (the order service following all of them, the events a service ignores) is acked, as troupe's
+//   consumers do. The bench publishes into order.events and waits on notification.events. What
+//   this costs is what the broker alone costs for troupe's workflow.
 const amqp = require('amqplib');
 
 const TOPOLOGIES = {

@@ -534,8 +534,8 @@ async function main() {
       `| ${p.service.padEnd(13)} | ${p.maxRssMb.toFixed(0).padStart(12)} | ${`${p.cpuPct}%`.padStart(14)} | ${perOrder(p.cpuMs, loaded).padStart(14)} | ${(Number.isNaN(tx) ? '(shared)' : tx.toFixed(1)).padStart(20)} | ${(Number.isNaN(p.batch) ? '–' : p.batch.toFixed(1)).padStart(22)} | ${String(p.lines()).padStart(9)} |`,
     );
   }
-  // Where the machine's CPU went, per completed order: the ceiling on this machine is
-  // (cores × 1000 ms/s) divided by the total.
+  // Where the CPU went, per completed order: the throughput ceiling of the host running the bench
+  // is (cores × 1000 ms/s) divided by the total.
   const sum = (ms, keys) => keys.reduce((t, k) => t + ms[k], 0);
   const columns = [
     { name: 'troupe', cpu: cpuLoaded, run: loaded, own: serviceKeys },

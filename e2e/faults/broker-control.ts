@@ -24,7 +24,7 @@ export async function closeServiceConnections(admin: string, vhost: string, serv
 }
 
 /**
- * Whether this test may stop and start the broker: only a broker on this machine that
+ * Whether this test may stop and start the broker: only a broker on the local host that
  * `rabbitmqctl` controls (CI and `make dev` machines; not a container started by testcontainers).
  */
 export const brokerIsLocallyControllable = rabbitmqctlControls;

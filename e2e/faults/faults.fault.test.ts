@@ -7,7 +7,7 @@ import { SERVICES } from '../support/system';
 import { awaitBroker, brokerIsLocallyControllable, closeServiceConnections, startBroker, stopBroker } from './broker-control';
 import { checkInvariants, noViolations, stockLedger, streamOrders, type Placed } from './load';
 
-// Fault injection (issue 3): a stream of orders while processes are SIGKILLed, broker connections
+// Fault injection: a stream of orders while processes are SIGKILLed, broker connections
 // are force-closed and the broker is stopped and started. After each run the databases must show:
 // every order terminal with the right outcome, one charge per order (refunds only for rejected
 // stock), one notification per order, stock conserved, and the DLQs holding exactly the poison
@@ -90,7 +90,7 @@ describe('under faults', () => {
     const extra: Placed[] = [];
     const readyzWhileDown: number[] = [];
     afterAll(async () => {
-      // Whatever happened, leave the machine's broker running.
+      // Whatever happened, leave the local broker running.
       if (stopped) await startBroker().then(awaitBroker);
     });
 

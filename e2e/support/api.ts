@@ -1,7 +1,7 @@
 import { anOrderRequest, eventually, query, type OrderRequest, type TestBroker } from '@troupe/testing';
 import { SERVICES, type Service, type System } from './system';
 
-/** The public HTTP API of DESIGN.md, as a customer (or an operator) would call it. */
+/** The public HTTP API (docs/design.md "HTTP API"), as a customer (or an operator) would call it. */
 
 export type OrderStatus = 'PENDING' | 'PAID' | 'RESERVED' | 'COMPLETED' | 'CANCELLED';
 
@@ -65,8 +65,8 @@ export const historyTypes = (order: OrderView): string[] => order.history.map((h
  * NotificationSent of the outcome is in its history — for a cancellation it lands after the status
  * changed) and, when given, `events` events in its history. The order service follows three
  * queues independently, so it may record NotificationSent before the InventoryReserved that
- * caused it (DESIGN.md: events may arrive out of order); waiting for the count keeps exact
- * history assertions free of that race.
+ * caused it (docs/design.md "Order statuses": events may arrive out of order); waiting for the
+ * count keeps exact history assertions free of that race.
  */
 export function settled(system: System, orderId: string, { events, timeoutMs = 30_000 }: { events?: number; timeoutMs?: number } = {}): Promise<OrderView> {
   return eventually(

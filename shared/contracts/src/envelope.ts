@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The envelope every event travels in (DESIGN.md "The envelope"). `id` is the deduplication key
+ * The envelope every event travels in (docs/design.md "The envelope"). `id` is the deduplication key
  * for consumers' inboxes; `orderId` correlates the whole workflow.
  */
 export const envelopeSchema = z.object({

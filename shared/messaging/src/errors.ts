@@ -11,7 +11,7 @@ export class BrokerUnavailableError extends Error {
   override name = 'BrokerUnavailableError';
 }
 
-/** The broker confirmed the message but no queue took it (DESIGN: confirms are not routing). */
+/** The broker confirmed the message but no queue took it (docs/design.md "Topology"). */
 export class UnroutableError extends Error {
   override name = 'UnroutableError';
 }

@@ -25,8 +25,8 @@ export interface UnitOfWork {
 }
 
 /**
- * Builds the envelope of DESIGN.md for an event of `service`, validating it against its contract
- * first: a producer never emits what its consumers would dead-letter.
+ * Builds the envelope (docs/design.md "The envelope") of an event of `service`, validating it
+ * against its contract first: a producer never emits what its consumers would dead-letter.
  */
 export function stageEvent<T extends EventType>(
   service: ServiceName,

@@ -24,7 +24,7 @@ const url = (protocols: RegExp, example: string) =>
   }, `must be a URL like ${example}`);
 
 /**
- * The variables every service reads (DESIGN.md "Configuration"). Each service extends this with
+ * The variables every service reads (README.md "Configuration"). Each service extends this with
  * its own keys in its `config.ts`.
  */
 export function commonConfig(service: string, defaultPort: number) {

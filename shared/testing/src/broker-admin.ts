@@ -177,7 +177,7 @@ async function managementAnswers(managementUrl: string): Promise<boolean> {
   }
 }
 
-/** Whether `rabbitmqctl` on this machine controls the broker at `rabbitmqUrl`. */
+/** Whether the local `rabbitmqctl` controls the broker at `rabbitmqUrl`. */
 export function rabbitmqctlControls(rabbitmqUrl: string): boolean {
   if (!isLocal(new URL(rabbitmqUrl.split(',')[0]!).hostname)) return false;
   return spawnSync('rabbitmqctl', ['-q', 'status'], { stdio: 'ignore', timeout: 30_000 }).status === 0;

@@ -184,7 +184,10 @@ export async function expectReady(baseUrl: string, queues: readonly string[]): P
   });
 }
 
-/** The envelope and AMQP properties docs/design.md promises for every event, and a body its consumers accept. */
+/**
+ * The envelope and AMQP properties docs/design.md ("The envelope") promises for every event, and
+ * a body its consumers accept.
+ */
 export function expectEnvelope(message: Published, type: EventType, orderId: string): void {
   const decoded = decodeEvent(message.raw);
   expect(decoded.ok ? 'valid' : decoded.reason).toBe('valid');

@@ -1,7 +1,7 @@
 import { skuSchema, textSchema } from '@troupe/contracts';
 import { z } from 'zod';
 
-/** POST /orders body (DESIGN.md "HTTP API"). Unknown fields are rejected, not ignored. */
+/** POST /orders body (docs/design.md "HTTP API"). Unknown fields are rejected, not ignored. */
 export const orderRequestSchema = z.strictObject({
   customerId: textSchema(1, 200),
   email: z.email().max(320),

@@ -13,7 +13,7 @@ export interface PaymentGateway {
 }
 
 /**
- * A stand-in for a card gateway with the deterministic tokens of DESIGN.md:
+ * A stand-in for a card gateway with the tokens of docs/design.md "Deterministic behaviours":
  * `tok_visa` is approved, `tok_declined` declined, `tok_flaky` fails transiently on its first two
  * calls for an order and is approved on the third. Any other token is declined as unknown.
  * Its call counter lives outside the caller's transaction, as a real gateway's would.
