@@ -26,7 +26,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'int',
-          include: ['services/*/test/**/*.int.test.ts', 'shared/*/test/**/*.int.test.ts'],
+          include: ['services/*/test/**/*.int.test.ts', 'shared/*/test/**/*.int.test.ts', 'test/**/*.int.test.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },

@@ -15,6 +15,16 @@ const { parseArgs } = require('node:util');
 const amqp = require('amqplib');
 const { Client } = require('pg');
 const { brokerAdmin, discoverBrokerAdmin } = require('@troupe/testing/dist/broker-admin.js');
+const {
+  deleteBrokerUsers,
+  dropDbRoles,
+  ensureBrokerUsers,
+  ensureDbRoles,
+  ensureServiceDatabase,
+  newAccess,
+  vhostDefinitions,
+  withCredentials,
+} = require('@troupe/testing/dist/access.js');
 
 const { values: args } = parseArgs({
   options: {
@@ -60,29 +70,45 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // ---------- infrastructure --------------------------------------------------------------------
 
 let admin;
-/** Vhosts go through the management API when it answers, else rabbitmqctl (a default broker has the plugin off). */
-async function vhost(name) {
+/**
+ * A vhost for one system. Vhosts go through the management API when it answers, else rabbitmqctl
+ * (a default broker has the plugin off). With `access`, troupe's services get their own
+ * least-privilege users, as everywhere else; the bench's own client is the operator.
+ */
+async function vhost(name, access) {
   admin ??= brokerAdmin(await discoverBrokerAdmin(RABBITMQ_URL, process.env.RABBITMQ_MANAGEMENT_URL));
-  const user = decodeURIComponent(new URL(RABBITMQ_URL).username || 'guest');
-  await admin.importDefinitions({ vhosts: [{ name }], permissions: [{ user, vhost: name, configure: '.*', write: '.*', read: '.*' }] });
+  const operator = decodeURIComponent(new URL(RABBITMQ_URL).username || 'guest');
+  await admin.importDefinitions(
+    access
+      ? vhostDefinitions(name, operator, access)
+      : { vhosts: [{ name }], permissions: [{ user: operator, vhost: name, configure: '.*', write: '.*', read: '.*' }] },
+  );
   cleanups.push(() => admin.deleteVhost(name));
   const url = new URL(RABBITMQ_URL);
   url.pathname = `/${name}`;
   return url.toString();
 }
 
-async function database(name) {
-  const admin = new Client({ connectionString: ADMIN_DB });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
+/** Per-service broker users and database roles for this run, removed (with their databases) at the end. */
+async function serviceAccess() {
+  admin ??= brokerAdmin(await discoverBrokerAdmin(RABBITMQ_URL, process.env.RABBITMQ_MANAGEMENT_URL));
+  const access = newAccess(`bench-${stamp}`);
+  await ensureBrokerUsers(admin, access);
+  await ensureDbRoles(ADMIN_DB, access);
+  cleanups.push(() => Promise.allSettled([deleteBrokerUsers(admin, access), dropDbRoles(ADMIN_DB, access)]));
+  return access;
+}
+
+/** A database owned by `owner` (a service's role), connected to as that role. */
+async function database(name, owner) {
+  await ensureServiceDatabase(ADMIN_DB, name, owner.dbRole);
   cleanups.push(async () => {
     const c = new Client({ connectionString: ADMIN_DB });
     await c.connect();
     await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     await c.end();
   });
-  const url = new URL(ADMIN_DB);
+  const url = new URL(withCredentials(ADMIN_DB, owner.dbRole, owner.dbPassword));
   url.pathname = `/${name}`;
   return url.toString();
 }
@@ -293,13 +319,14 @@ async function completions(url, exchange) {
 // ---------- the two systems -------------------------------------------------------------------
 
 async function startTroupe() {
-  const url = await vhost(`troupe-bench-${stamp}`);
+  const access = await serviceAccess();
+  const url = await vhost(`troupe-bench-${stamp}`, access);
   const sink = await otlpSink();
   cleanups.push(() => new Promise((r) => sink.server.close(r)));
   const processes = [];
   const ports = {};
   for (const service of SERVICES) {
-    const db = await database(`bench_${service}_${stamp}`);
+    const db = await database(`bench_${service}_${stamp}`, access[service]);
     const replicas = service === 'payment' || service === 'inventory' ? REPLICAS : 1;
     for (let r = 0; r < replicas; r++) {
       const port = await freePort();
@@ -312,7 +339,7 @@ async function startTroupe() {
         cwd: dir,
         env: {
           ...process.env,
-          RABBITMQ_URL: url,
+          RABBITMQ_URL: withCredentials(url, access[service].brokerUser, access[service].brokerPassword),
           DATABASE_URL: db,
           PORT: String(port),
           LOG_LEVEL: 'info',

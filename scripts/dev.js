@@ -12,6 +12,7 @@ const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 const readline = require('node:readline');
 const { prettyFactory } = require('pino-pretty');
+const { localAccess, serviceUrls } = require('./local-access');
 
 // Services log JSON (for machines); make this stream readable for people.
 const pretty = prettyFactory({ colorize: process.stdout.isTTY, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,service' });
@@ -28,7 +29,10 @@ const colours = [36, 35, 33, 32];
 const children = process.argv.slice(2).map((service, i) => {
   const dir = join(__dirname, '..', 'services', service);
   const [cmd, ...args] = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).scripts.start.split(/\s+/);
-  const child = spawn(cmd, args, { cwd: dir, env: process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // Each service connects with its own credentials (scripts/local-access.js), unless the caller
+  // set RABBITMQ_URL / DATABASE_URL itself.
+  const env = { ...serviceUrls(localAccess(), service), ...process.env };
+  const child = spawn(cmd, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const prefix = `\x1b[${colours[i % colours.length]}m${service.padEnd(12)}\x1b[0m| `;
   for (const stream of [child.stdout, child.stderr]) {
     readline.createInterface({ input: stream }).on('line', (line) => process.stdout.write(prefix + readable(line) + '\n'));

@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+// Sets up a local RabbitMQ and Postgres for `make dev`: each service's broker user (permissions on
+// its own names only) and database role (owner of its database, CONNECT revoked from PUBLIC), the
+// four databases, and the fanout exchanges on the vhost. Idempotent. The passwords are generated
+// once into .tools/local-credentials.json (git-ignored, mode 600); delete that file and run again
+// to rotate them. Admin connections: RABBITMQ_ADMIN_URL (default guest on localhost, which only
+// works from the broker's own machine) and DATABASE_ADMIN_URL (default postgres on localhost).
+const { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } = require('node:fs');
+const { dirname, join } = require('node:path');
+const { SERVICES } = require('@troupe/contracts');
+const { brokerAdmin, discoverBrokerAdmin } = require('@troupe/testing/dist/broker-admin.js');
+const { ensureBrokerUsers, ensureDbRoles, ensureServiceDatabase, newAccess, vhostDefinitions, withCredentials } = require('@troupe/testing/dist/access.js');
+
+const CREDENTIALS = join(__dirname, '..', '.tools', 'local-credentials.json');
+const RABBITMQ_ADMIN_URL = process.env.RABBITMQ_ADMIN_URL ?? 'amqp://guest:guest@localhost:5672';
+const DATABASE_ADMIN_URL = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@localhost:5432/postgres';
+
+/** This machine's service credentials: read, or generated once. */
+function localAccess() {
+  if (existsSync(CREDENTIALS)) return JSON.parse(readFileSync(CREDENTIALS, 'utf8'));
+  const access = newAccess();
+  mkdirSync(dirname(CREDENTIALS), { recursive: true });
+  writeFileSync(CREDENTIALS, `${JSON.stringify(access, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(CREDENTIALS, 0o600);
+  return access;
+}
+
+/** The URLs each service connects with under `make dev`. */
+function serviceUrls(access, service) {
+  const vhost = new URL(RABBITMQ_ADMIN_URL);
+  const database = new URL(withCredentials(DATABASE_ADMIN_URL, access[service].dbRole, access[service].dbPassword));
+  database.pathname = `/${service}`;
+  return {
+    RABBITMQ_URL: withCredentials(vhost.toString(), access[service].brokerUser, access[service].brokerPassword),
+    DATABASE_URL: database.toString(),
+  };
+}
+
+async function main() {
+  const access = localAccess();
+  const admin = brokerAdmin(await discoverBrokerAdmin(RABBITMQ_ADMIN_URL, process.env.RABBITMQ_MANAGEMENT_URL));
+  const vhost = decodeURIComponent(new URL(RABBITMQ_ADMIN_URL).pathname.slice(1)) || '/';
+  const operator = decodeURIComponent(new URL(RABBITMQ_ADMIN_URL).username || 'guest');
+  await ensureBrokerUsers(admin, access);
+  await admin.importDefinitions(vhostDefinitions(vhost, operator, access));
+  await ensureDbRoles(DATABASE_ADMIN_URL, access);
+  for (const service of SERVICES) await ensureServiceDatabase(DATABASE_ADMIN_URL, service, access[service].dbRole);
+  console.log(`local access ready: broker users ${SERVICES.map((s) => access[s].brokerUser).join(', ')} on vhost ${vhost} (via ${admin.via}); database roles ${SERVICES.map((s) => access[s].dbRole).join(', ')}`);
+}
+
+module.exports = { localAccess, serviceUrls };
+
+if (require.main === module) {
+  main().catch((error) => {
+    console.error(`could not set up local access: ${error.message}`);
+    process.exit(1);
+  });
+}
