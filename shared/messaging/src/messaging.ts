@@ -122,6 +122,8 @@ export class Messaging {
       consumers: this.consumers,
       logger: options.logger,
       metrics: this.metrics,
+      // The relay backs off while the database is away too: end that at once.
+      onBack: (dependency) => dependency === DATABASE && this.relay.resume(),
       ...(options.probeMaxDelayMs === undefined ? {} : { maxProbeDelayMs: options.probeMaxDelayMs }),
     });
     this.metrics.brokerConnected.set(0);

@@ -26,6 +26,8 @@ export interface OutagesOptions {
   /** First wait before probing; doubles up to `maxProbeDelayMs`. */
   minProbeDelayMs?: number;
   maxProbeDelayMs?: number;
+  /** Called when a dependency answers again, after its subscriptions resumed. */
+  onBack?: (dependency: string) => void;
 }
 
 interface Outage {
@@ -114,5 +116,6 @@ export class Outages {
     metrics.dependencyUp.set({ dependency: name }, 1);
     logger.info({ dependency: name, downForMs: Date.now() - outage.since, probes: outage.probes }, 'dependency answers again; resuming its subscriptions');
     await Promise.all([...outage.paused].map((c) => c.resume(name)));
+    this.options.onBack?.(name);
   }
 }
