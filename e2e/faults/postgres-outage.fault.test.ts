@@ -23,7 +23,7 @@ describe.runIf(bin !== undefined)('with the whole Postgres server stopped', () =
     system = await System.create(
       { rabbitmqUrl: inject('rabbitmqUrl'), rabbitmqManagementUrl: inject('rabbitmqManagementUrl'), databaseUrl: cluster.url },
       'pgdown',
-      { ...SHORT_LADDER, ...(process.env.OUTAGE_DEBUG ? { LOG_LEVEL: 'info' } : {}) },
+      SHORT_LADDER,
     );
     await system.startAll();
     broker = await TestBroker.connect(system.vhost.url);
@@ -89,7 +89,6 @@ describe.runIf(bin !== undefined)('with the whole Postgres server stopped', () =
     expect(metrics).toMatch(/troupe_dependency_up\{dependency="database",service="payment"\} 1/);
     const outageMs = returnedAt - downAt;
     expect(outageMs).toBeGreaterThan(5 * LADDER_MS);
-    if (process.env.OUTAGE_DEBUG) console.log(system.logs.since().split('\n').filter((l) => /dependency|recover|lost/.test(l)).map((l) => l.slice(0, 260)).join('\n'));
     report('postgres stopped', { placed: all, outageMs, depths, recoveryMs: (await lastCompletion(system, all)) - returnedAt });
   });
 });
