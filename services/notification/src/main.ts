@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { runMain, type ServiceSpec } from '@troupe/platform';
 import { loadConfig, type Config } from './config';
-import { logMailer, smtpMailer } from './domain/mailer';
+import { logMailer, SMTP, smtpMailer } from './domain/mailer';
 import { subscriptions } from './handlers';
 import { notificationRoutes } from './http/routes';
 
@@ -12,7 +12,12 @@ export const notificationService = (config: Config): ServiceSpec<Config> => ({
   migrationsDir: join(__dirname, '..', 'migrations'),
   compose: ({ pool, logger }) => {
     const mailer = config.SMTP_URL ? smtpMailer(config.SMTP_URL, config.MAIL_FROM) : logMailer(logger);
-    return { subscriptions: subscriptions(mailer), routes: (app) => notificationRoutes(app, pool) };
+    return {
+      subscriptions: subscriptions(mailer),
+      // Only the subscriptions whose handlers met the outage pause (scope 'reporting').
+      dependencies: [{ name: SMTP, scope: 'reporting', probe: () => mailer.probe() }],
+      routes: (app) => notificationRoutes(app, pool),
+    };
   },
 });
 

@@ -173,6 +173,6 @@ describe('GET /notifications', () => {
 describe('health', () => {
   it('when the service is connected, then /readyz is 200 and shows both subscriptions consuming', async () => {
     expect((await fetch(`${notification.baseUrl}/healthz`)).status).toBe(200);
-    await expectReady(notification.baseUrl, ['notification.payment.events', 'notification.inventory.events']);
+    await expectReady(notification.baseUrl, ['notification.payment.events', 'notification.inventory.events'], ['smtp']);
   });
 });

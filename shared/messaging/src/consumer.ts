@@ -2,7 +2,8 @@ import { decodeEvent, ownExchangeOf, queueOf, type AnyEvent, type DecodeResult, 
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
-import { errorMessage, PermanentError } from './errors';
+import { errorMessage } from './errors';
+import { BROKER, classifyFailure } from './failures';
 import { copyHeaders, forwardOptions, HEADER, numberHeader, stringHeader, type DeadLetterReason } from './headers';
 import type { MessagingMetrics } from './metrics';
 import { runUnitOfWork, type StagedEvent, type UnitOfWork } from './outbox';
@@ -51,6 +52,8 @@ export interface ConsumerDeps {
   deadLetterQueue: string;
   /** This consumer's channel died while the connection lives on: recycle the connection. */
   onChannelLost: (queue: string, reason: string) => void;
+  /** A message failed because `dependency` is away: pause what it affects (see `Outages`). */
+  onDependencyFailure: (dependency: string, consumer: SubscriptionConsumer, error: unknown) => void;
 }
 
 export interface Delivery {
@@ -83,6 +86,8 @@ export class SubscriptionConsumer {
   private channel: Channel | undefined;
   private consumerTag: string | undefined;
   private stopping = false;
+  /** Dependencies whose outage keeps this subscription from consuming (see `Outages`). */
+  private readonly pausedBy = new Set<string>();
 
   constructor(
     readonly subscription: Subscription,
@@ -94,6 +99,10 @@ export class SubscriptionConsumer {
 
   get consuming(): boolean {
     return this.consumerTag !== undefined && this.channel !== undefined;
+  }
+
+  get paused(): string[] {
+    return [...this.pausedBy];
   }
 
   async attach(model: ChannelModel): Promise<void> {
@@ -110,11 +119,40 @@ export class SubscriptionConsumer {
     });
     await channel.prefetch(this.deps.prefetch);
     this.channel = channel;
+    if (this.pausedBy.size === 0) await this.consume(channel);
+  }
+
+  private async consume(channel: Channel): Promise<void> {
     const { consumerTag } = await channel.consume(this.queue, (message) => this.onMessage(channel, message), {
       noAck: false,
     });
     this.consumerTag = consumerTag;
     this.deps.metrics.consumerUp.set({ queue: this.queue }, 1);
+  }
+
+  /**
+   * Stop taking messages while `dependency` is away: cancel the consumer and hand back what was
+   * taken but not started, without spending an attempt. Batches in hand finish (or fail the same
+   * way and are handed back too). The channel stays open, so resuming is one `basic.consume`.
+   */
+  async pause(dependency: string): Promise<void> {
+    this.pausedBy.add(dependency);
+    const { channel, consumerTag } = this;
+    if (!channel || consumerTag === undefined) return;
+    this.consumerTag = undefined;
+    this.deps.metrics.consumerUp.set({ queue: this.queue }, 0);
+    await channel.cancel(consumerTag).catch(() => undefined);
+    for (const delivery of this.deps.lanes.remove((d) => d.consumer === this)) requeue(delivery.channel, delivery.message);
+  }
+
+  async resume(dependency: string): Promise<void> {
+    this.pausedBy.delete(dependency);
+    const channel = this.channel;
+    if (this.pausedBy.size > 0 || this.stopping || !channel || this.consumerTag !== undefined) return;
+    // A lost channel is rebuilt by the connection's recovery, which consumes again (see `attach`).
+    await this.consume(channel).catch((error: unknown) =>
+      this.deps.logger.warn({ err: errorMessage(error), queue: this.queue }, 'could not resume consuming; waiting for the connection to recover'),
+    );
   }
 
   /** Connection lost: nothing to cancel, in-flight acks will fail and the broker redelivers. */
@@ -154,6 +192,8 @@ export class SubscriptionConsumer {
       return;
     }
     if (this.stopping) return; // not acked: requeued when the channel closes
+    // Sent before the broker saw our cancel: straight back, untouched.
+    if (this.pausedBy.size > 0) return requeue(channel, message);
     const decoded = decodeEvent(message.content);
     this.deps.lanes.push({ message, channel, decoded, consumer: this }, decoded.ok ? decoded.event.orderId : undefined);
   }
@@ -210,8 +250,19 @@ export class SubscriptionConsumer {
   private async fail(job: Job, error: unknown): Promise<void> {
     const { retry, metrics } = this.deps;
     const labels = { queue: this.queue, type: job.event.type };
-    if (error instanceof PermanentError || job.attempt >= retry.maxAttempts) {
-      const reason: DeadLetterReason = error instanceof PermanentError ? 'permanent' : 'exhausted';
+    const failure = classifyFailure(error);
+    if (failure.kind === 'dependency') {
+      // Not the message's fault: back to its queue as it came, this attempt not counted. The
+      // broker's own recovery handles its outages; any other dependency pauses the subscription.
+      job.log.debug({ err: errorMessage(error), dependency: failure.dependency }, 'dependency unavailable; message handed back');
+      job.span.addEvent('dependency unavailable', { 'troupe.dependency': failure.dependency });
+      if (failure.dependency !== BROKER) this.deps.onDependencyFailure(failure.dependency, this, error);
+      requeue(job.delivery.channel, job.delivery.message);
+      metrics.consumed.inc({ ...labels, outcome: 'requeued' });
+      return;
+    }
+    if (failure.kind === 'permanent' || job.attempt >= retry.maxAttempts) {
+      const reason: DeadLetterReason = failure.kind === 'permanent' ? 'permanent' : 'exhausted';
       job.log.error({ err: errorMessage(error), reason }, 'handler failed; dead-lettering');
       await this.deadLetter(job.delivery, reason, errorMessage(error), job.event.type, job.attempt);
       return;
@@ -277,11 +328,7 @@ export class SubscriptionConsumer {
       return true;
     } catch (error) {
       this.deps.logger.error({ err: errorMessage(error), queue: this.queue, to: queue }, 'could not move message; leaving it on the queue');
-      try {
-        delivery.channel.nack(message, false, true);
-      } catch {
-        // channel gone: the broker requeues it anyway
-      }
+      requeue(delivery.channel, message);
       return false;
     }
   }
@@ -292,6 +339,15 @@ export class SubscriptionConsumer {
     } catch {
       // The channel closed after the work committed: the broker redelivers, the inbox skips it.
     }
+  }
+}
+
+/** Back to the head of its queue; a closed channel has already handed it back. */
+function requeue(channel: Channel, message: ConsumeMessage): void {
+  try {
+    channel.nack(message, false, true);
+  } catch {
+    // channel gone: the broker requeues it anyway
   }
 }
 
@@ -345,8 +401,9 @@ export class BatchRunner {
         break;
       }
       const { failed, error } = attempt;
-      if (failed === undefined) {
-        // Not a handler: the transaction itself failed (database gone, say), and with it every message.
+      if (failed === undefined || classifyFailure(error).kind === 'dependency') {
+        // The transaction itself failed (database gone, say), or a dependency every message would
+        // meet again is away: the whole batch goes back, none of it charged an attempt.
         for (const job of pending) outcomes.set(job, { kind: 'failed', error });
         break;
       }

@@ -1,4 +1,6 @@
 export { subscribe, type Handler, type HandlerContext, type HandlerMap, type Subscription } from './consumer';
+export { DependencyError, classifyFailure, unavailableDependency, DATABASE, type FailureClass } from './failures';
+export { type Dependency } from './outage';
 export { BrokerUnavailableError, PermanentError, UnroutableError, errorMessage } from './errors';
 export { HEADER, type DeadLetterReason } from './headers';
 export { Messaging, type MessagingOptions, type MessagingStatus } from './messaging';

@@ -34,9 +34,13 @@ export class Lanes<T> {
     lane.draining ??= this.drain(lane);
   }
 
-  /** Drops queued (not yet started) items. */
-  remove(predicate: (item: T) => boolean): void {
-    for (const lane of this.lanes) lane.buffer = lane.buffer.filter((item) => !predicate(item));
+  /** Drops queued (not yet started) items, and returns them. */
+  remove(predicate: (item: T) => boolean): T[] {
+    const removed: T[] = [];
+    for (const lane of this.lanes) {
+      lane.buffer = lane.buffer.filter((item) => !predicate(item) || (removed.push(item), false));
+    }
+    return removed;
   }
 
   /** Resolves when every batch in hand has finished. */

@@ -7,6 +7,8 @@ import { BatchRunner, SubscriptionConsumer, type Delivery, type Subscription } f
 import { Lanes } from './lanes';
 import { DeadLetters } from './dead-letters';
 import { BrokerUnavailableError, errorMessage } from './errors';
+import { DATABASE } from './failures';
+import { Outages, type Dependency } from './outage';
 import { createMessagingMetrics, type MessagingMetrics } from './metrics';
 import { runUnitOfWork, type UnitOfWork } from './outbox';
 import { OutboxRelay } from './outbox-relay';
@@ -41,13 +43,23 @@ export interface MessagingOptions {
   outboxPollIntervalMs?: number;
   /** Age after which the safety-net poll takes an outbox row nobody published (see `OutboxRelay`). */
   outboxSweepAfterMs?: number;
+  /**
+   * What handlers need besides the broker and this service's database (which is always probed),
+   * e.g. an SMTP server: on a `DependencyError` naming one, the subscriptions that hit it pause
+   * until its probe passes (decision 0009).
+   */
+  dependencies?: readonly Dependency[];
+  /** Longest wait between two probes of a dependency that is away. */
+  probeMaxDelayMs?: number;
   /** Called once when reconnecting has been given up: the process should exit non-zero. */
   onFatal: (error: Error) => void;
 }
 
 export interface MessagingStatus {
   broker: boolean;
-  subscriptions: { queue: string; consuming: boolean }[];
+  /** Dependencies found away by the handlers, and for how long (see `Outages`). */
+  dependencies: Record<string, { up: boolean; downForMs?: number }>;
+  subscriptions: { queue: string; consuming: boolean; pausedBy?: string[] }[];
 }
 
 /**
@@ -62,6 +74,7 @@ export class Messaging {
   private readonly consumers: SubscriptionConsumer[];
   private readonly lanes: Lanes<Delivery>;
   private readonly retry: RetryPolicy;
+  private readonly outages: Outages;
   private connection: RecoveringChannelModel | undefined;
   private current: ChannelModel | undefined;
   private disconnectedSince = Date.now();
@@ -101,8 +114,18 @@ export class Messaging {
           lanes: this.lanes,
           deadLetterQueue: deadLetterQueueOf(options.service),
           onChannelLost: (queue, reason) => this.recycle(`${queue}: ${reason}`),
+          onDependencyFailure: (dependency, consumer, error) => this.outages.report(dependency, consumer, error),
         }),
     );
+    this.outages = new Outages({
+      dependencies: [databaseDependency(options.pool), ...(options.dependencies ?? [])],
+      consumers: this.consumers,
+      logger: options.logger,
+      metrics: this.metrics,
+      // The relay backs off while the database is away too: end that at once.
+      onBack: (dependency) => dependency === DATABASE && this.relay.resume(),
+      ...(options.probeMaxDelayMs === undefined ? {} : { maxProbeDelayMs: options.probeMaxDelayMs }),
+    });
     this.metrics.brokerConnected.set(0);
   }
 
@@ -155,7 +178,8 @@ export class Messaging {
   status(): MessagingStatus {
     return {
       broker: this.current !== undefined && this.publisher.ready,
-      subscriptions: this.consumers.map((c) => ({ queue: c.queue, consuming: c.consuming })),
+      dependencies: this.outages.status(),
+      subscriptions: this.consumers.map((c) => ({ queue: c.queue, consuming: c.consuming, ...(c.paused.length > 0 ? { pausedBy: c.paused } : {}) })),
     };
   }
 
@@ -175,6 +199,7 @@ export class Messaging {
   /** Stop consuming, finish the batches in hand, stop the relay, close the connection. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.outages.stop();
     await Promise.all(this.consumers.map((c) => c.cancel()));
     await this.lanes.idle();
     await Promise.all(this.consumers.map((c) => c.close()));
@@ -221,4 +246,19 @@ export class Messaging {
     this.options.logger.warn({ reason }, 'recycling the broker connection');
     model.close().catch(() => undefined);
   }
+}
+
+/**
+ * The service's own database, as handlers need it: reachable, a connection to spare, and
+ * writable (a server in recovery or a read-only database answers SELECT 1 but refuses every write).
+ */
+function databaseDependency(pool: Pool): Dependency {
+  return {
+    name: DATABASE,
+    scope: 'all',
+    probe: async () => {
+      const { rows } = await pool.query<{ ro: string }>("SELECT current_setting('transaction_read_only') AS ro");
+      if (rows[0]?.ro !== 'off') throw new Error('database is read-only');
+    },
+  };
 }

@@ -21,7 +21,7 @@ export function createMessagingMetrics(registry: Registry) {
       () =>
         new Counter({
           name: 'troupe_messages_consumed_total',
-          help: 'Messages taken off a queue, by queue, event type and outcome (processed, duplicate, ignored, retried, dead_lettered).',
+          help: 'Messages taken off a queue, by queue, event type and outcome (processed, duplicate, ignored, retried, dead_lettered, requeued: a dependency was away).',
           labelNames: ['queue', 'type', 'outcome'],
           registers,
         }),
@@ -74,6 +74,26 @@ export function createMessagingMetrics(registry: Registry) {
           name: 'troupe_consumer_up',
           help: '1 while the subscription is consuming from its queue, else 0.',
           labelNames: ['queue'],
+          registers,
+        }),
+    ),
+    dependencyUp: once(
+      'troupe_dependency_up',
+      () =>
+        new Gauge({
+          name: 'troupe_dependency_up',
+          help: '0 while a dependency (database, smtp, …) is unavailable and its subscriptions are paused, else 1.',
+          labelNames: ['dependency'],
+          registers,
+        }),
+    ),
+    dependencyOutages: once(
+      'troupe_dependency_outages_total',
+      () =>
+        new Counter({
+          name: 'troupe_dependency_outages_total',
+          help: 'Times a dependency was found unavailable and its subscriptions paused.',
+          labelNames: ['dependency'],
           registers,
         }),
     ),

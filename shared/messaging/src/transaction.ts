@@ -17,6 +17,13 @@ export async function withTransaction<R>(
 ): Promise<R> {
   const db = await pool.connect();
   let broken = false;
+  // A checked-out client has no 'error' listener of the pool's: a connection lost between two
+  // statements (the server shut down, say) would be an uncaught error and take the process down.
+  // The statement in flight fails anyway; the client is then destroyed, not reused.
+  const onLost = () => {
+    broken = true;
+  };
+  db.on('error', onLost);
   const begin = db.query('BEGIN');
   begin.catch(() => undefined); // its failure fails the statements after it, which are awaited
   try {
@@ -30,6 +37,7 @@ export async function withTransaction<R>(
     });
     throw error;
   } finally {
+    db.removeListener('error', onLost);
     db.release(broken);
   }
 }

@@ -8,7 +8,16 @@ export function createPool(connectionString: string, max: number, logger: Logger
   // pipeline: statements submitted together on one client go out without waiting for each
   // other's results (pg 8.23). The messaging library's transactions use it to send BEGIN with
   // their first statement and COMMIT with their last; code that awaits each query is unaffected.
-  const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000, pipeline: true });
+  // Bounded waits: a database that is down, full or hung fails a request within seconds (503,
+  // decision 0009) instead of holding it, and its connection is dropped rather than reused.
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    connectionTimeoutMillis: 5000,
+    query_timeout: 10_000,
+    idleTimeoutMillis: 30_000,
+    pipeline: true,
+  });
   // An idle client losing its connection emits here; unhandled it would crash the process.
   pool.on('error', (error) => logger.warn({ err: error.message }, 'idle database connection lost'));
   return pool;

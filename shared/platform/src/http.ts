@@ -5,6 +5,10 @@ import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { ZodError } from 'zod';
+import { unavailableDependency } from '@troupe/messaging';
+
+/** How long a client should wait before trying again while a dependency is away. */
+export const RETRY_AFTER_SECONDS = 5;
 
 export interface Readiness {
   ready: boolean;
@@ -116,6 +120,13 @@ export function createHttpApp(options: HttpAppOptions): Express {
 
   app.use((_req: Request, _res: Response, next: NextFunction) => next(new HttpError(404, 'not found')));
   const onError: ErrorRequestHandler = (error, req, res, _next) => {
+    const dependency = unavailableDependency(error);
+    if (dependency !== undefined && !res.headersSent) {
+      // The server's condition, not the request's: say so, and when to come back (decision 0009).
+      req.log.warn({ dependency, err: (error as Error).message }, 'dependency unavailable');
+      res.status(503).set('Retry-After', String(RETRY_AFTER_SECONDS)).json({ error: `${dependency} unavailable; try again later`, dependency });
+      return;
+    }
     const status = httpStatusOf(error);
     if (status >= 500) req.log.error({ err: error }, 'request failed');
     const body: { error: string; details?: unknown } = {
@@ -151,11 +162,20 @@ function publicMessage(error: unknown, status: number): string {
   }
 }
 
+/**
+ * Idle keep-alive connections are kept longer than any client or proxy keeps them (load balancers
+ * commonly idle out at 60 s): when the server closes one first, a request the client sends on it
+ * at that moment meets a closed socket and gets no response at all (decision 0009).
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 /** Listens, resolving once bound (so start-up fails loudly on EADDRINUSE). */
 export function listen(app: Express, port: number, host: string): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(server)));
-    server.keepAliveTimeout = 5000;
+    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    // Above the idle time, so the headers deadline is never what ends an idle connection.
+    server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
     server.on('clientError', answerUnparsableRequest);
   });
 }

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { MIGRATIONS_DIR, Messaging, type Subscription } from '@troupe/messaging';
+import { MIGRATIONS_DIR, Messaging, type Dependency, type Subscription } from '@troupe/messaging';
 import type { ServiceName } from '@troupe/contracts';
 import { shutdownTelemetry } from '@troupe/telemetry';
 import closeWithGrace from 'close-with-grace';
@@ -45,6 +45,8 @@ export interface ServiceContext<C extends BaseConfig> extends BaseContext<C> {
 /** A service's own parts: what it consumes and the routes it serves (besides health and metrics). */
 export interface ServiceParts {
   subscriptions?: Subscription[];
+  /** What handlers need besides the broker and the database, with a probe each (decision 0009). */
+  dependencies?: Dependency[];
   routes?: (app: Express, messaging: Messaging) => void;
 }
 
@@ -92,6 +94,7 @@ export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): 
     logger,
     registry,
     subscriptions: parts.subscriptions ?? [],
+    dependencies: parts.dependencies ?? [],
     prefetch: config.PREFETCH,
     concurrency: config.CONSUMER_CONCURRENCY,
     retry: { maxAttempts: config.RETRY_MAX_ATTEMPTS, baseDelayMs: config.RETRY_BASE_DELAY_MS },
@@ -140,9 +143,9 @@ async function readiness(pool: Pool, messaging: Messaging): Promise<Readiness> {
     ),
     new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref()),
   ]);
-  const { broker, subscriptions } = messaging.status();
+  const { broker, dependencies, subscriptions } = messaging.status();
   const ready = database && broker && subscriptions.every((s) => s.consuming);
-  return { ready, checks: { database, broker, subscriptions } };
+  return { ready, checks: { database, broker, dependencies, subscriptions } };
 }
 
 /**

@@ -174,13 +174,21 @@ export function metricValue(text: string, name: string, labels: Record<string, s
   return sum;
 }
 
-/** GET /readyz answers 200: database and broker up, and each of `queues`, in order, consuming. */
-export async function expectReady(baseUrl: string, queues: readonly string[]): Promise<void> {
+/**
+ * GET /readyz answers 200: database and broker up, every dependency in `dependencies` (the
+ * database always) up, and each of `queues`, in order, consuming.
+ */
+export async function expectReady(baseUrl: string, queues: readonly string[], dependencies: readonly string[] = []): Promise<void> {
   const ready = await fetch(`${baseUrl}/readyz`);
   expect(ready.status).toBe(200);
   expect(await ready.json()).toEqual({
     status: 'ready',
-    checks: { database: true, broker: true, subscriptions: queues.map((queue) => ({ queue, consuming: true })) },
+    checks: {
+      database: true,
+      broker: true,
+      dependencies: Object.fromEntries(['database', ...dependencies].map((name) => [name, { up: true }])),
+      subscriptions: queues.map((queue) => ({ queue, consuming: true })),
+    },
   });
 }
 

@@ -1,0 +1,82 @@
+import { execFile } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from '../support/system';
+
+const run = promisify(execFile);
+const SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
+
+/** Whether a local RabbitMQ install can start a node of our own (it runs as the `rabbitmq` user). */
+export const canRunOwnRabbitmq = (): boolean => existsSync(SERVER) && process.getuid?.() === 0;
+
+/**
+ * A standalone RabbitMQ node of the test's own (its own node name, ports and directories), so a
+ * test can stop and start a broker without touching anyone else's. Runs as the `rabbitmq` user,
+ * which owns the Erlang cookie that `rabbitmqctl` needs.
+ */
+export class OwnRabbitmq {
+  private constructor(
+    private readonly dir: string,
+    readonly node: string,
+    readonly port: number,
+  ) {}
+
+  get url(): string {
+    return `amqp://guest:guest@127.0.0.1:${this.port}`;
+  }
+
+  static async create(): Promise<OwnRabbitmq> {
+    const dir = mkdtempSync(join(tmpdir(), 'troupe-rmq-'));
+    const [port, distPort] = [await freePort(), await freePort()];
+    const node = `troupe${port}@localhost`;
+    writeFileSync(join(dir, 'rabbitmq.conf'), `listeners.tcp.local = 127.0.0.1:${port}\n`);
+    writeFileSync(join(dir, 'enabled_plugins'), '[].\n');
+    const { stdout } = await run('id', ['-u', 'rabbitmq']);
+    const { stdout: gid } = await run('id', ['-g', 'rabbitmq']);
+    for (const path of [dir, join(dir, 'rabbitmq.conf'), join(dir, 'enabled_plugins')]) chownSync(path, Number(stdout), Number(gid));
+    const env = [
+      `RABBITMQ_NODENAME=${node}`,
+      `RABBITMQ_CONFIG_FILE=${join(dir, 'rabbitmq.conf')}`,
+      `RABBITMQ_NODE_PORT=${port}`,
+      `RABBITMQ_DIST_PORT=${distPort}`,
+      `RABBITMQ_MNESIA_BASE=${join(dir, 'mnesia')}`,
+      `RABBITMQ_LOG_BASE=${join(dir, 'log')}`,
+      `RABBITMQ_PID_FILE=${join(dir, 'pid')}`,
+      `RABBITMQ_ENABLED_PLUGINS_FILE=${join(dir, 'enabled_plugins')}`,
+      'HOME=/var/lib/rabbitmq',
+    ].join(' ');
+    await run('su', ['rabbitmq', '-s', '/bin/sh', '-c', `${env} nohup ${SERVER} > ${join(dir, 'out.log')} 2>&1 &`]);
+    const broker = new OwnRabbitmq(dir, node, port);
+    try {
+      // Waits for the pid file, then for the node to boot.
+      await broker.ctl(`wait ${join(dir, 'pid')} --timeout 90`);
+      await broker.ctl('await_startup');
+    } catch (error) {
+      await broker.destroy();
+      throw error;
+    }
+    return broker;
+  }
+
+  /** `rabbitmqctl stop_app`: every client connection is closed (320), new ones are refused. */
+  stopApp = () => this.ctl('stop_app');
+  startApp = async () => {
+    await this.ctl('start_app');
+    await this.ctl('await_startup');
+  };
+
+  /** Stops the node (by the pid in its pid file) and deletes its files. */
+  async destroy(): Promise<void> {
+    const pidFile = join(this.dir, 'pid');
+    await this.ctl('stop').catch(() => {
+      if (existsSync(pidFile)) process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGKILL');
+    });
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private async ctl(command: string): Promise<void> {
+    await run('su', ['rabbitmq', '-s', '/bin/sh', '-c', `HOME=/var/lib/rabbitmq rabbitmqctl -q -n ${this.node} ${command}`], { timeout: 120_000 });
+  }
+}
