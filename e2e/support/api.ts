@@ -20,7 +20,8 @@ export interface Notification {
   orderId: string;
   kind: string;
   channel: string;
-  recipient: string;
+  /** Only with the admin token (personal data). */
+  recipient?: string;
   subject: string;
 }
 

@@ -16,7 +16,7 @@ export const notificationService = (config: Config): ServiceSpec<Config> => ({
       subscriptions: subscriptions(mailer),
       // Only the subscriptions whose handlers met the outage pause (scope 'reporting').
       dependencies: [{ name: SMTP, scope: 'reporting', probe: () => mailer.probe() }],
-      routes: (app) => notificationRoutes(app, pool),
+      routes: (app) => notificationRoutes(app, pool, config.ADMIN_TOKEN),
     };
   },
 });

@@ -5,11 +5,13 @@ import { loadConfig, type Config } from '../src/config';
 import { notificationService } from '../src/main';
 import { expectEnvelope, expectReady, startHarness, type Harness } from '@troupe/testing';
 
+const ADMIN_TOKEN = 'notification-admin-token-0123';
+
 // No SMTP_URL: notifications are recorded and logged (channel "log"); email has its own file.
 let notification: Harness<Config>;
 
 beforeAll(async () => {
-  notification = await startHarness({ label: 'notification', loadConfig, service: notificationService, publishesOn: 'notification.events' });
+  notification = await startHarness({ label: 'notification', loadConfig, service: notificationService, publishesOn: 'notification.events', env: { ADMIN_TOKEN } });
 });
 
 afterAll(async () => {
@@ -120,7 +122,7 @@ describe('duplicates', () => {
 });
 
 describe('GET /notifications', () => {
-  it('when an order was notified, then the notifications for that order are listed', async () => {
+  it('when an order was notified, then the notifications for that order are listed, without the address or the body', async () => {
     const orderId = randomUUID();
     const failed = anEvent('PaymentFailed', { orderId, data: { customer } });
     const other = anEvent('PaymentFailed', { data: { customer } });
@@ -139,13 +141,16 @@ describe('GET /notifications', () => {
           orderId,
           kind: 'PAYMENT_DECLINED',
           channel: 'log',
-          recipient: 'linus@example.com',
           subject: expect.stringContaining(orderId.slice(0, 8)),
-          body: expect.any(String),
           sentAt: expect.any(String),
         },
       ],
     });
+
+    const operator = await fetch(`${notification.baseUrl}/notifications?orderId=${orderId}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect((await operator.json()).notifications).toEqual([expect.objectContaining({ recipient: 'linus@example.com', body: expect.any(String) })]);
+    const wrong = await fetch(`${notification.baseUrl}/notifications?orderId=${orderId}`, { headers: { authorization: `Bearer ${'x'.repeat(ADMIN_TOKEN.length)}` } });
+    expect((await wrong.json()).notifications[0]).not.toHaveProperty('recipient');
   });
 
   it('when nothing was sent for the order, then the list is empty', async () => {

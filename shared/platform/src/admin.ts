@@ -10,17 +10,21 @@ const selectionSchema = z.union([
 ]);
 const limitSchema = z.coerce.number().int().min(1).max(10_000).default(100);
 
+/** Whether the request carries `Authorization: Bearer <token>` (compared in constant time); never with no token configured. */
+export function hasAdminToken(req: Request, token: string | undefined): boolean {
+  if (!token) return false;
+  const expected = Buffer.from(token);
+  const given = Buffer.from(/^Bearer (.+)$/.exec(req.get('authorization') ?? '')?.[1] ?? '');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
 /**
  * The dead-letter queue over HTTP, for operators: list, replay, purge. Every route needs
  * `Authorization: Bearer <ADMIN_TOKEN>`; without a configured token they do not exist.
  */
 export function adminRoutes(app: Express, messaging: Messaging, token: string): void {
-  const expected = Buffer.from(token);
   const guard = (req: Request, _res: Response, next: NextFunction) => {
-    const given = Buffer.from(/^Bearer (.+)$/.exec(req.get('authorization') ?? '')?.[1] ?? '');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      return next(new HttpError(401, 'admin token required'));
-    }
+    if (!hasAdminToken(req, token)) return next(new HttpError(401, 'admin token required'));
     next();
   };
   const selection = (body: unknown): Selection => {

@@ -1,3 +1,4 @@
+export { hasAdminToken } from './admin';
 export { commonConfig, ConfigError, parseConfig } from './config';
 export { createPool, migrate, type Pool, type PoolClient } from './db';
 export { closeServer, createHttpApp, HttpError, listen, validationError, type Readiness } from './http';

@@ -1,4 +1,4 @@
-import { HttpError } from '@troupe/platform';
+import { hasAdminToken, HttpError } from '@troupe/platform';
 import type { Express } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';
@@ -6,12 +6,22 @@ import { notificationsFor } from '../db/notifications';
 
 const query = z.object({ orderId: z.uuid('must be an order id (UUID)') });
 
-export function notificationRoutes(app: Express, pool: Pool): void {
+/**
+ * What the customer was told about an order. Public: the kind, the channel, the subject and when.
+ * The address and the body are personal data: only an operator holding the admin token sees them
+ * (docs/design.md "HTTP API").
+ */
+export function notificationRoutes(app: Express, pool: Pool, adminToken: string | undefined): void {
   app.get('/notifications', async (req, res) => {
     const parsed = query.safeParse(req.query);
     if (!parsed.success) {
       throw new HttpError(400, 'invalid request: orderId: must be an order id (UUID)', [{ field: 'orderId', message: 'must be an order id (UUID)' }]);
     }
-    res.json({ orderId: parsed.data.orderId, notifications: await notificationsFor(pool, parsed.data.orderId) });
+    const notifications = await notificationsFor(pool, parsed.data.orderId);
+    const personal = hasAdminToken(req, adminToken);
+    res.json({
+      orderId: parsed.data.orderId,
+      notifications: personal ? notifications : notifications.map(({ recipient: _recipient, body: _body, ...rest }) => rest),
+    });
   });
 }
