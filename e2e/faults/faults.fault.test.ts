@@ -3,6 +3,7 @@ import { TestBroker } from '@troupe/testing';
 import { inject, describe, expect, it, afterAll } from 'vitest';
 import { deadLetters, sql } from '../support/api';
 import { useSystem } from '../support/hooks';
+import { needs } from '../support/needs';
 import { SERVICES } from '../support/system';
 import { awaitBroker, brokerIsLocallyControllable, closeServiceConnections, startBroker, stopBroker } from './broker-control';
 import { checkInvariants, noViolations, stockLedger, streamOrders, type Placed } from './load';
@@ -94,7 +95,7 @@ describe('under faults', () => {
       if (stopped) await startBroker().then(awaitBroker);
     });
 
-    it.runIf(brokerIsLocallyControllable(inject('rabbitmqUrl')))(
+    it.runIf(needs('a broker on this host that rabbitmqctl controls', brokerIsLocallyControllable(inject('rabbitmqUrl'))))(
       'when the broker is stopped for 5 s and started during a stream, then orders are still accepted, services do not crash, and everything completes',
       async () => {
         await injectPoison();

@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { anOrderRequest, createTestDatabase, type TestDatabase } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { needs } from '../support/needs';
 import { freePort, spawnService, type ServiceProcess } from '../support/system';
 import { canRunOwnRabbitmq, OwnRabbitmq } from './own-rabbitmq';
 
@@ -59,7 +60,7 @@ class KeptAlive {
   }
 }
 
-describe.runIf(canRunOwnRabbitmq())('kept-alive HTTP connections while the broker is stopped', () => {
+describe.runIf(needs('a local RabbitMQ installation (rabbitmq-server) and root', canRunOwnRabbitmq()))('kept-alive HTTP connections while the broker is stopped', () => {
   let broker: OwnRabbitmq;
   let database: TestDatabase;
   let order: ServiceProcess;

@@ -1,5 +1,6 @@
 import { anOrderRequest, ensureDbRoles, TestBroker } from '@troupe/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { needs } from '../support/needs';
 import { System } from '../support/system';
 import { streamOrders, type Placed } from './load';
 import { OwnPostgres, postgresBinDir } from './own-postgres';
@@ -13,7 +14,7 @@ const OUTAGE_MS = 12_000;
 const bin = postgresBinDir();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe.runIf(bin !== undefined)('with the whole Postgres server stopped', () => {
+describe.runIf(needs('PostgreSQL server binaries (initdb, pg_ctl) and root', bin !== undefined))('with the whole Postgres server stopped', () => {
   let cluster: OwnPostgres;
   let system: System;
   let broker: TestBroker;
