@@ -20,3 +20,8 @@ export type OrderRequest = z.infer<typeof orderRequestSchema>;
 
 /** Idempotency-Key: an opaque client-chosen string, printable ASCII. */
 export const idempotencyKeySchema = z.string().regex(/^[\x21-\x7e]{1,255}$/, 'must be 1-255 printable ASCII characters');
+
+/** GET /orders query: how many of the latest orders (newest first). */
+export const listQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
