@@ -237,7 +237,7 @@ function deadLetterItem(d, { withService = false, onAction } = {}) {
     el('strong', {}, d.type ?? 'unknown event'),
     withService ? el('span', { class: 'svc' }, `in ${d.service}.dlq`) : null,
     el('span', { class: 'reason' }, d.error ?? d.reason ?? 'no reason recorded'),
-    el('span', { class: 'meta' }, `${d.attempts ?? '?'} attempts${d.replayCount ? ` · replayed ${d.replayCount}×` : ''}${d.orderId ? ` · order ${d.orderId.slice(0, 8)}` : ''}`),
+    el('span', { class: 'meta' }, `${d.attempts ?? '?'} attempt${d.attempts === 1 ? '' : 's'}${d.replayCount ? ` · replayed ${d.replayCount}×` : ''}${d.orderId ? ` · order ${d.orderId.slice(0, 8)}` : ''}`),
     onAction
       ? el(
           'span',

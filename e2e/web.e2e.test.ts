@@ -1,0 +1,150 @@
+import { anEvent } from '@troupe/testing';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { placeOrder, sql } from './support/api';
+import { browserAvailable, launch, screenshot } from './support/browser';
+import { useSystem } from './support/hooks';
+import type { ServiceProcess } from './support/system';
+import { startWebFront } from './support/web-front';
+
+// The page in a real headless Chromium, against the four services as real processes and the web
+// front in between: what a person sees when they click.
+const ADMIN_TOKEN = 'e2e-admin-token-0123456789';
+const JAEGER = 'http://jaeger.example:16686';
+const env = useSystem('web', () => ({ ADMIN_TOKEN }));
+
+describe.skipIf(!browserAvailable())('the page', () => {
+  let browser: Browser;
+  let page: Page;
+  let web: { url: string; proc: ServiceProcess };
+
+  beforeAll(async () => {
+    web = await startWebFront(env.system, { ADMIN_TOKEN, JAEGER_UI_URL: JAEGER, MAILPIT_URL: 'http://mailpit.example:8025' });
+    browser = await launch();
+    page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+    await page.goto(web.url);
+    await page.getByRole('status').filter({ hasText: 'live' }).waitFor();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await web?.proc.stop();
+  });
+
+  /** Clicks a path's button and returns the id of the order it placed (from the journey). */
+  async function clickPath(name: string): Promise<string> {
+    const before = await page.locator('#journey-id').textContent();
+    await page.getByRole('button', { name }).click();
+    await expect.poll(() => page.locator('#journey-id').textContent(), { timeout: 10_000 }).not.toBe(before);
+    return (await page.locator('#journey-id').textContent()) ?? '';
+  }
+
+  const journeyStatus = () => page.locator('#journey-status').textContent();
+  const events = () => page.locator('#timeline li[data-event]').evaluateAll((items) => items.map((i) => `${i.getAttribute('data-event')}@${i.querySelector('.svc')?.textContent}`));
+
+  it('when "Paid and completed" is clicked, then the journey fills in hop by hop to COMPLETED, with the trace link and the e-mail', async () => {
+    const orderId = await clickPath('Paid and completed');
+    await expect.poll(journeyStatus, { timeout: 20_000 }).toBe('COMPLETED');
+    await expect.poll(events, { timeout: 20_000 }).toEqual(['OrderPlaced@order', 'PaymentCompleted@payment', 'InventoryReserved@inventory', 'NotificationSent@notification']);
+    const trace = await page.getByRole('link', { name: /Trace in Jaeger/ }).getAttribute('href');
+    expect(trace).toMatch(new RegExp(`^${JAEGER}/trace/[0-9a-f]{32}$`));
+    expect(await page.locator('#journey-notes .note-card .meta').textContent()).toMatch(/ORDER_CONFIRMED · by log to ada@example.com/);
+    expect(await page.getByRole('link', { name: /Mailpit/ }).first().getAttribute('href')).toBe('http://mailpit.example:8025');
+    expect(await page.locator('#timeline li[data-event="InventoryReserved"] .times').textContent()).toMatch(/^\+\d+(\.\d+)? m?s since placed · \d+(\.\d+)? m?s after PaymentCompleted$/);
+    expect(await page.locator(`#order-list li[data-order-id="${orderId}"]`).getAttribute('data-status')).toBe('COMPLETED');
+    await screenshot(page, 'page-completed');
+  });
+
+  it('when "Card declined" is clicked, then the journey ends CANCELLED after PaymentFailed from payment', async () => {
+    await clickPath('Card declined');
+    await expect.poll(events, { timeout: 20_000 }).toEqual(['OrderPlaced@order', 'PaymentFailed@payment', 'NotificationSent@notification']);
+    expect(await journeyStatus()).toBe('CANCELLED');
+    expect(await page.locator('#journey-notes .meta').textContent()).toMatch(/PAYMENT_DECLINED · by log to ada@example.com/);
+  });
+
+  it('when "Sold out, refunded" is clicked, then the journey shows the charge, the rejection and the refund, and ends CANCELLED', async () => {
+    await clickPath('Sold out, refunded');
+    await expect.poll(events, { timeout: 20_000 }).toEqual([
+      'OrderPlaced@order',
+      'PaymentCompleted@payment',
+      'InventoryRejected@inventory',
+      'PaymentRefunded@payment',
+      'NotificationSent@notification',
+    ]);
+    expect(await journeyStatus()).toBe('CANCELLED');
+    expect(await page.locator('#journey-summary').textContent()).toMatch(/cancelled after .* · compensated/);
+    await screenshot(page, 'journey-sold-out-refunded');
+  });
+
+  it('when "Flaky gateway, retried" is clicked, then the order still ends COMPLETED, charged once', async () => {
+    const orderId = await clickPath('Flaky gateway, retried');
+    await expect.poll(journeyStatus, { timeout: 30_000 }).toBe('COMPLETED');
+    expect(await sql(env.system, 'payment', 'SELECT calls FROM gateway_calls WHERE order_id = $1', [orderId])).toEqual([{ calls: 3 }]);
+    expect(await sql(env.system, 'payment', 'SELECT status FROM payments WHERE order_id = $1', [orderId])).toEqual([{ status: 'CAPTURED' }]);
+    await expect.poll(events, { timeout: 20_000 }).toEqual(['OrderPlaced@order', 'PaymentCompleted@payment', 'InventoryReserved@inventory', 'NotificationSent@notification']);
+  });
+
+  it('when an order is placed elsewhere, then it appears in the live list and its status changes there without a reload', async () => {
+    const order = await placeOrder(env.system);
+    const row = page.locator(`#order-list li[data-order-id="${order.orderId}"]`);
+    await row.waitFor({ timeout: 10_000 });
+    await expect.poll(() => row.getAttribute('data-status'), { timeout: 20_000 }).toBe('COMPLETED');
+    expect(await page.locator('#order-list li').first().getAttribute('data-order-id')).toBe(order.orderId);
+  });
+
+  it('when the free form has a bad quantity, then the order service\'s 400 naming the field is shown; the same Idempotency-Key twice replays', async () => {
+    await page.getByText('Or write the order yourself').click();
+    await page.getByLabel('Quantity').fill('0');
+    await page.getByRole('button', { name: 'Place order' }).click();
+    await expect.poll(() => page.locator('#response-status').textContent()).toBe('HTTP 400');
+    expect(await page.locator('#response-body').textContent()).toContain('items.0.quantity');
+
+    await page.getByLabel('Quantity').fill('1');
+    await page.getByLabel(/Idempotency-Key/).fill(`web-e2e-${Date.now()}`);
+    await page.getByRole('button', { name: 'Place order' }).click();
+    await expect.poll(() => page.locator('#response-status').textContent()).toMatch(/^HTTP 202 · Location: \/orders\//);
+    await page.getByRole('button', { name: 'Place order' }).click();
+    await expect.poll(() => page.locator('#response-status').textContent()).toMatch(/^HTTP 202 · Idempotent-Replayed: true/);
+  });
+
+  it('when the stock panel shows, then it lists the catalogue from the inventory service', async () => {
+    await expect.poll(() => page.locator('#stock-body tr').count()).toBe(4);
+    expect(await page.locator('#stock-body tr[data-sku="SKU-SOLDOUT"] td').nth(1).textContent()).toBe('0');
+  });
+
+  it('when a wrong admin token is typed, then the dead letters stay locked', async () => {
+    await page.getByLabel('Admin token').fill('not-the-token-at-all');
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await expect.poll(() => page.locator('#unlock-error').textContent()).toBe('That token was refused.');
+    const direct = await fetch(`${web.url}/api/admin/dead-letters`);
+    expect(direct.status).toBe(401);
+  });
+
+  it('when a message is dead-lettered, then the page lists it with its reason, and Replay sends it back to its queue', async () => {
+    // An OrderPlaced that breaks its contract: the payment service dead-letters it at once.
+    const poison = anEvent('OrderPlaced', { data: { total: { amountCents: -1, currency: 'nope' } } as never });
+    await env.broker.publish('order.events', poison, { messageId: poison.id, type: 'OrderPlaced' });
+
+    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    const payment = page.locator('section.dlq-service[data-service="payment"]');
+    const item = payment.locator(`li[data-dead-letter="${poison.id}"]`);
+    await expect
+      .poll(async () => {
+        await page.locator('#dlq-refresh').click();
+        return item.count();
+      }, { timeout: 15_000 })
+      .toBe(1);
+    expect(await item.locator('.meta').textContent()).toMatch(/1 attempt · order /);
+    await screenshot(page, 'operations-dead-letter');
+
+    await item.getByRole('button', { name: /^Replay/ }).click();
+    // Still breaking its contract, it is dead-lettered again, now counted as replayed once.
+    await expect
+      .poll(async () => {
+        await page.locator('#dlq-refresh').click();
+        return item.locator('.meta').textContent().catch(() => '');
+      }, { timeout: 15_000 })
+      .toMatch(/replayed 1×/);
+  });
+});
