@@ -1,4 +1,4 @@
-# One image recipe for the four services: pick one with the build argument SERVICE.
+# One image recipe for the four services and the web front: pick one with the build argument SERVICE.
 #
 #   docker build --build-arg SERVICE=payment --build-arg PORT=3001 -t troupe-payment .
 #
@@ -16,8 +16,8 @@ ARG SERVICE
 ARG PORT
 # Fail early, with a message, on a missing or misspelt build argument.
 RUN case "${SERVICE}" in \
-      order|payment|inventory|notification) ;; \
-      *) echo "build with --build-arg SERVICE=order|payment|inventory|notification (got '${SERVICE}')" >&2; exit 1 ;; \
+      order|payment|inventory|notification|web) ;; \
+      *) echo "build with --build-arg SERVICE=order|payment|inventory|notification|web (got '${SERVICE}')" >&2; exit 1 ;; \
     esac \
  && case "${PORT}" in \
       ''|*[!0-9]*) echo "build with --build-arg PORT=<the port ${SERVICE} listens on> (got '${PORT}')" >&2; exit 1 ;; \

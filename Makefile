@@ -26,9 +26,10 @@ build: node_modules/.modules.yaml
 databases: install
 	node scripts/create-databases.js $(SERVICES)
 
-## dev: the four services in the foreground against a local RabbitMQ and Postgres (no Docker)
+## dev: the four services and the page (http://127.0.0.1:8080) in the foreground against a local
+## RabbitMQ and Postgres (no Docker)
 dev: databases
-	node scripts/dev.js $(SERVICES)
+	node scripts/dev.js $(SERVICES) web
 
 ## test: every test against a real broker and database: unit, integration and end-to-end first,
 ## then the fault-injection suite on its own (it kills processes and stops the broker)
