@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { runMain, type ServiceSpec } from '@troupe/platform';
 import { loadConfig, type Config } from './config';
+import { notificationFaults, withFaults } from './domain/faults';
 import { logMailer, smtpMailer } from './domain/mailer';
 import { subscriptions } from './handlers';
 import { notificationRoutes } from './http/routes';
@@ -11,8 +12,9 @@ export const notificationService = (config: Config): ServiceSpec<Config> => ({
   config,
   migrationsDir: join(__dirname, '..', 'migrations'),
   compose: ({ pool, logger }) => {
-    const mailer = config.SMTP_URL ? smtpMailer(config.SMTP_URL, config.MAIL_FROM) : logMailer(logger);
-    return { subscriptions: subscriptions(mailer), routes: (app) => notificationRoutes(app, pool) };
+    const faults = notificationFaults();
+    const mailer = withFaults(config.SMTP_URL ? smtpMailer(config.SMTP_URL, config.MAIL_FROM) : logMailer(logger), faults);
+    return { subscriptions: subscriptions(mailer), routes: (app) => notificationRoutes(app, pool), faults };
   },
 });
 

@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { closeServer, createHttpApp, createLogger, listen, type Logger } from '@troupe/platform';
+import { adminGuard, closeServer, createHttpApp, createLogger, listen, type Logger } from '@troupe/platform';
 import { shutdownTelemetry } from '@troupe/telemetry';
 import closeWithGrace from 'close-with-grace';
 import express from 'express';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadConfig, type Config } from './config';
-import { bearerGuard } from './http/guard';
+
 import { deadLetterRoutes } from './http/dead-letters';
 import { orderRoutes } from './http/orders';
 import { CATALOGUE, stockRoutes } from './http/stock';
@@ -53,7 +53,7 @@ export async function startWeb(config: Config, logger: Logger = createLogger('we
       });
       orderRoutes(app, { upstream, feed, admin: config.ADMIN_TOKEN !== undefined, links });
       stockRoutes(app, upstream);
-      if (config.ADMIN_TOKEN) deadLetterRoutes(app, upstream, bearerGuard(config.ADMIN_TOKEN));
+      if (config.ADMIN_TOKEN) deadLetterRoutes(app, upstream, adminGuard(config.ADMIN_TOKEN));
     },
   });
   const server = await listen(app, config.PORT, config.HOST);

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { BrokerUnavailableError, type DeadLetters, type Messaging, type Selection } from '@troupe/messaging';
-import type { Express, NextFunction, Request, Response } from 'express';
+import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import { HttpError, validationError } from './http';
 
@@ -10,19 +10,23 @@ const selectionSchema = z.union([
 ]);
 const limitSchema = z.coerce.number().int().min(1).max(10_000).default(100);
 
-/**
- * The dead-letter queue over HTTP, for operators: list, replay, purge. Every route needs
- * `Authorization: Bearer <ADMIN_TOKEN>`; without a configured token they do not exist.
- */
-export function adminRoutes(app: Express, messaging: Messaging, token: string): void {
+/** `Authorization: Bearer <token>` or 401, compared in constant time. */
+export function adminGuard(token: string): RequestHandler {
   const expected = Buffer.from(token);
-  const guard = (req: Request, _res: Response, next: NextFunction) => {
+  return (req: Request, _res: Response, next: NextFunction) => {
     const given = Buffer.from(/^Bearer (.+)$/.exec(req.get('authorization') ?? '')?.[1] ?? '');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       return next(new HttpError(401, 'admin token required'));
     }
     next();
   };
+}
+
+/**
+ * The dead-letter queue over HTTP, for operators: list, replay, purge. Every route needs
+ * `Authorization: Bearer <ADMIN_TOKEN>`; without a configured token they do not exist.
+ */
+export function adminRoutes(app: Express, messaging: Messaging, guard: RequestHandler): void {
   const selection = (body: unknown): Selection => {
     const parsed = selectionSchema.safeParse(body);
     if (!parsed.success) throw validationError(parsed.error);
