@@ -147,4 +147,53 @@ describe.skipIf(!browserAvailable())('the page', () => {
       }, { timeout: 15_000 })
       .toMatch(/replayed 1×/);
   });
+
+  it('when the gateway failure rate is switched to 100%, then the journey shows the charge retried then dead-lettered; switched off and replayed from the journey, the order completes', async () => {
+    const payment = page.locator('form.fault-form[data-service="payment"]');
+    await payment.getByLabel('Gateway failure rate (%)').fill('100');
+    await payment.getByRole('button', { name: 'Apply to payment' }).click();
+    await expect.poll(() => payment.locator('.fault.on').count()).toBe(1);
+
+    const orderId = await clickPath('Paid and completed');
+    const dead = page.locator('#journey-dead-list li');
+    // RETRY_MAX_ATTEMPTS is 5 (the default): four retries with backoff, then the dead-letter queue.
+    await expect.poll(() => dead.locator('.meta').textContent().catch(() => ''), { timeout: 20_000 }).toBe(`5 attempts · order ${orderId.slice(0, 8)}`);
+    expect(await dead.locator('.reason').textContent()).toContain('fault switch paymentGatewayFailureRate');
+    expect(await events()).toEqual(['OrderPlaced@order']);
+    expect(await page.locator('#timeline li.waiting').textContent()).toBe('stopped: a message is in a dead-letter queue');
+    expect(await journeyStatus()).toBe('PENDING');
+    await screenshot(page, 'journey-dead-lettered');
+
+    await payment.getByRole('button', { name: 'All off' }).click();
+    await expect.poll(() => payment.locator('.fault.on').count()).toBe(0);
+    await dead.getByRole('button', { name: /^Replay/ }).click();
+    await expect.poll(journeyStatus, { timeout: 20_000 }).toBe('COMPLETED');
+    await expect.poll(events, { timeout: 20_000 }).toEqual(['OrderPlaced@order', 'PaymentCompleted@payment', 'InventoryReserved@inventory', 'NotificationSent@notification']);
+    expect(await dead.count()).toBe(0);
+    expect(await sql(env.system, 'payment', 'SELECT status FROM payments WHERE order_id = $1', [orderId])).toEqual([{ status: 'CAPTURED' }]);
+  });
+
+  it('when a fault value is out of range, then the page says which switch and why, and nothing changes', async () => {
+    const inventory = page.locator('form.fault-form[data-service="inventory"]');
+    await inventory.getByLabel('Reservation slowness (ms)').fill('99999');
+    await inventory.getByRole('button', { name: 'Apply to inventory' }).click();
+    await expect.poll(() => inventory.locator('.fault-status').textContent()).toMatch(/^Reservation slowness: /);
+    const flags = await fetch(`${env.system.baseUrl('inventory')}/admin/faults`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }).then((r) => r.json());
+    expect(flags).toMatchObject({ flags: { inventorySlownessMs: { value: 0 } } });
+    await screenshot(page, 'operations');
+  });
+
+  it('when the web front has no admin token, then neither the page nor its API offers dead letters or fault switches', async () => {
+    const bare = await startWebFront(env.system);
+    try {
+      for (const path of ['/api/admin/dead-letters', '/api/admin/faults']) expect((await fetch(`${bare.url}${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status).toBe(404);
+      const other = await browser.newPage();
+      await other.goto(bare.url);
+      await other.locator('#ops-off').waitFor();
+      expect(await other.locator('#unlock').isHidden()).toBe(true);
+      await other.close();
+    } finally {
+      await bare.proc.stop();
+    }
+  });
 });

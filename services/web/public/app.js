@@ -145,13 +145,18 @@ const NOTES = {
 async function showJourney(orderId) {
   let journey;
   try {
-    journey = await api(`/api/orders/${orderId}/journey`);
+    journey = await api(`/api/orders/${orderId}/journey`, state.token ? { headers: { authorization: `Bearer ${state.token}` } } : {});
   } catch (error) {
     $('journey-empty').hidden = false;
     $('journey-empty').textContent = `Could not load the journey: ${error.message}`;
     return;
   }
   if (state.selected !== orderId) return;
+  // A message stuck in a retry or a dead-letter queue changes nothing in the order: while its
+  // journey is open and unfinished, look again now and then (this one order, not the list).
+  clearTimeout(state.recheck);
+  const unfinished = journey.outcome === 'in progress' || !journey.hops.some((h) => h.type === 'NotificationSent');
+  if (unfinished) state.recheck = setTimeout(() => state.selected === orderId && showJourney(orderId), 2000);
   $('journey-empty').hidden = true;
   $('journey-body').hidden = false;
   $('journey-id').textContent = journey.orderId;
@@ -187,7 +192,14 @@ async function showJourney(orderId) {
   $('timeline').replaceChildren(...hops);
 
   $('journey-dead').hidden = journey.deadLetters.length === 0;
-  $('journey-dead-list').replaceChildren(...journey.deadLetters.map((d) => deadLetterItem(d, { withService: true })));
+  const replayHere = async (action, selection, service) => {
+    await admin(`/api/admin/dead-letters/${service}/${action}`, { method: 'POST', body: selection }).catch((e) => alert(e.message));
+    void loadDeadLetters();
+    void showJourney(orderId);
+  };
+  $('journey-dead-list').replaceChildren(
+    ...journey.deadLetters.map((d) => deadLetterItem(d, { withService: true, onAction: state.token ? (action, selection) => replayHere(action, selection, d.service) : undefined })),
+  );
 
   $('journey-notes').replaceChildren(
     ...(journey.notifications.length
@@ -301,7 +313,92 @@ function unlocked() {
   $('unlock').hidden = true;
   $('ops-body').hidden = false;
   void loadDeadLetters();
+  void loadFaults();
+  if (state.selected) void showJourney(state.selected);
 }
+
+// --- operations: fault switches -----------------------------------------------------------------
+
+const LABELS = {
+  paymentGatewayFailureRate: 'Gateway failure rate',
+  paymentGatewayLatencyMs: 'Gateway latency',
+  notificationDeliveryFailureRate: 'Delivery failure rate',
+  inventorySlownessMs: 'Reservation slowness',
+};
+
+async function loadFaults() {
+  let services;
+  try {
+    ({ services } = await admin('/api/admin/faults'));
+  } catch (error) {
+    if (error.status === 401) return lock('That token was refused.');
+    $('faults').replaceChildren(el('p', { class: 'error' }, error.message));
+    return;
+  }
+  $('faults').replaceChildren(...services.map(faultForm));
+}
+
+function faultForm({ service, available, flags }) {
+  const status = el('p', { class: 'fault-status', role: 'status' });
+  const rows = Object.entries(flags).map(([key, flag]) => {
+    const ratio = flag.unit === 'ratio';
+    const id = `fault-${key}`;
+    const active = flag.value !== flag.defaultValue;
+    return el(
+      'div',
+      { class: `fault ${active ? 'on' : ''}` },
+      el('label', { for: id }, `${LABELS[key] ?? key} (${ratio ? '%' : 'ms'})`),
+      el('input', {
+        id,
+        name: key,
+        type: 'number',
+        min: String(ratio ? flag.min * 100 : flag.min),
+        max: String(ratio ? flag.max * 100 : flag.max),
+        step: ratio ? '5' : '50',
+        value: String(ratio ? Math.round(flag.value * 100) : flag.value),
+        'data-unit': flag.unit,
+        'aria-describedby': `${id}-help`,
+      }),
+      el('span', { class: 'help', id: `${id}-help` }, `${flag.description}${active ? ' · ON' : ''}`),
+    );
+  });
+  const form = el(
+    'form',
+    { class: 'fault-form', 'data-service': service, 'aria-label': `${service} fault switches`, novalidate: '' },
+    el('h4', {}, service),
+    ...(available ? rows : [el('p', { class: 'error' }, 'unavailable')]),
+    available
+      ? el(
+          'div',
+          { class: 'inline' },
+          el('button', { type: 'submit', class: 'primary' }, `Apply to ${service}`),
+          el('button', { type: 'button', class: 'ghost', onclick: () => apply(service, Object.fromEntries(Object.keys(flags).map((k) => [k, flags[k].defaultValue])), status) }, 'All off'),
+        )
+      : null,
+    status,
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const change = {};
+    for (const input of form.querySelectorAll('input')) {
+      const value = Number(input.value);
+      change[input.name] = input.dataset.unit === 'ratio' ? value / 100 : value;
+    }
+    void apply(service, change, status);
+  });
+  return form;
+}
+
+async function apply(service, change, status) {
+  try {
+    await admin(`/api/admin/faults/${service}`, { method: 'PUT', body: change });
+    await loadFaults();
+  } catch (error) {
+    status.textContent = error.body?.details ? `${error.body.details.map((d) => `${LABELS[d.field] ?? d.field}: ${d.message}`).join('; ')}` : error.message;
+    status.className = 'fault-status error';
+  }
+}
+$('faults-refresh').addEventListener('click', loadFaults);
 
 $('unlock').addEventListener('submit', (event) => {
   event.preventDefault();

@@ -9,6 +9,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadConfig, type Config } from './config';
 
 import { deadLetterRoutes } from './http/dead-letters';
+import { faultRoutes } from './http/faults';
 import { orderRoutes } from './http/orders';
 import { CATALOGUE, stockRoutes } from './http/stock';
 import { OrdersFeed } from './orders-feed';
@@ -51,9 +52,13 @@ export async function startWeb(config: Config, logger: Logger = createLogger('we
       app.get('/api/settings', (_req, res) => {
         res.json({ admin: config.ADMIN_TOKEN !== undefined, jaegerUiUrl: links.jaegerUiUrl ?? null, mailpitUrl: links.mailpitUrl ?? null, catalogue: CATALOGUE });
       });
-      orderRoutes(app, { upstream, feed, admin: config.ADMIN_TOKEN !== undefined, links });
+      const guard = config.ADMIN_TOKEN ? adminGuard(config.ADMIN_TOKEN) : undefined;
+      orderRoutes(app, { upstream, feed, adminGuard: guard, links });
       stockRoutes(app, upstream);
-      if (config.ADMIN_TOKEN) deadLetterRoutes(app, upstream, adminGuard(config.ADMIN_TOKEN));
+      if (guard) {
+        deadLetterRoutes(app, upstream, guard);
+        faultRoutes(app, upstream, guard);
+      }
     },
   });
   const server = await listen(app, config.PORT, config.HOST);

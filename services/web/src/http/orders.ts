@@ -1,6 +1,6 @@
 import { HttpError } from '@troupe/platform';
 import { SERVICES } from '@troupe/contracts';
-import type { Express, Request, Response } from 'express';
+import type { Express, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import { buildJourney, type DeadLetterView, type NotificationView, type OrderView } from '../journey';
 import type { OrdersFeed } from '../orders-feed';
@@ -10,7 +10,8 @@ import { deadLettersOf } from './dead-letters';
 export interface OrderRoutesDeps {
   upstream: Upstream;
   feed: OrdersFeed;
-  admin: boolean;
+  /** Set when an admin token is configured: a request it lets through also sees the order's dead letters. */
+  adminGuard: RequestHandler | undefined;
   links: { jaegerUiUrl?: string | undefined; mailpitUrl?: string | undefined };
 }
 
@@ -51,7 +52,7 @@ export function orderRoutes(app: Express, deps: OrderRoutesDeps): void {
         .get<{ notifications: NotificationView[] }>('notification', `/notifications?orderId=${id.data}`)
         .then((r) => r.notifications)
         .catch(() => []),
-      deps.admin ? deadLettersFor(upstream) : Promise.resolve([]),
+      (await isAdmin(deps.adminGuard, req, res)) ? deadLettersFor(upstream) : Promise.resolve([]),
     ]);
     res.json(buildJourney(found.body, notifications, deadLetters, deps.links));
   });
@@ -62,3 +63,9 @@ async function deadLettersFor(upstream: Upstream): Promise<DeadLetterView[]> {
   const lists = await Promise.all(SERVICES.map((service) => deadLettersOf(upstream, service).catch(() => ({ service, count: 0, messages: [] }))));
   return lists.flatMap((l) => l.messages);
 }
+
+const isAdmin = (guard: RequestHandler | undefined, req: Request, res: Response): Promise<boolean> =>
+  new Promise((resolve) => {
+    if (!guard) return resolve(false);
+    void guard(req, res, (error?: unknown) => resolve(error === undefined));
+  });
