@@ -302,6 +302,7 @@ async function loadDeadLetters() {
 $('dlq-refresh').addEventListener('click', loadDeadLetters);
 
 function lock(message = '') {
+  clearInterval(state.dlqTimer);
   state.token = null;
   sessionStorage.removeItem('troupe-admin-token');
   $('unlock').hidden = false;
@@ -315,6 +316,9 @@ function unlocked() {
   void loadDeadLetters();
   void loadFaults();
   if (state.selected) void showJourney(state.selected);
+  // Messages reach a dead-letter queue without any order changing: keep the counts fresh.
+  clearInterval(state.dlqTimer);
+  state.dlqTimer = setInterval(() => state.token && loadDeadLetters(), 5000);
 }
 
 // --- operations: fault switches -----------------------------------------------------------------
@@ -371,7 +375,7 @@ function faultForm({ service, available, flags }) {
       ? el(
           'div',
           { class: 'inline' },
-          el('button', { type: 'submit', class: 'primary' }, `Apply to ${service}`),
+          el('button', { type: 'submit', class: 'primary', 'aria-label': `Apply to ${service}` }, 'Apply'),
           el('button', { type: 'button', class: 'ghost', onclick: () => apply(service, Object.fromEntries(Object.keys(flags).map((k) => [k, flags[k].defaultValue])), status) }, 'All off'),
         )
       : null,
