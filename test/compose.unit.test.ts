@@ -388,13 +388,29 @@ describe('docker-compose.yml: the web front', () => {
     expect([build?.context, String(build?.args?.SERVICE), Number(build?.args?.PORT)]).toEqual(['.', 'web', portFromEnv('web')]);
     expect(portsOf('web')).toEqual([{ hostIp: '127.0.0.1', published: portFromEnv('web'), target: portFromEnv('web') }]);
     expect(dependsOn('web')).toEqual(Object.fromEntries(SERVICE_NAMES.map((name) => [name, 'service_healthy'])));
-    expect(read('Dockerfile')).toMatch(/order\|payment\|inventory\|notification\|web\)/);
+    expect(read('Dockerfile')).toMatch(/order\|payment\|inventory\|notification\|web\b/);
   });
 
   it("CMD is the web front's package.json start script too", () => {
     const cmd = finalStage.find((instruction) => instruction.keyword === 'CMD') as Instruction;
     const manifest = JSON.parse(read('services/web/package.json')) as { scripts: { start: string } };
     expect(JSON.parse(cmd.args)).toEqual(manifest.scripts.start.trim().split(/\s+/));
+  });
+});
+
+describe('docker-compose.yml: the loadgen profile', () => {
+  const loadgen = () => serviceOf('loadgen') as ComposeService & { profiles?: string[]; command?: string[] };
+
+  it('runs only when asked for (profile loadgen), `troupe load` from the CLI image, against the order service', () => {
+    expect(loadgen().profiles).toEqual(['loadgen']);
+    expect(String(loadgen().build?.args?.SERVICE)).toBe('cli');
+    expect(read('Dockerfile')).toMatch(/\|web\|cli\)/);
+    const [node, entry, command] = loadgen().command ?? [];
+    expect([node, entry, command]).toEqual(['node', 'dist/main.js', 'load']);
+    expect(existsSync(join(root, 'shared/cli/src/main.ts'))).toBe(true);
+    const url = new URL(envOf('loadgen').ORDER_URL as string);
+    expect([url.hostname, Number(url.port)]).toEqual(['order', portFromEnv('order')]);
+    expect(dependsOn('loadgen')).toMatchObject({ order: 'service_healthy' });
   });
 });
 
