@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { PathSummary } from '../shared/cli/src/load/stats';
 import { useSystem } from './support/hooks';
 
 // `pnpm troupe load` against the four services as real processes: every path placed, every order
@@ -20,19 +21,7 @@ function troupe(args: string[], extraEnv: Record<string, string> = {}): Promise<
   });
 }
 
-interface Row {
-  path: string;
-  sent: number;
-  completed: number;
-  cancelled: number;
-  unexpected: number;
-  rejected: number;
-  errors: number;
-  timedOut: number;
-  p50Ms: number | null;
-  p95Ms: number | null;
-  p99Ms: number | null;
-}
+type Row = Omit<PathSummary, 'path'> & { path: string };
 
 describe('troupe load', () => {
   it('when 12 orders are placed 4 at a time over an even mix, then each path ends as it should and the summary says so', async () => {
