@@ -6,7 +6,7 @@ PNPM_VERSION := 10.34.9
 PNPM := $(CURDIR)/.tools/node_modules/.bin/pnpm
 SERVICES := order payment inventory notification
 
-.PHONY: install build dev databases test test-unit test-int test-e2e test-faults up down bench clean
+.PHONY: install build dev databases contracts test test-unit test-int test-e2e test-faults up down bench clean
 
 $(PNPM):
 	npm install --no-save --no-package-lock --prefix .tools pnpm@$(PNPM_VERSION) >/dev/null
@@ -21,6 +21,10 @@ install: node_modules/.modules.yaml build
 
 build: node_modules/.modules.yaml
 	$(PNPM) exec tsc -b
+
+## contracts: regenerate docs/contracts/{asyncapi,openapi}.json from the zod contracts
+contracts: build
+	node scripts/contracts.js
 
 ## databases: create the four service databases on the local Postgres if missing
 databases: install

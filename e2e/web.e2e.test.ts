@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { anEvent } from '@troupe/testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -105,6 +107,14 @@ describe.skipIf(!browserAvailable())('the page', () => {
     await expect.poll(() => page.locator('#response-status').textContent()).toMatch(/^HTTP 202 · Location: \/orders\//);
     await page.getByRole('button', { name: 'Place order' }).click();
     await expect.poll(() => page.locator('#response-status').textContent()).toMatch(/^HTTP 202 · Idempotent-Replayed: true/);
+  });
+
+  it('when the contracts are asked for, then the web front serves the checked-in AsyncAPI and OpenAPI documents', async () => {
+    for (const name of ['asyncapi.json', 'openapi.json']) {
+      const served = await fetch(`${web.url}/contracts/${name}`).then((r) => r.json());
+      expect(served).toEqual(JSON.parse(readFileSync(join(__dirname, '..', 'docs', 'contracts', name), 'utf8')));
+    }
+    expect(await page.getByRole('link', { name: 'events (AsyncAPI 3)' }).getAttribute('href')).toBe('contracts/asyncapi.json');
   });
 
   it('when the stock panel shows, then it lists the catalogue from the inventory service', async () => {

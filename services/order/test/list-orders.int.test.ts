@@ -1,3 +1,4 @@
+import { orderListSchema } from '@troupe/contracts';
 import { anOrderRequest, startHarness, type Harness } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/config';
@@ -31,7 +32,8 @@ describe('GET /orders', () => {
 
     const response = await fetch(`${order.baseUrl}/orders?limit=2`);
     expect(response.status).toBe(200);
-    const { orders } = (await response.json()) as { orders: { orderId: string; status: string; createdAt: string; total: { amountCents: number } }[] };
+    // The answer is what the published contract (OpenAPI) says it is.
+    const { orders } = orderListSchema.parse(await response.json());
     expect(orders.map((o) => o.orderId)).toEqual([ids[2], ids[1]]);
     expect(orders[0]).toMatchObject({ status: 'PENDING', total: { amountCents: expect.any(Number) } });
   });

@@ -5,6 +5,7 @@ import { adminGuard, closeServer, createHttpApp, createLogger, listen, type Logg
 import { shutdownTelemetry } from '@troupe/telemetry';
 import closeWithGrace from 'close-with-grace';
 import express from 'express';
+import { asyncApiDocument, openApiDocument } from '@troupe/contracts';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadConfig, type Config } from './config';
 
@@ -49,6 +50,15 @@ export async function startWeb(config: Config, logger: Logger = createLogger('we
         next();
       });
       app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0 }));
+      // The published contracts, from the same generator as docs/contracts/ (a test keeps those current).
+      const asyncApi = asyncApiDocument();
+      const openApi = openApiDocument();
+      app.get('/contracts/asyncapi.json', (_req, res) => {
+        res.json(asyncApi);
+      });
+      app.get('/contracts/openapi.json', (_req, res) => {
+        res.json(openApi);
+      });
       app.get('/api/settings', (_req, res) => {
         res.json({ admin: config.ADMIN_TOKEN !== undefined, jaegerUiUrl: links.jaegerUiUrl ?? null, mailpitUrl: links.mailpitUrl ?? null, catalogue: CATALOGUE });
       });

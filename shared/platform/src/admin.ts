@@ -1,14 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import { BrokerUnavailableError, type DeadLetters, type Messaging, type Selection } from '@troupe/messaging';
 import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
-import { z } from 'zod';
+import { deadLetterListQuerySchema, deadLetterSelectionSchema } from '@troupe/contracts';
 import { HttpError, validationError } from './http';
 
-const selectionSchema = z.union([
-  z.strictObject({ all: z.literal(true) }),
-  z.strictObject({ ids: z.array(z.string().min(1).max(200)).min(1).max(10_000) }),
-]);
-const limitSchema = z.coerce.number().int().min(1).max(10_000).default(100);
+const selectionSchema = deadLetterSelectionSchema;
+const limitSchema = deadLetterListQuerySchema.shape.limit;
 
 /** `Authorization: Bearer <token>` or 401, compared in constant time. */
 export function adminGuard(token: string): RequestHandler {
