@@ -4,7 +4,13 @@ import type { Browser, Page } from 'playwright-core';
 
 /** Debian's chromium package; playwright-core drives it, and downloads no browser of its own. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const SCREENSHOTS = join(__dirname, '..', '..', 'docs', 'screenshots');
+/**
+ * Where screenshots go: the README's, docs/screenshots, only when asked (UPDATE_SCREENSHOTS=1),
+ * so a test run leaves the repository as it found it; otherwise .test-results/screenshots.
+ */
+export const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS
+  ? join(__dirname, '..', '..', 'docs', 'screenshots')
+  : join(__dirname, '..', '..', '.test-results', 'screenshots');
 
 /**
  * Whether the browser tests can run here. Without chromium they fail in CI (CI=true), where a
