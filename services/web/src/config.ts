@@ -13,8 +13,19 @@ const httpUrl = (example: string) =>
     }, `must be an http(s) URL like ${example}`)
     .transform((value) => value.replace(/\/+$/, ''));
 
-// An empty value switches a link off (compose passes `${VAR:-}` through as "").
-const optionalUrl = (example: string) => z.union([z.literal('').transform(() => undefined), httpUrl(example)]).optional();
+/** A link for the browser: unset takes `fallback`, an empty value switches the link off. */
+const linkUrl = (example: string, fallback?: string) =>
+  z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      const raw = value ?? fallback;
+      if (raw === undefined || raw === '') return undefined;
+      const parsed = httpUrl(example).safeParse(raw);
+      if (parsed.success) return parsed.data;
+      ctx.addIssue({ code: 'custom', message: `must be an http(s) URL like ${example}, or empty for no link` });
+      return z.NEVER;
+    });
 
 /** Every variable the web front reads, validated once at start-up (see its README). */
 export const configSchema = z.object({
@@ -34,9 +45,9 @@ export const configSchema = z.object({
    */
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Jaeger's UI as the browser reaches it: each order links to `<JAEGER_UI_URL>/trace/<traceId>`. */
-  JAEGER_UI_URL: optionalUrl('http://localhost:16686').default('http://localhost:16686'),
+  JAEGER_UI_URL: linkUrl('http://localhost:16686', 'http://localhost:16686'),
   /** Mailpit's UI as the browser reaches it, where the customers' e-mails can be read. */
-  MAILPIT_URL: optionalUrl('http://localhost:8025'),
+  MAILPIT_URL: linkUrl('http://localhost:8025'),
   /** How often the web front asks the order service for the latest orders, while a page listens. */
   POLL_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(500),
   /** How many of the latest orders the live list shows. */
