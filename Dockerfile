@@ -1,4 +1,4 @@
-# One image recipe for the four services: pick one with the build argument SERVICE.
+# One image recipe for the four services and the web front: pick one with the build argument SERVICE.
 #
 #   docker build --build-arg SERVICE=payment --build-arg PORT=3001 -t troupe-payment .
 #
@@ -15,12 +15,14 @@ FROM node:24.21.0-bookworm-slim AS build
 ARG SERVICE
 ARG PORT
 # Fail early, with a message, on a missing or misspelt build argument.
+# SERVICE=cli is the operator CLI (shared/cli: `troupe dlq`, `troupe load`), which listens on nothing.
 RUN case "${SERVICE}" in \
-      order|payment|inventory|notification) ;; \
-      *) echo "build with --build-arg SERVICE=order|payment|inventory|notification (got '${SERVICE}')" >&2; exit 1 ;; \
+      order|payment|inventory|notification|web|cli) ;; \
+      *) echo "build with --build-arg SERVICE=order|payment|inventory|notification|web|cli (got '${SERVICE}')" >&2; exit 1 ;; \
     esac \
- && case "${PORT}" in \
-      ''|*[!0-9]*) echo "build with --build-arg PORT=<the port ${SERVICE} listens on> (got '${PORT}')" >&2; exit 1 ;; \
+ && case "${SERVICE}:${PORT}" in \
+      cli:*) ;; \
+      *: | *:*[!0-9]*) echo "build with --build-arg PORT=<the port ${SERVICE} listens on> (got '${PORT}')" >&2; exit 1 ;; \
     esac
 
 # Corepack cannot verify pnpm's signatures here, so pnpm comes from npm, pinned like package.json's
@@ -42,7 +44,7 @@ RUN --mount=type=cache,id=troupe-pnpm-store,target=/pnpm/store \
 # The service and the workspace packages it references are compiled into their own dist/
 # (.dockerignore keeps the host's dist/ and *.tsbuildinfo out, so this is always a clean build).
 # Building services/$SERVICE, not the root solution, compiles exactly what this image ships.
-RUN pnpm exec tsc --build "services/${SERVICE}"
+RUN pnpm exec tsc --build "$(if [ "${SERVICE}" = cli ]; then echo shared/cli; else echo "services/${SERVICE}"; fi)"
 
 # A self-contained copy of the service: its "files" (dist, migrations), its production
 # dependencies, and the workspace packages it uses copied in (with their own "files", so

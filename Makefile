@@ -14,7 +14,7 @@ export PATH := $(NODE_DIR)/bin:$(PATH)
 PNPM := $(CURDIR)/.tools/node_modules/.bin/pnpm
 SERVICES := order payment inventory notification
 
-.PHONY: install build dev access test test-unit test-int test-e2e test-faults up down bench clean
+.PHONY: install build dev access contracts test test-unit test-int test-e2e test-faults up down bench clean
 
 $(NODE): Dockerfile
 	@echo "installing Node $(NODE_VERSION) ($(NODE_PLATFORM)) into .tools/node"
@@ -37,14 +37,19 @@ install: node_modules/.modules.yaml build
 build: node_modules/.modules.yaml
 	$(PNPM) exec tsc -b
 
+## contracts: regenerate docs/contracts/{asyncapi,openapi}.json from the zod contracts
+contracts: build
+	node scripts/contracts.js
+
 ## access: on the local RabbitMQ and Postgres, each service's own broker user and database role,
 ## and its database (idempotent; the passwords live in .tools/local-credentials.json)
 access: install
 	node scripts/local-access.js
 
-## dev: the four services in the foreground against a local RabbitMQ and Postgres (no Docker)
+## dev: the four services and the page (http://127.0.0.1:8080) in the foreground against a local
+## RabbitMQ and Postgres (no Docker)
 dev: access
-	node scripts/dev.js $(SERVICES)
+	node scripts/dev.js $(SERVICES) web
 
 ## test: every test against a real broker and database: unit, integration and end-to-end first,
 ## then the fault-injection suite on its own (it kills processes and stops the broker)

@@ -7,6 +7,8 @@ set -euo pipefail
 cat <<URLS
 troupe's addresses (published on 127.0.0.1 only; \`docker compose ps\` shows what is healthy):
 
+  The page         http://127.0.0.1:8080    place orders, watch each one travel through the four services
+
   Services
     order          http://127.0.0.1:3000    POST /orders, GET /orders/{id}
     payment        http://127.0.0.1:3001

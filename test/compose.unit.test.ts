@@ -11,6 +11,7 @@ import { configSchema as inventorySchema } from '../services/inventory/src/confi
 import { configSchema as notificationSchema } from '../services/notification/src/config';
 import { configSchema as orderSchema } from '../services/order/src/config';
 import { configSchema as paymentSchema } from '../services/payment/src/config';
+import { configSchema as webSchema } from '../services/web/src/config';
 
 const root = resolve(__dirname, '..');
 const read = (path: string): string => readFileSync(join(root, path), 'utf8');
@@ -362,6 +363,54 @@ describe('docker-compose.yml: every container', () => {
     expect(env.RABBITMQ_DEFAULT_USER).toBeTruthy();
     expect(env.RABBITMQ_DEFAULT_USER).not.toBe('guest');
     expect(env.RABBITMQ_DEFAULT_PASS).toBeTruthy();
+  });
+});
+
+describe('docker-compose.yml: the web front', () => {
+  const env = () => envOf('web');
+
+  it("the environment passes the web front's config schema, every variable one it reads", () => {
+    const result = (webSchema as ConfigSchema).safeParse(env());
+    expect((result.error?.issues ?? []).map((issue) => `${issue.path.join('.')}: ${issue.message}`)).toEqual([]);
+    const unknown = Object.keys(env()).filter((key) => !(key in (webSchema as ConfigSchema).shape) && !key.startsWith('OTEL_'));
+    expect(unknown).toEqual([]);
+  });
+
+  it('talks to each service at the port that service listens on, by its compose name', () => {
+    for (const name of SERVICE_NAMES) {
+      const url = new URL(env()[`${name.toUpperCase()}_URL`] as string);
+      expect([url.hostname, Number(url.port)]).toEqual([name, portFromEnv(name)]);
+    }
+  });
+
+  it('is built from the root Dockerfile (SERVICE=web), publishes PORT on 127.0.0.1, and starts after the four services are healthy', () => {
+    const build = serviceOf('web').build;
+    expect([build?.context, String(build?.args?.SERVICE), Number(build?.args?.PORT)]).toEqual(['.', 'web', portFromEnv('web')]);
+    expect(portsOf('web')).toEqual([{ hostIp: '127.0.0.1', published: portFromEnv('web'), target: portFromEnv('web') }]);
+    expect(dependsOn('web')).toEqual(Object.fromEntries(SERVICE_NAMES.map((name) => [name, 'service_healthy'])));
+    expect(read('Dockerfile')).toMatch(/order\|payment\|inventory\|notification\|web\b/);
+  });
+
+  it("CMD is the web front's package.json start script too", () => {
+    const cmd = finalStage.find((instruction) => instruction.keyword === 'CMD') as Instruction;
+    const manifest = JSON.parse(read('services/web/package.json')) as { scripts: { start: string } };
+    expect(JSON.parse(cmd.args)).toEqual(manifest.scripts.start.trim().split(/\s+/));
+  });
+});
+
+describe('docker-compose.yml: the loadgen profile', () => {
+  const loadgen = () => serviceOf('loadgen') as ComposeService & { profiles?: string[]; command?: string[] };
+
+  it('runs only when asked for (profile loadgen), `troupe load` from the CLI image, against the order service', () => {
+    expect(loadgen().profiles).toEqual(['loadgen']);
+    expect(String(loadgen().build?.args?.SERVICE)).toBe('cli');
+    expect(read('Dockerfile')).toMatch(/\|web\|cli\)/);
+    const [node, entry, command] = loadgen().command ?? [];
+    expect([node, entry, command]).toEqual(['node', 'dist/main.js', 'load']);
+    expect(existsSync(join(root, 'shared/cli/src/main.ts'))).toBe(true);
+    const url = new URL(envOf('loadgen').ORDER_URL as string);
+    expect([url.hostname, Number(url.port)]).toEqual(['order', portFromEnv('order')]);
+    expect(dependsOn('loadgen')).toMatchObject({ order: 'service_healthy' });
   });
 });
 

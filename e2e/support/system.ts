@@ -10,6 +10,8 @@ import { createTestDatabase, createTestVhost, type Access, type TestDatabase, ty
  */
 export const SERVICES = ['order', 'payment', 'inventory', 'notification'] as const;
 export type Service = (typeof SERVICES)[number];
+/** A package with a `start` script under services/: the four services, and the web front. */
+export type Startable = Service | 'web';
 
 export interface Exit {
   code: number | null;
@@ -57,7 +59,7 @@ export class ServiceProcess {
   private signalledAt: number | undefined;
 
   constructor(
-    readonly service: Service,
+    readonly service: Startable,
     private readonly child: ChildProcess,
     logs: Logs,
   ) {
@@ -108,7 +110,7 @@ export class ServiceProcess {
 }
 
 /** Spawns one service with its own `start` script, cwd services/<service>, and `env` on top. */
-export function spawnService(service: Service, env: Record<string, string>, logs = new Logs()): ServiceProcess {
+export function spawnService(service: Startable, env: Record<string, string>, logs = new Logs()): ServiceProcess {
   const dir = join(ROOT, 'services', service);
   const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { scripts: { start: string } };
   const [command, ...args] = manifest.scripts.start.trim().split(/\s+/);

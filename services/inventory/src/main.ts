@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { runMain, type ServiceSpec } from '@troupe/platform';
 import { loadConfig, type Config } from './config';
+import { inventoryFaults } from './domain/faults';
 import { subscriptions } from './handlers';
 import { stockRoutes } from './http/routes';
 
@@ -9,7 +10,10 @@ export const inventoryService = (config: Config): ServiceSpec<Config> => ({
   name: 'inventory',
   config,
   migrationsDir: join(__dirname, '..', 'migrations'),
-  compose: ({ pool }) => ({ subscriptions: subscriptions(), routes: (app) => stockRoutes(app, pool) }),
+  compose: ({ pool }) => {
+    const faults = inventoryFaults();
+    return { subscriptions: subscriptions(faults), routes: (app) => stockRoutes(app, pool), faults };
+  },
 });
 
 if (require.main === module) void runMain(() => inventoryService(loadConfig()));

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { runMain, type ServiceSpec } from '@troupe/platform';
 import { loadConfig, type Config } from './config';
+import { notificationFaults, withFaults } from './domain/faults';
 import { logMailer, SMTP, smtpMailer } from './domain/mailer';
 import { subscriptions } from './handlers';
 import { notificationRoutes } from './http/routes';
@@ -11,12 +12,14 @@ export const notificationService = (config: Config): ServiceSpec<Config> => ({
   config,
   migrationsDir: join(__dirname, '..', 'migrations'),
   compose: ({ pool, logger }) => {
-    const mailer = config.SMTP_URL ? smtpMailer(config.SMTP_URL, config.MAIL_FROM) : logMailer(logger);
+    const faults = notificationFaults();
+    const mailer = withFaults(config.SMTP_URL ? smtpMailer(config.SMTP_URL, config.MAIL_FROM) : logMailer(logger), faults);
     return {
       subscriptions: subscriptions(mailer),
       // Only the subscriptions whose handlers met the outage pause (scope 'reporting').
       dependencies: [{ name: SMTP, scope: 'reporting', probe: () => mailer.probe() }],
       routes: (app) => notificationRoutes(app, pool, config.ADMIN_TOKEN),
+      faults,
     };
   },
 });

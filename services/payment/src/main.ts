@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { runMain, type ServiceSpec } from '@troupe/platform';
 import { loadConfig, type Config } from './config';
+import { paymentFaults, withFaults } from './domain/faults';
 import { SimulatedGateway } from './domain/gateway';
 import { subscriptions } from './handlers';
 
@@ -9,7 +10,10 @@ export const paymentService = (config: Config): ServiceSpec<Config> => ({
   name: 'payment',
   config,
   migrationsDir: join(__dirname, '..', 'migrations'),
-  compose: ({ pool }) => ({ subscriptions: subscriptions(new SimulatedGateway(pool)) }),
+  compose: ({ pool }) => {
+    const faults = paymentFaults();
+    return { subscriptions: subscriptions(withFaults(new SimulatedGateway(pool), faults)), faults };
+  },
 });
 
 if (require.main === module) void runMain(() => paymentService(loadConfig()));

@@ -4,8 +4,12 @@ import { SERVICES, type ServiceName } from '@troupe/contracts';
 import { DeadLetters, type DeadLetter, type Selection } from '@troupe/messaging';
 import { connect } from 'amqplib';
 import { z } from 'zod';
+import { parseLoadOptions } from './load/options';
+import { formatReport, runLoad } from './load/run';
+import { UsageError } from './usage-error';
 
 const USAGE = `usage: troupe dlq <list|show|replay|purge> --service <${SERVICES.join('|')}> [options]
+       troupe load [options]     (troupe load --help)
 
   list    the messages in <service>.dlq (left in place)        [--limit N] [--json]
   show    one message in full                                   --id ID
@@ -18,9 +22,9 @@ const env = z
   .object({ RABBITMQ_URL: z.string().regex(/^amqps?:\/\//, 'must be an amqp:// URL').default('amqp://guest:guest@localhost:5672') })
   .safeParse(process.env);
 
-class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'load') return load(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -78,6 +82,14 @@ async function main(argv: string[]): Promise<void> {
   } finally {
     await connection.close().catch(() => undefined);
   }
+}
+
+async function load(argv: string[]): Promise<void> {
+  const options = parseLoadOptions(argv);
+  const report = await runLoad(options, { progress: process.stderr, isTTY: process.stderr.isTTY === true });
+  print(formatReport(report, options.json));
+  // Anything but the expected outcome for every order is a failed run (for scripts and CI).
+  if (!report.ok) process.exitCode = 1;
 }
 
 function selectionOf(all: boolean | undefined, ids: string[] | undefined): Selection {

@@ -1,3 +1,6 @@
 export * from './envelope';
 export * from './events';
 export * from './topology';
+export * from './http';
+export * from './headers';
+export * from './published';

@@ -1,17 +1,7 @@
 import type { MessageProperties, Options } from 'amqplib';
 
 /** Headers the library adds to retried and dead-lettered messages (shown by `troupe dlq show`). */
-export const HEADER = {
-  attempt: 'x-troupe-attempt',
-  error: 'x-troupe-error',
-  deadLetterReason: 'x-troupe-dead-letter-reason',
-  firstFailureAt: 'x-troupe-first-failure-at',
-  lastFailureAt: 'x-troupe-last-failure-at',
-  originalExchange: 'x-troupe-original-exchange',
-  originalQueue: 'x-troupe-original-queue',
-  replayCount: 'x-troupe-replay-count',
-  replayedAt: 'x-troupe-replayed-at',
-} as const;
+export { HEADER } from '@troupe/contracts';
 
 export type DeadLetterReason = 'poison' | 'permanent' | 'exhausted';
 

@@ -1,14 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import { BrokerUnavailableError, type DeadLetters, type Messaging, type Selection } from '@troupe/messaging';
-import type { Express, NextFunction, Request, Response } from 'express';
-import { z } from 'zod';
+import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
+import { deadLetterListQuerySchema, deadLetterSelectionSchema } from '@troupe/contracts';
 import { HttpError, validationError } from './http';
 
-const selectionSchema = z.union([
-  z.strictObject({ all: z.literal(true) }),
-  z.strictObject({ ids: z.array(z.string().min(1).max(200)).min(1).max(10_000) }),
-]);
-const limitSchema = z.coerce.number().int().min(1).max(10_000).default(100);
+const selectionSchema = deadLetterSelectionSchema;
+const limitSchema = deadLetterListQuerySchema.shape.limit;
 
 /** Whether the request carries `Authorization: Bearer <token>` (compared in constant time); never with no token configured. */
 export function hasAdminToken(req: Request, token: string | undefined): boolean {
@@ -18,15 +15,19 @@ export function hasAdminToken(req: Request, token: string | undefined): boolean 
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
+/** `Authorization: Bearer <token>` or 401, compared in constant time. */
+export function adminGuard(token: string): RequestHandler {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    if (!hasAdminToken(req, token)) return next(new HttpError(401, 'admin token required'));
+    next();
+  };
+}
+
 /**
  * The dead-letter queue over HTTP, for operators: list, replay, purge. Every route needs
  * `Authorization: Bearer <ADMIN_TOKEN>`; without a configured token they do not exist.
  */
-export function adminRoutes(app: Express, messaging: Messaging, token: string): void {
-  const guard = (req: Request, _res: Response, next: NextFunction) => {
-    if (!hasAdminToken(req, token)) return next(new HttpError(401, 'admin token required'));
-    next();
-  };
+export function adminRoutes(app: Express, messaging: Messaging, guard: RequestHandler): void {
   const selection = (body: unknown): Selection => {
     const parsed = selectionSchema.safeParse(body);
     if (!parsed.success) throw validationError(parsed.error);

@@ -8,7 +8,8 @@ import type { Express } from 'express';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { adminRoutes } from './admin';
+import { adminGuard, adminRoutes } from './admin';
+import { faultRoutes, type Faults } from './faults';
 import { createPool, migrate } from './db';
 import { closeServer, createHttpApp, listen, type Readiness } from './http';
 import { createLogger } from './logger';
@@ -48,6 +49,8 @@ export interface ServiceParts {
   /** What handlers need besides the broker and the database, with a probe each (decision 0009). */
   dependencies?: Dependency[];
   routes?: (app: Express, messaging: Messaging) => void;
+  /** Fault switches, served at /admin/faults (only when ADMIN_TOKEN is set). */
+  faults?: Faults;
 }
 
 export interface ServiceSpec<C extends BaseConfig> {
@@ -109,7 +112,11 @@ export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): 
     readiness: () => readiness(pool, messaging),
     ...(spec.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: spec.bodyLimitBytes }),
     routes: (app) => {
-      if (config.ADMIN_TOKEN) adminRoutes(app, messaging, config.ADMIN_TOKEN);
+      if (config.ADMIN_TOKEN) {
+        const guard = adminGuard(config.ADMIN_TOKEN);
+        adminRoutes(app, messaging, guard);
+        if (parts.faults) faultRoutes(app, parts.faults, guard);
+      }
       parts.routes?.(app, messaging);
     },
   });

@@ -1,5 +1,6 @@
 import { subscribe, type Subscription } from '@troupe/messaging';
+import type { InventoryFaults } from '../domain/faults';
 import { onPaymentCompleted } from './on-payment-completed';
 
 /** Everything the inventory service listens to. */
-export const subscriptions = (): Subscription[] => [subscribe('payment.events', { PaymentCompleted: onPaymentCompleted })];
+export const subscriptions = (faults: InventoryFaults): Subscription[] => [subscribe('payment.events', { PaymentCompleted: onPaymentCompleted(faults) })];

@@ -1,7 +1,11 @@
 import type { Handler } from '@troupe/messaging';
+import type { InventoryFaults } from '../domain/faults';
 import { reserveStock } from '../domain/reserve-stock';
 
-export const onPaymentCompleted: Handler<'PaymentCompleted'> = async (event, ctx) => {
-  ctx.log.info({ lines: event.data.items.length }, 'reserving stock');
-  await reserveStock(ctx, event);
-};
+export const onPaymentCompleted =
+  (faults: InventoryFaults): Handler<'PaymentCompleted'> =>
+  async (event, ctx) => {
+    ctx.log.info({ lines: event.data.items.length }, 'reserving stock');
+    await faults.delay('inventorySlownessMs');
+    await reserveStock(ctx, event);
+  };

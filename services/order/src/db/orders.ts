@@ -116,3 +116,38 @@ export async function getOrder(db: Queryable, id: string): Promise<OrderView | u
     updatedAt: row.updated_at.toISOString(),
   };
 }
+
+/** One line of the list of latest orders. */
+export interface OrderSummary {
+  orderId: string;
+  status: OrderStatus;
+  items: LineItem[];
+  total: { amountCents: number; currency: string };
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The `limit` most recently placed orders, newest first. */
+export async function latestOrders(db: Queryable, limit: number): Promise<OrderSummary[]> {
+  const { rows } = await db.query<{
+    id: string;
+    status: OrderStatus;
+    items: LineItem[];
+    total_cents: number;
+    currency: string;
+    created_at: Date;
+    updated_at: Date;
+  }>({
+    name: 'order-latest',
+    text: 'SELECT id, status, items, total_cents, currency, created_at, updated_at FROM orders ORDER BY created_at DESC, id LIMIT $1',
+    values: [limit],
+  });
+  return rows.map((row) => ({
+    orderId: row.id,
+    status: row.status,
+    items: row.items,
+    total: { amountCents: row.total_cents, currency: row.currency },
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  }));
+}

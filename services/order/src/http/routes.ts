@@ -3,11 +3,11 @@ import type { Messaging } from '@troupe/messaging';
 import { HttpError, validationError } from '@troupe/platform';
 import type { Express, Request, Response } from 'express';
 import type { Pool } from 'pg';
-import { getOrder } from '../db/orders';
+import { getOrder, latestOrders } from '../db/orders';
 import { placeOrder, UnknownSkuError } from '../domain/place-order';
 import type { OrderMetrics } from '../metrics';
 import { claimKey, fingerprint, storeResponse, type StoredResponse } from './idempotency';
-import { idempotencyKeySchema, orderRequestSchema } from './order-request';
+import { idempotencyKeySchema, listQuerySchema, orderRequestSchema } from './order-request';
 
 export interface OrderRoutesDeps {
   pool: Pool;
@@ -49,6 +49,12 @@ export function orderRoutes(app: Express, deps: OrderRoutesDeps): void {
     }
     if (response.replayed) res.set('Idempotent-Replayed', 'true');
     res.status(response.statusCode).json(response.body);
+  });
+
+  app.get('/orders', async (req: Request, res: Response) => {
+    const parsed = listQuerySchema.safeParse(req.query);
+    if (!parsed.success) throw validationError(parsed.error);
+    res.json({ orders: await latestOrders(deps.pool, parsed.data.limit) });
   });
 
   app.get('/orders/:id', async (req: Request<{ id: string }>, res: Response) => {

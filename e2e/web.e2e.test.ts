@@ -1,0 +1,209 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { anEvent } from '@troupe/testing';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { placeOrder, sql } from './support/api';
+import { browserAvailable, launch, screenshot } from './support/browser';
+import { useSystem } from './support/hooks';
+import type { ServiceProcess } from './support/system';
+import { startWebFront } from './support/web-front';
+
+// The page in a real headless Chromium, against the four services as real processes and the web
+// front in between: what a person sees when they click.
+const ADMIN_TOKEN = 'e2e-admin-token-0123456789';
+const JAEGER = 'http://jaeger.example:16686';
+const env = useSystem('web', () => ({ ADMIN_TOKEN }));
+
+describe.skipIf(!browserAvailable())('the page', () => {
+  let browser: Browser;
+  let page: Page;
+  let web: { url: string; proc: ServiceProcess };
+
+  beforeAll(async () => {
+    web = await startWebFront(env.system, { ADMIN_TOKEN, JAEGER_UI_URL: JAEGER, MAILPIT_URL: 'http://mailpit.example:8025' });
+    browser = await launch();
+    page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+    await page.goto(web.url);
+    await page.getByRole('status').filter({ hasText: 'live' }).waitFor();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await web?.proc.stop();
+  });
+
+  /** Clicks a path's button and returns the id of the order it placed (from the journey). */
+  async function clickPath(name: string): Promise<string> {
+    const before = await page.locator('#journey-id').textContent();
+    await page.getByRole('button', { name }).click();
+    await expect.poll(() => page.locator('#journey-id').textContent(), { timeout: 10_000 }).not.toBe(before);
+    return (await page.locator('#journey-id').textContent()) ?? '';
+  }
+
+  const journeyStatus = () => page.locator('#journey-status').textContent();
+  const events = () => page.locator('#timeline li[data-event]').evaluateAll((items) => items.map((i) => `${i.getAttribute('data-event')}@${i.querySelector('.svc')?.textContent}`));
+
+  it('when "Paid and completed" is clicked, then the journey fills in hop by hop to COMPLETED, with the trace link and the e-mail', async () => {
+    const orderId = await clickPath('Paid and completed');
+    await expect.poll(journeyStatus, { timeout: 20_000 }).toBe('COMPLETED');
+    await expect.poll(events, { timeout: 20_000 }).toEqual(['OrderPlaced@order', 'PaymentCompleted@payment', 'InventoryReserved@inventory', 'NotificationSent@notification']);
+    const trace = await page.getByRole('link', { name: /Trace in Jaeger/ }).getAttribute('href');
+    expect(trace).toMatch(new RegExp(`^${JAEGER}/trace/[0-9a-f]{32}$`));
+    expect(await page.locator('#journey-notes .note-card .meta').textContent()).toMatch(/ORDER_CONFIRMED · by log to ada@example.com/);
+    expect(await page.getByRole('link', { name: /Mailpit/ }).first().getAttribute('href')).toBe('http://mailpit.example:8025');
+    expect(await page.locator('#timeline li[data-event="InventoryReserved"] .times').textContent()).toMatch(/^\+\d+(\.\d+)? m?s since placed · \d+(\.\d+)? m?s after PaymentCompleted$/);
+    expect(await page.locator(`#order-list li[data-order-id="${orderId}"]`).getAttribute('data-status')).toBe('COMPLETED');
+    await screenshot(page, 'page-completed');
+  });
+
+  it('when "Card declined" is clicked, then the journey ends CANCELLED after PaymentFailed from payment', async () => {
+    await clickPath('Card declined');
+    await expect.poll(events, { timeout: 20_000 }).toEqual(['OrderPlaced@order', 'PaymentFailed@payment', 'NotificationSent@notification']);
+    expect(await journeyStatus()).toBe('CANCELLED');
+    expect(await page.locator('#journey-notes .meta').textContent()).toMatch(/PAYMENT_DECLINED · by log to ada@example.com/);
+  });
+
+  it('when "Sold out, refunded" is clicked, then the journey shows the charge, the rejection and the refund, and ends CANCELLED', async () => {
+    await clickPath('Sold out, refunded');
+    await expect.poll(events, { timeout: 20_000 }).toEqual([
+      'OrderPlaced@order',
+      'PaymentCompleted@payment',
+      'InventoryRejected@inventory',
+      'PaymentRefunded@payment',
+      'NotificationSent@notification',
+    ]);
+    expect(await journeyStatus()).toBe('CANCELLED');
+    expect(await page.locator('#journey-summary').textContent()).toMatch(/cancelled after .* · compensated/);
+    await screenshot(page, 'journey-sold-out-refunded');
+  });
+
+  it('when "Flaky gateway, retried" is clicked, then the order still ends COMPLETED, charged once', async () => {
+    const orderId = await clickPath('Flaky gateway, retried');
+    await expect.poll(journeyStatus, { timeout: 30_000 }).toBe('COMPLETED');
+    expect(await sql(env.system, 'payment', 'SELECT calls FROM gateway_calls WHERE order_id = $1', [orderId])).toEqual([{ calls: 3 }]);
+    expect(await sql(env.system, 'payment', 'SELECT status FROM payments WHERE order_id = $1', [orderId])).toEqual([{ status: 'CAPTURED' }]);
+    await expect.poll(events, { timeout: 20_000 }).toEqual(['OrderPlaced@order', 'PaymentCompleted@payment', 'InventoryReserved@inventory', 'NotificationSent@notification']);
+  });
+
+  it('when an order is placed elsewhere, then it appears in the live list and its status changes there without a reload', async () => {
+    const order = await placeOrder(env.system);
+    const row = page.locator(`#order-list li[data-order-id="${order.orderId}"]`);
+    await row.waitFor({ timeout: 10_000 });
+    await expect.poll(() => row.getAttribute('data-status'), { timeout: 20_000 }).toBe('COMPLETED');
+    expect(await page.locator('#order-list li').first().getAttribute('data-order-id')).toBe(order.orderId);
+  });
+
+  it('when the free form has a bad quantity, then the order service\'s 400 naming the field is shown; the same Idempotency-Key twice replays', async () => {
+    await page.getByText('Or write the order yourself').click();
+    await page.getByLabel('Quantity').fill('0');
+    await page.getByRole('button', { name: 'Place order' }).click();
+    await expect.poll(() => page.locator('#response-status').textContent()).toBe('HTTP 400');
+    expect(await page.locator('#response-body').textContent()).toContain('items.0.quantity');
+
+    await page.getByLabel('Quantity').fill('1');
+    await page.getByLabel(/Idempotency-Key/).fill(`web-e2e-${Date.now()}`);
+    await page.getByRole('button', { name: 'Place order' }).click();
+    await expect.poll(() => page.locator('#response-status').textContent()).toMatch(/^HTTP 202 · Location: \/orders\//);
+    await page.getByRole('button', { name: 'Place order' }).click();
+    await expect.poll(() => page.locator('#response-status').textContent()).toMatch(/^HTTP 202 · Idempotent-Replayed: true/);
+  });
+
+  it('when the contracts are asked for, then the web front serves the checked-in AsyncAPI and OpenAPI documents', async () => {
+    for (const name of ['asyncapi.json', 'openapi.json']) {
+      const served = await fetch(`${web.url}/contracts/${name}`).then((r) => r.json());
+      expect(served).toEqual(JSON.parse(readFileSync(join(__dirname, '..', 'docs', 'contracts', name), 'utf8')));
+    }
+    expect(await page.getByRole('link', { name: 'events (AsyncAPI 3)' }).getAttribute('href')).toBe('contracts/asyncapi.json');
+  });
+
+  it('when the stock panel shows, then it lists the catalogue from the inventory service', async () => {
+    await expect.poll(() => page.locator('#stock-body tr').count()).toBe(4);
+    expect(await page.locator('#stock-body tr[data-sku="SKU-SOLDOUT"] td').nth(1).textContent()).toBe('0');
+  });
+
+  it('when a wrong admin token is typed, then the dead letters stay locked', async () => {
+    await page.getByLabel('Admin token').fill('not-the-token-at-all');
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await expect.poll(() => page.locator('#unlock-error').textContent()).toBe('That token was refused.');
+    const direct = await fetch(`${web.url}/api/admin/dead-letters`);
+    expect(direct.status).toBe(401);
+  });
+
+  it('when a message is dead-lettered, then the page lists it with its reason, and Replay sends it back to its queue', async () => {
+    // An OrderPlaced that breaks its contract: the payment service dead-letters it at once.
+    const poison = anEvent('OrderPlaced', { data: { total: { amountCents: -1, currency: 'nope' } } as never });
+    await env.broker.publish('order.events', poison, { messageId: poison.id, type: 'OrderPlaced' });
+
+    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    const payment = page.locator('section.dlq-service[data-service="payment"]');
+    const item = payment.locator(`li[data-dead-letter="${poison.id}"]`);
+    await expect
+      .poll(async () => {
+        await page.locator('#dlq-refresh').click();
+        return item.count();
+      }, { timeout: 15_000 })
+      .toBe(1);
+    expect(await item.locator('.meta').textContent()).toMatch(/1 attempt · order /);
+    await screenshot(page, 'operations-dead-letter');
+
+    await item.getByRole('button', { name: /^Replay/ }).click();
+    // Still breaking its contract, it is dead-lettered again, now counted as replayed once.
+    await expect
+      .poll(async () => {
+        await page.locator('#dlq-refresh').click();
+        return item.locator('.meta').textContent().catch(() => '');
+      }, { timeout: 15_000 })
+      .toMatch(/replayed 1×/);
+  });
+
+  it('when the gateway failure rate is switched to 100%, then the journey shows the charge retried then dead-lettered; switched off and replayed from the journey, the order completes', async () => {
+    const payment = page.locator('form.fault-form[data-service="payment"]');
+    await payment.getByLabel('Gateway failure rate (%)').fill('100');
+    await payment.getByRole('button', { name: 'Apply to payment' }).click();
+    await expect.poll(() => payment.locator('.fault.on').count()).toBe(1);
+
+    const orderId = await clickPath('Paid and completed');
+    const dead = page.locator('#journey-dead-list li');
+    // RETRY_MAX_ATTEMPTS is 5 (the default): four retries with backoff, then the dead-letter queue.
+    await expect.poll(() => dead.locator('.meta').textContent().catch(() => ''), { timeout: 20_000 }).toBe(`5 attempts · order ${orderId.slice(0, 8)}`);
+    expect(await dead.locator('.reason').textContent()).toContain('fault switch paymentGatewayFailureRate');
+    expect(await events()).toEqual(['OrderPlaced@order']);
+    expect(await page.locator('#timeline li.waiting').textContent()).toBe('stopped: a message is in a dead-letter queue');
+    expect(await journeyStatus()).toBe('PENDING');
+    await screenshot(page, 'journey-dead-lettered');
+
+    await payment.getByRole('button', { name: 'All off' }).click();
+    await expect.poll(() => payment.locator('.fault.on').count()).toBe(0);
+    await dead.getByRole('button', { name: /^Replay/ }).click();
+    await expect.poll(journeyStatus, { timeout: 20_000 }).toBe('COMPLETED');
+    await expect.poll(events, { timeout: 20_000 }).toEqual(['OrderPlaced@order', 'PaymentCompleted@payment', 'InventoryReserved@inventory', 'NotificationSent@notification']);
+    expect(await dead.count()).toBe(0);
+    expect(await sql(env.system, 'payment', 'SELECT status FROM payments WHERE order_id = $1', [orderId])).toEqual([{ status: 'CAPTURED' }]);
+  });
+
+  it('when a fault value is out of range, then the page says which switch and why, and nothing changes', async () => {
+    const inventory = page.locator('form.fault-form[data-service="inventory"]');
+    await inventory.getByLabel('Reservation slowness (ms)').fill('99999');
+    await inventory.getByRole('button', { name: 'Apply to inventory' }).click();
+    await expect.poll(() => inventory.locator('.fault-status').textContent()).toMatch(/^Reservation slowness: /);
+    const flags = await fetch(`${env.system.baseUrl('inventory')}/admin/faults`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }).then((r) => r.json());
+    expect(flags).toMatchObject({ flags: { inventorySlownessMs: { value: 0 } } });
+    await screenshot(page, 'operations');
+  });
+
+  it('when the web front has no admin token, then neither the page nor its API offers dead letters or fault switches', async () => {
+    const bare = await startWebFront(env.system);
+    try {
+      for (const path of ['/api/admin/dead-letters', '/api/admin/faults']) expect((await fetch(`${bare.url}${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status).toBe(404);
+      const other = await browser.newPage();
+      await other.goto(bare.url);
+      await other.locator('#ops-off').waitFor();
+      expect(await other.locator('#unlock').isHidden()).toBe(true);
+      await other.close();
+    } finally {
+      await bare.proc.stop();
+    }
+  });
+});

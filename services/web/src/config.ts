@@ -1,0 +1,62 @@
+import { parseConfig } from '@troupe/platform';
+import { z } from 'zod';
+
+const httpUrl = (example: string) =>
+  z
+    .string()
+    .refine((value) => {
+      try {
+        return /^https?:$/.test(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, `must be an http(s) URL like ${example}`)
+    .transform((value) => value.replace(/\/+$/, ''));
+
+/** A link for the browser: unset takes `fallback`, an empty value switches the link off. */
+const linkUrl = (example: string, fallback?: string) =>
+  z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      const raw = value ?? fallback;
+      if (raw === undefined || raw === '') return undefined;
+      const parsed = httpUrl(example).safeParse(raw);
+      if (parsed.success) return parsed.data;
+      ctx.addIssue({ code: 'custom', message: `must be an http(s) URL like ${example}, or empty for no link` });
+      return z.NEVER;
+    });
+
+/** Every variable the web front reads, validated once at start-up (see its README). */
+export const configSchema = z.object({
+  /** HTTP port of the page (0: any free port). */
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** Interface to listen on: loopback by default; containers set 0.0.0.0. */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** The four services' HTTP APIs: the only thing the web front talks to. */
+  ORDER_URL: httpUrl('http://order:3000').default('http://127.0.0.1:3000'),
+  PAYMENT_URL: httpUrl('http://payment:3001').default('http://127.0.0.1:3001'),
+  INVENTORY_URL: httpUrl('http://inventory:3002').default('http://127.0.0.1:3002'),
+  NOTIFICATION_URL: httpUrl('http://notification:3003').default('http://127.0.0.1:3003'),
+  /**
+   * The services' admin token. Set: the page offers dead letters and fault switches to whoever
+   * types the same token; unset: neither exists, here or on the page.
+   */
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Jaeger's UI as the browser reaches it: each order links to `<JAEGER_UI_URL>/trace/<traceId>`. */
+  JAEGER_UI_URL: linkUrl('http://localhost:16686', 'http://localhost:16686'),
+  /** Mailpit's UI as the browser reaches it, where the customers' e-mails can be read. */
+  MAILPIT_URL: linkUrl('http://localhost:8025'),
+  /** How often the web front asks the order service for the latest orders, while a page listens. */
+  POLL_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(500),
+  /** How many of the latest orders the live list shows. */
+  LIVE_ORDERS: z.coerce.number().int().min(1).max(100).default(25),
+  /** Longest wait for a service's answer before the page is told it is unavailable. */
+  UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => parseConfig(configSchema, env);

@@ -1,0 +1,77 @@
+import { SERVICES, type ServiceName } from '@troupe/contracts';
+import { HttpError, validationError } from '@troupe/platform';
+import type { Express, Request, Response, RequestHandler } from 'express';
+import { z } from 'zod';
+import type { DeadLetterView } from '../journey';
+import type { Upstream } from '../upstream';
+
+interface ServiceDeadLetter {
+  id: string;
+  type?: string;
+  queue?: string;
+  reason?: string;
+  error?: string;
+  attempts?: number;
+  lastFailureAt?: string;
+  replayCount: number;
+  body: string;
+}
+
+const serviceName = z.enum(SERVICES);
+const selection = z.union([z.strictObject({ all: z.literal(true) }), z.strictObject({ ids: z.array(z.string().min(1).max(200)).min(1).max(1000) })]);
+
+/** One service's dead letters through its admin API, each with the order it was about. */
+export async function deadLettersOf(upstream: Upstream, service: ServiceName): Promise<{ service: ServiceName; count: number; messages: DeadLetterView[] }> {
+  const { count, messages } = await upstream.get<{ count: number; messages: ServiceDeadLetter[] }>(service, '/admin/dlq?limit=100', { admin: true });
+  return {
+    service,
+    count,
+    messages: messages.map((m) => ({
+      service,
+      id: m.id,
+      type: m.type,
+      queue: m.queue,
+      reason: m.reason,
+      error: m.error,
+      attempts: m.attempts,
+      lastFailureAt: m.lastFailureAt,
+      replayCount: m.replayCount,
+      orderId: orderIdOf(m.body),
+    })),
+  };
+}
+
+function orderIdOf(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as { orderId?: unknown };
+    return typeof parsed.orderId === 'string' ? parsed.orderId : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Dead letters of every service, replay and purge: registered only when an admin token is set. */
+export function deadLetterRoutes(app: Express, upstream: Upstream, guard: RequestHandler): void {
+  app.get('/api/admin/dead-letters', guard, async (_req, res) => {
+    const services = await Promise.all(
+      SERVICES.map((service) =>
+        deadLettersOf(upstream, service).then(
+          (list) => ({ ...list, available: true }),
+          (error: unknown) => ({ service, count: 0, messages: [], available: false, error: (error as Error).message }),
+        ),
+      ),
+    );
+    res.json({ services });
+  });
+
+  for (const action of ['replay', 'purge'] as const) {
+    app.post(`/api/admin/dead-letters/:service/${action}`, guard, async (req: Request<{ service: string }>, res: Response) => {
+      const service = serviceName.safeParse(req.params.service);
+      if (!service.success) throw new HttpError(404, `no service ${req.params.service.slice(0, 40)}`);
+      const wanted = selection.safeParse(req.body);
+      if (!wanted.success) throw validationError(wanted.error);
+      const response = await upstream.call(service.data, `/admin/dlq/${action}`, { method: 'POST', body: wanted.data, admin: true });
+      res.status(response.status).json(response.body);
+    });
+  }
+}

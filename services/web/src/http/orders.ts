@@ -1,0 +1,71 @@
+import { HttpError } from '@troupe/platform';
+import { SERVICES } from '@troupe/contracts';
+import type { Express, Request, RequestHandler, Response } from 'express';
+import { z } from 'zod';
+import { buildJourney, type DeadLetterView, type NotificationView, type OrderView } from '../journey';
+import type { OrdersFeed } from '../orders-feed';
+import type { Upstream } from '../upstream';
+import { deadLettersOf } from './dead-letters';
+
+export interface OrderRoutesDeps {
+  upstream: Upstream;
+  feed: OrdersFeed;
+  /** Set when an admin token is configured: a request it lets through also sees the order's dead letters. */
+  adminGuard: RequestHandler | undefined;
+  links: { jaegerUiUrl?: string | undefined; mailpitUrl?: string | undefined };
+}
+
+const orderId = z.uuid('must be an order id (UUID)');
+
+/** Placing orders, the live list and one order's journey, for the page. */
+export function orderRoutes(app: Express, deps: OrderRoutesDeps): void {
+  const { upstream, feed } = deps;
+
+  // The order service validates the order itself; its answer (a 202, or a 400 naming the field)
+  // goes back to the page whole, with the headers a client would look at.
+  app.post('/api/orders', async (req: Request, res: Response) => {
+    const key = req.get('Idempotency-Key');
+    const response = await upstream.call('order', '/orders', {
+      method: 'POST',
+      body: req.body ?? {},
+      ...(key === undefined ? {} : { headers: { 'Idempotency-Key': key } }),
+    });
+    feed.nudge();
+    res.status(200).json({
+      status: response.status,
+      location: response.headers.get('location'),
+      replayed: response.headers.get('idempotent-replayed') === 'true',
+      body: response.body,
+    });
+  });
+
+  app.get('/api/orders/stream', (_req, res) => feed.subscribe(res));
+
+  app.get('/api/orders/:id/journey', async (req: Request<{ id: string }>, res: Response) => {
+    const id = orderId.safeParse(req.params.id);
+    if (!id.success) throw new HttpError(400, 'invalid request: id: must be an order id (UUID)', [{ field: 'id', message: 'must be an order id (UUID)' }]);
+    const found = await upstream.call<OrderView>('order', `/orders/${id.data}`);
+    if (found.status === 404) throw new HttpError(404, `no order ${id.data}`);
+    if (found.status !== 200) throw new HttpError(502, `the order service answered ${found.status}`);
+    const [notifications, deadLetters] = await Promise.all([
+      upstream
+        .get<{ notifications: NotificationView[] }>('notification', `/notifications?orderId=${id.data}`)
+        .then((r) => r.notifications)
+        .catch(() => []),
+      (await isAdmin(deps.adminGuard, req, res)) ? deadLettersFor(upstream) : Promise.resolve([]),
+    ]);
+    res.json(buildJourney(found.body, notifications, deadLetters, deps.links));
+  });
+}
+
+// A service whose dead letters cannot be read now still leaves the journey readable.
+async function deadLettersFor(upstream: Upstream): Promise<DeadLetterView[]> {
+  const lists = await Promise.all(SERVICES.map((service) => deadLettersOf(upstream, service).catch(() => ({ service, count: 0, messages: [] }))));
+  return lists.flatMap((l) => l.messages);
+}
+
+const isAdmin = (guard: RequestHandler | undefined, req: Request, res: Response): Promise<boolean> =>
+  new Promise((resolve) => {
+    if (!guard) return resolve(false);
+    void guard(req, res, (error?: unknown) => resolve(error === undefined));
+  });

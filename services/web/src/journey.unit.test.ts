@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { buildJourney, type OrderView } from './journey';
+
+const anOrder = (history: [string, number][], overrides: Partial<OrderView> = {}): OrderView => ({
+  orderId: '4b0c0000-0000-4000-8000-000000000001',
+  status: 'COMPLETED',
+  customerId: 'c-1',
+  items: [{ sku: 'SKU-TSHIRT', quantity: 2, unitPriceCents: 2000 }],
+  total: { amountCents: 4000, currency: 'USD' },
+  history: history.map(([type, ms]) => ({ type, at: new Date(Date.UTC(2026, 0, 1) + ms).toISOString() })),
+  traceId: 'ab'.repeat(16),
+  createdAt: new Date(Date.UTC(2026, 0, 1)).toISOString(),
+  updatedAt: new Date(Date.UTC(2026, 0, 1)).toISOString(),
+  ...overrides,
+});
+
+describe('buildJourney', () => {
+  it('when an order completed, then each hop names its producer and the time since placed and since the hop before', () => {
+    const journey = buildJourney(anOrder([['OrderPlaced', 0], ['PaymentCompleted', 12], ['InventoryReserved', 30], ['NotificationSent', 45]]), [], [], {
+      jaegerUiUrl: 'http://localhost:16686',
+    });
+    expect(journey.hops.map((h) => [h.type, h.producer, h.sincePlacedMs, h.sinceLastMs])).toEqual([
+      ['OrderPlaced', 'order', 0, 0],
+      ['PaymentCompleted', 'payment', 12, 12],
+      ['InventoryReserved', 'inventory', 30, 18],
+      ['NotificationSent', 'notification', 45, 15],
+    ]);
+    expect(journey.outcome).toBe('completed');
+    expect(journey.traceUrl).toBe(`http://localhost:16686/trace/${'ab'.repeat(16)}`);
+    expect(journey.compensated).toBe(false);
+  });
+
+  it('when the stock was short, then the rejection is a failure and the refund a compensation', () => {
+    const journey = buildJourney(
+      anOrder([['OrderPlaced', 0], ['PaymentCompleted', 10], ['InventoryRejected', 20], ['PaymentRefunded', 30], ['NotificationSent', 40]], { status: 'CANCELLED' }),
+      [],
+      [],
+      {},
+    );
+    expect(journey.hops.map((h) => h.kind)).toEqual(['start', 'progress', 'failure', 'compensation', 'notice']);
+    expect(journey).toMatchObject({ outcome: 'cancelled', compensated: true, traceUrl: null, mailpitUrl: null });
+  });
+
+  it("when dead letters are given, then only this order's are kept", () => {
+    const mine = { service: 'payment' as const, id: 'e1', type: 'OrderPlaced', queue: 'payment.order.events', reason: 'failed', error: 'x', attempts: 5, lastFailureAt: undefined, replayCount: 0, orderId: '4b0c0000-0000-4000-8000-000000000001' };
+    const other = { ...mine, id: 'e2', orderId: 'another' };
+    expect(buildJourney(anOrder([['OrderPlaced', 0]], { status: 'PENDING' }), [], [mine, other], {}).deadLetters).toEqual([mine]);
+  });
+
+  it('when an event type is not in the catalogue, then its producer is unknown rather than a guess', () => {
+    expect(buildJourney(anOrder([['OrderPlaced', 0], ['SomethingNew', 5]]), [], [], {}).hops[1]).toMatchObject({ producer: 'unknown' });
+  });
+});

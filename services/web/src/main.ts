@@ -1,0 +1,109 @@
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { adminGuard, closeServer, createHttpApp, createLogger, listen, type Logger } from '@troupe/platform';
+import { shutdownTelemetry } from '@troupe/telemetry';
+import closeWithGrace from 'close-with-grace';
+import express from 'express';
+import { asyncApiDocument, openApiDocument } from '@troupe/contracts';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { loadConfig, type Config } from './config';
+
+import { deadLetterRoutes } from './http/dead-letters';
+import { faultRoutes } from './http/faults';
+import { orderRoutes } from './http/orders';
+import { CATALOGUE, stockRoutes } from './http/stock';
+import { OrdersFeed } from './orders-feed';
+import { Upstream } from './upstream';
+
+export interface RunningWeb {
+  server: Server;
+  port: number;
+  stop(): Promise<void>;
+}
+
+const PUBLIC_DIR = join(__dirname, '..', 'public');
+
+// The page loads only its own files: no inline script, nothing from elsewhere.
+const CONTENT_SECURITY_POLICY = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/** The web front: the page, and the browser's API over the four services' HTTP APIs. */
+export async function startWeb(config: Config, logger: Logger = createLogger('web', config.LOG_LEVEL)): Promise<RunningWeb> {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  registry.setDefaultLabels({ service: 'web' });
+  const upstream = new Upstream(
+    { order: config.ORDER_URL, payment: config.PAYMENT_URL, inventory: config.INVENTORY_URL, notification: config.NOTIFICATION_URL },
+    config.UPSTREAM_TIMEOUT_MS,
+    config.ADMIN_TOKEN,
+  );
+  const feed = new OrdersFeed(upstream, { intervalMs: config.POLL_INTERVAL_MS, limit: config.LIVE_ORDERS, logger });
+  const links = { jaegerUiUrl: config.JAEGER_UI_URL, mailpitUrl: config.MAILPIT_URL };
+
+  const app = createHttpApp({
+    logger,
+    registry,
+    readiness: async () => ({ ready: true, checks: {} }),
+    routes: (app) => {
+      app.use((_req, res, next) => {
+        res.set({ 'Content-Security-Policy': CONTENT_SECURITY_POLICY, 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' });
+        next();
+      });
+      app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0 }));
+      // The published contracts, from the same generator as docs/contracts/ (a test keeps those current).
+      const asyncApi = asyncApiDocument();
+      const openApi = openApiDocument();
+      app.get('/contracts/asyncapi.json', (_req, res) => {
+        res.json(asyncApi);
+      });
+      app.get('/contracts/openapi.json', (_req, res) => {
+        res.json(openApi);
+      });
+      app.get('/api/settings', (_req, res) => {
+        res.json({ admin: config.ADMIN_TOKEN !== undefined, jaegerUiUrl: links.jaegerUiUrl ?? null, mailpitUrl: links.mailpitUrl ?? null, catalogue: CATALOGUE });
+      });
+      const guard = config.ADMIN_TOKEN ? adminGuard(config.ADMIN_TOKEN) : undefined;
+      orderRoutes(app, { upstream, feed, adminGuard: guard, links });
+      stockRoutes(app, upstream);
+      if (guard) {
+        deadLetterRoutes(app, upstream, guard);
+        faultRoutes(app, upstream, guard);
+      }
+    },
+  });
+  const server = await listen(app, config.PORT, config.HOST);
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ port, host: config.HOST }, `web front started: http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${port}/`);
+
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      feed.close();
+      await closeServer(server, app);
+      logger.info('web front stopped');
+      await shutdownTelemetry();
+    })());
+  return { server, port, stop };
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exit(1);
+  }
+  const logger = createLogger('web', config.LOG_LEVEL);
+  const running = await startWeb(config, logger).catch((error: unknown) => {
+    logger.fatal({ err: (error as Error).message }, 'start-up failed');
+    process.exit(1);
+  });
+  closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS, logger }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'crashed; shutting down');
+    else logger.info({ signal }, 'shutting down');
+    await running.stop();
+  });
+}
+
+if (require.main === module) void main();

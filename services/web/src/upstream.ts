@@ -1,0 +1,61 @@
+import { HttpError } from '@troupe/platform';
+import type { ServiceName } from '@troupe/contracts';
+
+export interface UpstreamResponse<T = unknown> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export interface CallOptions {
+  method?: 'GET' | 'POST' | 'PUT';
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Sends the admin token (only for /admin routes). */
+  admin?: boolean;
+}
+
+/**
+ * The four services' HTTP APIs, as the web front calls them. A service that does not answer in
+ * time is the page's 502, naming the service; its own 4xx answers are passed on as they are.
+ */
+export class Upstream {
+  constructor(
+    private readonly urls: Record<ServiceName, string>,
+    private readonly timeoutMs: number,
+    private readonly adminToken: string | undefined,
+  ) {}
+
+  async call<T = unknown>(service: ServiceName, path: string, options: CallOptions = {}): Promise<UpstreamResponse<T>> {
+    const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    if (options.admin && this.adminToken) headers.authorization = `Bearer ${this.adminToken}`;
+    let response: Response;
+    try {
+      response = await fetch(`${this.urls[service]}${path}`, {
+        method: options.method ?? 'GET',
+        headers,
+        ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch {
+      throw new HttpError(502, `the ${service} service is not answering`);
+    }
+    const text = await response.text();
+    let body: unknown;
+    try {
+      body = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      throw new HttpError(502, `the ${service} service answered ${response.status} without JSON`);
+    }
+    if (response.status >= 500) throw new HttpError(502, `the ${service} service answered ${response.status}`);
+    return { status: response.status, body: body as T, headers: response.headers };
+  }
+
+  /** GET that must succeed: anything but 2xx is the page's 502. */
+  async get<T>(service: ServiceName, path: string, options: CallOptions = {}): Promise<T> {
+    const response = await this.call<T>(service, path, options);
+    if (response.status >= 300) throw new HttpError(502, `the ${service} service answered ${response.status} to ${path.split('?')[0]}`);
+    return response.body;
+  }
+}

@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import { skuSchema as sku, textSchema } from './events';
+
+/**
+ * The services' HTTP contracts (docs/design.md "HTTP API"): what the order service validates requests
+ * with, and the shapes its and the other services' answers take. The OpenAPI document is
+ * generated from these.
+ */
+
+const money = z.object({ amountCents: z.int().min(0), currency: z.string().regex(/^[A-Z]{3}$/) });
+const orderStatus = z.enum(['PENDING', 'PAID', 'RESERVED', 'COMPLETED', 'CANCELLED']);
+const pricedItem = z.object({ sku, quantity: z.int().min(1), unitPriceCents: z.int().min(0) });
+
+/** POST /orders body. Unknown fields are rejected, not ignored. */
+export const orderRequestSchema = z.strictObject({
+  customerId: textSchema(1, 200),
+  email: z.email().max(320),
+  items: z
+    .array(z.strictObject({ sku, quantity: z.int().min(1).max(1000) }))
+    .min(1)
+    .max(100),
+  paymentMethod: z.strictObject({ token: textSchema(1, 200) }),
+});
+
+export type OrderRequest = z.infer<typeof orderRequestSchema>;
+
+/** Idempotency-Key: an opaque client-chosen string, printable ASCII. */
+export const idempotencyKeySchema = z.string().regex(/^[\x21-\x7e]{1,255}$/, 'must be 1-255 printable ASCII characters');
+
+/** GET /orders query: how many of the latest orders (newest first). */
+export const orderListQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+/** GET /orders/{id}, and the 202 of POST /orders (history then holds OrderPlaced alone). */
+export const orderViewSchema = z.object({
+  orderId: z.uuid(),
+  status: orderStatus,
+  customerId: z.string(),
+  items: z.array(pricedItem),
+  total: money,
+  history: z.array(z.object({ type: z.string(), at: z.iso.datetime() })),
+  traceId: z.string().nullable(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+
+/** GET /orders */
+export const orderListSchema = z.object({
+  orders: z.array(orderViewSchema.pick({ orderId: true, status: true, items: true, total: true, createdAt: true, updatedAt: true })),
+});
+
+/** GET /stock/{sku} */
+export const stockLevelSchema = z.object({ sku, available: z.int().min(0), reserved: z.int().min(0) });
+
+/** GET /notifications?orderId= */
+export const notificationListSchema = z.object({
+  orderId: z.uuid(),
+  notifications: z.array(
+    z.object({
+      id: z.uuid(),
+      orderId: z.uuid(),
+      kind: z.enum(['ORDER_CONFIRMED', 'PAYMENT_DECLINED', 'ORDER_CANCELLED_REFUNDED']),
+      channel: z.enum(['email', 'log']),
+      recipient: z.string(),
+      subject: z.string(),
+      body: z.string(),
+      sentAt: z.iso.datetime(),
+    }),
+  ),
+});
+
+/** Every 4xx and 5xx: a message, and for a 400 each invalid field. */
+export const errorSchema = z.object({
+  error: z.string(),
+  details: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+});
+
+/** GET /healthz */
+export const healthSchema = z.object({ status: z.literal('ok') });
+
+/** GET /readyz: 200 when ready, 503 with the same body when not. */
+export const readinessSchema = z.object({
+  status: z.enum(['ready', 'not ready']),
+  checks: z.object({
+    database: z.boolean(),
+    broker: z.boolean(),
+    subscriptions: z.array(z.object({ queue: z.string(), consuming: z.boolean() }).loose()),
+  }),
+});
+
+// --- the admin API (only with ADMIN_TOKEN; `Authorization: Bearer <token>`) ---------------------
+
+/** POST /admin/dlq/replay and /admin/dlq/purge: every message, or these ids. */
+export const deadLetterSelectionSchema = z.union([
+  z.strictObject({ all: z.literal(true) }),
+  z.strictObject({ ids: z.array(z.string().min(1).max(200)).min(1).max(10_000) }),
+]);
+
+/** GET /admin/dlq query. */
+export const deadLetterListQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(10_000).default(100) });
+
+/** One message in a dead-letter queue, as GET /admin/dlq lists it. */
+export const deadLetterSchema = z.object({
+  id: z.string(),
+  type: z.string().optional(),
+  queue: z.string().optional(),
+  exchange: z.string().optional(),
+  reason: z.enum(['poison', 'permanent', 'exhausted']).or(z.string()).optional(),
+  error: z.string().optional(),
+  attempts: z.int().optional(),
+  firstFailureAt: z.string().optional(),
+  lastFailureAt: z.string().optional(),
+  replayCount: z.int().min(0),
+  body: z.string(),
+  headers: z.record(z.string(), z.unknown()),
+});
+
+/** GET /admin/dlq */
+export const deadLetterListSchema = z.object({ count: z.int().min(0), messages: z.array(deadLetterSchema) });
+
+/** GET and PUT /admin/faults: every fault switch with its range and current value. */
+export const faultFlagsSchema = z.object({
+  flags: z.record(
+    z.string(),
+    z.object({ description: z.string(), min: z.number(), max: z.number(), defaultValue: z.number(), unit: z.enum(['ratio', 'ms']), value: z.number() }),
+  ),
+});
+
+/** PUT /admin/faults body: any subset of the service's flags (each service checks names and ranges). */
+export const faultChangeSchema = z.record(z.string(), z.number());

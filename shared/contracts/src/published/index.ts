@@ -1,0 +1,2 @@
+export { asyncApiDocument } from './asyncapi';
+export { openApiDocument } from './openapi';
