@@ -317,7 +317,7 @@ describe('docker-compose.yml: the four services', () => {
   });
 
   it("Postgres' max_connections is set, and the services' pools (x replicas) take at most half of it", () => {
-    const command = serviceOf('postgres').command ?? [];
+    const command = [serviceOf('postgres').command ?? []].flat();
     const setting = command.map((arg) => /^max_connections=(\d+)$/.exec(String(arg))?.[1]).find(Boolean);
     expect(setting, 'postgres is started with -c max_connections=N').toBeDefined();
     const pools = SERVICE_NAMES.map((name) => {

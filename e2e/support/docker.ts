@@ -14,7 +14,7 @@ export function findEngine(): Engine {
   for (const cli of [...new Set(candidates)]) {
     if (cli.startsWith('/') && !existsSync(cli)) continue;
     try {
-      const version = execFileSync(cli, ['info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8', stdio: 'pipe', timeout: 15_000 }).trim();
+      const version = execFileSync(cli, ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8', stdio: 'pipe', timeout: 15_000 }).trim();
       try {
         execFileSync(cli, ['build', '--help'], { stdio: 'pipe', env: { ...process.env, DOCKER_BUILDKIT: '1' }, timeout: 15_000 });
       } catch {
@@ -23,7 +23,8 @@ export function findEngine(): Engine {
       }
       return { cli, version };
     } catch (error) {
-      const detail = (error as { stderr?: Buffer }).stderr?.toString().trim().split('\n')[0] ?? (error as Error).message;
+      // The last line says why.
+      const detail = (error as { stderr?: Buffer }).stderr?.toString().trim().split('\n').at(-1) ?? (error as Error).message;
       reasons.push(`${cli}: ${detail || 'no engine answers'}`);
     }
   }
