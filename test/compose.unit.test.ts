@@ -470,6 +470,15 @@ describe('Dockerfile', () => {
     }
   });
 
+  it('the stage that downloads, installs and compiles sees no build argument, so the four images share it', () => {
+    const shared = stages.filter((stage) => stage.some((i) => i.keyword === 'RUN' && /\bpnpm fetch\b/.test(i.args)));
+    expect(shared).toHaveLength(1);
+    const steps = shared[0] as Instruction[];
+    expect(steps.filter((i) => i.keyword === 'RUN').map((i) => i.args).join('\n')).toMatch(/pnpm install[\s\S]*tsc --build/);
+    expect(steps.filter((i) => i.keyword === 'ARG').map((i) => i.args)).toEqual([]);
+    expect(steps.filter((i) => /\$\{?(SERVICE|PORT)\b/.test(i.args)).map((i) => i.args)).toEqual([]);
+  });
+
   it('the final stage runs as the unprivileged node user', () => {
     const users = finalStage.filter((instruction) => instruction.keyword === 'USER').map((instruction) => instruction.args);
     expect(users.at(-1)).toBe('node');
