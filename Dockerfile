@@ -6,7 +6,7 @@
 # same for the four services, so building all four downloads and compiles once. BuildKit (the
 # default builder since Docker 23) also checks the arguments while it downloads.
 #
-# The base image is pinned to an exact Node release on a fixed Debian release, in both stages,
+# The base image is pinned to an exact Node release on a fixed Debian release, in every stage,
 # so that a rebuild next month runs the same runtime; bump it on purpose (test/compose.unit.test.ts
 # fails on an unpinned FROM).
 
@@ -57,10 +57,11 @@ ARG SERVICE
 # their own "files", so @troupe/messaging's migrations come along). Injecting workspace packages
 # for this command only lets deploy derive its lockfile from the workspace's and install offline
 # from the store (docs/decisions/0008-images-built-and-run-by-the-tests.md); the workspace itself
-# keeps linking its packages, so a rebuild of shared/ is seen at once in development.
+# keeps linking its packages, so a rebuild of shared/ is seen at once in development. The
+# pnpm-lock.yaml deploy writes stays in the image: it names every package and version inside,
+# for a vulnerability scanner.
 RUN pnpm --config.inject-workspace-packages=true --filter "@troupe/${SERVICE}" \
-      deploy --prod --offline --store-dir /pnpm/store /prod/app \
- && rm /prod/app/pnpm-lock.yaml
+      deploy --prod --offline --store-dir /pnpm/store /prod/app
 
 # --- runtime: the same base, the production tree, nothing else ---------------------------------
 FROM node:24.21.0-bookworm-slim AS runtime

@@ -153,14 +153,14 @@ if (engine.cli === undefined) {
   }, 120_000);
 
   describe('the service images, run as containers', () => {
-    it('every container answers GET /readyz with 200 (broker, database, every subscription)', async () => {
+    it('when started, then every container answers GET /readyz with 200 (broker, database, every subscription)', async () => {
       for (const r of each()) {
         const response = await fetch(`${baseUrl(r.service)}/readyz`);
         expect(response.status, `${r.service}: ${await response.text()}`).toBe(200);
       }
     });
 
-    it('each runs as the unprivileged node user (uid 1000) on a read-only root filesystem', async () => {
+    it('when running, then each is the unprivileged node user (uid 1000) and cannot write its root filesystem', async () => {
       for (const r of each()) {
         expect((await run(['inspect', '--format', '{{.Config.User}} {{.HostConfig.ReadonlyRootfs}}', r.container])).trim()).toBe('node true');
         expect((await run(['exec', r.container, 'id', '-u'])).trim()).toBe('1000');
@@ -170,13 +170,13 @@ if (engine.cli === undefined) {
       }
     });
 
-    it('an order placed with the containerised order service reaches COMPLETED', async () => {
+    it('when an order is placed with the containerised order service, then it reaches COMPLETED', async () => {
       const placed = await placeOrder(endpoints);
       const order = await reaches(endpoints, placed.orderId, 'COMPLETED');
       expect(order.history.map((h) => h.type)).toEqual(expect.arrayContaining(['OrderPlaced', 'PaymentCompleted', 'InventoryReserved']));
     });
 
-    it(`under ${LOAD_ORDERS} orders (${LOAD_IN_FLIGHT} in flight) every order completes and each container stays under ${MEMORY_BOUND_MB} MB RSS`, async () => {
+    it(`when ${LOAD_ORDERS} orders are placed (${LOAD_IN_FLIGHT} in flight), then every one completes and each container stays under ${MEMORY_BOUND_MB} MB RSS`, async () => {
       const peak = new Map<Service, number>();
       const sample = async () => {
         for (const r of each()) peak.set(r.service, Math.max(peak.get(r.service) ?? 0, await residentMb(cli, r.container)));
@@ -213,7 +213,7 @@ if (engine.cli === undefined) {
       expect(each().filter((r) => (r.rssMb ?? Infinity) >= MEMORY_BOUND_MB).map((r) => `${r.service}: ${r.rssMb} MB`)).toEqual([]);
     }, 300_000);
 
-    it('docker stop (SIGTERM) ends each with exit code 0 within the shutdown timeout', async () => {
+    it('when docker stop sends SIGTERM, then each exits with code 0 within the shutdown timeout', async () => {
       await Promise.all(
         each().map(async (r) => {
           const grace = seconds(compose.services[r.service].stop_grace_period);
