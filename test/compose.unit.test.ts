@@ -3,6 +3,7 @@
  * Dockerfile and the infra/ configuration must agree with each other and with the code (each
  * service's config schema, its package.json start script, the metrics it exports).
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -103,6 +104,8 @@ interface ComposeService {
   environment?: Record<string, string | number | boolean> | string[];
   ports?: (string | number | { target: number; published?: string | number; host_ip?: string })[];
   healthcheck?: { test?: string | string[] };
+  command?: string | string[];
+  deploy?: { replicas?: number };
   depends_on?: string[] | Record<string, { condition?: string }>;
   volumes?: (string | { source?: string; target?: string })[];
   network_mode?: string;
@@ -305,13 +308,100 @@ describe('docker-compose.yml: the four services', () => {
       expect(env.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://jaeger:4318');
       expect(env.OTEL_METRICS_EXPORTER).toBe('none');
       expect(env.OTEL_LOGS_EXPORTER).toBe('none');
-      expect(Object.keys(dependsOn(name))).toContain('jaeger');
+      expect(dependsOn(name)).toMatchObject({ jaeger: 'service_healthy' });
     });
   });
 
   it('when the notification service sends email, then it goes to Mailpit', () => {
     expect(envOf('notification').SMTP_URL).toBe('smtp://mailpit:1025');
-    expect(Object.keys(dependsOn('notification'))).toContain('mailpit');
+    expect(dependsOn('notification')).toMatchObject({ mailpit: 'service_healthy' });
+  });
+
+  it("Postgres' max_connections is set, and the services' pools (x replicas) take at most half of it", () => {
+    const command = [serviceOf('postgres').command ?? []].flat();
+    const setting = command.map((arg) => /^max_connections=(\d+)$/.exec(String(arg))?.[1]).find(Boolean);
+    expect(setting, 'postgres is started with -c max_connections=N').toBeDefined();
+    const pools = SERVICE_NAMES.map((name) => {
+      const parsed = (SERVICES[name] as ConfigSchema).safeParse(envOf(name)) as { data?: { DATABASE_POOL_SIZE?: number } };
+      const replicas = serviceOf(name).deploy?.replicas ?? 1;
+      return (parsed.data?.DATABASE_POOL_SIZE ?? Infinity) * replicas;
+    });
+    const total = pools.reduce((sum, pool) => sum + pool, 0);
+    expect(total).toBeLessThanOrEqual(Number(setting) / 2);
+  });
+});
+
+describe('docker-compose.yml: Mailpit and Jaeger', () => {
+  it.each(['rabbitmq', 'postgres', 'mailpit', 'jaeger'])('%s has a health check, and whoever depends on it waits until it is healthy', (name) => {
+    expect(serviceOf(name).healthcheck?.test).toBeDefined();
+    const waiting = Object.keys(compose.services).filter((other) => name in dependsOn(other));
+    expect(waiting.length).toBeGreaterThan(0);
+    expect(waiting.filter((other) => dependsOn(other)[name] !== 'service_healthy')).toEqual([]);
+  });
+
+  describe('infra/jaeger/config.yaml', () => {
+    interface Pipeline {
+      receivers: string[];
+      processors?: string[];
+      exporters: string[];
+    }
+    const config = parse(read('infra/jaeger/config.yaml')) as {
+      service: { extensions: string[]; pipelines: Record<string, Pipeline> };
+      extensions: Record<string, Record<string, unknown> | null>;
+      receivers: Record<string, { protocols?: Record<string, { endpoint?: string }> }>;
+      processors?: Record<string, unknown>;
+      exporters: Record<string, { trace_storage?: string } | null>;
+    };
+    const storage = config.extensions.jaeger_storage as { backends: Record<string, { memory?: { max_traces?: number } }> };
+
+    it('is mounted and passed to Jaeger with --config', () => {
+      const jaeger = serviceOf('jaeger');
+      expect(jaeger.volumes).toContain('./infra/jaeger/config.yaml:/etc/jaeger/config.yaml:ro');
+      expect(jaeger.command).toEqual(['--config', '/etc/jaeger/config.yaml']);
+    });
+
+    it('every component a pipeline names, and every extension the service lists, is configured', () => {
+      const missing = [
+        ...config.service.extensions.filter((name) => !(name in config.extensions)),
+        ...Object.values(config.service.pipelines).flatMap((pipeline) => [
+          ...pipeline.receivers.filter((name) => !(name in config.receivers)),
+          ...(pipeline.processors ?? []).filter((name) => !(name in (config.processors ?? {}))),
+          ...pipeline.exporters.filter((name) => !(name in config.exporters)),
+        ]),
+      ];
+      expect(missing).toEqual([]);
+    });
+
+    it('keeps traces in memory, bounded: the oldest are dropped past max_traces', () => {
+      const backends = Object.entries(storage.backends);
+      expect(backends.length).toBeGreaterThan(0);
+      for (const [, backend] of backends) {
+        expect(backend.memory?.max_traces).toBeGreaterThan(0);
+        expect(backend.memory?.max_traces).toBeLessThanOrEqual(10_000);
+      }
+      const used = [
+        (config.extensions.jaeger_query as { storage?: { traces?: string } }).storage?.traces,
+        ...Object.values(config.exporters).map((exporter) => exporter?.trace_storage),
+      ];
+      expect(used.filter((name) => !(name && name in storage.backends))).toEqual([]);
+    });
+
+    it('receives OTLP on the ports compose publishes and the services send to, on every interface', () => {
+      const endpoints = Object.values(config.receivers.otlp?.protocols ?? {}).map((protocol) => protocol.endpoint ?? '');
+      const ports = endpoints.map((endpoint) => Number(endpoint.split(':').pop()));
+      expect(ports.sort()).toEqual([4317, 4318]);
+      // The image sets JAEGER_LISTEN_HOST=0.0.0.0: the services reach it across the compose network.
+      expect(endpoints.every((endpoint) => endpoint.startsWith('${env:JAEGER_LISTEN_HOST'))).toBe(true);
+      const published = portsOf('jaeger').map((port) => port.target);
+      expect(published).toEqual(expect.arrayContaining([4317, 4318]));
+    });
+
+    it("the healthcheck asks the health-check extension's port", () => {
+      const endpoint = (config.extensions.healthcheckv2 as { http?: { endpoint?: string } }).http?.endpoint ?? '';
+      const port = endpoint.split(':').pop();
+      const test = (serviceOf('jaeger').healthcheck?.test ?? []) as string[];
+      expect(test.join(' ')).toContain(`http://127.0.0.1:${port}/status`);
+    });
   });
 });
 
@@ -427,6 +517,15 @@ describe('Dockerfile', () => {
       expect(image).toMatch(PINNED_IMAGE);
       expect(image).toMatch(/^node:24\.\d+\.\d+-[a-z0-9-]+(?:@sha256:[a-f0-9]{64})?$/);
     }
+  });
+
+  it('the stage that downloads, installs and compiles sees no build argument, so the four images share it', () => {
+    const shared = stages.filter((stage) => stage.some((i) => i.keyword === 'RUN' && /\bpnpm fetch\b/.test(i.args)));
+    expect(shared).toHaveLength(1);
+    const steps = shared[0] as Instruction[];
+    expect(steps.filter((i) => i.keyword === 'RUN').map((i) => i.args).join('\n')).toMatch(/pnpm install[\s\S]*tsc --build/);
+    expect(steps.filter((i) => i.keyword === 'ARG').map((i) => i.args)).toEqual([]);
+    expect(steps.filter((i) => /\$\{?(SERVICE|PORT)\b/.test(i.args)).map((i) => i.args)).toEqual([]);
   });
 
   it('the final stage runs as the unprivileged node user', () => {
@@ -619,5 +718,13 @@ describe('scripts/print-urls.sh', () => {
     const script = read('scripts/print-urls.sh');
     const published = Object.keys(compose.services).flatMap((name) => portsOf(name).map((port) => port.published));
     expect(published.filter((port) => !script.includes(`127.0.0.1:${port}`))).toEqual([]);
+  });
+
+  it("prints the README's list of addresses, line for line (one list, not two)", () => {
+    const printed = execFileSync('bash', [join(root, 'scripts/print-urls.sh')], { encoding: 'utf8' }).trimEnd();
+    const section = read('README.md').split(/^## /m).find((part) => part.startsWith('Where to look')) ?? '';
+    const listed = /```text\n([\s\S]*?)\n```/.exec(section)?.[1];
+    expect(listed, 'README.md: a ```text block under "Where to look"').toBeDefined();
+    expect(listed).toBe(printed);
   });
 });

@@ -25,16 +25,19 @@ export interface Notification {
   subject: string;
 }
 
+/** Where the services answer: processes (System) or containers. */
+export type Endpoints = Pick<System, 'baseUrl'>;
+
 const TERMINAL: readonly OrderStatus[] = ['COMPLETED', 'CANCELLED'];
 
-async function getJson<T>(system: System, service: Service, path: string): Promise<T> {
+async function getJson<T>(system: Endpoints, service: Service, path: string): Promise<T> {
   const response = await fetch(`${system.baseUrl(service)}${path}`, { signal: AbortSignal.timeout(5000) });
   if (!response.ok) throw new Error(`GET ${service}${path}: ${response.status} ${await response.text()}`);
   return (await response.json()) as T;
 }
 
 /** POST /orders; fails the test unless it is 202 Accepted. */
-export async function placeOrder(system: System, overrides: Partial<OrderRequest> = {}): Promise<OrderView> {
+export async function placeOrder(system: Endpoints, overrides: Partial<OrderRequest> = {}): Promise<OrderView> {
   const response = await fetch(`${system.baseUrl('order')}/orders`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -50,7 +53,7 @@ export async function placeOrder(system: System, overrides: Partial<OrderRequest
   return order;
 }
 
-export const getOrder = (system: System, orderId: string) => getJson<OrderView>(system, 'order', `/orders/${orderId}`);
+export const getOrder = (system: Endpoints, orderId: string) => getJson<OrderView>(system, 'order', `/orders/${orderId}`);
 
 export const getStock = (system: System, sku: string) =>
   getJson<{ sku: string; available: number; reserved: number }>(system, 'inventory', `/stock/${sku}`);
@@ -85,7 +88,7 @@ export function settled(system: System, orderId: string, { events, timeoutMs = 3
 }
 
 /** Waits until GET /orders/{id} reports `status`. */
-export function reaches(system: System, orderId: string, status: OrderStatus, timeoutMs = 30_000): Promise<OrderView> {
+export function reaches(system: Endpoints, orderId: string, status: OrderStatus, timeoutMs = 30_000): Promise<OrderView> {
   return eventually(
     async () => {
       const order = await getOrder(system, orderId);

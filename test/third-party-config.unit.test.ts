@@ -1,0 +1,135 @@
+/**
+ * The third-party tools' configuration, checked by their own rules where a checker can run
+ * without the tool's image: docker-compose.yml against the Compose Specification's JSON schema,
+ * Prometheus' configuration with promtool, RabbitMQ's rabbitmq.conf against the keys its 4.x
+ * schemas define.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import Ajv from 'ajv';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+const root = resolve(__dirname, '..');
+const read = (path: string): string => readFileSync(join(root, path), 'utf8');
+
+describe('docker-compose.yml against the Compose Specification', () => {
+  // dclint (a Compose linter) ships the specification's schema, kept current with it.
+  const schemaPath = join(dirname(createRequire(__filename).resolve('dclint/package.json')), 'schemas', 'compose.schema.json');
+  const schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as { title?: string; $schema?: string };
+  // The schema names draft-07 by its https address; Ajv knows draft-07 by its canonical id.
+  const validate = new Ajv({ strict: false, allErrors: true }).compile({ ...schema, $schema: 'http://json-schema.org/draft-07/schema#' });
+
+  it('the schema is the Compose Specification, in JSON Schema draft-07', () => {
+    expect(schema.title).toBe('Compose Specification');
+    expect(schema.$schema).toMatch(/json-schema\.org\/draft-07\/schema/);
+  });
+
+  it('the file is valid against it (YAML merge keys resolved, as compose resolves them)', () => {
+    const valid = validate(parse(read('docker-compose.yml'), { merge: true }));
+    expect((validate.errors ?? []).map((error) => `${error.instancePath} ${error.message} ${JSON.stringify(error.params)}`)).toEqual([]);
+    expect(valid).toBe(true);
+  });
+
+  it('the schema refuses what compose refuses (a misspelt key), so the check can fail', () => {
+    expect(validate({ services: { order: { image: 'x', helthcheck: {} } } })).toBe(false);
+  });
+});
+
+// --- Prometheus ----------------------------------------------------------------------------------
+
+const promtool = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
+const promtoolVersion = promtool.status === 0 ? `${promtool.stdout}${promtool.stderr}`.split('\n')[0] : undefined;
+
+describe('infra/prometheus with promtool', () => {
+  if (promtoolVersion === undefined) {
+    const why = "promtool is not installed (Debian: apt-get install --no-install-recommends prometheus)";
+    if (process.env.CI === 'true') {
+      it('promtool checks the Prometheus configuration (CI needs promtool)', () => {
+        throw new Error(why);
+      });
+    } else {
+      console.warn(`\n*** SKIPPED: Prometheus' configuration was NOT checked with promtool — ${why}. ***\n`);
+      it.skip(`promtool check config (skipped: ${why})`, () => {});
+    }
+    return;
+  }
+
+  it(`promtool check config passes, rule files included (${promtoolVersion})`, () => {
+    const result = spawnSync('promtool', ['check', 'config', 'infra/prometheus/prometheus.yml'], { cwd: root, encoding: 'utf8' });
+    expect(result.status, `${result.stdout}${result.stderr}`).toBe(0);
+    expect(result.stdout).toMatch(/SUCCESS/);
+  });
+
+  it('promtool refuses a broken configuration, so the check can fail', () => {
+    let failed = false;
+    try {
+      execFileSync('promtool', ['check', 'config', '/dev/stdin'], { input: 'scrape_configs:\n  - job_name: x\n    scrape_interval: soon\n', stdio: 'pipe' });
+    } catch {
+      failed = true;
+    }
+    expect(failed).toBe(true);
+  });
+});
+
+// --- RabbitMQ ------------------------------------------------------------------------------------
+
+/**
+ * The keys rabbitmq.conf may set, from RabbitMQ 4.x's cuttlefish schemas (rabbit.schema and the
+ * plugins' own), each with the values the schema accepts. Extend it from those schemas when the
+ * configuration needs a new key; a key not listed (a typo, or one a newer or older major
+ * renamed) fails here instead of stopping the broker at boot.
+ */
+const RABBITMQ_4_KEYS: { key: RegExp; values: RegExp; source: string }[] = [
+  {
+    // The deprecated features RabbitMQ 4 still knows (classic_queue_mirroring was removed in 4.0).
+    key: /^deprecated_features\.permit\.(global_qos|transient_nonexcl_queues|management_metrics_collection|ram_node_type|amqp_address_v1|queue_master_locator)$/,
+    values: /^(true|false)$/,
+    source: 'rabbit.schema: deprecated_features.permit.$name',
+  },
+  { key: /^prometheus\.return_per_object_metrics$/, values: /^(true|false)$/, source: 'rabbitmq_prometheus.schema' },
+  { key: /^prometheus\.path$/, values: /^\/\S*$/, source: 'rabbitmq_prometheus.schema' },
+  { key: /^prometheus\.tcp\.port$/, values: /^\d+$/, source: 'rabbitmq_prometheus.schema' },
+  { key: /^management\.tcp\.port$/, values: /^\d+$/, source: 'rabbitmq_management.schema' },
+  { key: /^loopback_users\.\S+$/, values: /^(true|false)$/, source: 'rabbit.schema' },
+  { key: /^log\.console\.level$/, values: /^(debug|info|notice|warning|error|critical|none)$/, source: 'rabbit.schema' },
+];
+/** Plugins the rabbitmq:4.x-management image ships and troupe may enable. */
+const RABBITMQ_4_PLUGINS = ['rabbitmq_management', 'rabbitmq_management_agent', 'rabbitmq_prometheus', 'rabbitmq_shovel', 'rabbitmq_shovel_management'];
+
+describe('infra/rabbitmq for the pinned RabbitMQ major', () => {
+  const compose = parse(read('docker-compose.yml')) as { services: { rabbitmq: { image: string } } };
+
+  it('the pinned image is RabbitMQ 4 (the major these keys are checked for)', () => {
+    expect(compose.services.rabbitmq.image).toMatch(/^rabbitmq:4\.\d+\.\d+/);
+  });
+
+  const settings = read('infra/rabbitmq/rabbitmq.conf')
+    .split('\n')
+    .map((line) => line.replace(/#.*$/, '').trim())
+    .filter((line) => line.length > 0);
+
+  it('every line of rabbitmq.conf is `key = value`', () => {
+    expect(settings.length).toBeGreaterThan(0);
+    expect(settings.filter((line) => !/^[a-z0-9_.$-]+\s*=\s*\S.*$/i.test(line))).toEqual([]);
+  });
+
+  it("every key is one RabbitMQ 4's schemas define, with a value they accept", () => {
+    const wrong = settings.flatMap((line) => {
+      const [key = '', value = ''] = line.split('=').map((part) => part.trim());
+      const known = RABBITMQ_4_KEYS.find((entry) => entry.key.test(key));
+      if (!known) return [`${key}: no such key in RabbitMQ 4`];
+      return known.values.test(value) ? [] : [`${key} = ${value}: not a value ${known.source} accepts`];
+    });
+    expect(wrong).toEqual([]);
+  });
+
+  it('enabled_plugins is an Erlang list of plugins the image ships', () => {
+    const text = read('infra/rabbitmq/enabled_plugins').trim();
+    expect(text).toMatch(/^\[\s*[a-z_]+(\s*,\s*[a-z_]+)*\s*\]\.$/);
+    const plugins = text.replace(/[[\].\s]/g, '').split(',');
+    expect(plugins.filter((plugin) => !RABBITMQ_4_PLUGINS.includes(plugin))).toEqual([]);
+  });
+});
