@@ -1,3 +1,4 @@
+export { parseBrokerUrls } from './broker-addresses';
 export { subscribe, type Handler, type HandlerContext, type HandlerMap, type Subscription } from './consumer';
 export { BrokerUnavailableError, PermanentError, UnroutableError, errorMessage } from './errors';
 export { HEADER, type DeadLetterReason } from './headers';

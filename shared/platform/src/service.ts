@@ -140,9 +140,9 @@ async function readiness(pool: Pool, messaging: Messaging): Promise<Readiness> {
     ),
     new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref()),
   ]);
-  const { broker, subscriptions } = messaging.status();
+  const { broker, brokerNode, subscriptions } = messaging.status();
   const ready = database && broker && subscriptions.every((s) => s.consuming);
-  return { ready, checks: { database, broker, subscriptions } };
+  return { ready, checks: { database, broker, brokerNode, subscriptions } };
 }
 
 /**
