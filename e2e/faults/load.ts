@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { anOrderRequest, eventually } from '@troupe/testing';
+import { anOrderRequest, eventually, type TestBroker } from '@troupe/testing';
+import { expect } from 'vitest';
 import type { System } from '../support/system';
-import { sql } from '../support/api';
+import { deadLetters, sql } from '../support/api';
 
 /** What kind of order was placed, and so how it must end. */
 export type Kind = 'visa' | 'declined' | 'soldout' | 'flaky';
@@ -167,4 +168,24 @@ export async function stockLedger(system: System): Promise<{ sku: string; availa
                        WHERE item->>'sku' = s.sku), 0)::int AS "inReservations"
        FROM stock s ORDER BY s.sku`,
   );
+}
+
+const SEEDED: Record<string, number> = { 'SKU-TSHIRT': 1_000_000, 'SKU-MUG': 1_000_000, 'SKU-HOODIE': 1_000_000, 'SKU-SOLDOUT': 0 };
+
+/**
+ * Every invariant of a fault run: each order terminal with the right outcome, one charge, one
+ * reservation per accepted line, one notification; stock conserved; the DLQs holding exactly the
+ * poison injected (into payment's queue) and nothing else.
+ */
+export async function expectAllInvariants(system: System, broker: TestBroker, placed: readonly Placed[], poisonInjected: number): Promise<void> {
+  const invariants = await checkInvariants(system, placed);
+  expect(invariants).toEqual(noViolations(placed.length));
+  for (const line of await stockLedger(system)) {
+    expect(line.available + line.reserved, `${line.sku} conserved`).toBe(SEEDED[line.sku]);
+    expect(line.reserved, `${line.sku} reserved = Σ reservations`).toBe(line.inReservations);
+  }
+  const dlqs = await deadLetters(broker);
+  expect(dlqs).toEqual({ order: 0, payment: poisonInjected, inventory: 0, notification: 0 });
+  const byKind = placed.reduce<Record<string, number>>((n, p) => ({ ...n, [p.kind]: (n[p.kind] ?? 0) + 1 }), {});
+  console.log(`invariants hold for ${placed.length} orders ${JSON.stringify(byKind)}; DLQs ${JSON.stringify(dlqs)}`);
 }

@@ -172,9 +172,12 @@ export class System {
     private readonly env: Record<string, string>,
   ) {}
 
-  /** Creates the vhost and databases; starts nothing (see `startAll`). */
-  static async create(resources: SystemResources, label: string, env: Record<string, string> = {}): Promise<System> {
-    const vhost = await createTestVhost(resources.rabbitmqUrl, resources.rabbitmqManagementUrl, `e2e-${label}`);
+  /**
+   * Creates the vhost (unless `vhost` is given: a broker of the test's own) and databases; starts
+   * nothing (see `startAll`).
+   */
+  static async create(resources: SystemResources, label: string, env: Record<string, string> = {}, vhost?: TestVhost): Promise<System> {
+    vhost ??= await createTestVhost(resources.rabbitmqUrl, resources.rabbitmqManagementUrl, `e2e-${label}`);
     const databases = await Promise.all(SERVICES.map((s) => createTestDatabase(resources.databaseUrl, `e2e_${label}_${s}`)));
     const ports = await Promise.all(SERVICES.map(() => freePort()));
     return new System(
