@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { parseBrokerUrls } from '../shared/messaging/src/broker-addresses';
 import { configSchema as inventorySchema } from '../services/inventory/src/config';
 import { configSchema as notificationSchema } from '../services/notification/src/config';
 import { configSchema as orderSchema } from '../services/order/src/config';
@@ -28,6 +29,8 @@ const SERVICES: Record<string, ConfigSchema> = {
   notification: notificationSchema,
 };
 const SERVICE_NAMES = Object.keys(SERVICES);
+/** The broker's compose services: the first always, the others in the `cluster` profile. */
+const RABBITMQ_NODES = ['rabbitmq', 'rabbitmq-2', 'rabbitmq-3'];
 
 /**
  * The metric names the services export (shared/messaging, shared/platform, services/order) and
@@ -283,11 +286,13 @@ describe('docker-compose.yml: the four services', () => {
 
     it("reaches the broker and its own database with the credentials compose gives them", () => {
       const env = envOf(name);
-      const rabbitmq = new URL(env.RABBITMQ_URL as string);
       const rabbitmqEnv = envOf('rabbitmq');
-      expect(rabbitmq.hostname).toBe('rabbitmq');
-      expect(decodeURIComponent(rabbitmq.username)).toBe(rabbitmqEnv.RABBITMQ_DEFAULT_USER);
-      expect(decodeURIComponent(rabbitmq.password)).toBe(rabbitmqEnv.RABBITMQ_DEFAULT_PASS);
+      const nodes = parseBrokerUrls(env.RABBITMQ_URL as string);
+      expect(nodes.map((node) => node.host)).toEqual(RABBITMQ_NODES.map((node) => `${node}:5672`));
+      for (const node of nodes) {
+        expect(decodeURIComponent(node.username)).toBe(rabbitmqEnv.RABBITMQ_DEFAULT_USER);
+        expect(decodeURIComponent(node.password)).toBe(rabbitmqEnv.RABBITMQ_DEFAULT_PASS);
+      }
 
       const database = new URL(env.DATABASE_URL as string);
       const postgresEnv = envOf('postgres');
@@ -362,6 +367,52 @@ describe('docker-compose.yml: every container', () => {
     expect(env.RABBITMQ_DEFAULT_USER).toBeTruthy();
     expect(env.RABBITMQ_DEFAULT_USER).not.toBe('guest');
     expect(env.RABBITMQ_DEFAULT_PASS).toBeTruthy();
+  });
+});
+
+describe('docker-compose.yml: the cluster profile', () => {
+  const peers = RABBITMQ_NODES.filter((node) => node !== 'rabbitmq');
+  const profilesOf = (name: string) => (serviceOf(name) as { profiles?: string[] }).profiles;
+  const clusterConf = read('infra/rabbitmq/cluster.conf');
+
+  it('adds two RabbitMQ nodes, only in the cluster profile, with the image of the first', () => {
+    expect(profilesOf('rabbitmq')).toBeUndefined();
+    for (const peer of peers) {
+      expect(profilesOf(peer)).toEqual(['cluster']);
+      expect(serviceOf(peer).image).toBe(serviceOf('rabbitmq').image);
+      expect((serviceOf(peer) as { hostname?: string }).hostname).toBe(peer);
+    }
+  });
+
+  it('the extra nodes join the first by classic config peer discovery, which names all three nodes', () => {
+    expect(clusterConf).toMatch(/^cluster_formation\.peer_discovery_backend = classic_config$/m);
+    const listed = [...clusterConf.matchAll(/^cluster_formation\.classic_config\.nodes\.\d+ = (\S+)$/gm)].map((m) => m[1]);
+    expect(listed).toEqual(RABBITMQ_NODES.map((node) => `rabbit@${node}`));
+    for (const peer of peers) {
+      expect(serviceOf(peer).volumes).toContain('./infra/rabbitmq/cluster.conf:/etc/rabbitmq/conf.d/91-cluster.conf:ro');
+      expect(dependsOn(peer)).toMatchObject({ rabbitmq: 'service_healthy' });
+      expect(serviceOf(peer).healthcheck?.test).toEqual(expect.arrayContaining(['rabbitmq-diagnostics']));
+    }
+    // The first node never discovers: it starts alone, as it does without the profile.
+    expect(JSON.stringify(serviceOf('rabbitmq').volumes)).not.toContain('cluster.conf');
+  });
+
+  it('every node has its own data volume and the same Erlang cookie, for the server and the CLI', () => {
+    const data = RABBITMQ_NODES.map((node) => (serviceOf(node).volumes ?? []).find((v) => String(v).endsWith(':/var/lib/rabbitmq')));
+    expect(new Set(data).size).toBe(3);
+    const cookies = RABBITMQ_NODES.map((node) => envOf(node));
+    for (const env of cookies) {
+      expect(env.RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS).toMatch(/^-setcookie \S+$/);
+      expect(env.RABBITMQ_CTL_ERL_ARGS).toBe(env.RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS);
+    }
+    expect(new Set(cookies.map((env) => env.RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS)).size).toBe(1);
+  });
+
+  it('every service waits for the extra nodes when the profile is on, and not when it is off', () => {
+    for (const name of SERVICE_NAMES) {
+      const depends = serviceOf(name).depends_on as Record<string, { condition?: string; required?: boolean }>;
+      for (const peer of peers) expect(depends[peer]).toEqual({ condition: 'service_healthy', required: false });
+    }
   });
 });
 
