@@ -60,6 +60,8 @@ export class ServiceProcess {
     readonly service: Service,
     private readonly child: ChildProcess,
     logs: Logs,
+    /** Where it serves HTTP. */
+    readonly baseUrl: string,
   ) {
     const prefix = `${service.padEnd(12)}[${child.pid}]`;
     for (const stream of [child.stdout, child.stderr]) {
@@ -114,7 +116,7 @@ export function spawnService(service: Service, env: Record<string, string>, logs
   const [command, ...args] = manifest.scripts.start.trim().split(/\s+/);
   if (!command) throw new Error(`services/${service}/package.json has an empty start script`);
   const child = spawn(command, args, { cwd: dir, env: { ...inheritedEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const proc = new ServiceProcess(service, child, logs);
+  const proc = new ServiceProcess(service, child, logs, `http://${env.HOST ?? '127.0.0.1'}:${env.PORT ?? ''}`);
   live.add(proc);
   void proc.exited.then(() => live.delete(proc));
   return proc;
@@ -213,10 +215,9 @@ export class System {
    * `docker compose up --scale` would), waits until it is ready, and returns it.
    */
   async startReplica(service: Service): Promise<ServiceProcess> {
-    const port = await freePort();
-    const proc = this.spawn(service, port);
+    const proc = this.spawn(service, await freePort());
     this.replicas.push(proc);
-    await this.waitUntilReady(proc, `http://127.0.0.1:${port}`);
+    await this.waitUntilReady(proc, proc.baseUrl);
     return proc;
   }
 
