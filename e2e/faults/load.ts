@@ -22,7 +22,7 @@ const SKUS = ['SKU-TSHIRT', 'SKU-MUG', 'SKU-HOODIE'];
  * down, connection reset, 5xx, 409), tries again with the same key until it gets its 202. A
  * request whose answer was lost therefore never creates a second order.
  */
-async function placeUntilAccepted(system: System, i: number, deadline: number): Promise<Placed> {
+async function placeUntilAccepted(orderUrl: string, i: number, deadline: number): Promise<Placed> {
   const kind = kindOf(i);
   const sku = kind === 'soldout' ? 'SKU-SOLDOUT' : SKUS[i % SKUS.length]!;
   const quantity = 1 + (i % 3);
@@ -34,9 +34,10 @@ async function placeUntilAccepted(system: System, i: number, deadline: number): 
     }),
   );
   const key = randomUUID();
+  const answers: string[] = [];
   for (;;) {
     try {
-      const response = await fetch(`${system.baseUrl('order')}/orders`, {
+      const response = await fetch(`${orderUrl}/orders`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'idempotency-key': key },
         body,
@@ -44,21 +45,24 @@ async function placeUntilAccepted(system: System, i: number, deadline: number): 
       });
       if (response.status === 202) return { orderId: ((await response.json()) as { orderId: string }).orderId, kind, sku, quantity };
       if (response.status < 500 && response.status !== 409) throw new Error(`POST /orders: ${response.status} ${await response.text()}`);
+      answers.push(`${response.status} ${(await response.text()).slice(0, 80)}`);
     } catch (error) {
       if (error instanceof Error && error.message.startsWith('POST /orders')) throw error;
+      answers.push(String(error));
     }
-    if (Date.now() > deadline) throw new Error(`order ${i} not accepted before the deadline`);
+    if (Date.now() > deadline) throw new Error(`order ${i} (key ${key}) not accepted before the deadline; ${answers.length} answers, the last: ${answers.slice(-3).join(' | ')}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
 
 /**
  * A stream of orders at `perSecond` for `durationMs` (bounded in count and time), while `faults`
- * run beside it; resolves with every order the system accepted.
+ * run beside it; resolves with every order the system accepted. `orderUrl` (default: the order
+ * service) may be a front for several order replicas.
  */
 export async function streamOrders(
   system: System,
-  { perSecond, durationMs }: { perSecond: number; durationMs: number },
+  { perSecond, durationMs, orderUrl = system.baseUrl('order') }: { perSecond: number; durationMs: number; orderUrl?: string },
   faults: () => Promise<void>,
 ): Promise<Placed[]> {
   const total = Math.round((perSecond * durationMs) / 1000);
@@ -67,7 +71,7 @@ export async function streamOrders(
   const placing: Promise<Placed>[] = [];
   const faulting = faults();
   for (let i = 0; i < total; i++) {
-    placing.push(placeUntilAccepted(system, offset + i, deadline));
+    placing.push(placeUntilAccepted(orderUrl, offset + i, deadline));
     await new Promise((resolve) => setTimeout(resolve, 1000 / perSecond));
   }
   const [placed] = await Promise.all([Promise.all(placing), faulting]);

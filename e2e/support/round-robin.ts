@@ -6,15 +6,17 @@ import type { AddressInfo } from 'node:net';
  * would be: each request goes to the next target, and a target that refuses the connection (a
  * dead replica) is skipped for the next one, since nothing was sent to it. A request cut once
  * sent answers 502: the client retries with its Idempotency-Key. `hits` counts the requests each
- * target answered.
+ * target answered, `accepted` its 202s.
  */
 export class RoundRobin {
   readonly hits: number[];
+  readonly accepted: number[];
   private next = 0;
   private readonly server: Server;
 
   private constructor(readonly targets: string[]) {
     this.hits = targets.map(() => 0);
+    this.accepted = targets.map(() => 0);
     this.server = createServer((req, res) => void this.forward(req, res));
   }
 
@@ -53,6 +55,7 @@ export class RoundRobin {
     return new Promise((resolve) => {
       const upstream = request(new URL(req.url ?? '/', target), { method: req.method, headers: req.headers }, (answer) => {
         this.hits[index] = (this.hits[index] ?? 0) + 1;
+        if (answer.statusCode === 202) this.accepted[index] = (this.accepted[index] ?? 0) + 1;
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
         answer.on('error', () => res.destroy());
