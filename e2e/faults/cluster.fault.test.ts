@@ -101,7 +101,8 @@ describe.runIf(canRunRabbitCluster())('on a three-node RabbitMQ cluster', () => 
       { rabbitmqUrl: inject('rabbitmqUrl'), rabbitmqManagementUrl: inject('rabbitmqManagementUrl'), databaseUrl: inject('databaseUrl') },
       'cluster',
       { LOG_LEVEL: 'info' },
-      own,
+      // A freshly formed cluster on a loaded machine can take a while to create the quorum queues.
+      { vhost: own, readyTimeoutMs: 90_000 },
     );
     await system.startAll();
   }, 180_000);

@@ -172,14 +172,20 @@ export class System {
     private readonly databases: Record<Service, TestDatabase>,
     private readonly ports: Record<Service, number>,
     private readonly env: Record<string, string>,
+    private readonly readyTimeoutMs: number,
   ) {}
 
   /**
-   * Creates the vhost (unless `vhost` is given: a broker of the test's own) and databases; starts
-   * nothing (see `startAll`).
+   * Creates the vhost (unless `options.vhost` is given: a broker of the test's own) and databases;
+   * starts nothing (see `startAll`). `options.readyTimeoutMs`: how long a start may take.
    */
-  static async create(resources: SystemResources, label: string, env: Record<string, string> = {}, vhost?: TestVhost): Promise<System> {
-    vhost ??= await createTestVhost(resources.rabbitmqUrl, resources.rabbitmqManagementUrl, `e2e-${label}`);
+  static async create(
+    resources: SystemResources,
+    label: string,
+    env: Record<string, string> = {},
+    options: { vhost?: TestVhost; readyTimeoutMs?: number } = {},
+  ): Promise<System> {
+    const vhost = options.vhost ?? (await createTestVhost(resources.rabbitmqUrl, resources.rabbitmqManagementUrl, `e2e-${label}`));
     const databases = await Promise.all(SERVICES.map((s) => createTestDatabase(resources.databaseUrl, `e2e_${label}_${s}`)));
     const ports = await Promise.all(SERVICES.map(() => freePort()));
     return new System(
@@ -187,6 +193,7 @@ export class System {
       Object.fromEntries(SERVICES.map((s, i) => [s, databases[i]])) as Record<Service, TestDatabase>,
       Object.fromEntries(SERVICES.map((s, i) => [s, ports[i]])) as Record<Service, number>,
       env,
+      options.readyTimeoutMs ?? READY_TIMEOUT_MS,
     );
   }
 
@@ -268,7 +275,7 @@ export class System {
 
   private async waitUntilReady(proc: ServiceProcess, baseUrl: string): Promise<void> {
     const url = `${baseUrl}/readyz`;
-    const deadline = Date.now() + READY_TIMEOUT_MS;
+    const deadline = Date.now() + this.readyTimeoutMs;
     let last = 'no answer yet';
     while (Date.now() < deadline) {
       if (!proc.running) {
@@ -284,6 +291,6 @@ export class System {
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    throw new Error(`${proc.service} not ready after ${READY_TIMEOUT_MS} ms (last /readyz: ${last}):\n${proc.printed}`);
+    throw new Error(`${proc.service} not ready after ${this.readyTimeoutMs} ms (last /readyz: ${last}):\n${proc.printed}`);
   }
 }
