@@ -169,13 +169,21 @@ export function metricValue(text: string, name: string, labels: Record<string, s
   return sum;
 }
 
-/** GET /readyz answers 200: database and broker up, and each of `queues`, in order, consuming. */
+/**
+ * GET /readyz answers 200: database and broker up (naming the node as host:port, never the
+ * credentials), and each of `queues`, in order, consuming.
+ */
 export async function expectReady(baseUrl: string, queues: readonly string[]): Promise<void> {
   const ready = await fetch(`${baseUrl}/readyz`);
   expect(ready.status).toBe(200);
   expect(await ready.json()).toEqual({
     status: 'ready',
-    checks: { database: true, broker: true, subscriptions: queues.map((queue) => ({ queue, consuming: true })) },
+    checks: {
+      database: true,
+      broker: true,
+      brokerNode: expect.stringMatching(/^[^@/:]+:\d+$/),
+      subscriptions: queues.map((queue) => ({ queue, consuming: true })),
+    },
   });
 }
 
