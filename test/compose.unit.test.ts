@@ -8,6 +8,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { brokerPermissionsOf, type ServiceName } from '../shared/contracts/src/topology';
+import { parseBrokerUrls } from '../shared/messaging/src/broker-addresses';
 import { configSchema as inventorySchema } from '../services/inventory/src/config';
 import { configSchema as notificationSchema } from '../services/notification/src/config';
 import { configSchema as orderSchema } from '../services/order/src/config';
@@ -30,6 +32,8 @@ const SERVICES: Record<string, ConfigSchema> = {
   notification: notificationSchema,
 };
 const SERVICE_NAMES = Object.keys(SERVICES);
+/** The broker's compose services: the first always, the others in the `cluster` profile. */
+const RABBITMQ_NODES = ['rabbitmq', 'rabbitmq-2', 'rabbitmq-3'];
 
 /**
  * The metric names the services export (shared/messaging, shared/platform, services/order) and
@@ -285,20 +289,26 @@ describe('docker-compose.yml: the four services', () => {
       expect(Number(build?.args?.PORT)).toBe(portFromEnv(name));
     });
 
-    it("reaches the broker and its own database with the credentials compose gives them", () => {
+    it("reaches the broker and its own database as its own user and role, with the password the broker and Postgres give them", () => {
       const env = envOf(name);
-      const rabbitmq = new URL(env.RABBITMQ_URL as string);
-      const rabbitmqEnv = envOf('rabbitmq');
-      expect(rabbitmq.hostname).toBe('rabbitmq');
-      expect(decodeURIComponent(rabbitmq.username)).toBe(rabbitmqEnv.RABBITMQ_DEFAULT_USER);
-      expect(decodeURIComponent(rabbitmq.password)).toBe(rabbitmqEnv.RABBITMQ_DEFAULT_PASS);
+      const password = envOf('rabbitmq')[`TROUPE_${name.toUpperCase()}_PASSWORD`];
+      expect(password, 'the broker sets this password').toBeTruthy();
+      expect(envOf('postgres')[`TROUPE_${name.toUpperCase()}_PASSWORD`], 'Postgres sets the same password').toBe(password);
+      const nodes = parseBrokerUrls(env.RABBITMQ_URL as string);
+      expect(nodes.map((node) => node.host)).toEqual(RABBITMQ_NODES.map((node) => `${node}:5672`));
+      for (const node of nodes) {
+        expect(decodeURIComponent(node.username)).toBe(`troupe-${name}`);
+        expect(decodeURIComponent(node.password)).toBe(password);
+      }
 
       const database = new URL(env.DATABASE_URL as string);
-      const postgresEnv = envOf('postgres');
       expect(database.hostname).toBe('postgres');
-      expect(decodeURIComponent(database.username)).toBe(postgresEnv.POSTGRES_USER ?? 'postgres');
-      expect(decodeURIComponent(database.password)).toBe(postgresEnv.POSTGRES_PASSWORD);
+      expect(decodeURIComponent(database.username)).toBe(`troupe_${name}`);
+      expect(decodeURIComponent(database.password)).toBe(password);
       expect(database.pathname).toBe(`/${name}`);
+      // Not the operator's nor the superuser's credentials.
+      expect(decodeURIComponent(nodes[0]!.username)).not.toBe(envOf('rabbitmq').RABBITMQ_DEFAULT_USER);
+      expect(decodeURIComponent(database.username)).not.toBe(envOf('postgres').POSTGRES_USER);
     });
 
     it('sends traces to Jaeger over OTLP/HTTP, and nothing else (Jaeger takes no metrics or logs)', () => {
@@ -444,8 +454,8 @@ describe('docker-compose.yml: every container', () => {
   });
 
   it('RabbitMQ and Postgres have health checks (the services wait on them)', () => {
-    expect(serviceOf('rabbitmq').healthcheck?.test).toEqual(expect.arrayContaining(['rabbitmq-diagnostics']));
-    expect(serviceOf('postgres').healthcheck?.test).toEqual(expect.arrayContaining(['pg_isready']));
+    expect(JSON.stringify(serviceOf('rabbitmq').healthcheck?.test)).toMatch(/rabbitmq-diagnostics -q check_port_connectivity/);
+    expect(JSON.stringify(serviceOf('postgres').healthcheck?.test)).toMatch(/pg_isready --host=127\.0\.0\.1/);
   });
 
   it('RabbitMQ has its own user: guest only works from the broker\'s loopback', () => {
@@ -501,6 +511,52 @@ describe('docker-compose.yml: the loadgen profile', () => {
     const url = new URL(envOf('loadgen').ORDER_URL as string);
     expect([url.hostname, Number(url.port)]).toEqual(['order', portFromEnv('order')]);
     expect(dependsOn('loadgen')).toMatchObject({ order: 'service_healthy' });
+  });
+});
+
+describe('docker-compose.yml: the cluster profile', () => {
+  const peers = RABBITMQ_NODES.filter((node) => node !== 'rabbitmq');
+  const profilesOf = (name: string) => (serviceOf(name) as { profiles?: string[] }).profiles;
+  const clusterConf = read('infra/rabbitmq/cluster.conf');
+
+  it('adds two RabbitMQ nodes, only in the cluster profile, with the image of the first', () => {
+    expect(profilesOf('rabbitmq')).toBeUndefined();
+    for (const peer of peers) {
+      expect(profilesOf(peer)).toEqual(['cluster']);
+      expect(serviceOf(peer).image).toBe(serviceOf('rabbitmq').image);
+      expect((serviceOf(peer) as { hostname?: string }).hostname).toBe(peer);
+    }
+  });
+
+  it('the extra nodes join the first by classic config peer discovery, which names all three nodes', () => {
+    expect(clusterConf).toMatch(/^cluster_formation\.peer_discovery_backend = classic_config$/m);
+    const listed = [...clusterConf.matchAll(/^cluster_formation\.classic_config\.nodes\.\d+ = (\S+)$/gm)].map((m) => m[1]);
+    expect(listed).toEqual(RABBITMQ_NODES.map((node) => `rabbit@${node}`));
+    for (const peer of peers) {
+      expect(serviceOf(peer).volumes).toContain('./infra/rabbitmq/cluster.conf:/etc/rabbitmq/conf.d/91-cluster.conf:ro');
+      expect(dependsOn(peer)).toMatchObject({ rabbitmq: 'service_healthy' });
+      expect(serviceOf(peer).healthcheck?.test).toEqual(expect.arrayContaining(['rabbitmq-diagnostics']));
+    }
+    // The first node never discovers: it starts alone, as it does without the profile.
+    expect(JSON.stringify(serviceOf('rabbitmq').volumes)).not.toContain('cluster.conf');
+  });
+
+  it('every node has its own data volume and the same Erlang cookie, for the server and the CLI', () => {
+    const data = RABBITMQ_NODES.map((node) => (serviceOf(node).volumes ?? []).find((v) => String(v).endsWith(':/var/lib/rabbitmq')));
+    expect(new Set(data).size).toBe(3);
+    const cookies = RABBITMQ_NODES.map((node) => envOf(node));
+    for (const env of cookies) {
+      expect(env.RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS).toMatch(/^-setcookie \S+$/);
+      expect(env.RABBITMQ_CTL_ERL_ARGS).toBe(env.RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS);
+    }
+    expect(new Set(cookies.map((env) => env.RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS)).size).toBe(1);
+  });
+
+  it('every service waits for the extra nodes when the profile is on, and not when it is off', () => {
+    for (const name of SERVICE_NAMES) {
+      const depends = serviceOf(name).depends_on as Record<string, { condition?: string; required?: boolean }>;
+      for (const peer of peers) expect(depends[peer]).toEqual({ condition: 'service_healthy', required: false });
+    }
   });
 });
 
@@ -583,23 +639,37 @@ describe('Dockerfile', () => {
   });
 });
 
-describe('infra/postgres', () => {
-  it("the init scripts create exactly the databases named in the services' DATABASE_URLs", () => {
-    const dir = 'infra/postgres/initdb';
-    const sql = readdirSync(join(root, dir))
-      .filter((file) => file.endsWith('.sql'))
-      .sort()
-      .map((file) => read(`${dir}/${file}`).replace(/--.*$/gm, ''))
-      .join('\n');
-    const created = [...sql.matchAll(/\bCREATE\s+DATABASE\s+(?:"([^"]+)"|([A-Za-z_][A-Za-z0-9_]*))/gi)].map(
-      (match) => (match[1] ?? (match[2] as string).toLowerCase()) as string,
-    );
+describe('infra/postgres and infra/rabbitmq: each service its own role and user', () => {
+  const roles = read('infra/postgres/start-with-roles.sh');
+  const users = read('infra/rabbitmq/start-with-users.sh');
+
+  it("Postgres' entrypoint creates a role and a database for exactly the services in the DATABASE_URLs, and is mounted", () => {
+    const listed = /for service in ([a-z ]+); do/.exec(roles)?.[1]?.split(' ') ?? [];
     const wanted = SERVICE_NAMES.map((name) => decodeURIComponent(new URL(envOf(name).DATABASE_URL as string).pathname.slice(1)));
-    expect([...created].sort()).toEqual([...wanted].sort());
+    expect([...listed].sort()).toEqual([...wanted].sort());
+    expect(roles).toMatch(/NOSUPERUSER NOCREATEDB NOCREATEROLE/);
+    expect(roles).toMatch(/REVOKE ALL ON DATABASE :"db" FROM PUBLIC/);
+    expect(serviceOf('postgres').volumes).toEqual(expect.arrayContaining(['./infra/postgres/start-with-roles.sh:/etc/troupe/start-with-roles.sh:ro']));
+    expect((serviceOf('postgres') as { entrypoint?: string[] }).entrypoint).toEqual(['bash', '/etc/troupe/start-with-roles.sh']);
   });
 
-  it('the init scripts are mounted where the postgres image runs them', () => {
-    expect(serviceOf('postgres').volumes).toEqual(expect.arrayContaining(['./infra/postgres/initdb:/docker-entrypoint-initdb.d:ro']));
+  it("the broker's entrypoint gives each service exactly the permissions of brokerPermissionsOf, and is mounted", () => {
+    const granted = Object.fromEntries(
+      [...users.matchAll(/^user (troupe-[a-z]+) "\$\{TROUPE_[A-Z]+_PASSWORD:\?\}" '([^']+)' '([^']+)' '([^']+)'$/gm)].map((m) => [
+        m[1],
+        { configure: m[2], write: m[3], read: m[4] },
+      ]),
+    );
+    expect(granted).toEqual(Object.fromEntries(SERVICE_NAMES.map((name) => [`troupe-${name}`, brokerPermissionsOf(name as ServiceName)])));
+    expect(serviceOf('rabbitmq').volumes).toEqual(expect.arrayContaining(['./infra/rabbitmq/start-with-users.sh:/etc/troupe/start-with-users.sh:ro']));
+    expect((serviceOf('rabbitmq') as { entrypoint?: string[] }).entrypoint).toEqual(['bash', '/etc/troupe/start-with-users.sh']);
+  });
+
+  it('the health checks pass only once the users and roles are in place', () => {
+    expect(JSON.stringify(serviceOf('rabbitmq').healthcheck?.test)).toContain('/tmp/troupe-users-ready');
+    expect(users).toContain('touch "$ready"');
+    expect(JSON.stringify(serviceOf('postgres').healthcheck?.test)).toContain('/tmp/troupe-roles-ready');
+    expect(roles).toContain('touch "$ready"');
   });
 });
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { anOrderRequest, eventually } from '@troupe/testing';
+import { anOrderRequest, eventually, type TestBroker } from '@troupe/testing';
+import { expect } from 'vitest';
 import type { System } from '../support/system';
-import { sql } from '../support/api';
+import { deadLetters, sql } from '../support/api';
 
 /** What kind of order was placed, and so how it must end. */
 export type Kind = 'visa' | 'declined' | 'soldout' | 'flaky';
@@ -21,7 +22,7 @@ const SKUS = ['SKU-TSHIRT', 'SKU-MUG', 'SKU-HOODIE'];
  * down, connection reset, 5xx, 409), tries again with the same key until it gets its 202. A
  * request whose answer was lost therefore never creates a second order.
  */
-async function placeUntilAccepted(system: System, i: number, deadline: number): Promise<Placed> {
+async function placeUntilAccepted(orderUrl: string, i: number, deadline: number): Promise<Placed> {
   const kind = kindOf(i);
   const sku = kind === 'soldout' ? 'SKU-SOLDOUT' : SKUS[i % SKUS.length]!;
   const quantity = 1 + (i % 3);
@@ -33,9 +34,10 @@ async function placeUntilAccepted(system: System, i: number, deadline: number): 
     }),
   );
   const key = randomUUID();
+  const answers: string[] = [];
   for (;;) {
     try {
-      const response = await fetch(`${system.baseUrl('order')}/orders`, {
+      const response = await fetch(`${orderUrl}/orders`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'idempotency-key': key },
         body,
@@ -43,21 +45,24 @@ async function placeUntilAccepted(system: System, i: number, deadline: number): 
       });
       if (response.status === 202) return { orderId: ((await response.json()) as { orderId: string }).orderId, kind, sku, quantity };
       if (response.status < 500 && response.status !== 409) throw new Error(`POST /orders: ${response.status} ${await response.text()}`);
+      answers.push(`${response.status} ${(await response.text()).slice(0, 80)}`);
     } catch (error) {
       if (error instanceof Error && error.message.startsWith('POST /orders')) throw error;
+      answers.push(String(error));
     }
-    if (Date.now() > deadline) throw new Error(`order ${i} not accepted before the deadline`);
+    if (Date.now() > deadline) throw new Error(`order ${i} (key ${key}) not accepted before the deadline; ${answers.length} answers, the last: ${answers.slice(-3).join(' | ')}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
 
 /**
  * A stream of orders at `perSecond` for `durationMs` (bounded in count and time), while `faults`
- * run beside it; resolves with every order the system accepted.
+ * run beside it; resolves with every order the system accepted. `orderUrl` (default: the order
+ * service) may be a front for several order replicas.
  */
 export async function streamOrders(
   system: System,
-  { perSecond, durationMs }: { perSecond: number; durationMs: number },
+  { perSecond, durationMs, orderUrl = system.baseUrl('order') }: { perSecond: number; durationMs: number; orderUrl?: string },
   faults: () => Promise<void>,
 ): Promise<Placed[]> {
   const total = Math.round((perSecond * durationMs) / 1000);
@@ -66,7 +71,7 @@ export async function streamOrders(
   const placing: Promise<Placed>[] = [];
   const faulting = faults();
   for (let i = 0; i < total; i++) {
-    placing.push(placeUntilAccepted(system, offset + i, deadline));
+    placing.push(placeUntilAccepted(orderUrl, offset + i, deadline));
     await new Promise((resolve) => setTimeout(resolve, 1000 / perSecond));
   }
   const [placed] = await Promise.all([Promise.all(placing), faulting]);
@@ -167,4 +172,24 @@ export async function stockLedger(system: System): Promise<{ sku: string; availa
                        WHERE item->>'sku' = s.sku), 0)::int AS "inReservations"
        FROM stock s ORDER BY s.sku`,
   );
+}
+
+const SEEDED: Record<string, number> = { 'SKU-TSHIRT': 1_000_000, 'SKU-MUG': 1_000_000, 'SKU-HOODIE': 1_000_000, 'SKU-SOLDOUT': 0 };
+
+/**
+ * Every invariant of a fault run: each order terminal with the right outcome, one charge, one
+ * reservation per accepted line, one notification; stock conserved; the DLQs holding exactly the
+ * poison injected (into payment's queue) and nothing else.
+ */
+export async function expectAllInvariants(system: System, broker: TestBroker, placed: readonly Placed[], poisonInjected: number): Promise<void> {
+  const invariants = await checkInvariants(system, placed);
+  expect(invariants).toEqual(noViolations(placed.length));
+  for (const line of await stockLedger(system)) {
+    expect(line.available + line.reserved, `${line.sku} conserved`).toBe(SEEDED[line.sku]);
+    expect(line.reserved, `${line.sku} reserved = Σ reservations`).toBe(line.inReservations);
+  }
+  const dlqs = await deadLetters(broker);
+  expect(dlqs).toEqual({ order: 0, payment: poisonInjected, inventory: 0, notification: 0 });
+  const byKind = placed.reduce<Record<string, number>>((n, p) => ({ ...n, [p.kind]: (n[p.kind] ?? 0) + 1 }), {});
+  console.log(`invariants hold for ${placed.length} orders ${JSON.stringify(byKind)}; DLQs ${JSON.stringify(dlqs)}`);
 }

@@ -62,6 +62,8 @@ export class ServiceProcess {
     readonly service: Startable,
     private readonly child: ChildProcess,
     logs: Logs,
+    /** Where it serves HTTP. */
+    readonly baseUrl: string,
   ) {
     const prefix = `${service.padEnd(12)}[${child.pid}]`;
     for (const stream of [child.stdout, child.stderr]) {
@@ -116,7 +118,7 @@ export function spawnService(service: Startable, env: Record<string, string>, lo
   const [command, ...args] = manifest.scripts.start.trim().split(/\s+/);
   if (!command) throw new Error(`services/${service}/package.json has an empty start script`);
   const child = spawn(command, args, { cwd: dir, env: { ...inheritedEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const proc = new ServiceProcess(service, child, logs);
+  const proc = new ServiceProcess(service, child, logs, `http://${env.HOST ?? '127.0.0.1'}:${env.PORT ?? ''}`);
   live.add(proc);
   void proc.exited.then(() => live.delete(proc));
   return proc;
@@ -175,11 +177,20 @@ export class System {
     private readonly databases: Record<Service, TestDatabase>,
     private readonly ports: Record<Service, number>,
     private readonly env: Record<string, string>,
+    private readonly readyTimeoutMs: number,
   ) {}
 
-  /** Creates the vhost and databases; starts nothing (see `startAll`). */
-  static async create(resources: SystemResources, label: string, env: Record<string, string> = {}): Promise<System> {
-    const vhost = await createTestVhost(resources.rabbitmqUrl, resources.brokerAdmin, resources.access, `e2e-${label}`);
+  /**
+   * Creates the vhost (unless `options.vhost` is given: a broker of the test's own) and databases;
+   * starts nothing (see `startAll`). `options.readyTimeoutMs`: how long a start may take.
+   */
+  static async create(
+    resources: SystemResources,
+    label: string,
+    env: Record<string, string> = {},
+    options: { vhost?: TestVhost; readyTimeoutMs?: number } = {},
+  ): Promise<System> {
+    const vhost = options.vhost ?? (await createTestVhost(resources.rabbitmqUrl, resources.brokerAdmin, resources.access, `e2e-${label}`));
     const databases = await Promise.all(SERVICES.map((s) => createTestDatabase(resources.databaseUrl, `e2e_${label}_${s}`, resources.access[s])));
     const ports = await Promise.all(SERVICES.map(() => freePort()));
     return new System(
@@ -187,6 +198,7 @@ export class System {
       Object.fromEntries(SERVICES.map((s, i) => [s, databases[i]])) as Record<Service, TestDatabase>,
       Object.fromEntries(SERVICES.map((s, i) => [s, ports[i]])) as Record<Service, number>,
       env,
+      options.readyTimeoutMs ?? READY_TIMEOUT_MS,
     );
   }
 
@@ -215,10 +227,9 @@ export class System {
    * `docker compose up --scale` would), waits until it is ready, and returns it.
    */
   async startReplica(service: Service): Promise<ServiceProcess> {
-    const port = await freePort();
-    const proc = this.spawn(service, port);
+    const proc = this.spawn(service, await freePort());
     this.replicas.push(proc);
-    await this.waitUntilReady(proc, `http://127.0.0.1:${port}`);
+    await this.waitUntilReady(proc, proc.baseUrl);
     return proc;
   }
 
@@ -269,7 +280,7 @@ export class System {
 
   private async waitUntilReady(proc: ServiceProcess, baseUrl: string): Promise<void> {
     const url = `${baseUrl}/readyz`;
-    const deadline = Date.now() + READY_TIMEOUT_MS;
+    const deadline = Date.now() + this.readyTimeoutMs;
     let last = 'no answer yet';
     while (Date.now() < deadline) {
       if (!proc.running) {
@@ -285,6 +296,6 @@ export class System {
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    throw new Error(`${proc.service} not ready after ${READY_TIMEOUT_MS} ms (last /readyz: ${last}):\n${proc.printed}`);
+    throw new Error(`${proc.service} not ready after ${this.readyTimeoutMs} ms (last /readyz: ${last}):\n${proc.printed}`);
   }
 }

@@ -45,6 +45,19 @@ describe('order configuration', () => {
     expect(error.message).not.toMatch(/\bPORT\b/);
   });
 
+  it('when RABBITMQ_URL lists the nodes of a cluster, then it is accepted as given', () => {
+    const nodes = 'amqp://u:p@rabbit-0:5672,amqp://u:p@rabbit-1:5672,amqp://u:p@rabbit-2:5672';
+
+    expect(loadConfig({ RABBITMQ_URL: nodes }).RABBITMQ_URL).toBe(nodes);
+  });
+
+  it('when one node of RABBITMQ_URL is not an amqp URL, then the error names RABBITMQ_URL and the entry', () => {
+    const error = failureOf({ RABBITMQ_URL: 'amqp://u:p@rabbit-0:5672,rabbit-1:5672' });
+
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toMatch(/RABBITMQ_URL: entry 2/);
+  });
+
   it('when several values are bad, then the error names each of them', () => {
     const error = failureOf({ PORT: '70000', DATABASE_URL: 'mysql://db', LOG_LEVEL: 'loud', MAX_BODY_BYTES: '1' });
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { SERVICES, type ServiceName } from '@troupe/contracts';
-import { DeadLetters, type DeadLetter, type Selection } from '@troupe/messaging';
-import { connect } from 'amqplib';
+import { DeadLetters, parseBrokerUrls, type DeadLetter, type Selection } from '@troupe/messaging';
+import { connect, type ChannelModel } from 'amqplib';
 import { z } from 'zod';
 import { parseLoadOptions } from './load/options';
 import { formatReport, runLoad } from './load/run';
@@ -16,12 +16,37 @@ const USAGE = `usage: troupe dlq <list|show|replay|purge> --service <${SERVICES.
   replay  send messages back to the queue they failed on        --id ID [--id ID …] | --all
   purge   delete messages for good                              --id ID [--id ID …] | --all
 
-environment: RABBITMQ_URL (default amqp://guest:guest@localhost:5672)`;
+environment: RABBITMQ_URL (default amqp://guest:guest@localhost:5672; a cluster's nodes comma-separated)`;
 
 const env = z
-  .object({ RABBITMQ_URL: z.string().regex(/^amqps?:\/\//, 'must be an amqp:// URL').default('amqp://guest:guest@localhost:5672') })
+  .object({
+    RABBITMQ_URL: z
+      .string()
+      .default('amqp://guest:guest@localhost:5672')
+      .transform((value, ctx) => {
+        try {
+          return parseBrokerUrls(value);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+          return z.NEVER;
+        }
+      }),
+  })
   .safeParse(process.env);
 
+
+/** The first node of the cluster that answers. */
+async function connectToAnyNode(urls: URL[]): Promise<ChannelModel> {
+  const failures: string[] = [];
+  for (const url of urls) {
+    try {
+      return await connect(url.toString());
+    } catch (error) {
+      failures.push(`${url.host}: ${(error as Error).message}`);
+    }
+  }
+  throw new Error(`no broker node answered (${failures.join('; ')})`);
+}
 
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'load') return load(argv.slice(1));
@@ -45,7 +70,7 @@ async function main(argv: string[]): Promise<void> {
   const limit = Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
 
-  const connection = await connect(env.data.RABBITMQ_URL);
+  const connection = await connectToAnyNode(env.data.RABBITMQ_URL);
   try {
     const channel = await connection.createConfirmChannel();
     const dlq = new DeadLetters(channel, service);

@@ -1,3 +1,4 @@
+export { parseBrokerUrls } from './broker-addresses';
 export { subscribe, type Handler, type HandlerContext, type HandlerMap, type Subscription } from './consumer';
 export { DependencyError, classifyFailure, unavailableDependency, DATABASE, type FailureClass } from './failures';
 export { type Dependency } from './outage';

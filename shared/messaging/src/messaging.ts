@@ -3,6 +3,7 @@ import { connect, type ChannelModel, type RecoveringChannelModel } from 'amqplib
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
+import { BrokerAddresses } from './broker-addresses';
 import { BatchRunner, SubscriptionConsumer, type Delivery, type Subscription } from './consumer';
 import { Lanes } from './lanes';
 import { DeadLetters } from './dead-letters';
@@ -18,7 +19,7 @@ import { declareTopology } from './topology';
 
 export interface MessagingOptions {
   service: ServiceName;
-  /** amqp(s):// URL of the broker. */
+  /** amqp(s):// URL of the broker, or of each node of a cluster, comma-separated (see `parseBrokerUrls`). */
   url: string;
   /** This service's database: the inbox and outbox live beside its own tables. */
   pool: Pool;
@@ -59,6 +60,8 @@ export interface MessagingStatus {
   broker: boolean;
   /** Dependencies found away by the handlers, and for how long (see `Outages`). */
   dependencies: Record<string, { up: boolean; downForMs?: number }>;
+  /** `host:port` of the broker node connected to (or being tried). */
+  brokerNode: string | undefined;
   subscriptions: { queue: string; consuming: boolean; pausedBy?: string[] }[];
 }
 
@@ -77,6 +80,7 @@ export class Messaging {
   private readonly outages: Outages;
   private connection: RecoveringChannelModel | undefined;
   private current: ChannelModel | undefined;
+  private addresses: BrokerAddresses | undefined;
   private disconnectedSince = Date.now();
   private stopping = false;
 
@@ -133,9 +137,9 @@ export class Messaging {
   async start(): Promise<void> {
     const { logger, url, heartbeatSeconds = 10, giveUpAfterMs = 300_000 } = this.options;
     this.disconnectedSince = Date.now();
-    const target = new URL(url);
-    if (!target.searchParams.has('heartbeat')) target.searchParams.set('heartbeat', String(heartbeatSeconds));
-    this.connection = await connect(target.toString(), {
+    const addresses = new BrokerAddresses(url, heartbeatSeconds);
+    this.addresses = addresses;
+    this.connection = await connect(addresses.target, {
       // Nagle's algorithm holds small frames (acks, confirms, one message) up to ~40 ms waiting
       // for a delayed TCP ack: every hop of the workflow would pay it.
       noDelay: true,
@@ -146,14 +150,18 @@ export class Messaging {
         calculateDelay: (attempt: number) => {
           const down = Date.now() - this.disconnectedSince;
           if (down > giveUpAfterMs) throw new Error(`broker unreachable for ${Math.round(down / 1000)}s`);
-          const base = Math.min(5000, 100 * 2 ** Math.min(attempt, 10));
+          // Every failed attempt moves on to the next node; the backoff grows per round of the
+          // cluster, so a dead node costs a fraction of a second when another one is alive.
+          addresses.advance();
+          const round = Math.ceil(attempt / addresses.size);
+          const base = Math.min(5000, 100 * 2 ** Math.min(round, 10));
           return Math.round(base * (0.8 + 0.4 * Math.random()));
         },
       },
     });
     this.connection.on('disconnect', (error: Error) => this.onDisconnect(error));
     this.connection.on('connect-failed', (error: Error) =>
-      logger.warn({ err: errorMessage(error) }, 'cannot reach the broker yet; retrying'),
+      logger.warn({ err: errorMessage(error), node: addresses.current }, 'cannot reach the broker yet; retrying'),
     );
     this.connection.on('reconnect-failed', (error: Error) => {
       logger.fatal({ err: errorMessage(error) }, 'giving up on the broker');
@@ -179,6 +187,7 @@ export class Messaging {
     return {
       broker: this.current !== undefined && this.publisher.ready,
       dependencies: this.outages.status(),
+      brokerNode: this.addresses?.current,
       subscriptions: this.consumers.map((c) => ({ queue: c.queue, consuming: c.consuming, ...(c.paused.length > 0 ? { pausedBy: c.paused } : {}) })),
     };
   }
@@ -226,7 +235,7 @@ export class Messaging {
     this.current = model;
     for (const consumer of this.consumers) await consumer.attach(model);
     this.metrics.brokerConnected.set(1);
-    logger.info({ subscriptions: this.consumers.map((c) => c.queue) }, 'connected to the broker');
+    logger.info({ node: this.addresses?.current, subscriptions: this.consumers.map((c) => c.queue) }, 'connected to the broker');
     this.relay.resume();
   }
 
@@ -236,7 +245,7 @@ export class Messaging {
     this.publisher.detach();
     for (const consumer of this.consumers) consumer.detach();
     this.metrics.brokerConnected.set(0);
-    this.options.logger.warn({ err: errorMessage(error) }, 'lost the broker; reconnecting');
+    this.options.logger.warn({ err: errorMessage(error), node: this.addresses?.current }, 'lost the broker; reconnecting');
   }
 
   /** A channel died under a live connection: drop the connection so recovery rebuilds it all. */

@@ -1,3 +1,4 @@
+import { parseBrokerUrls } from '@troupe/messaging';
 import { z } from 'zod';
 
 /** Thrown at start-up when the environment is not valid; the message names every bad variable. */
@@ -23,14 +24,25 @@ const url = (protocols: RegExp, example: string) =>
     }
   }, `must be a URL like ${example}`);
 
+const brokerUrls = z.string().superRefine((value, ctx) => {
+  try {
+    parseBrokerUrls(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `${(error as Error).message} (e.g. amqp://user:pass@host:5672 or a comma-separated list of them)` });
+  }
+});
+
 /**
  * The variables every service reads (README.md "Configuration"). Each service extends this with
  * its own keys in its `config.ts`.
  */
 export function commonConfig(service: string, defaultPort: number) {
   return {
-    /** The broker. guest/guest only works from localhost: give real credentials elsewhere. */
-    RABBITMQ_URL: url(/^amqps?:$/, 'amqp://user:pass@host:5672').default('amqp://guest:guest@localhost:5672'),
+    /**
+     * The broker, or every node of a cluster as comma-separated URLs (a service connects to any
+     * live one and moves to another when it dies). guest/guest only works from localhost.
+     */
+    RABBITMQ_URL: brokerUrls.default('amqp://guest:guest@localhost:5672'),
     /** This service's own Postgres database. */
     DATABASE_URL: url(/^postgres(ql)?:$/, 'postgres://user@host:5432/db').default(`postgres://postgres@localhost:5432/${service}`),
     /** Connections in this service's Postgres pool. */

@@ -150,9 +150,9 @@ async function readiness(pool: Pool, messaging: Messaging): Promise<Readiness> {
     ),
     new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref()),
   ]);
-  const { broker, dependencies, subscriptions } = messaging.status();
+  const { broker, brokerNode, dependencies, subscriptions } = messaging.status();
   const ready = database && broker && subscriptions.every((s) => s.consuming);
-  return { ready, checks: { database, broker, dependencies, subscriptions } };
+  return { ready, checks: { database, broker, brokerNode, dependencies, subscriptions } };
 }
 
 /**

@@ -87,11 +87,16 @@ class HttpAdmin implements BrokerAdmin {
 }
 
 class CtlAdmin implements BrokerAdmin {
-  readonly via = 'rabbitmqctl';
+  readonly via: string;
+
+  /** `node`: the broker node to administer (`-n`); the local default node when absent. */
+  constructor(private readonly node?: string) {
+    this.via = node ? `rabbitmqctl -n ${node}` : 'rabbitmqctl';
+  }
 
   private async ctl(...args: string[]): Promise<string> {
     try {
-      const { stdout } = await run('rabbitmqctl', ['-q', ...args], { timeout: CTL_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 });
+      const { stdout } = await run('rabbitmqctl', ['-q', ...(this.node ? ['-n', this.node] : []), ...args], { timeout: CTL_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 });
       return stdout;
     } catch (error) {
       const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
@@ -207,6 +212,9 @@ export async function discoverBrokerAdmin(rabbitmqUrl: string, managementUrl = d
   );
 }
 
+/** `spec`: a management API URL, `rabbitmqctl` (the local node) or `rabbitmqctl:<node>`. */
 export function brokerAdmin(spec: string): BrokerAdmin {
-  return spec === 'rabbitmqctl' ? new CtlAdmin() : new HttpAdmin(spec);
+  if (spec === 'rabbitmqctl') return new CtlAdmin();
+  if (spec.startsWith('rabbitmqctl:')) return new CtlAdmin(spec.slice('rabbitmqctl:'.length));
+  return new HttpAdmin(spec);
 }

@@ -2,6 +2,6 @@ export { TestBroker } from './amqp';
 export { brokerAdmin, discoverBrokerAdmin, rabbitmqctlControls, type BrokerAdmin, type Definitions } from './broker-admin';
 export { anEvent, anOrderRequest, sampleData, type OrderRequest } from './builders';
 export { createTestDatabase, createTestVhost, query, type TestDatabase, type TestVhost } from './resources';
-export { ensureDbRoles, newAccess, withCredentials, type Access, type ServiceAccess } from './access';
+export { ensureBrokerUsers, ensureDbRoles, newAccess, vhostDefinitions, withCredentials, type Access, type ServiceAccess } from './access';
 export { eventually } from './wait';
 export { expectEnvelope, expectReady, startHarness, type Harness, type Published } from './service-harness';

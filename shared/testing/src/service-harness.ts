@@ -175,8 +175,9 @@ export function metricValue(text: string, name: string, labels: Record<string, s
 }
 
 /**
- * GET /readyz answers 200: database and broker up, every dependency in `dependencies` (the
- * database always) up, and each of `queues`, in order, consuming.
+ * GET /readyz answers 200: database and broker up (naming the node as host:port, never the
+ * credentials), every dependency in `dependencies` (the database always) up, and each of
+ * `queues`, in order, consuming.
  */
 export async function expectReady(baseUrl: string, queues: readonly string[], dependencies: readonly string[] = []): Promise<void> {
   const ready = await fetch(`${baseUrl}/readyz`);
@@ -186,6 +187,7 @@ export async function expectReady(baseUrl: string, queues: readonly string[], de
     checks: {
       database: true,
       broker: true,
+      brokerNode: expect.stringMatching(/^[^@/:]+:\d+$/),
       dependencies: Object.fromEntries(['database', ...dependencies].map((name) => [name, { up: true }])),
       subscriptions: queues.map((queue) => ({ queue, consuming: true })),
     },

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The broker's entrypoint in compose: starts RabbitMQ as the image would, then (on every start, so
+# a changed password takes effect with `docker compose up -d`) gives each service its own user
+# with least-privilege permissions on the vhost "/" (docs/decisions/0012-least-privilege.md).
+# Passwords come from the environment: TROUPE_<SERVICE>_PASSWORD. The operator user is the image's
+# RABBITMQ_DEFAULT_USER. The permissions are those of brokerPermissionsOf() in
+# shared/contracts/src/topology.ts; test/compose.unit.test.ts checks that the two agree.
+set -euo pipefail
+
+ready=/tmp/troupe-users-ready
+rm -f "$ready"
+
+docker-entrypoint.sh rabbitmq-server &
+server=$!
+trap 'kill -TERM "$server" 2>/dev/null; wait "$server"; exit $?' TERM INT
+
+until rabbitmqctl -q await_startup >/dev/null 2>&1; do
+  kill -0 "$server" 2>/dev/null || { wait "$server"; exit $?; }
+  sleep 2
+done
+
+user() { # name password configure write read
+  rabbitmqctl -q add_user "$1" "$2" >/dev/null 2>&1 || rabbitmqctl -q change_password "$1" "$2" >/dev/null
+  rabbitmqctl -q set_permissions -p / "$1" "$3" "$4" "$5" >/dev/null
+}
+user troupe-order "${TROUPE_ORDER_PASSWORD:?}" '^order\..*$' '^order\..*$' '^(order\..*|payment\.events|inventory\.events|notification\.events)$'
+user troupe-payment "${TROUPE_PAYMENT_PASSWORD:?}" '^payment\..*$' '^payment\..*$' '^(payment\..*|order\.events|inventory\.events)$'
+user troupe-inventory "${TROUPE_INVENTORY_PASSWORD:?}" '^inventory\..*$' '^inventory\..*$' '^(inventory\..*|payment\.events)$'
+user troupe-notification "${TROUPE_NOTIFICATION_PASSWORD:?}" '^notification\..*$' '^notification\..*$' '^(notification\..*|payment\.events|inventory\.events)$'
+echo "troupe: service users troupe-order, troupe-payment, troupe-inventory, troupe-notification ready"
+touch "$ready"
+
+wait "$server"
