@@ -15,7 +15,7 @@ const CREDENTIALS = join(__dirname, '..', '.tools', 'local-credentials.json');
 const RABBITMQ_ADMIN_URL = process.env.RABBITMQ_ADMIN_URL ?? 'amqp://guest:guest@localhost:5672';
 const DATABASE_ADMIN_URL = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@localhost:5432/postgres';
 
-/** This machine's service credentials: read, or generated once. */
+/** The local service credentials: read, or generated once. */
 function localAccess() {
   if (existsSync(CREDENTIALS)) return JSON.parse(readFileSync(CREDENTIALS, 'utf8'));
   const access = newAccess();

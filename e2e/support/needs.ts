@@ -7,6 +7,6 @@
 export function needs(what: string, available: boolean): boolean {
   if (available) return true;
   if (process.env.CI) throw new Error(`this test needs ${what}, which CI must provide (see .ci/run)`);
-  console.warn(`\n  SKIPPED: this test needs ${what}, which this machine lacks\n`);
+  console.warn(`\n  SKIPPED: this test needs ${what}, which is not available on this host\n`);
   return false;
 }
