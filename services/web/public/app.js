@@ -208,8 +208,10 @@ async function showJourney(orderId) {
             'div',
             { class: 'note-card' },
             el('p', { class: 'subject' }, n.subject),
-            el('p', { class: 'meta' }, `${n.kind} · by ${n.channel} to ${n.recipient} · ${new Date(n.sentAt).toLocaleTimeString()}`),
-            el('pre', {}, n.body),
+            // The address and the body are personal data: the notification service shows them only
+            // to a request carrying the admin token, which the journey does not send.
+            el('p', { class: 'meta' }, `${n.kind} · by ${n.channel}${n.recipient ? ` to ${n.recipient}` : ''} · ${new Date(n.sentAt).toLocaleTimeString()}`),
+            ...(n.body ? [el('pre', {}, n.body)] : []),
           ),
         )
       : [el('p', { class: 'empty' }, 'Nothing yet.')]),

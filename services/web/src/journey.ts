@@ -15,9 +15,10 @@ export interface OrderView {
 export interface NotificationView {
   kind: string;
   channel: string;
-  recipient: string;
+  /** Personal data: only with the admin token, which the web front does not send. */
+  recipient?: string;
   subject: string;
-  body: string;
+  body?: string;
   sentAt: string;
 }
 
