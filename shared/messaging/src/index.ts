@@ -1,8 +1,8 @@
 export { parseBrokerUrls } from './broker-addresses';
 export { subscribe, type Handler, type HandlerContext, type HandlerMap, type Subscription } from './consumer';
-export { DependencyError, classifyFailure, unavailableDependency, DATABASE, type FailureClass } from './failures';
+export { classifyFailure, unavailableDependency, DATABASE, type FailureClass } from './failures';
 export { type Dependency } from './outage';
-export { BrokerUnavailableError, PermanentError, UnroutableError, errorMessage } from './errors';
+export { BrokerUnavailableError, DependencyError, PermanentError, UnroutableError, errorMessage } from './errors';
 export { HEADER, type DeadLetterReason } from './headers';
 export { Messaging, type MessagingOptions, type MessagingStatus } from './messaging';
 export { createMessagingMetrics, type MessagingMetrics } from './metrics';

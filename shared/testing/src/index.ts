@@ -1,6 +1,6 @@
 export { TestBroker } from './amqp';
 export { brokerAdmin, discoverBrokerAdmin, rabbitmqctlControls, type BrokerAdmin, type Definitions } from './broker-admin';
-export { anEvent, anOrderRequest, sampleData, type OrderRequest } from './builders';
+export { anEvent, anOrderRequest, sampleData } from './builders';
 export { createTestDatabase, createTestVhost, query, type TestDatabase, type TestVhost } from './resources';
 export { ensureBrokerUsers, ensureDbRoles, newAccess, vhostDefinitions, withCredentials, type Access, type ServiceAccess } from './access';
 export { eventually } from './wait';
