@@ -1,19 +1,8 @@
-import { anOrderRequest, eventually, query, type OrderRequest, type TestBroker } from '@troupe/testing';
+import type { OrderRequest, OrderStatus, OrderView } from '@troupe/contracts';
+import { anOrderRequest, eventually, query, type TestBroker } from '@troupe/testing';
 import { SERVICES, type Service, type System } from './system';
 
 /** The public HTTP API (docs/design.md "HTTP API"), as a customer (or an operator) would call it. */
-
-export type OrderStatus = 'PENDING' | 'PAID' | 'RESERVED' | 'COMPLETED' | 'CANCELLED';
-
-export interface OrderView {
-  orderId: string;
-  status: OrderStatus;
-  customerId: string;
-  items: { sku: string; quantity: number; unitPriceCents: number }[];
-  total: { amountCents: number; currency: string };
-  history: { type: string; at: string }[];
-  traceId: string | null;
-}
 
 export interface Notification {
   id: string;

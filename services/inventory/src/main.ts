@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { runMain, type ServiceSpec } from '@troupe/platform';
 import { loadConfig, type Config } from './config';
-import { inventoryFaults } from './domain/faults';
+import { inventoryFaults } from './faults';
 import { subscriptions } from './handlers';
 import { stockRoutes } from './http/routes';
 

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { runMain, type ServiceSpec } from '@troupe/platform';
+import { logMailer } from './adapters/log-mailer';
+import { SMTP, smtpMailer } from './adapters/smtp-mailer';
 import { loadConfig, type Config } from './config';
-import { notificationFaults, withFaults } from './domain/faults';
-import { logMailer, SMTP, smtpMailer } from './domain/mailer';
+import { notificationFaults, withFaults } from './faults';
 import { subscriptions } from './handlers';
 import { notificationRoutes } from './http/routes';
 

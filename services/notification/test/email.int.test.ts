@@ -18,6 +18,8 @@ interface ReceivedMail {
 const inbox: ReceivedMail[] = [];
 /** Recipients whose next delivery attempts the SMTP server refuses with a temporary error. */
 const refuseNext = new Map<string, number>();
+/** Recipients whose next mails the server takes in full, then answers with a temporary error (so the sender tries again). */
+const failAfterData = new Map<string, number>();
 let smtp: SMTPServer;
 let notification: Harness<Config>;
 
@@ -46,6 +48,12 @@ beforeAll(async () => {
           messageId: /^Message-ID: (.*)$/im.exec(raw)?.[1]?.trim() ?? '',
           raw,
         });
+        const recipient = session.envelope.rcptTo[0]?.address ?? '';
+        const failures = failAfterData.get(recipient) ?? 0;
+        if (failures > 0) {
+          failAfterData.set(recipient, failures - 1);
+          return callback(Object.assign(new Error('local error in processing, try again later'), { responseCode: 451 }));
+        }
         callback();
       });
     },
@@ -111,5 +119,20 @@ describe('email notifications', () => {
     expect(await notification.metric('troupe_messages_retried_total', { queue: 'notification.payment.events' })).toBe(retriedBefore + 1);
     const { rows } = await notification.running.pool.query('SELECT kind FROM notifications WHERE order_id = $1', [failed.orderId]);
     expect(rows).toEqual([{ kind: 'PAYMENT_DECLINED' }]);
+  });
+
+  it('when the server took the mail but failed the delivery, then the retry sends it again with the same Message-ID', async () => {
+    const customer = { customerId: 'cust-3', email: 'twice@example.com' };
+    failAfterData.set('twice@example.com', 1);
+    const refunded = anEvent('PaymentRefunded', { data: { customer } });
+
+    await notification.broker.publish('payment.events', refunded);
+
+    const [sent] = await notification.awaitPublished(refunded.orderId, 'NotificationSent');
+    await eventually(() => mailsTo('twice@example.com').length >= 2, { what: 'both deliveries' });
+    const [first, second] = mailsTo('twice@example.com');
+    expect(failAfterData.get('twice@example.com')).toBe(0);
+    expect(first!.messageId).toBe(`<${sent!.body.data.notificationId}@troupe>`);
+    expect(second!.messageId).toBe(first!.messageId);
   });
 });

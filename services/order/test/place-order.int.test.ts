@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { anOrderRequest, type OrderRequest } from '@troupe/testing';
+import type { OrderRequest } from '@troupe/contracts';
+import { anOrderRequest } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/config';
 import { orderService } from '../src/main';

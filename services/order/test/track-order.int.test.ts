@@ -1,3 +1,4 @@
+import type { OrderView } from '@troupe/contracts';
 import { HEADER } from '@troupe/messaging';
 import { anEvent, anOrderRequest, eventually } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,11 +18,6 @@ afterAll(async () => {
   await order?.stop();
 });
 
-interface OrderView {
-  orderId: string;
-  status: string;
-  history: { type: string; at: string }[];
-}
 
 /** Places an order over HTTP, as a customer would. */
 async function aPlacedOrder(): Promise<OrderView> {

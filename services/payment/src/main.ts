@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { runMain, type ServiceSpec } from '@troupe/platform';
+import { SimulatedGateway } from './adapters/simulated-gateway';
 import { loadConfig, type Config } from './config';
-import { paymentFaults, withFaults } from './domain/faults';
-import { SimulatedGateway } from './domain/gateway';
+import { paymentFaults, withFaults } from './faults';
 import { subscriptions } from './handlers';
 
 /** The payment service: charges for placed orders, refunds when the stock is not there. */

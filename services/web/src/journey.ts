@@ -1,16 +1,4 @@
-import { eventCatalog, isEventType, type ServiceName } from '@troupe/contracts';
-
-export interface OrderView {
-  orderId: string;
-  status: string;
-  customerId: string;
-  items: { sku: string; quantity: number; unitPriceCents: number }[];
-  total: { amountCents: number; currency: string };
-  history: { type: string; at: string }[];
-  traceId: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+import { eventCatalog, isEventType, type OrderView, type ServiceName } from '@troupe/contracts';
 
 export interface NotificationView {
   kind: string;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildJourney, type OrderView } from './journey';
+import type { OrderView } from '@troupe/contracts';
+import { buildJourney } from './journey';
 
 const anOrder = (history: [string, number][], overrides: Partial<OrderView> = {}): OrderView => ({
   orderId: '4b0c0000-0000-4000-8000-000000000001',

@@ -14,11 +14,12 @@ const sku = skuSchema;
  */
 export const textSchema = (min: number, max: number) =>
   z.string().trim().min(min).max(max).regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
-const money = z.object({
+export const moneySchema = z.object({
   /** Integer minor units (cents): money is never a float. */
   amountCents: z.int().min(0),
   currency: z.string().regex(/^[A-Z]{3}$/),
 });
+const money = moneySchema;
 const customer = z.object({ customerId: textSchema(1, 200), email: z.email() });
 const lineItem = z.object({ sku, quantity: z.int().min(1).max(1_000), unitPriceCents: z.int().min(0) });
 
@@ -55,10 +56,15 @@ export const paymentRefundedData = z.object({
   customer,
   reason: textSchema(1, 500),
 });
+/** How an order ended, as the customer is told it. */
+export const notificationKindSchema = z.enum(['ORDER_CONFIRMED', 'PAYMENT_DECLINED', 'ORDER_CANCELLED_REFUNDED']);
+export type NotificationKind = z.infer<typeof notificationKindSchema>;
+export const notificationChannelSchema = z.enum(['email', 'log']);
+export type NotificationChannel = z.infer<typeof notificationChannelSchema>;
 export const notificationSentData = z.object({
   notificationId: z.uuid(),
-  kind: z.enum(['ORDER_CONFIRMED', 'PAYMENT_DECLINED', 'ORDER_CANCELLED_REFUNDED']),
-  channel: z.enum(['email', 'log']),
+  kind: notificationKindSchema,
+  channel: notificationChannelSchema,
 });
 
 /**

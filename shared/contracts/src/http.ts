@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { skuSchema as sku, textSchema } from './events';
+import { moneySchema as money, notificationChannelSchema, notificationKindSchema, skuSchema as sku, textSchema } from './events';
 
 /**
  * The services' HTTP contracts (docs/design.md "HTTP API"): what the order service validates requests
@@ -7,8 +7,10 @@ import { skuSchema as sku, textSchema } from './events';
  * generated from these.
  */
 
-const money = z.object({ amountCents: z.int().min(0), currency: z.string().regex(/^[A-Z]{3}$/) });
-const orderStatus = z.enum(['PENDING', 'PAID', 'RESERVED', 'COMPLETED', 'CANCELLED']);
+/** An order's status, in the order it moves (or to CANCELLED). */
+export const ORDER_STATUSES = ['PENDING', 'PAID', 'RESERVED', 'COMPLETED', 'CANCELLED'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+const orderStatus = z.enum(ORDER_STATUSES);
 const pricedItem = z.object({ sku, quantity: z.int().min(1), unitPriceCents: z.int().min(0) });
 
 /** POST /orders body. Unknown fields are rejected, not ignored. */
@@ -44,6 +46,7 @@ export const orderViewSchema = z.object({
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });
+export type OrderView = z.infer<typeof orderViewSchema>;
 
 /** GET /orders */
 export const orderListSchema = z.object({
@@ -60,8 +63,8 @@ export const notificationListSchema = z.object({
     z.object({
       id: z.uuid(),
       orderId: z.uuid(),
-      kind: z.enum(['ORDER_CONFIRMED', 'PAYMENT_DECLINED', 'ORDER_CANCELLED_REFUNDED']),
-      channel: z.enum(['email', 'log']),
+      kind: notificationKindSchema,
+      channel: notificationChannelSchema,
       recipient: z.string(),
       subject: z.string(),
       body: z.string(),

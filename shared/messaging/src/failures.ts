@@ -1,19 +1,4 @@
-import { PermanentError } from './errors';
-
-/**
- * Something a handler needs is away (its database, an SMTP server, an API): not the message's
- * fault, so it spends none of the message's attempts. Wrap an outside dependency's connection
- * failures in it, naming the dependency (and give `Messaging` a probe of the same name).
- */
-export class DependencyError extends Error {
-  override name = 'DependencyError';
-  constructor(
-    readonly dependency: string,
-    cause: unknown,
-  ) {
-    super(`${dependency} unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-  }
-}
+import { DependencyError, PermanentError } from './errors';
 
 /**
  * The three kinds of failure (decision 0009): the handler's own (spends an attempt, retried with

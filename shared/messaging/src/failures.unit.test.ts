@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PermanentError } from './errors';
-import { classifyFailure, DependencyError } from './failures';
+import { DependencyError, PermanentError } from './errors';
+import { classifyFailure } from './failures';
 
 const pgError = (code: string, message = 'x') => Object.assign(new Error(message), { code });
 

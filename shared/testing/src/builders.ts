@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { EventData, EventType } from '@troupe/contracts';
+import type { EventData, EventType, OrderRequest } from '@troupe/contracts';
 
 /** A valid POST /orders body; override what the test is about. */
 export function anOrderRequest(overrides: Partial<OrderRequest> = {}): OrderRequest {
@@ -10,13 +10,6 @@ export function anOrderRequest(overrides: Partial<OrderRequest> = {}): OrderRequ
     paymentMethod: { token: 'tok_visa' },
     ...overrides,
   };
-}
-
-export interface OrderRequest {
-  customerId: string;
-  email: string;
-  items: { sku: string; quantity: number }[];
-  paymentMethod: { token: string };
 }
 
 const customer = { customerId: 'cust-42', email: 'ada@example.com' };

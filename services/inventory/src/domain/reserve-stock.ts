@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { TypedEvent } from '@troupe/contracts';
-import type { UnitOfWork } from '@troupe/messaging';
+import type { UnitOfWork } from '@troupe/messaging/domain';
 import { lockStockFor, reserve, type StockLevel } from '../db/stock';
 
 interface Line {

@@ -1,5 +1,5 @@
 import { subscribe, type Subscription } from '@troupe/messaging';
-import type { InventoryFaults } from '../domain/faults';
+import type { InventoryFaults } from '../faults';
 import { onPaymentCompleted } from './on-payment-completed';
 
 /** Everything the inventory service listens to. */

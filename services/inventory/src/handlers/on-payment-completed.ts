@@ -1,5 +1,5 @@
 import type { Handler } from '@troupe/messaging';
-import type { InventoryFaults } from '../domain/faults';
+import type { InventoryFaults } from '../faults';
 import { reserveStock } from '../domain/reserve-stock';
 
 export const onPaymentCompleted =

@@ -13,12 +13,12 @@ export interface NotificationRecord {
   sentAt: string;
 }
 
-/** False when this order already had a notification of this kind. */
+/** False when this order already had a notification of this kind (its id, derived from both, included). */
 export async function insertNotification(db: Queryable, n: Omit<NotificationRecord, 'sentAt'>): Promise<boolean> {
   const result = await db.query({
     name: 'notification-insert',
     text: `INSERT INTO notifications (id, order_id, kind, channel, recipient, subject, body)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (order_id, kind) DO NOTHING`,
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
     values: [n.id, n.orderId, n.kind, n.channel, n.recipient, n.subject, n.body],
   });
   return result.rowCount === 1;

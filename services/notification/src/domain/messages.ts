@@ -1,4 +1,4 @@
-export type NotificationKind = 'ORDER_CONFIRMED' | 'PAYMENT_DECLINED' | 'ORDER_CANCELLED_REFUNDED';
+import type { NotificationKind } from '@troupe/contracts';
 
 export interface Message {
   subject: string;

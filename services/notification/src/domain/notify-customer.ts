@@ -1,8 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import type { UnitOfWork } from '@troupe/messaging';
+import type { NotificationKind } from '@troupe/contracts';
+import type { UnitOfWork } from '@troupe/messaging/domain';
 import { insertNotification } from '../db/notifications';
 import type { Mailer } from './mailer';
-import { composeMessage, type NotificationKind } from './messages';
+import { composeMessage } from './messages';
+import { notificationIdOf } from './notification-id';
 
 export interface Outcome {
   orderId: string;
@@ -17,10 +18,11 @@ export interface Outcome {
  * Tells the customer how their order ended, records it, and announces NotificationSent.
  * The record is written first: if this order already had this notification, nothing is sent.
  * The mail goes out inside the transaction, so a failed send rolls the record back and is
- * retried; a crash between send and commit can repeat a mail (same Message-ID), never lose one.
+ * retried; a crash between send and commit can repeat a mail, never lose one. The id comes from
+ * (order, kind), so every attempt sends the same Message-ID.
  */
 export async function notifyCustomer(uow: UnitOfWork, mailer: Mailer, outcome: Outcome): Promise<void> {
-  const id = randomUUID();
+  const id = notificationIdOf(outcome.orderId, outcome.kind);
   const message = composeMessage(outcome.kind, outcome.orderId, outcome);
   const fresh = await insertNotification(uow.db, {
     id,

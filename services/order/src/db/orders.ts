@@ -1,5 +1,5 @@
+import type { OrderStatus, OrderView } from '@troupe/contracts';
 import type { PoolClient } from 'pg';
-import type { OrderStatus } from '../domain/order-status';
 
 type Queryable = Pick<PoolClient, 'query'>;
 
@@ -23,18 +23,6 @@ export interface NewOrder {
   totalCents: number;
   currency: string;
   traceId: string | undefined;
-}
-
-export interface OrderView {
-  orderId: string;
-  status: OrderStatus;
-  customerId: string;
-  items: LineItem[];
-  total: { amountCents: number; currency: string };
-  history: { type: string; at: string }[];
-  traceId: string | null;
-  createdAt: string;
-  updatedAt: string;
 }
 
 export async function findProducts(db: Queryable, skus: string[]): Promise<Map<string, Product>> {

@@ -1,7 +1,4 @@
-import type { EventData, EventType } from '@troupe/contracts';
-
-export const ORDER_STATUSES = ['PENDING', 'PAID', 'RESERVED', 'COMPLETED', 'CANCELLED'] as const;
-export type OrderStatus = (typeof ORDER_STATUSES)[number];
+import type { EventData, EventType, OrderStatus } from '@troupe/contracts';
 
 // How far along the workflow a status is. Events can arrive in any order (InventoryReserved
 // before PaymentCompleted, say); a status only ever moves forward, and the terminal ones stay.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { nextStatus, statusAfter, type OrderStatus } from './order-status';
+import type { OrderStatus } from '@troupe/contracts';
+import { nextStatus, statusAfter } from './order-status';
 
 const replay = (events: Parameters<typeof statusAfter>[]): OrderStatus =>
   events.reduce<OrderStatus>((status, [type, data]) => nextStatus(status, statusAfter(type, data)), 'PENDING');

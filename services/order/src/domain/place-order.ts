@@ -1,13 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { UnitOfWork } from '@troupe/messaging';
-import { findProducts, insertOrder, type LineItem, type OrderView } from '../db/orders';
-
-export interface PlaceOrder {
-  customerId: string;
-  email: string;
-  items: { sku: string; quantity: number }[];
-  paymentMethod: { token: string };
-}
+import type { OrderRequest, OrderView } from '@troupe/contracts';
+import type { UnitOfWork } from '@troupe/messaging/domain';
+import { findProducts, insertOrder, type LineItem } from '../db/orders';
 
 /** A request naming something we do not sell: the client's mistake, reported per field. */
 export class UnknownSkuError extends Error {
@@ -17,7 +11,7 @@ export class UnknownSkuError extends Error {
 }
 
 /** Accepts an order: priced from our own list, stored PENDING, OrderPlaced in the outbox. */
-export async function placeOrder(uow: UnitOfWork, request: PlaceOrder, traceId: string | undefined): Promise<OrderView> {
+export async function placeOrder(uow: UnitOfWork, request: OrderRequest, traceId: string | undefined): Promise<OrderView> {
   const items = await priceItems(uow, request.items);
   const totalCents = items.reduce((sum, item) => sum + item.unitPriceCents * item.quantity, 0);
   const id = randomUUID();
@@ -42,7 +36,7 @@ export async function placeOrder(uow: UnitOfWork, request: PlaceOrder, traceId: 
   };
 }
 
-async function priceItems(uow: UnitOfWork, requested: PlaceOrder['items']): Promise<LineItem[]> {
+async function priceItems(uow: UnitOfWork, requested: OrderRequest['items']): Promise<LineItem[]> {
   const products = await findProducts(uow.db, requested.map((i) => i.sku));
   return requested.map((item, index) => {
     const product = products.get(item.sku);

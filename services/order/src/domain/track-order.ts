@@ -1,7 +1,7 @@
-import type { AnyEvent } from '@troupe/contracts';
-import { PermanentError, type UnitOfWork } from '@troupe/messaging';
+import type { AnyEvent, OrderStatus } from '@troupe/contracts';
+import { PermanentError, type UnitOfWork } from '@troupe/messaging/domain';
 import { lockOrder, recordEvent } from '../db/orders';
-import { nextStatus, statusAfter, type OrderStatus } from './order-status';
+import { nextStatus, statusAfter } from './order-status';
 
 export interface Transition {
   from: OrderStatus;

@@ -1,5 +1,5 @@
 import type { TypedEvent } from '@troupe/contracts';
-import { PermanentError, type UnitOfWork } from '@troupe/messaging';
+import { PermanentError, type UnitOfWork } from '@troupe/messaging/domain';
 import { lockPayment, markRefunded } from '../db/payments';
 import type { PaymentGateway } from './gateway';
 

@@ -1,8 +1,8 @@
 import { HttpError } from '@troupe/platform';
-import { SERVICES } from '@troupe/contracts';
+import { SERVICES, type OrderView } from '@troupe/contracts';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
-import { buildJourney, type DeadLetterView, type NotificationView, type OrderView } from '../journey';
+import { buildJourney, type DeadLetterView, type NotificationView } from '../journey';
 import type { OrdersFeed } from '../orders-feed';
 import type { Upstream } from '../upstream';
 import { deadLettersOf } from './dead-letters';

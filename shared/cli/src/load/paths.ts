@@ -1,3 +1,5 @@
+import type { OrderRequest } from '@troupe/contracts';
+
 /** The deterministic paths of the demo, as the load generator places them. */
 export const PATHS = {
   paid: { sku: 'SKU-TSHIRT', token: 'tok_visa', expected: 'COMPLETED' },
@@ -9,7 +11,7 @@ export const PATHS = {
 export type PathName = keyof typeof PATHS;
 export const PATH_NAMES = Object.keys(PATHS) as PathName[];
 
-export function orderRequest(path: PathName, n: number) {
+export function orderRequest(path: PathName, n: number): OrderRequest {
   const { sku, token } = PATHS[path];
   return { customerId: `load-${n}`, email: `load-${n}@example.com`, items: [{ sku, quantity: 1 }], paymentMethod: { token } };
 }

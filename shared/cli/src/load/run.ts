@@ -1,3 +1,4 @@
+import type { OrderView as ContractOrderView } from '@troupe/contracts';
 import type { LoadOptions } from './options';
 import { orderRequest, pathPicker, PATHS, type PathName } from './paths';
 import { formatTable, summarize, type Outcome } from './stats';
@@ -8,11 +9,7 @@ interface Tracked {
   resolve: (outcome: Outcome) => void;
 }
 
-interface OrderView {
-  status: string;
-  createdAt: string;
-  history: { type: string; at: string }[];
-}
+type OrderView = Pick<ContractOrderView, 'status' | 'createdAt' | 'history'>;
 
 const POLL_MS = 200;
 const POLL_PARALLEL = 16;

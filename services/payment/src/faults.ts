@@ -1,5 +1,5 @@
 import { Faults } from '@troupe/platform';
-import { TransientGatewayError, type PaymentGateway } from './gateway';
+import { TransientGatewayError, type PaymentGateway } from './domain/gateway';
 
 /** The payment service's fault switches (off by default; see docs/decisions/0010). */
 export const paymentFaults = () =>

@@ -1,5 +1,5 @@
 import { Faults } from '@troupe/platform';
-import type { Mailer } from './mailer';
+import type { Mailer } from './domain/mailer';
 
 /** The notification service's fault switch (off by default; see docs/decisions/0010). */
 export const notificationFaults = () =>
