@@ -12,6 +12,7 @@ import { adminRoutes } from './admin';
 import { createPool, migrate } from './db';
 import { closeServer, createHttpApp, listen, type Readiness } from './http';
 import { createLogger } from './logger';
+import { inboxPruning, startPruning, type PruneTask } from './pruning';
 
 /** The configuration every service has (see `commonConfig`). */
 export interface BaseConfig {
@@ -27,6 +28,9 @@ export interface BaseConfig {
   RETRY_BASE_DELAY_MS: number;
   RABBITMQ_GIVE_UP_AFTER_MS: number;
   SHUTDOWN_TIMEOUT_MS: number;
+  INBOX_RETENTION_SECONDS: number;
+  PRUNE_INTERVAL_MS: number;
+  PRUNE_BATCH_SIZE: number;
   ADMIN_TOKEN?: string | undefined;
 }
 
@@ -48,6 +52,8 @@ export interface ServiceParts {
   /** What handlers need besides the broker and the database, with a probe each (decision 0009). */
   dependencies?: Dependency[];
   routes?: (app: Express, messaging: Messaging) => void;
+  /** The service's own deduplication records to prune, besides the inbox. */
+  pruning?: PruneTask[];
 }
 
 export interface ServiceSpec<C extends BaseConfig> {
@@ -115,6 +121,14 @@ export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): 
   });
   const server = await listen(app, config.PORT, config.HOST);
   await messaging.start();
+  const pruning = startPruning({
+    pool,
+    logger,
+    registry,
+    tasks: [inboxPruning(config.INBOX_RETENTION_SECONDS), ...(parts.pruning ?? [])],
+    intervalMs: config.PRUNE_INTERVAL_MS,
+    batchSize: config.PRUNE_BATCH_SIZE,
+  });
   const port = (server.address() as AddressInfo).port;
   logger.info({ port, host: config.HOST }, `${name} service started`);
 
@@ -123,6 +137,7 @@ export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): 
     (stopped ??= (async () => {
       await closeServer(server, app);
       await messaging.stop();
+      await pruning.stop();
       await pool.end();
       logger.info(`${name} service stopped`);
       await shutdownTelemetry();
