@@ -15,6 +15,8 @@ const { parseArgs } = require('node:util');
 const amqp = require('amqplib');
 const { Client } = require('pg');
 const { brokerAdmin, discoverBrokerAdmin } = require('@troupe/testing/dist/broker-admin.js');
+const { seedHistory } = require('./bench-history.js');
+const { printTargets } = require('./bench-targets.js');
 const {
   deleteBrokerUsers,
   dropDbRoles,
@@ -41,6 +43,14 @@ const { values: args } = parseArgs({
     'log-level': { type: 'string' },
     // Print where the time of one order at 1 in flight goes, span by span (exports as http/json).
     'trace-timeline': { type: 'boolean', default: false },
+    // Orders' worth of rows seeded into the databases before the history phase (0: no such phase).
+    history: { type: 'string', default: '1000000' },
+    // The scaling curve: orders in flight at each step, and orders per step.
+    curve: { type: 'string', default: '1,10,50,100,200' },
+    'curve-orders': { type: 'string', default: '300' },
+    // The overload phase: clients each placing an order and waiting for it, and orders in all.
+    'overload-clients': { type: 'string', default: '500' },
+    'overload-orders': { type: 'string', default: '3000' },
   },
 });
 function count(name, min) {
@@ -57,6 +67,15 @@ const SINGLE = count('single', 1);
 const WARMUP = count('warmup', 0);
 const REPLICAS = count('replicas', 1);
 const ROUNDS = count('rounds', 1);
+const HISTORY = count('history', 0);
+const CURVE_ORDERS = count('curve-orders', 1);
+const OVERLOAD_CLIENTS = count('overload-clients', 0);
+const OVERLOAD_ORDERS = count('overload-orders', 0);
+const CURVE = args.curve.split(',').filter(Boolean).map(Number);
+if (!CURVE.every((c) => Number.isInteger(c) && c >= 1)) {
+  console.error(`--curve must be whole numbers ≥ 1, comma-separated (got ${args.curve})`);
+  process.exit(2);
+}
 const ROOT = join(__dirname, '..');
 const SERVICES = ['order', 'payment', 'inventory', 'notification'];
 const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@localhost:5672';
@@ -325,8 +344,11 @@ async function startTroupe() {
   cleanups.push(() => new Promise((r) => sink.server.close(r)));
   const processes = [];
   const ports = {};
+  /** Each service's database, as the admin (to seed history into). */
+  const adminUrls = {};
   for (const service of SERVICES) {
     const db = await database(`bench_${service}_${stamp}`, access[service]);
+    adminUrls[service] = Object.assign(new URL(ADMIN_DB), { pathname: `/bench_${service}_${stamp}` }).toString();
     const replicas = service === 'payment' || service === 'inventory' ? REPLICAS : 1;
     for (let r = 0; r < replicas; r++) {
       const port = await freePort();
@@ -375,35 +397,40 @@ async function startTroupe() {
   // A keep-alive socket the server closes just as a request goes out fails with ECONNRESET; the
   // request never reached the service, so it is sent again (the pattern of Node's http docs,
   // `request.reusedSocket`).
-  const place = (attempt = 1) =>
+  /** POST /orders: `{ status, orderId?, retryAfter?, text }`. */
+  const post = (via = agent, attempt = 1) =>
     new Promise((resolve, reject) => {
       const req = http.request(
-        { host: '127.0.0.1', port: ports.order, path: '/orders', method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+        { host: '127.0.0.1', port: ports.order, path: '/orders', method: 'POST', agent: via, headers: { 'content-type': 'application/json' } },
         (res) => {
           let text = '';
           res.on('data', (c) => (text += c));
           res.on('end', () => {
-            if (res.statusCode !== 202) return reject(new Error(`POST /orders ${res.statusCode} ${text}`));
+            if (res.statusCode !== 202) return resolve({ status: res.statusCode, retryAfter: Number(res.headers['retry-after']), text });
             const order = JSON.parse(text);
             lastTraceId = order.traceId;
-            resolve(order.orderId);
+            resolve({ status: 202, orderId: order.orderId, text });
           });
         },
       );
       req.on('error', (error) => {
-        if (req.reusedSocket && error.code === 'ECONNRESET' && attempt < 3) resolve(place(attempt + 1));
+        if (req.reusedSocket && error.code === 'ECONNRESET' && attempt < 3) resolve(post(via, attempt + 1));
         else reject(error);
       });
       req.end(body(i++));
     });
   return {
     placeAndWait: async () => {
-      const orderId = await place();
-      await done.wait(orderId);
+      const placed = await post();
+      if (placed.status !== 202) throw new Error(`POST /orders ${placed.status} ${placed.text}`);
+      await done.wait(placed.orderId);
     },
+    post,
+    done,
     processes,
     sink,
     ports,
+    adminUrls,
     lastTraceId: () => lastTraceId,
   };
 }
@@ -443,6 +470,95 @@ async function startBaseline(topology = 'hops') {
       );
       await completed;
     },
+  };
+}
+
+// ---------- the scaling curve, the overload and the history -----------------------------------
+
+/** Throughput and latency at each number in flight (at least three orders per client per step). */
+async function scalingCurve(troupe) {
+  const steps = [];
+  for (const c of CURVE) steps.push({ concurrency: c, ...(await drive(Math.max(CURVE_ORDERS, 3 * c), c, troupe.placeAndWait)) });
+  return steps;
+}
+
+/**
+ * `clients` clients at once, each placing an order, waiting until it completes and placing the
+ * next, `orders` in all. A refused POST (503) counts as shed: that client waits its Retry-After
+ * and goes on with its next order, as a well-behaved client would.
+ */
+async function overload(troupe, clients, orders) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+  const accepted = [];
+  const refused = [];
+  const completion = [];
+  let next = 0;
+  let errors = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(clients, orders) }, async () => {
+      while (next < orders) {
+        next += 1;
+        const t0 = performance.now();
+        try {
+          const placed = await troupe.post(agent);
+          const postMs = performance.now() - t0;
+          if (placed.status === 503) {
+            refused.push(postMs);
+            await sleep((placed.retryAfter || 1) * 1000);
+            continue;
+          }
+          if (placed.status !== 202) throw new Error(`POST /orders ${placed.status} ${placed.text}`);
+          accepted.push(postMs);
+          await troupe.done.wait(placed.orderId, 120_000);
+          completion.push(performance.now() - t0);
+        } catch (error) {
+          errors += 1;
+          if (errors <= 5) console.error(`  error: ${error.message}`);
+        }
+      }
+    }),
+  );
+  agent.destroy();
+  const post = [...accepted].sort((a, b) => a - b);
+  const ms = (v) => +v.toFixed(1);
+  return {
+    clients,
+    orders,
+    completed: completion.length,
+    orders_per_s: Math.round((completion.length / (performance.now() - started)) * 1000),
+    shed: refused.length,
+    errors,
+    post_p50_ms: ms(percentile(post, 50)),
+    post_p90_ms: ms(percentile(post, 90)),
+    post_p99_ms: ms(percentile(post, 99)),
+    post_max_ms: ms(post.at(-1) ?? NaN),
+    shed_max_ms: ms(refused.length > 0 ? Math.max(...refused) : NaN),
+    completion: summarise(completion, 1, 0),
+  };
+}
+
+/**
+ * Seeds `HISTORY` orders' worth of rows, then measures troupe again as before (1 in flight, then
+ * rounds at C alternating with the bare relay, so the comparison with the empty databases can be
+ * made against the same reference).
+ */
+async function historyPhase(troupe, baseline) {
+  console.log(`\nseeding ${HISTORY.toLocaleString('en')} orders' worth of rows into the four databases…`);
+  const seeded = await seedHistory(troupe.adminUrls, HISTORY);
+  console.log(`  ${seeded.rows.toLocaleString('en')} rows in ${seeded.seconds.toFixed(0)} s (INSERT … SELECT generate_series, then VACUUM ANALYZE)`);
+  await drive(WARMUP, 20, troupe.placeAndWait);
+  const single = await drive(SINGLE, 1, troupe.placeAndWait);
+  const rounds = { troupe: [], base: [] };
+  for (let round = 1; round <= ROUNDS; round++) {
+    rounds.troupe.push(await drive(N, C, troupe.placeAndWait));
+    rounds.base.push(await drive(N, C, baseline.placeAndWait));
+  }
+  return {
+    seeded,
+    single,
+    loaded: summariseRounds(rounds.troupe),
+    ratio: median(rounds.troupe.map((t, i) => t.orders_per_s / rounds.base[i].orders_per_s)),
   };
 }
 
@@ -522,6 +638,12 @@ async function main() {
     }
   }
   for (const p of troupe.processes) p.batch = await meanBatch(p.port);
+  const rssLoaded = Math.max(...troupe.processes.map((p) => p.maxRssMb));
+
+  console.log(`\nscaling curve (${CURVE.join(', ')} in flight)…`);
+  const curve = await scalingCurve(troupe);
+  const over = OVERLOAD_ORDERS > 0 && OVERLOAD_CLIENTS > 0 ? (console.log(`overload: ${OVERLOAD_CLIENTS} clients, ${OVERLOAD_ORDERS} orders…`), await overload(troupe, OVERLOAD_CLIENTS, OVERLOAD_ORDERS)) : undefined;
+  const history = HISTORY > 0 ? await historyPhase(troupe, baseline) : undefined;
   clearInterval(sampler);
   const spans = troupe.sink.stats.requests;
 
@@ -536,6 +658,7 @@ async function main() {
     p.cpuPct = Math.round(p.cpuMs / 10 / cpuLoaded.seconds);
   });
   const ratio = median(rounds.troupe.map((t, i) => t.orders_per_s / rounds.base[i].orders_per_s));
+  const chorRatio = median(rounds.troupe.map((t, i) => t.orders_per_s / rounds.chor[i].orders_per_s));
 
   const range = (r) => (r.rates.length > 1 ? ` (${Math.min(...r.rates)}–${Math.max(...r.rates)})` : '');
   const row = (name, r, cpuUse) =>
@@ -584,6 +707,29 @@ async function main() {
   const baseTotal = total(columns[1]);
   console.log(`\nOTLP exports received by the local sink: ${spans} requests, ${(troupe.sink.stats.bytes / 1e6).toFixed(1)} MB`);
 
+  console.log(`\n| in flight | orders/s |  p50 ms |  p95 ms |  p99 ms | errors |`);
+  console.log(`|----------:|---------:|--------:|--------:|--------:|-------:|`);
+  for (const step of curve) {
+    console.log(`| ${String(step.concurrency).padStart(9)} | ${String(step.orders_per_s).padStart(8)} | ${String(step.p50_ms).padStart(7)} | ${String(step.p95_ms).padStart(7)} | ${String(step.p99_ms).padStart(7)} | ${String(step.errors).padStart(6)} |`);
+  }
+  if (over) {
+    console.log(
+      `\noverload, ${over.clients} clients, ${over.orders} orders: ${over.completed} completed (${over.orders_per_s}/s), ${over.shed} shed with 503, ${over.errors} errors`,
+    );
+    console.log(`  POST → 202: p50 ${over.post_p50_ms} ms, p90 ${over.post_p90_ms} ms, p99 ${over.post_p99_ms} ms, max ${over.post_max_ms} ms; POST → 503: max ${over.shed_max_ms} ms`);
+    console.log(`  POST → NotificationSent (accepted orders): p50 ${over.completion.p50_ms} ms, p99 ${over.completion.p99_ms} ms`);
+  }
+  if (history) {
+    const h = history;
+    console.log(`\nwith ${HISTORY.toLocaleString('en')} orders' worth of history (seeded in ${h.seeded.seconds.toFixed(0)} s):`);
+    console.log(`| ${'run'.padEnd(32)} | ${'orders/s'.padStart(16)} |  p50 ms |  p95 ms |  p99 ms | errors | troupe / bare relay`);
+    console.log(`|${'-'.repeat(34)}|${'-'.repeat(17)}:|--------:|--------:|--------:|-------:|-------------------`);
+    console.log(`${row('empty, 1 in flight', single)}`);
+    console.log(`${row('history, 1 in flight', h.single)}`);
+    console.log(`${row(`empty, ${C} in flight`, loaded)}${ratio.toFixed(3)}`);
+    console.log(`${row(`history, ${C} in flight`, h.loaded)}${h.ratio.toFixed(3)}`);
+  }
+
   const result = {
     orders_per_s: loaded.orders_per_s,
     p50_ms: loaded.p50_ms,
@@ -598,10 +744,27 @@ async function main() {
     cpu_ms_per_order: +(troupeTotal / loaded.completed).toFixed(2),
     baseline_cpu_ms_per_order: +(baseTotal / base.completed).toFixed(2),
     choreography_orders_per_s: chor.orders_per_s,
+    choreography_ratio: +chorRatio.toFixed(2),
+    single_p99_ms: single.p99_ms,
+    max_rss_mb_loaded: Math.round(rssLoaded),
     replicas: REPLICAS,
+    curve: curve.map(({ concurrency, orders_per_s, p50_ms }) => ({ concurrency, orders_per_s, p50_ms })),
+    ...(over && { overload: { ...over, completion: undefined } }),
+    ...(history && {
+      history: {
+        orders: HISTORY,
+        seed_s: Math.round(history.seeded.seconds),
+        orders_per_s: history.loaded.orders_per_s,
+        ratio: +history.ratio.toFixed(3),
+        single_p50_ms: history.single.p50_ms,
+      },
+    }),
   };
+  printTargets({ ...result, empty_ratio: ratio, concurrency: C });
   console.log(JSON.stringify(result));
-  if (result.errors > 0 || result.completed !== N * ROUNDS) process.exitCode = 1;
+  const historyErrors = history ? history.loaded.errors + history.single.errors : 0;
+  const curveErrors = curve.reduce((t, step) => t + step.errors, 0);
+  if (result.errors + historyErrors + curveErrors + (over?.errors ?? 0) > 0 || result.completed !== N * ROUNDS) process.exitCode = 1;
 }
 
 // Whatever ends the run (an error, Ctrl-C, a closed pipe: `make bench | head`), the vhosts and
