@@ -74,4 +74,46 @@ async function seedHistory(urls, orders) {
   return { seconds: (performance.now() - started) / 1000, rows: counts.reduce((t, n) => t + n, 0) };
 }
 
-module.exports = { seedHistory };
+
+// The statements each service runs per order (and the pruning's), with a seeded order's id.
+const SEEDED = ORDER_ID(5);
+const HOT_PATHS = {
+  order: {
+    'lock the order (tracking an event)': `SELECT status, created_at, EXISTS (SELECT 1 FROM order_history h WHERE h.order_id = ${SEEDED} AND h.event_id = gen_random_uuid()) FROM orders WHERE id = ${SEEDED} FOR UPDATE OF orders`,
+    'record the event': `UPDATE orders SET status = 'PAID' WHERE id = ${SEEDED}`,
+    'GET /orders/{id}': `SELECT o.id, (SELECT json_agg(h.type ORDER BY h.occurred_at, h.id) FROM order_history h WHERE h.order_id = o.id) FROM orders o WHERE o.id = ${SEEDED}`,
+    'Idempotency-Key lookup': `SELECT fingerprint FROM idempotency_keys WHERE key = 'seed-5'`,
+    'expired key forgotten': `DELETE FROM idempotency_keys WHERE key = 'seed-5' AND expires_at <= now()`,
+    'inbox pruning batch': `DELETE FROM troupe_inbox WHERE ctid = ANY(ARRAY(SELECT ctid FROM troupe_inbox WHERE processed_at < now() - interval '14 days' ORDER BY processed_at LIMIT 1000 FOR UPDATE SKIP LOCKED))`,
+    'key pruning batch': `DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(SELECT ctid FROM idempotency_keys WHERE expires_at <= now() ORDER BY expires_at LIMIT 1000 FOR UPDATE SKIP LOCKED))`,
+  },
+  payment: { 'existing payment': `SELECT 1 FROM payments WHERE order_id = ${SEEDED}` },
+  inventory: {
+    'lock stock, existing reservation': `SELECT s.sku, EXISTS (SELECT 1 FROM reservations r WHERE r.order_id = ${SEEDED}) FROM stock s WHERE s.sku = ANY(ARRAY['SKU-TSHIRT']) ORDER BY s.sku FOR UPDATE OF s`,
+  },
+  notification: { 'GET /notifications': `SELECT id FROM notifications WHERE order_id = ${SEEDED} ORDER BY sent_at, id` },
+};
+
+/**
+ * EXPLAINs each hot-path statement against the seeded databases: `indexed` unless the plan reads a
+ * large table whole (a sequential scan of anything but the four-row stock table).
+ */
+async function explainHotPaths(urls) {
+  const results = [];
+  for (const [service, statements] of Object.entries(HOT_PATHS)) {
+    const client = new Client({ connectionString: urls[service] });
+    await client.connect();
+    try {
+      for (const [name, sql] of Object.entries(statements)) {
+        const lines = (await client.query(`EXPLAIN (COSTS OFF) ${sql}`)).rows.map((r) => r['QUERY PLAN'].trim());
+        const scans = lines.filter((l) => /Scan/.test(l)).map((l) => l.replace(/^->\s*/, ''));
+        results.push({ service, name, plan: scans.join('; '), indexed: !scans.some((l) => /Seq Scan on (?!stock)/.test(l)) });
+      }
+    } finally {
+      await client.end();
+    }
+  }
+  return results;
+}
+
+module.exports = { explainHotPaths, seedHistory };

@@ -1,8 +1,9 @@
 // troupe's performance targets, each with the figure this run measured and whether it is met.
 // See docs/benchmarks.md.
 
-// The order service's ORDER_MAX_QUEUE_WAIT_MS, which the bench leaves at its default: a request
-// refused later than this (plus a second of slack for a busy host) waited longer than its bound.
+// The order service's ORDER_MAX_QUEUE_WAIT_MS, which the bench leaves at its default. A refusal
+// reaches the client a little after it (the request's parsing before the queue, the answer's way
+// back, on a busy host); one later than twice the bound means requests wait beyond it.
 const QUEUE_WAIT_MS = 2000;
 
 const within = (value, reference, share) => Math.abs(value - reference) <= share * reference;
@@ -35,6 +36,7 @@ function targets(r) {
         ]
       : ['history: 1 in flight p50 within 10%', 'not measured (--history 0)', undefined],
   );
+  if (h) rows.push(['history: every hot-path statement finds its rows by index (EXPLAIN)', h.plans_indexed ? 'all indexed' : 'see the plans above', h.plans_indexed]);
   rows.push([
     'scaling curve reported',
     r.curve.map((s) => `${s.concurrency}: ${s.orders_per_s}/s ${s.p50_ms} ms`).join('; '),
@@ -45,9 +47,9 @@ function targets(r) {
     rows.push(
       [`overload (${o.clients} clients): POST → 202 p99 ≤ 3 × p50`, `p50 ${o.post_p50_ms} ms, p90 ${o.post_p90_ms} ms, p99 ${o.post_p99_ms} ms`, o.post_p99_ms <= 3 * o.post_p50_ms],
       [
-        'overload: sheds with 503 + Retry-After instead of waiting without bound',
+        `overload: sheds with 503 + Retry-After within 2 × the queue wait (${QUEUE_WAIT_MS} ms) instead of waiting without bound`,
         `${o.shed} shed (longest 503 after ${Number.isNaN(o.shed_max_ms) ? '–' : `${o.shed_max_ms} ms`}); longest 202 after ${o.post_max_ms} ms; ${o.errors} errors`,
-        o.errors === 0 && (o.shed === 0 || o.shed_max_ms <= QUEUE_WAIT_MS + 1000),
+        o.errors === 0 && (o.shed === 0 || o.shed_max_ms <= 2 * QUEUE_WAIT_MS),
       ],
     );
   } else {

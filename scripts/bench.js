@@ -15,7 +15,7 @@ const { parseArgs } = require('node:util');
 const amqp = require('amqplib');
 const { Client } = require('pg');
 const { brokerAdmin, discoverBrokerAdmin } = require('@troupe/testing/dist/broker-admin.js');
-const { seedHistory } = require('./bench-history.js');
+const { explainHotPaths, seedHistory } = require('./bench-history.js');
 const { printTargets } = require('./bench-targets.js');
 const {
   deleteBrokerUsers,
@@ -237,15 +237,21 @@ function cpuMeter(processes = {}) {
   };
 }
 
-/** Transactions committed in each database so far (pg_stat_database). */
+/**
+ * Per database so far (pg_stat_database): transactions committed (`n`), and blocks found in
+ * Postgres' shared buffers (`hit`) or read from outside them (`read`: the OS cache or the disk).
+ */
 async function commits(databases) {
   const admin = new Client({ connectionString: ADMIN_DB });
   await admin.connect();
   try {
     // pg_stat_database is a snapshot per transaction: a fresh one for every reading.
     await admin.query('SELECT pg_stat_clear_snapshot()');
-    const { rows } = await admin.query('SELECT datname, xact_commit::float8 AS n FROM pg_stat_database WHERE datname = ANY($1)', [databases]);
-    return Object.fromEntries(rows.map((r) => [r.datname, r.n]));
+    const { rows } = await admin.query(
+      'SELECT datname, xact_commit::float8 AS n, blks_read::float8 AS read, blks_hit::float8 AS hit FROM pg_stat_database WHERE datname = ANY($1)',
+      [databases],
+    );
+    return Object.fromEntries(rows.map((r) => [r.datname, r]));
   } finally {
     await admin.end();
   }
@@ -488,7 +494,19 @@ async function scalingCurve(troupe) {
  * and goes on with its next order, as a well-behaved client would.
  */
 async function overload(troupe, clients, orders) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+  // Every client keeps its own connection, opened before the phase starts: a busy Node process
+  // takes new connections off its accept queue slowly, and time spent there is the host's TCP
+  // accept, before any code of the service can see the request (docs/benchmarks.md).
+  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: Infinity });
+  const connecting = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(clients, orders) }, () =>
+      new Promise((resolve, reject) =>
+        http.get({ host: '127.0.0.1', port: troupe.ports.order, path: '/healthz', agent }, (res) => res.resume().on('end', resolve)).on('error', reject),
+      ),
+    ),
+  );
+  const connectMs = performance.now() - connecting;
   const accepted = [];
   const refused = [];
   const completion = [];
@@ -525,6 +543,7 @@ async function overload(troupe, clients, orders) {
   return {
     clients,
     orders,
+    connect_s: +(connectMs / 1000).toFixed(1),
     completed: completion.length,
     orders_per_s: Math.round((completion.length / (performance.now() - started)) * 1000),
     shed: refused.length,
@@ -547,15 +566,26 @@ async function historyPhase(troupe, baseline) {
   console.log(`\nseeding ${HISTORY.toLocaleString('en')} orders' worth of rows into the four databases…`);
   const seeded = await seedHistory(troupe.adminUrls, HISTORY);
   console.log(`  ${seeded.rows.toLocaleString('en')} rows in ${seeded.seconds.toFixed(0)} s (INSERT … SELECT generate_series, then VACUUM ANALYZE)`);
+  const plans = await explainHotPaths(troupe.adminUrls);
   await drive(WARMUP, 20, troupe.placeAndWait);
   const single = await drive(SINGLE, 1, troupe.placeAndWait);
   const rounds = { troupe: [], base: [] };
+  const databases = [...new Set(troupe.processes.map((p) => p.db))];
+  const blocks = { read: 0, hit: 0 };
   for (let round = 1; round <= ROUNDS; round++) {
+    const before = await commits(databases);
     rounds.troupe.push(await drive(N, C, troupe.placeAndWait));
+    const after = await commits(databases);
+    for (const db of databases) {
+      blocks.read += after[db].read - before[db].read;
+      blocks.hit += after[db].hit - before[db].hit;
+    }
     rounds.base.push(await drive(N, C, baseline.placeAndWait));
   }
   return {
     seeded,
+    plans,
+    blocks,
     single,
     loaded: summariseRounds(rounds.troupe),
     ratio: median(rounds.troupe.map((t, i) => t.orders_per_s / rounds.base[i].orders_per_s)),
@@ -619,13 +649,18 @@ async function main() {
   const rounds = { troupe: [], base: [], chor: [] };
   const cpus = { troupe: [], base: [], chor: [] };
   const txs = Object.fromEntries(databases.map((db) => [db, 0]));
+  const blocks = { read: 0, hit: 0 };
   for (let round = 1; round <= ROUNDS; round++) {
     const commitsBefore = await commits(databases);
     let meter = cpuMeter(servicePids);
     rounds.troupe.push(await drive(N, C, troupe.placeAndWait));
     cpus.troupe.push(meter());
     const commitsAfter = await commits(databases);
-    for (const db of databases) txs[db] += commitsAfter[db] - commitsBefore[db];
+    for (const db of databases) {
+      txs[db] += commitsAfter[db].n - commitsBefore[db].n;
+      blocks.read += commitsAfter[db].read - commitsBefore[db].read;
+      blocks.hit += commitsAfter[db].hit - commitsBefore[db].hit;
+    }
     meter = cpuMeter({ relay: [baseline.pid] });
     rounds.base.push(await drive(N, C, baseline.placeAndWait));
     cpus.base.push(meter());
@@ -714,7 +749,7 @@ async function main() {
   }
   if (over) {
     console.log(
-      `\noverload, ${over.clients} clients, ${over.orders} orders: ${over.completed} completed (${over.orders_per_s}/s), ${over.shed} shed with 503, ${over.errors} errors`,
+      `\noverload, ${over.clients} clients (connected in ${over.connect_s} s), ${over.orders} orders: ${over.completed} completed (${over.orders_per_s}/s), ${over.shed} shed with 503, ${over.errors} errors`,
     );
     console.log(`  POST → 202: p50 ${over.post_p50_ms} ms, p90 ${over.post_p90_ms} ms, p99 ${over.post_p99_ms} ms, max ${over.post_max_ms} ms; POST → 503: max ${over.shed_max_ms} ms`);
     console.log(`  POST → NotificationSent (accepted orders): p50 ${over.completion.p50_ms} ms, p99 ${over.completion.p99_ms} ms`);
@@ -728,6 +763,10 @@ async function main() {
     console.log(`${row('history, 1 in flight', h.single)}`);
     console.log(`${row(`empty, ${C} in flight`, loaded)}${ratio.toFixed(3)}`);
     console.log(`${row(`history, ${C} in flight`, h.loaded)}${h.ratio.toFixed(3)}`);
+    const perOrderBlocks = (b, r) => `${(b.read / r.completed).toFixed(1)} read, ${(b.hit / r.completed).toFixed(0)} hit`;
+    console.log(`Postgres blocks per order at ${C} in flight (outside / inside shared buffers): empty ${perOrderBlocks(blocks, loaded)}; history ${perOrderBlocks(h.blocks, h.loaded)}`);
+    console.log('hot-path plans with the history in place:');
+    for (const p of h.plans) console.log(`  ${p.indexed ? 'index' : '**NOT INDEXED**'}  ${p.service}: ${p.name} — ${p.plan}`);
   }
 
   const result = {
@@ -757,6 +796,7 @@ async function main() {
         orders_per_s: history.loaded.orders_per_s,
         ratio: +history.ratio.toFixed(3),
         single_p50_ms: history.single.p50_ms,
+        plans_indexed: history.plans.every((p) => p.indexed),
       },
     }),
   };
