@@ -82,6 +82,8 @@ const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@localhost:5
 const ADMIN_DB = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@localhost:5432/postgres';
 const stamp = `${Date.now().toString(36)}`;
 const cleanups = [];
+/** Service processes whose memory is sampled while the bench runs. */
+const sampled = [];
 /** Every process the bench started (services, relays). */
 const children = [];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -109,9 +111,9 @@ async function vhost(name, access) {
 }
 
 /** Per-service broker users and database roles for this run, removed (with their databases) at the end. */
-async function serviceAccess() {
+async function serviceAccess(id) {
   admin ??= brokerAdmin(await discoverBrokerAdmin(RABBITMQ_URL, process.env.RABBITMQ_MANAGEMENT_URL));
-  const access = newAccess(`bench-${stamp}`);
+  const access = newAccess(`bench-${id}`);
   await ensureBrokerUsers(admin, access);
   await ensureDbRoles(ADMIN_DB, access);
   cleanups.push(() => Promise.allSettled([deleteBrokerUsers(admin, access), dropDbRoles(ADMIN_DB, access)]));
@@ -343,9 +345,11 @@ async function completions(url, exchange) {
 
 // ---------- the two systems -------------------------------------------------------------------
 
-async function startTroupe() {
-  const access = await serviceAccess();
-  const url = await vhost(`troupe-bench-${stamp}`, access);
+/** One troupe system; `label` tells a second one (its own users, vhost and databases) apart. */
+async function startTroupe(label = '') {
+  const id = `${stamp}${label}`;
+  const access = await serviceAccess(id);
+  const url = await vhost(`troupe-bench-${id}`, access);
   const sink = await otlpSink();
   cleanups.push(() => new Promise((r) => sink.server.close(r)));
   const processes = [];
@@ -353,8 +357,8 @@ async function startTroupe() {
   /** Each service's database, as the admin (to seed history into). */
   const adminUrls = {};
   for (const service of SERVICES) {
-    const db = await database(`bench_${service}_${stamp}`, access[service]);
-    adminUrls[service] = Object.assign(new URL(ADMIN_DB), { pathname: `/bench_${service}_${stamp}` }).toString();
+    const db = await database(`bench_${service}_${id}`, access[service]);
+    adminUrls[service] = Object.assign(new URL(ADMIN_DB), { pathname: `/bench_${service}_${id}` }).toString();
     const replicas = service === 'payment' || service === 'inventory' ? REPLICAS : 1;
     for (let r = 0; r < replicas; r++) {
       const port = await freePort();
@@ -558,37 +562,60 @@ async function overload(troupe, clients, orders) {
 }
 
 /**
- * Seeds `HISTORY` orders' worth of rows, then measures troupe again as before (1 in flight, then
- * rounds at C alternating with the bare relay, so the comparison with the empty databases can be
- * made against the same reference).
+ * A second troupe system, its databases seeded with `HISTORY` orders' worth of rows, measured side
+ * by side with the first (empty) one: orders at 1 in flight alternate between the two, and loaded
+ * rounds alternate too, so a host that speeds up or slows down weighs on both alike.
  */
-async function historyPhase(troupe, baseline) {
-  console.log(`\nseeding ${HISTORY.toLocaleString('en')} orders' worth of rows into the four databases…`);
-  const seeded = await seedHistory(troupe.adminUrls, HISTORY);
+async function historyPhase(empty) {
+  console.log(`\nstarting a second troupe and seeding ${HISTORY.toLocaleString('en')} orders' worth of rows into its four databases…`);
+  const aged = await startTroupe('h');
+  sampled.push(...aged.processes);
+  const seeded = await seedHistory(aged.adminUrls, HISTORY);
   console.log(`  ${seeded.rows.toLocaleString('en')} rows in ${seeded.seconds.toFixed(0)} s (INSERT … SELECT generate_series, then VACUUM ANALYZE)`);
-  const plans = await explainHotPaths(troupe.adminUrls);
-  await drive(WARMUP, 20, troupe.placeAndWait);
-  const single = await drive(SINGLE, 1, troupe.placeAndWait);
-  const rounds = { troupe: [], base: [] };
-  const databases = [...new Set(troupe.processes.map((p) => p.db))];
-  const blocks = { read: 0, hit: 0 };
-  for (let round = 1; round <= ROUNDS; round++) {
+  const plans = await explainHotPaths(aged.adminUrls);
+  await drive(WARMUP, 20, aged.placeAndWait);
+  let turn = 0;
+  const latencies = { empty: [], aged: [] };
+  const started = performance.now();
+  await drive(2 * SINGLE, 1, async () => {
+    const [which, system] = turn++ % 2 === 0 ? ['empty', empty] : ['aged', aged];
+    const t0 = performance.now();
+    await system.placeAndWait();
+    latencies[which].push(performance.now() - t0);
+  });
+  const elapsed = performance.now() - started;
+  const single = {
+    empty: { ...summarise(latencies.empty, elapsed, latencies.empty.length), errors: 0 },
+    aged: { ...summarise(latencies.aged, elapsed, latencies.aged.length), errors: 0 },
+  };
+  const rounds = { empty: [], aged: [] };
+  const blocks = { empty: { read: 0, hit: 0 }, aged: { read: 0, hit: 0 } };
+  const measure = async (which, system) => {
+    const databases = [...new Set(system.processes.map((p) => p.db))];
     const before = await commits(databases);
-    rounds.troupe.push(await drive(N, C, troupe.placeAndWait));
+    rounds[which].push(await drive(N, C, system.placeAndWait));
     const after = await commits(databases);
     for (const db of databases) {
-      blocks.read += after[db].read - before[db].read;
-      blocks.hit += after[db].hit - before[db].hit;
+      blocks[which].read += after[db].read - before[db].read;
+      blocks[which].hit += after[db].hit - before[db].hit;
     }
-    rounds.base.push(await drive(N, C, baseline.placeAndWait));
+  };
+  for (let round = 1; round <= ROUNDS; round++) {
+    await measure('empty', empty);
+    await measure('aged', aged);
+    const [e, h] = [rounds.empty.at(-1), rounds.aged.at(-1)];
+    console.log(`  round ${round}: empty ${e.orders_per_s}/s, history ${h.orders_per_s}/s, ratio ${(h.orders_per_s / e.orders_per_s).toFixed(2)}`);
   }
+  const errors = [...rounds.empty, ...rounds.aged].reduce((t, r) => t + r.errors, 0);
   return {
     seeded,
     plans,
     blocks,
     single,
-    loaded: summariseRounds(rounds.troupe),
-    ratio: median(rounds.troupe.map((t, i) => t.orders_per_s / rounds.base[i].orders_per_s)),
+    loaded: { empty: summariseRounds(rounds.empty), aged: summariseRounds(rounds.aged) },
+    ratio: median(rounds.aged.map((h, i) => h.orders_per_s / rounds.empty[i].orders_per_s)),
+    errors,
+    processes: aged.processes,
   };
 }
 
@@ -621,8 +648,9 @@ async function main() {
     `troupe bench: ${ROUNDS} round(s) of ${N} orders at ${C} in flight, ${SINGLE} at 1 in flight, ${REPLICAS} replica(s) of payment and inventory`,
   );
   const troupe = await startTroupe();
+  sampled.push(...troupe.processes);
   const sampler = setInterval(() => {
-    for (const p of troupe.processes) p.maxRssMb = Math.max(p.maxRssMb, rssMb(p.child.pid));
+    for (const p of sampled) p.maxRssMb = Math.max(p.maxRssMb, rssMb(p.child.pid));
   }, 250);
 
   await drive(WARMUP, 20, troupe.placeAndWait);
@@ -678,7 +706,7 @@ async function main() {
   console.log(`\nscaling curve (${CURVE.join(', ')} in flight)…`);
   const curve = await scalingCurve(troupe);
   const over = OVERLOAD_ORDERS > 0 && OVERLOAD_CLIENTS > 0 ? (console.log(`overload: ${OVERLOAD_CLIENTS} clients, ${OVERLOAD_ORDERS} orders…`), await overload(troupe, OVERLOAD_CLIENTS, OVERLOAD_ORDERS)) : undefined;
-  const history = HISTORY > 0 ? await historyPhase(troupe, baseline) : undefined;
+  const history = HISTORY > 0 ? await historyPhase(troupe) : undefined;
   clearInterval(sampler);
   const spans = troupe.sink.stats.requests;
 
@@ -756,15 +784,19 @@ async function main() {
   }
   if (history) {
     const h = history;
-    console.log(`\nwith ${HISTORY.toLocaleString('en')} orders' worth of history (seeded in ${h.seeded.seconds.toFixed(0)} s):`);
-    console.log(`| ${'run'.padEnd(32)} | ${'orders/s'.padStart(16)} |  p50 ms |  p95 ms |  p99 ms | errors | troupe / bare relay`);
-    console.log(`|${'-'.repeat(34)}|${'-'.repeat(17)}:|--------:|--------:|--------:|-------:|-------------------`);
-    console.log(`${row('empty, 1 in flight', single)}`);
-    console.log(`${row('history, 1 in flight', h.single)}`);
-    console.log(`${row(`empty, ${C} in flight`, loaded)}${ratio.toFixed(3)}`);
-    console.log(`${row(`history, ${C} in flight`, h.loaded)}${h.ratio.toFixed(3)}`);
+    console.log(`\nwith ${HISTORY.toLocaleString('en')} orders' worth of history (seeded in ${h.seeded.seconds.toFixed(0)} s), side by side with the empty databases:`);
+    console.log(`| ${'run'.padEnd(32)} | ${'orders/s'.padStart(16)} |  p50 ms |  p95 ms |  p99 ms | errors |`);
+    console.log(`|${'-'.repeat(34)}|${'-'.repeat(17)}:|--------:|--------:|--------:|-------:|`);
+    console.log(`${row('empty, 1 in flight', h.single.empty)}`);
+    console.log(`${row('history, 1 in flight', h.single.aged)}`);
+    console.log(`${row(`empty, ${C} in flight`, h.loaded.empty)}`);
+    console.log(`${row(`history, ${C} in flight`, h.loaded.aged)}`);
+    console.log(`history / empty at ${C} in flight (median of paired rounds): ${h.ratio.toFixed(2)}`);
     const perOrderBlocks = (b, r) => `${(b.read / r.completed).toFixed(1)} read, ${(b.hit / r.completed).toFixed(0)} hit`;
-    console.log(`Postgres blocks per order at ${C} in flight (outside / inside shared buffers): empty ${perOrderBlocks(blocks, loaded)}; history ${perOrderBlocks(h.blocks, h.loaded)}`);
+    console.log(
+      `Postgres blocks per order at ${C} in flight (from outside / inside shared buffers): empty ${perOrderBlocks(h.blocks.empty, h.loaded.empty)}; history ${perOrderBlocks(h.blocks.aged, h.loaded.aged)}`,
+    );
+    console.log(`max RSS of the seeded system's services: ${Math.round(Math.max(...h.processes.map((p) => p.maxRssMb)))} MB`);
     console.log('hot-path plans with the history in place:');
     for (const p of h.plans) console.log(`  ${p.indexed ? 'index' : '**NOT INDEXED**'}  ${p.service}: ${p.name} — ${p.plan}`);
   }
@@ -793,16 +825,18 @@ async function main() {
       history: {
         orders: HISTORY,
         seed_s: Math.round(history.seeded.seconds),
-        orders_per_s: history.loaded.orders_per_s,
+        orders_per_s: history.loaded.aged.orders_per_s,
+        empty_orders_per_s: history.loaded.empty.orders_per_s,
         ratio: +history.ratio.toFixed(3),
-        single_p50_ms: history.single.p50_ms,
+        single_p50_ms: history.single.aged.p50_ms,
+        empty_single_p50_ms: history.single.empty.p50_ms,
         plans_indexed: history.plans.every((p) => p.indexed),
       },
     }),
   };
-  printTargets({ ...result, empty_ratio: ratio, concurrency: C });
+  printTargets({ ...result, concurrency: C });
   console.log(JSON.stringify(result));
-  const historyErrors = history ? history.loaded.errors + history.single.errors : 0;
+  const historyErrors = history ? history.errors : 0;
   const curveErrors = curve.reduce((t, step) => t + step.errors, 0);
   if (result.errors + historyErrors + curveErrors + (over?.errors ?? 0) > 0 || result.completed !== N * ROUNDS) process.exitCode = 1;
 }
