@@ -15,6 +15,8 @@ const { parseArgs } = require('node:util');
 const amqp = require('amqplib');
 const { Client } = require('pg');
 const { brokerAdmin, discoverBrokerAdmin } = require('@troupe/testing/dist/broker-admin.js');
+const { explainHotPaths, seedHistory } = require('./bench-history.js');
+const { printTargets } = require('./bench-targets.js');
 const {
   deleteBrokerUsers,
   dropDbRoles,
@@ -41,6 +43,14 @@ const { values: args } = parseArgs({
     'log-level': { type: 'string' },
     // Print where the time of one order at 1 in flight goes, span by span (exports as http/json).
     'trace-timeline': { type: 'boolean', default: false },
+    // Orders' worth of rows seeded into the databases before the history phase (0: no such phase).
+    history: { type: 'string', default: '1000000' },
+    // The scaling curve: orders in flight at each step, and orders per step.
+    curve: { type: 'string', default: '1,10,50,100,200' },
+    'curve-orders': { type: 'string', default: '300' },
+    // The overload phase: clients each placing an order and waiting for it, and orders in all.
+    'overload-clients': { type: 'string', default: '500' },
+    'overload-orders': { type: 'string', default: '3000' },
   },
 });
 function count(name, min) {
@@ -57,12 +67,23 @@ const SINGLE = count('single', 1);
 const WARMUP = count('warmup', 0);
 const REPLICAS = count('replicas', 1);
 const ROUNDS = count('rounds', 1);
+const HISTORY = count('history', 0);
+const CURVE_ORDERS = count('curve-orders', 1);
+const OVERLOAD_CLIENTS = count('overload-clients', 0);
+const OVERLOAD_ORDERS = count('overload-orders', 0);
+const CURVE = args.curve.split(',').filter(Boolean).map(Number);
+if (!CURVE.every((c) => Number.isInteger(c) && c >= 1)) {
+  console.error(`--curve must be whole numbers ≥ 1, comma-separated (got ${args.curve})`);
+  process.exit(2);
+}
 const ROOT = join(__dirname, '..');
 const SERVICES = ['order', 'payment', 'inventory', 'notification'];
 const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@localhost:5672';
 const ADMIN_DB = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@localhost:5432/postgres';
 const stamp = `${Date.now().toString(36)}`;
 const cleanups = [];
+/** Service processes whose memory is sampled while the bench runs. */
+const sampled = [];
 /** Every process the bench started (services, relays). */
 const children = [];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -90,9 +111,9 @@ async function vhost(name, access) {
 }
 
 /** Per-service broker users and database roles for this run, removed (with their databases) at the end. */
-async function serviceAccess() {
+async function serviceAccess(id) {
   admin ??= brokerAdmin(await discoverBrokerAdmin(RABBITMQ_URL, process.env.RABBITMQ_MANAGEMENT_URL));
-  const access = newAccess(`bench-${stamp}`);
+  const access = newAccess(`bench-${id}`);
   await ensureBrokerUsers(admin, access);
   await ensureDbRoles(ADMIN_DB, access);
   cleanups.push(() => Promise.allSettled([deleteBrokerUsers(admin, access), dropDbRoles(ADMIN_DB, access)]));
@@ -218,15 +239,21 @@ function cpuMeter(processes = {}) {
   };
 }
 
-/** Transactions committed in each database so far (pg_stat_database). */
+/**
+ * Per database so far (pg_stat_database): transactions committed (`n`), and blocks found in
+ * Postgres' shared buffers (`hit`) or read from outside them (`read`: the OS cache or the disk).
+ */
 async function commits(databases) {
   const admin = new Client({ connectionString: ADMIN_DB });
   await admin.connect();
   try {
     // pg_stat_database is a snapshot per transaction: a fresh one for every reading.
     await admin.query('SELECT pg_stat_clear_snapshot()');
-    const { rows } = await admin.query('SELECT datname, xact_commit::float8 AS n FROM pg_stat_database WHERE datname = ANY($1)', [databases]);
-    return Object.fromEntries(rows.map((r) => [r.datname, r.n]));
+    const { rows } = await admin.query(
+      'SELECT datname, xact_commit::float8 AS n, blks_read::float8 AS read, blks_hit::float8 AS hit FROM pg_stat_database WHERE datname = ANY($1)',
+      [databases],
+    );
+    return Object.fromEntries(rows.map((r) => [r.datname, r]));
   } finally {
     await admin.end();
   }
@@ -318,15 +345,20 @@ async function completions(url, exchange) {
 
 // ---------- the two systems -------------------------------------------------------------------
 
-async function startTroupe() {
-  const access = await serviceAccess();
-  const url = await vhost(`troupe-bench-${stamp}`, access);
+/** One troupe system; `label` tells a second one (its own users, vhost and databases) apart. */
+async function startTroupe(label = '') {
+  const id = `${stamp}${label}`;
+  const access = await serviceAccess(id);
+  const url = await vhost(`troupe-bench-${id}`, access);
   const sink = await otlpSink();
   cleanups.push(() => new Promise((r) => sink.server.close(r)));
   const processes = [];
   const ports = {};
+  /** Each service's database, as the admin (to seed history into). */
+  const adminUrls = {};
   for (const service of SERVICES) {
-    const db = await database(`bench_${service}_${stamp}`, access[service]);
+    const db = await database(`bench_${service}_${id}`, access[service]);
+    adminUrls[service] = Object.assign(new URL(ADMIN_DB), { pathname: `/bench_${service}_${id}` }).toString();
     const replicas = service === 'payment' || service === 'inventory' ? REPLICAS : 1;
     for (let r = 0; r < replicas; r++) {
       const port = await freePort();
@@ -375,35 +407,40 @@ async function startTroupe() {
   // A keep-alive socket the server closes just as a request goes out fails with ECONNRESET; the
   // request never reached the service, so it is sent again (the pattern of Node's http docs,
   // `request.reusedSocket`).
-  const place = (attempt = 1) =>
+  /** POST /orders: `{ status, orderId?, retryAfter?, text }`. */
+  const post = (via = agent, attempt = 1) =>
     new Promise((resolve, reject) => {
       const req = http.request(
-        { host: '127.0.0.1', port: ports.order, path: '/orders', method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+        { host: '127.0.0.1', port: ports.order, path: '/orders', method: 'POST', agent: via, headers: { 'content-type': 'application/json' } },
         (res) => {
           let text = '';
           res.on('data', (c) => (text += c));
           res.on('end', () => {
-            if (res.statusCode !== 202) return reject(new Error(`POST /orders ${res.statusCode} ${text}`));
+            if (res.statusCode !== 202) return resolve({ status: res.statusCode, retryAfter: Number(res.headers['retry-after']), text });
             const order = JSON.parse(text);
             lastTraceId = order.traceId;
-            resolve(order.orderId);
+            resolve({ status: 202, orderId: order.orderId, text });
           });
         },
       );
       req.on('error', (error) => {
-        if (req.reusedSocket && error.code === 'ECONNRESET' && attempt < 3) resolve(place(attempt + 1));
+        if (req.reusedSocket && error.code === 'ECONNRESET' && attempt < 3) resolve(post(via, attempt + 1));
         else reject(error);
       });
       req.end(body(i++));
     });
   return {
     placeAndWait: async () => {
-      const orderId = await place();
-      await done.wait(orderId);
+      const placed = await post();
+      if (placed.status !== 202) throw new Error(`POST /orders ${placed.status} ${placed.text}`);
+      await done.wait(placed.orderId);
     },
+    post,
+    done,
     processes,
     sink,
     ports,
+    adminUrls,
     lastTraceId: () => lastTraceId,
   };
 }
@@ -446,6 +483,142 @@ async function startBaseline(topology = 'hops') {
   };
 }
 
+// ---------- the scaling curve, the overload and the history -----------------------------------
+
+/** Throughput and latency at each number in flight (at least three orders per client per step). */
+async function scalingCurve(troupe) {
+  const steps = [];
+  for (const c of CURVE) steps.push({ concurrency: c, ...(await drive(Math.max(CURVE_ORDERS, 3 * c), c, troupe.placeAndWait)) });
+  return steps;
+}
+
+/**
+ * `clients` clients at once, each placing an order, waiting until it completes and placing the
+ * next, `orders` in all. A refused POST (503) counts as shed: that client waits its Retry-After
+ * and goes on with its next order, as a well-behaved client would.
+ */
+async function overload(troupe, clients, orders) {
+  // Every client keeps its own connection, opened before the phase starts: a busy Node process
+  // takes new connections off its accept queue slowly, and time spent there is the host's TCP
+  // accept, before any code of the service can see the request (docs/benchmarks.md).
+  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: Infinity });
+  const connecting = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(clients, orders) }, () =>
+      new Promise((resolve, reject) =>
+        http.get({ host: '127.0.0.1', port: troupe.ports.order, path: '/healthz', agent }, (res) => res.resume().on('end', resolve)).on('error', reject),
+      ),
+    ),
+  );
+  const connectMs = performance.now() - connecting;
+  const accepted = [];
+  const refused = [];
+  const completion = [];
+  let next = 0;
+  let errors = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(clients, orders) }, async () => {
+      while (next < orders) {
+        next += 1;
+        const t0 = performance.now();
+        try {
+          const placed = await troupe.post(agent);
+          const postMs = performance.now() - t0;
+          if (placed.status === 503) {
+            refused.push(postMs);
+            await sleep((placed.retryAfter || 1) * 1000);
+            continue;
+          }
+          if (placed.status !== 202) throw new Error(`POST /orders ${placed.status} ${placed.text}`);
+          accepted.push(postMs);
+          await troupe.done.wait(placed.orderId, 120_000);
+          completion.push(performance.now() - t0);
+        } catch (error) {
+          errors += 1;
+          if (errors <= 5) console.error(`  error: ${error.message}`);
+        }
+      }
+    }),
+  );
+  agent.destroy();
+  const post = [...accepted].sort((a, b) => a - b);
+  const ms = (v) => +v.toFixed(1);
+  return {
+    clients,
+    orders,
+    connect_s: +(connectMs / 1000).toFixed(1),
+    completed: completion.length,
+    orders_per_s: Math.round((completion.length / (performance.now() - started)) * 1000),
+    shed: refused.length,
+    errors,
+    post_p50_ms: ms(percentile(post, 50)),
+    post_p90_ms: ms(percentile(post, 90)),
+    post_p99_ms: ms(percentile(post, 99)),
+    post_max_ms: ms(post.at(-1) ?? NaN),
+    shed_max_ms: ms(refused.length > 0 ? Math.max(...refused) : NaN),
+    completion: summarise(completion, 1, 0),
+  };
+}
+
+/**
+ * A second troupe system, its databases seeded with `HISTORY` orders' worth of rows, measured side
+ * by side with the first (empty) one: orders at 1 in flight alternate between the two, and loaded
+ * rounds alternate too, so a host that speeds up or slows down weighs on both alike.
+ */
+async function historyPhase(empty) {
+  console.log(`\nstarting a second troupe and seeding ${HISTORY.toLocaleString('en')} orders' worth of rows into its four databases…`);
+  const aged = await startTroupe('h');
+  sampled.push(...aged.processes);
+  const seeded = await seedHistory(aged.adminUrls, HISTORY);
+  console.log(`  ${seeded.rows.toLocaleString('en')} rows in ${seeded.seconds.toFixed(0)} s (INSERT … SELECT generate_series, then VACUUM ANALYZE)`);
+  const plans = await explainHotPaths(aged.adminUrls);
+  await drive(WARMUP, 20, aged.placeAndWait);
+  let turn = 0;
+  const latencies = { empty: [], aged: [] };
+  const started = performance.now();
+  await drive(2 * SINGLE, 1, async () => {
+    const [which, system] = turn++ % 2 === 0 ? ['empty', empty] : ['aged', aged];
+    const t0 = performance.now();
+    await system.placeAndWait();
+    latencies[which].push(performance.now() - t0);
+  });
+  const elapsed = performance.now() - started;
+  const single = {
+    empty: { ...summarise(latencies.empty, elapsed, latencies.empty.length), errors: 0 },
+    aged: { ...summarise(latencies.aged, elapsed, latencies.aged.length), errors: 0 },
+  };
+  const rounds = { empty: [], aged: [] };
+  const blocks = { empty: { read: 0, hit: 0 }, aged: { read: 0, hit: 0 } };
+  const measure = async (which, system) => {
+    const databases = [...new Set(system.processes.map((p) => p.db))];
+    const before = await commits(databases);
+    rounds[which].push(await drive(N, C, system.placeAndWait));
+    const after = await commits(databases);
+    for (const db of databases) {
+      blocks[which].read += after[db].read - before[db].read;
+      blocks[which].hit += after[db].hit - before[db].hit;
+    }
+  };
+  for (let round = 1; round <= ROUNDS; round++) {
+    await measure('empty', empty);
+    await measure('aged', aged);
+    const [e, h] = [rounds.empty.at(-1), rounds.aged.at(-1)];
+    console.log(`  round ${round}: empty ${e.orders_per_s}/s, history ${h.orders_per_s}/s, ratio ${(h.orders_per_s / e.orders_per_s).toFixed(2)}`);
+  }
+  const errors = [...rounds.empty, ...rounds.aged].reduce((t, r) => t + r.errors, 0);
+  return {
+    seeded,
+    plans,
+    blocks,
+    single,
+    loaded: { empty: summariseRounds(rounds.empty), aged: summariseRounds(rounds.aged) },
+    ratio: median(rounds.aged.map((h, i) => h.orders_per_s / rounds.empty[i].orders_per_s)),
+    errors,
+    processes: aged.processes,
+  };
+}
+
 // ---------- main ------------------------------------------------------------------------------
 
 /** Adds up CPU readings of several rounds (ms per process, seconds). */
@@ -475,8 +648,9 @@ async function main() {
     `troupe bench: ${ROUNDS} round(s) of ${N} orders at ${C} in flight, ${SINGLE} at 1 in flight, ${REPLICAS} replica(s) of payment and inventory`,
   );
   const troupe = await startTroupe();
+  sampled.push(...troupe.processes);
   const sampler = setInterval(() => {
-    for (const p of troupe.processes) p.maxRssMb = Math.max(p.maxRssMb, rssMb(p.child.pid));
+    for (const p of sampled) p.maxRssMb = Math.max(p.maxRssMb, rssMb(p.child.pid));
   }, 250);
 
   await drive(WARMUP, 20, troupe.placeAndWait);
@@ -503,13 +677,18 @@ async function main() {
   const rounds = { troupe: [], base: [], chor: [] };
   const cpus = { troupe: [], base: [], chor: [] };
   const txs = Object.fromEntries(databases.map((db) => [db, 0]));
+  const blocks = { read: 0, hit: 0 };
   for (let round = 1; round <= ROUNDS; round++) {
     const commitsBefore = await commits(databases);
     let meter = cpuMeter(servicePids);
     rounds.troupe.push(await drive(N, C, troupe.placeAndWait));
     cpus.troupe.push(meter());
     const commitsAfter = await commits(databases);
-    for (const db of databases) txs[db] += commitsAfter[db] - commitsBefore[db];
+    for (const db of databases) {
+      txs[db] += commitsAfter[db].n - commitsBefore[db].n;
+      blocks.read += commitsAfter[db].read - commitsBefore[db].read;
+      blocks.hit += commitsAfter[db].hit - commitsBefore[db].hit;
+    }
     meter = cpuMeter({ relay: [baseline.pid] });
     rounds.base.push(await drive(N, C, baseline.placeAndWait));
     cpus.base.push(meter());
@@ -522,6 +701,12 @@ async function main() {
     }
   }
   for (const p of troupe.processes) p.batch = await meanBatch(p.port);
+  const rssLoaded = Math.max(...troupe.processes.map((p) => p.maxRssMb));
+
+  console.log(`\nscaling curve (${CURVE.join(', ')} in flight)…`);
+  const curve = await scalingCurve(troupe);
+  const over = OVERLOAD_ORDERS > 0 && OVERLOAD_CLIENTS > 0 ? (console.log(`overload: ${OVERLOAD_CLIENTS} clients, ${OVERLOAD_ORDERS} orders…`), await overload(troupe, OVERLOAD_CLIENTS, OVERLOAD_ORDERS)) : undefined;
+  const history = HISTORY > 0 ? await historyPhase(troupe) : undefined;
   clearInterval(sampler);
   const spans = troupe.sink.stats.requests;
 
@@ -536,6 +721,7 @@ async function main() {
     p.cpuPct = Math.round(p.cpuMs / 10 / cpuLoaded.seconds);
   });
   const ratio = median(rounds.troupe.map((t, i) => t.orders_per_s / rounds.base[i].orders_per_s));
+  const chorRatio = median(rounds.troupe.map((t, i) => t.orders_per_s / rounds.chor[i].orders_per_s));
 
   const range = (r) => (r.rates.length > 1 ? ` (${Math.min(...r.rates)}–${Math.max(...r.rates)})` : '');
   const row = (name, r, cpuUse) =>
@@ -584,6 +770,37 @@ async function main() {
   const baseTotal = total(columns[1]);
   console.log(`\nOTLP exports received by the local sink: ${spans} requests, ${(troupe.sink.stats.bytes / 1e6).toFixed(1)} MB`);
 
+  console.log(`\n| in flight | orders/s |  p50 ms |  p95 ms |  p99 ms | errors |`);
+  console.log(`|----------:|---------:|--------:|--------:|--------:|-------:|`);
+  for (const step of curve) {
+    console.log(`| ${String(step.concurrency).padStart(9)} | ${String(step.orders_per_s).padStart(8)} | ${String(step.p50_ms).padStart(7)} | ${String(step.p95_ms).padStart(7)} | ${String(step.p99_ms).padStart(7)} | ${String(step.errors).padStart(6)} |`);
+  }
+  if (over) {
+    console.log(
+      `\noverload, ${over.clients} clients (connected in ${over.connect_s} s), ${over.orders} orders: ${over.completed} completed (${over.orders_per_s}/s), ${over.shed} shed with 503, ${over.errors} errors`,
+    );
+    console.log(`  POST → 202: p50 ${over.post_p50_ms} ms, p90 ${over.post_p90_ms} ms, p99 ${over.post_p99_ms} ms, max ${over.post_max_ms} ms; POST → 503: max ${over.shed_max_ms} ms`);
+    console.log(`  POST → NotificationSent (accepted orders): p50 ${over.completion.p50_ms} ms, p99 ${over.completion.p99_ms} ms`);
+  }
+  if (history) {
+    const h = history;
+    console.log(`\nwith ${HISTORY.toLocaleString('en')} orders' worth of history (seeded in ${h.seeded.seconds.toFixed(0)} s), side by side with the empty databases:`);
+    console.log(`| ${'run'.padEnd(32)} | ${'orders/s'.padStart(16)} |  p50 ms |  p95 ms |  p99 ms | errors |`);
+    console.log(`|${'-'.repeat(34)}|${'-'.repeat(17)}:|--------:|--------:|--------:|-------:|`);
+    console.log(`${row('empty, 1 in flight', h.single.empty)}`);
+    console.log(`${row('history, 1 in flight', h.single.aged)}`);
+    console.log(`${row(`empty, ${C} in flight`, h.loaded.empty)}`);
+    console.log(`${row(`history, ${C} in flight`, h.loaded.aged)}`);
+    console.log(`history / empty at ${C} in flight (median of paired rounds): ${h.ratio.toFixed(2)}`);
+    const perOrderBlocks = (b, r) => `${(b.read / r.completed).toFixed(1)} read, ${(b.hit / r.completed).toFixed(0)} hit`;
+    console.log(
+      `Postgres blocks per order at ${C} in flight (from outside / inside shared buffers): empty ${perOrderBlocks(h.blocks.empty, h.loaded.empty)}; history ${perOrderBlocks(h.blocks.aged, h.loaded.aged)}`,
+    );
+    console.log(`max RSS of the seeded system's services: ${Math.round(Math.max(...h.processes.map((p) => p.maxRssMb)))} MB`);
+    console.log('hot-path plans with the history in place:');
+    for (const p of h.plans) console.log(`  ${p.indexed ? 'index' : '**NOT INDEXED**'}  ${p.service}: ${p.name} — ${p.plan}`);
+  }
+
   const result = {
     orders_per_s: loaded.orders_per_s,
     p50_ms: loaded.p50_ms,
@@ -598,10 +815,30 @@ async function main() {
     cpu_ms_per_order: +(troupeTotal / loaded.completed).toFixed(2),
     baseline_cpu_ms_per_order: +(baseTotal / base.completed).toFixed(2),
     choreography_orders_per_s: chor.orders_per_s,
+    choreography_ratio: +chorRatio.toFixed(2),
+    single_p99_ms: single.p99_ms,
+    max_rss_mb_loaded: Math.round(rssLoaded),
     replicas: REPLICAS,
+    curve: curve.map(({ concurrency, orders_per_s, p50_ms }) => ({ concurrency, orders_per_s, p50_ms })),
+    ...(over && { overload: { ...over, completion: undefined } }),
+    ...(history && {
+      history: {
+        orders: HISTORY,
+        seed_s: Math.round(history.seeded.seconds),
+        orders_per_s: history.loaded.aged.orders_per_s,
+        empty_orders_per_s: history.loaded.empty.orders_per_s,
+        ratio: +history.ratio.toFixed(3),
+        single_p50_ms: history.single.aged.p50_ms,
+        empty_single_p50_ms: history.single.empty.p50_ms,
+        plans_indexed: history.plans.every((p) => p.indexed),
+      },
+    }),
   };
+  printTargets({ ...result, concurrency: C });
   console.log(JSON.stringify(result));
-  if (result.errors > 0 || result.completed !== N * ROUNDS) process.exitCode = 1;
+  const historyErrors = history ? history.errors : 0;
+  const curveErrors = curve.reduce((t, step) => t + step.errors, 0);
+  if (result.errors + historyErrors + curveErrors + (over?.errors ?? 0) > 0 || result.completed !== N * ROUNDS) process.exitCode = 1;
 }
 
 // Whatever ends the run (an error, Ctrl-C, a closed pipe: `make bench | head`), the vhosts and

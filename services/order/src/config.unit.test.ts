@@ -19,7 +19,26 @@ describe('order configuration', () => {
       PORT: 3000,
       LOG_LEVEL: 'info',
       MAX_BODY_BYTES: 16_384,
+      INBOX_RETENTION_SECONDS: 1_209_600,
+      PRUNE_INTERVAL_MS: 60_000,
+      PRUNE_BATCH_SIZE: 1000,
+      ORDER_MAX_IN_FLIGHT: 32,
+      ORDER_MAX_QUEUE_WAIT_MS: 2000,
     });
+  });
+
+  it('when the pruning or the overload bounds are out of range, then the error names each of them', () => {
+    const error = failureOf({
+      INBOX_RETENTION_SECONDS: '60',
+      PRUNE_INTERVAL_MS: 'often',
+      PRUNE_BATCH_SIZE: '0',
+      ORDER_MAX_IN_FLIGHT: '0',
+      ORDER_MAX_QUEUE_WAIT_MS: '-1',
+    });
+
+    for (const name of ['INBOX_RETENTION_SECONDS', 'PRUNE_INTERVAL_MS', 'PRUNE_BATCH_SIZE', 'ORDER_MAX_IN_FLIGHT', 'ORDER_MAX_QUEUE_WAIT_MS']) {
+      expect(error.message).toContain(name);
+    }
   });
 
   it('when values are given as strings, then they are parsed to their types', () => {

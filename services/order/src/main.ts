@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { runMain, type ServiceSpec } from '@troupe/platform';
 import { loadConfig, type Config } from './config';
 import { subscriptions } from './handlers';
+import { expiredKeys } from './http/idempotency';
 import { orderRoutes } from './http/routes';
 import { createOrderMetrics } from './metrics';
 
@@ -15,8 +16,15 @@ export const orderService = (config: Config): ServiceSpec<Config> => ({
     const metrics = createOrderMetrics(registry);
     return {
       subscriptions: subscriptions(metrics),
+      pruning: [expiredKeys],
       routes: (app, messaging) =>
-        orderRoutes(app, { pool, messaging, metrics, idempotencyTtlSeconds: config.IDEMPOTENCY_KEY_TTL_SECONDS }),
+        orderRoutes(app, {
+          pool,
+          messaging,
+          metrics,
+          idempotencyTtlSeconds: config.IDEMPOTENCY_KEY_TTL_SECONDS,
+          admission: { maxInFlight: config.ORDER_MAX_IN_FLIGHT, maxWaitMs: config.ORDER_MAX_QUEUE_WAIT_MS },
+        }),
     };
   },
 });

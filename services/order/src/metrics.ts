@@ -14,8 +14,21 @@ export function createOrderMetrics(registry: Registry) {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers,
   });
+  const shed = new Counter({
+    name: 'troupe_order_requests_shed_total',
+    help: 'POST /orders refused with 503 after waiting ORDER_MAX_QUEUE_WAIT_MS for a turn.',
+    registers,
+  });
+  const queueWait = new Histogram({
+    name: 'troupe_order_request_queue_seconds',
+    help: 'How long each admitted POST /orders waited for its turn.',
+    buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+    registers,
+  });
   return {
     placed,
+    shed,
+    queueWait,
     /** Counts an order reaching a terminal status (once: a terminal status never changes). */
     transitioned({ from, to, placedAt }: Transition): void {
       if (from === to || (to !== 'COMPLETED' && to !== 'CANCELLED')) return;

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { OrderRequest } from '@troupe/contracts';
+import { pruneRound } from '@troupe/platform';
 import { anOrderRequest } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/config';
+import { expiredKeys } from '../src/http/idempotency';
 import { orderService } from '../src/main';
 import { expectEnvelope, expectReady, startHarness, type Harness } from '@troupe/testing';
 
@@ -340,5 +342,24 @@ describe('health and metrics', () => {
     expect(text).toMatch(/^troupe_orders_placed_total(\{[^}]*\})? [1-9]\d*$/m);
     expect(text).toMatch(/^troupe_http_requests_total\{[^}]*method="POST"[^}]*route="\/orders"[^}]*status="202"[^}]*\} [1-9]\d*$/m);
     expect(text).toMatch(/^troupe_http_requests_total\{[^}]*route="\/orders\/:id"[^}]*status="404"[^}]*\} [1-9]\d*$/m);
+  });
+});
+
+describe('pruning idempotency keys', () => {
+  it('when a key has expired, then pruning deletes it and keeps the keys still live, which replay as before', async () => {
+    const [expired, live] = [randomUUID(), randomUUID()];
+    const request = anOrderRequest({ customerId: aCustomer() });
+    await post(request, { 'Idempotency-Key': expired });
+    const first = await orderBody(await post(request, { 'Idempotency-Key': live }));
+    await order.running.pool.query(`UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = $1`, [expired]);
+
+    const result = await pruneRound(order.running.pool, [expiredKeys], 1000);
+
+    expect(result).toEqual({ ran: true, deleted: { idempotency_keys: { rows: 1, batches: 1 } } });
+    const keys = await order.running.pool.query<{ key: string }>('SELECT key FROM idempotency_keys WHERE key = ANY($1)', [[expired, live]]);
+    expect(keys.rows).toEqual([{ key: live }]);
+    const again = await post(request, { 'Idempotency-Key': live });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect((await orderBody(again)).orderId).toBe(first.orderId);
   });
 });

@@ -148,6 +148,20 @@ describe('delivery', () => {
     expect(view.history.map((h) => h.type)).toEqual(['OrderPlaced', 'PaymentCompleted']);
   });
 
+  it('when an event comes again after its inbox row was pruned, then the history still has it once', async () => {
+    const { orderId } = await aPlacedOrder();
+    const paid = anEvent('PaymentCompleted', { orderId });
+    await order.broker.publish('payment.events', paid);
+    await eventually(async () => (await getOrder(orderId)).status === 'PAID', { what: 'the order paid' });
+    const inboxRow = async () => (await order.running.pool.query('SELECT 1 FROM troupe_inbox WHERE event_id = $1', [paid.id])).rowCount;
+    await order.running.pool.query('DELETE FROM troupe_inbox WHERE event_id = $1', [paid.id]);
+
+    await order.broker.publish('payment.events', paid);
+
+    await eventually(async () => (await inboxRow()) === 1, { what: 'the late copy processed' });
+    expect((await getOrder(orderId)).history.map((h) => h.type)).toEqual(['OrderPlaced', 'PaymentCompleted']);
+  });
+
   it('when an event is about an order this service never placed, then it is dead-lettered at once as permanent', async () => {
     const stray = anEvent('PaymentCompleted');
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { HEADER } from '@troupe/messaging';
+import { inboxPruning, pruneRound } from '@troupe/platform';
 import { anEvent, eventually } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/config';
@@ -243,5 +244,38 @@ describe('the dead-letter admin API', () => {
     const response = await admin('/replay', { method: 'POST', body: JSON.stringify({ everything: 'please' }) });
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ error: expect.stringContaining('invalid request') });
+  });
+});
+
+describe('pruning the inbox', () => {
+  const inboxRow = async (eventId: string) =>
+    (await payment.running.pool.query('SELECT 1 FROM troupe_inbox WHERE event_id = $1', [eventId])).rowCount;
+
+  it('when an event was processed longer ago than INBOX_RETENTION_SECONDS, then only its row is pruned; an event redelivered within the retention is still a duplicate, and one redelivered after it is still charged once', async () => {
+    const { placed: old } = await aCapturedOrder();
+    const { placed: recent } = await aCapturedOrder();
+    const retention = payment.running.config.INBOX_RETENTION_SECONDS;
+    await payment.running.pool.query(`UPDATE troupe_inbox SET processed_at = now() - make_interval(secs => $2 + 60) WHERE event_id = $1`, [
+      old.id,
+      retention,
+    ]);
+
+    const result = await pruneRound(payment.running.pool, [inboxPruning(retention)], 1000);
+
+    expect(result).toEqual({ ran: true, deleted: { troupe_inbox: { rows: 1, batches: 1 } } });
+    expect(await inboxRow(old.id)).toBe(0);
+    expect(await inboxRow(recent.id)).toBe(1);
+
+    const duplicates = () => payment.metric('troupe_inbox_duplicates_total', { queue: 'payment.order.events' });
+    const duplicatesBefore = await duplicates();
+    await payment.broker.publish('order.events', recent);
+    await eventually(async () => (await duplicates()) === duplicatesBefore + 1, { what: 'the redelivery within the retention counted as a duplicate' });
+
+    // Past the retention the inbox no longer knows the event; the payment's unique order still does.
+    await payment.broker.publish('order.events', old);
+    await eventually(async () => (await inboxRow(old.id)) === 1, { what: 'the late redelivery processed' });
+    expect(await paymentsOf(old.orderId)).toHaveLength(1);
+    expect(await paymentsOf(recent.orderId)).toHaveLength(1);
+    await payment.awaitPublished(old.orderId, 'PaymentCompleted', 1);
   });
 });

@@ -65,6 +65,15 @@ export function commonConfig(service: string, defaultPort: number) {
     RABBITMQ_GIVE_UP_AFTER_MS: int(1000, 86_400_000).default(300_000),
     /** Bearer token for the /admin endpoints (dead-letter queue); unset = admin endpoints off. */
     ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    /**
+     * How long a processed event's inbox row is kept to recognise a redelivery; must outlast the
+     * latest a copy can arrive, a dead letter's replay included (docs/design.md "Exactly-once effects").
+     */
+    INBOX_RETENTION_SECONDS: int(3600, 31_536_000).default(1_209_600),
+    /** How often rows kept only for deduplication are pruned (one replica per database at a time). */
+    PRUNE_INTERVAL_MS: int(1000, 86_400_000).default(60_000),
+    /** Rows deleted per statement when pruning: small, so no batch holds its locks for long. */
+    PRUNE_BATCH_SIZE: int(10, 100_000).default(1000),
     /** Longest graceful shutdown before the process is killed. */
     SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
   };

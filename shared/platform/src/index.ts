@@ -6,3 +6,4 @@ export { createLogger, type Logger } from './logger';
 export { runMain, startService, type BaseConfig, type RunningService, type ServiceSpec } from './service';
 export { adminGuard } from './admin';
 export { faultRoutes, Faults } from './faults';
+export { inboxPruning, pruneRound, type PruneTask } from './pruning';

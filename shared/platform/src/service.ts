@@ -13,6 +13,7 @@ import { faultRoutes, type Faults } from './faults';
 import { createPool, migrate } from './db';
 import { closeServer, createHttpApp, listen, type Readiness } from './http';
 import { createLogger } from './logger';
+import { inboxPruning, startPruning, type PruneTask } from './pruning';
 
 /** The configuration every service has (see `commonConfig`). */
 export interface BaseConfig {
@@ -28,6 +29,9 @@ export interface BaseConfig {
   RETRY_BASE_DELAY_MS: number;
   RABBITMQ_GIVE_UP_AFTER_MS: number;
   SHUTDOWN_TIMEOUT_MS: number;
+  INBOX_RETENTION_SECONDS: number;
+  PRUNE_INTERVAL_MS: number;
+  PRUNE_BATCH_SIZE: number;
   ADMIN_TOKEN?: string | undefined;
 }
 
@@ -51,6 +55,8 @@ export interface ServiceParts {
   routes?: (app: Express, messaging: Messaging) => void;
   /** Fault switches, served at /admin/faults (only when ADMIN_TOKEN is set). */
   faults?: Faults;
+  /** The service's own deduplication records to prune, besides the inbox. */
+  pruning?: PruneTask[];
 }
 
 export interface ServiceSpec<C extends BaseConfig> {
@@ -122,6 +128,14 @@ export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): 
   });
   const server = await listen(app, config.PORT, config.HOST);
   await messaging.start();
+  const pruning = startPruning({
+    pool,
+    logger,
+    registry,
+    tasks: [inboxPruning(config.INBOX_RETENTION_SECONDS), ...(parts.pruning ?? [])],
+    intervalMs: config.PRUNE_INTERVAL_MS,
+    batchSize: config.PRUNE_BATCH_SIZE,
+  });
   const port = (server.address() as AddressInfo).port;
   logger.info({ port, host: config.HOST }, `${name} service started`);
 
@@ -130,6 +144,7 @@ export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): 
     (stopped ??= (async () => {
       await closeServer(server, app);
       await messaging.stop();
+      await pruning.stop();
       await pool.end();
       logger.info(`${name} service stopped`);
       await shutdownTelemetry();

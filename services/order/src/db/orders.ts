@@ -46,15 +46,23 @@ export async function insertOrder(db: Queryable, order: NewOrder, placedAt: stri
   });
 }
 
-/** Locks the order row for the rest of the transaction; undefined if there is no such order. */
-export async function lockOrder(db: Queryable, id: string): Promise<{ status: OrderStatus; createdAt: Date } | undefined> {
-  const { rows } = await db.query<{ status: OrderStatus; created_at: Date }>({
+/**
+ * Locks the order row for the rest of the transaction, and says whether its history already has
+ * the event `eventId`; undefined if there is no such order.
+ */
+export async function lockOrder(
+  db: Queryable,
+  id: string,
+  eventId: string,
+): Promise<{ status: OrderStatus; createdAt: Date; seen: boolean } | undefined> {
+  const { rows } = await db.query<{ status: OrderStatus; created_at: Date; seen: boolean }>({
     name: 'order-lock',
-    text: 'SELECT status, created_at FROM orders WHERE id = $1 FOR UPDATE',
-    values: [id],
+    text: `SELECT status, created_at, EXISTS (SELECT 1 FROM order_history h WHERE h.order_id = $1 AND h.event_id = $2) AS seen
+             FROM orders WHERE id = $1 FOR UPDATE OF orders`,
+    values: [id, eventId],
   });
   const row = rows[0];
-  return row && { status: row.status, createdAt: row.created_at };
+  return row && { status: row.status, createdAt: row.created_at, seen: row.seen };
 }
 
 export async function recordEvent(

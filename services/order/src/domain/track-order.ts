@@ -14,9 +14,11 @@ export interface Transition {
  * event is further along (events may arrive in any order; the status never moves back).
  */
 export async function trackOrder(uow: UnitOfWork, event: AnyEvent): Promise<Transition> {
-  const order = await lockOrder(uow.db, event.orderId);
+  const order = await lockOrder(uow.db, event.orderId, event.id);
   // Every event we follow is about an order we placed; an unknown one will not appear later.
   if (!order) throw new PermanentError(`no order ${event.orderId}`);
+  // A copy arriving after its inbox row was pruned (docs/design.md "Exactly-once effects").
+  if (order.seen) return { from: order.status, to: order.status, placedAt: order.createdAt };
   const to = nextStatus(order.status, statusAfter(event.type, event.data as never));
   await recordEvent(uow.db, event.orderId, event, to);
   return { from: order.status, to, placedAt: order.createdAt };

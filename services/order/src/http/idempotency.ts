@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { PoolClient } from 'pg';
-import { HttpError } from '@troupe/platform';
+import { HttpError, type PruneTask } from '@troupe/platform';
 
 export interface StoredResponse {
   statusCode: number;
@@ -59,3 +59,9 @@ export async function storeResponse(db: PoolClient, key: string, response: Store
     [key, response.statusCode, JSON.stringify(response.body), ttlSeconds],
   );
 }
+
+/** Keys past their expiry, pruned on a schedule (a key is also forgotten when it is reused). */
+export const expiredKeys: PruneTask = {
+  table: 'idempotency_keys',
+  select: 'SELECT ctid FROM idempotency_keys WHERE expires_at <= now() ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED',
+};

@@ -6,6 +6,7 @@ import type { Pool } from 'pg';
 import { getOrder, latestOrders } from '../db/orders';
 import { placeOrder, UnknownSkuError } from '../domain/place-order';
 import type { OrderMetrics } from '../metrics';
+import { admission } from './admission';
 import { claimKey, fingerprint, storeResponse, type StoredResponse } from './idempotency';
 import { idempotencyKeySchema, listQuerySchema, orderRequestSchema } from './order-request';
 
@@ -14,12 +15,19 @@ export interface OrderRoutesDeps {
   messaging: Messaging;
   metrics: OrderMetrics;
   idempotencyTtlSeconds: number;
+  /** Bounds on POST /orders under overload (README "Configuration"). */
+  admission: { maxInFlight: number; maxWaitMs: number };
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function orderRoutes(app: Express, deps: OrderRoutesDeps): void {
-  app.post('/orders', async (req: Request, res: Response) => {
+  const admit = admission({
+    ...deps.admission,
+    onShed: () => deps.metrics.shed.inc(),
+    onAdmitted: (seconds) => deps.metrics.queueWait.observe(seconds),
+  });
+  app.post('/orders', admit, async (req: Request, res: Response) => {
     const parsed = orderRequestSchema.safeParse(req.body);
     if (!parsed.success) throw validationError(parsed.error);
     const key = idempotencyKey(req);

@@ -1,0 +1,95 @@
+import { EventEmitter } from 'node:events';
+import type { Request, Response } from 'express';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { admission } from './admission';
+
+/** Just enough of a response for the gate: status/set/json, 'close', writableFinished. */
+function aResponse() {
+  const res = Object.assign(new EventEmitter(), {
+    writableFinished: false,
+    statusCode: 200,
+    headers: {} as Record<string, string>,
+    body: undefined as unknown,
+    status(code: number) {
+      res.statusCode = code;
+      return res;
+    },
+    set(name: string, value: string) {
+      res.headers[name] = value;
+      return res;
+    },
+    json(body: unknown) {
+      res.body = body;
+      res.finish();
+      return res;
+    },
+    finish() {
+      res.writableFinished = true;
+      res.emit('close');
+    },
+  });
+  return res;
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('admission', () => {
+  it('when more requests arrive than may run, then the rest start in arrival order as turns free up', () => {
+    const gate = admission({ maxInFlight: 2, maxWaitMs: 1000 });
+    const started: number[] = [];
+    const responses = Array.from({ length: 5 }, (_, i) => {
+      const res = aResponse();
+      gate({} as Request, res as unknown as Response, () => started.push(i));
+      return res;
+    });
+    expect(started).toEqual([0, 1]);
+
+    responses[1]!.finish();
+    responses[0]!.finish();
+    expect(started).toEqual([0, 1, 2, 3]);
+    responses[3]!.finish();
+    expect(started).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('when a request has waited maxWaitMs, then it is refused with 503 and Retry-After, and never started', () => {
+    const shed = vi.fn();
+    const gate = admission({ maxInFlight: 1, maxWaitMs: 500, onShed: shed });
+    const started: string[] = [];
+    const first = aResponse();
+    gate({} as Request, first as unknown as Response, () => started.push('first'));
+    const second = aResponse();
+    gate({} as Request, second as unknown as Response, () => started.push('second'));
+
+    vi.advanceTimersByTime(499);
+    expect(second.writableFinished).toBe(false);
+    vi.advanceTimersByTime(1);
+    expect(second.statusCode).toBe(503);
+    expect(second.headers['Retry-After']).toBe('1');
+    expect(second.body).toEqual({ error: expect.stringContaining('overloaded') });
+    expect(shed).toHaveBeenCalledTimes(1);
+
+    first.finish();
+    expect(started).toEqual(['first']);
+    // Its turn was given back: the next request starts at once.
+    gate({} as Request, aResponse() as unknown as Response, () => started.push('third'));
+    expect(started).toEqual(['first', 'third']);
+  });
+
+  it('when a waiting client goes away, then it leaves the queue and the next one gets the turn', () => {
+    const gate = admission({ maxInFlight: 1, maxWaitMs: 1000 });
+    const started: number[] = [];
+    const responses = Array.from({ length: 3 }, (_, i) => {
+      const res = aResponse();
+      gate({} as Request, res as unknown as Response, () => started.push(i));
+      return res;
+    });
+    responses[1]!.emit('close');
+    responses[0]!.finish();
+    expect(started).toEqual([0, 2]);
+  });
+});
