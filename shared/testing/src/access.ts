@@ -20,7 +20,8 @@ export type Access = Record<ServiceName, ServiceAccess>;
 
 /** Names for each service's user and role; `suffix` keeps a test run's apart from `make dev`'s. */
 export function newAccess(suffix = ''): Access {
-  const password = () => randomBytes(18).toString('base64url');
+  // Hex: a password starting with '-' would be taken for an option by rabbitmqctl.
+  const password = () => randomBytes(20).toString('hex');
   const tail = suffix ? `-${suffix}` : '';
   return Object.fromEntries(
     SERVICES.map((service) => [

@@ -87,15 +87,21 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const adminSpec = await discoverBrokerAdmin(rabbitmqUrl, managementUrl);
   const admin = brokerAdmin(adminSpec);
   const access = newAccess(`test-${Date.now().toString(36)}${randomBytes(2).toString('hex')}`);
-  await ensureBrokerUsers(admin, access);
-  await ensureDbRoles(databaseUrl, access);
+  const removeAccess = () => Promise.allSettled([deleteBrokerUsers(admin, access), dropDbRoles(databaseUrl!, access)]);
+  try {
+    await ensureBrokerUsers(admin, access);
+    await ensureDbRoles(databaseUrl, access);
+  } catch (error) {
+    await removeAccess();
+    throw error;
+  }
 
   project.provide('rabbitmqUrl', rabbitmqUrl);
   project.provide('brokerAdmin', adminSpec);
   project.provide('databaseUrl', databaseUrl);
   project.provide('access', access);
   return async () => {
-    await Promise.allSettled([deleteBrokerUsers(admin, access), dropDbRoles(databaseUrl, access)]);
+    await removeAccess();
     await Promise.all(stops.map((stop) => stop()));
   };
 }
