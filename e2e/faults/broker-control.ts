@@ -19,8 +19,9 @@ export async function closeServiceConnections(admin: string, vhost: string, serv
     },
     { timeoutMs: 30_000, intervalMs: 250, what: 'every service connected (as the broker lists them)' },
   );
-  await Promise.all(connections.map((c) => broker.closeConnection(c.id, 'fault injection')));
-  return connections.length;
+  const closed = await broker.closeConnections(vhost, services.map((s) => `${s}@`), 'fault injection');
+  if (closed === 0) throw new Error(`closed none of the ${connections.length} service connections listed`);
+  return closed;
 }
 
 /**

@@ -21,7 +21,8 @@ export interface BrokerAdmin {
   deleteUser(name: string): Promise<void>;
   /** Client connections to `vhost`: their broker-side id and the name the client gave itself. */
   listConnections(vhost: string): Promise<{ id: string; clientName: string | undefined }[]>;
-  closeConnection(id: string, reason: string): Promise<void>;
+  /** Force-closes the connections to `vhost` whose client name starts with one of `prefixes`; how many. */
+  closeConnections(vhost: string, prefixes: readonly string[], reason: string): Promise<number>;
 }
 
 export interface Definitions {
@@ -81,8 +82,10 @@ class HttpAdmin implements BrokerAdmin {
     return listed.map((c) => ({ id: c.name, clientName: c.client_properties?.connection_name }));
   }
 
-  async closeConnection(id: string): Promise<void> {
-    await this.call(`/connections/${encodeURIComponent(id)}`, 'DELETE');
+  async closeConnections(vhost: string, prefixes: readonly string[]): Promise<number> {
+    const chosen = (await this.listConnections(vhost)).filter((c) => prefixes.some((p) => c.clientName?.startsWith(p)));
+    await Promise.all(chosen.map((c) => this.call(`/connections/${encodeURIComponent(c.id)}`, 'DELETE')));
+    return chosen.length;
   }
 }
 
@@ -157,8 +160,21 @@ class CtlAdmin implements BrokerAdmin {
     return rows.map((row) => ({ id: row.pid, clientName: connectionName(row.client_properties) }));
   }
 
-  async closeConnection(id: string, reason: string): Promise<void> {
-    await this.ctl('close_connection', id, reason);
+  /**
+   * One `eval` that finds and closes the connections: the pids `list_connections` prints are in the
+   * CLI's own numbering, which `close_connection` in another CLI run cannot read back.
+   */
+  async closeConnections(vhost: string, prefixes: readonly string[], reason: string): Promise<number> {
+    const binary = (text: string) => `<<${JSON.stringify(text)}/utf8>>`;
+    const expression = [
+      `VHost = ${binary(vhost)}, Prefixes = [${prefixes.map(binary).join(', ')}],`,
+      'Chosen = [P || P <- rabbit_networking:connections(),',
+      '  [{vhost, V}, {client_properties, Props}] <- [rabbit_networking:connection_info(P, [vhost, client_properties])],',
+      '  V =:= VHost, {value, {_, longstr, N}} <- [lists:keysearch(<<"connection_name">>, 1, Props)],',
+      '  lists:any(fun(Pre) -> binary:longest_common_prefix([N, Pre]) =:= byte_size(Pre) end, Prefixes)],',
+      `[rabbit_networking:close_connection(P, ${JSON.stringify(reason)}) || P <- Chosen], length(Chosen).`,
+    ].join(' ');
+    return Number((await this.ctl('eval', expression)).trim());
   }
 }
 
