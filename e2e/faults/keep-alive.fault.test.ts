@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { anOrderRequest, createTestDatabase, type TestDatabase } from '@troupe/testing';
+import { anOrderRequest, brokerAdmin, createTestDatabase, ensureBrokerUsers, vhostDefinitions, withCredentials, type TestDatabase } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { needs } from '../support/needs';
 import { freePort, spawnService, type ServiceProcess } from '../support/system';
@@ -68,9 +68,15 @@ describe.runIf(needs('a local RabbitMQ installation (rabbitmq-server) and root',
 
   beforeAll(async () => {
     broker = await OwnRabbitmq.create();
-    database = await createTestDatabase(inject('databaseUrl'), 'keepalive_order', inject('access').order);
+    // Set up as every broker troupe runs on: the fanout exchanges, and the order service's own user.
+    const access = inject('access');
+    const admin = brokerAdmin(`rabbitmqctl:${broker.node}`);
+    await ensureBrokerUsers(admin, access);
+    await admin.importDefinitions(vhostDefinitions('/', 'guest', access));
+    database = await createTestDatabase(inject('databaseUrl'), 'keepalive_order', access.order);
     port = await freePort();
-    order = spawnService('order', { RABBITMQ_URL: broker.url, DATABASE_URL: database.url, PORT: String(port), LOG_LEVEL: 'warn' });
+    const url = withCredentials(broker.url, access.order.brokerUser, access.order.brokerPassword);
+    order = spawnService('order', { RABBITMQ_URL: url, DATABASE_URL: database.url, PORT: String(port), LOG_LEVEL: 'warn' });
     for (let ready = false; !ready; await sleep(200)) {
       ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false);
       if (!order.running) throw new Error(`order exited:\n${order.printed}`);
