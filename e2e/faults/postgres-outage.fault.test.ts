@@ -1,7 +1,7 @@
 import { anOrderRequest, ensureDbRoles, TestBroker } from '@troupe/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { needs } from '../support/needs';
-import { System } from '../support/system';
+import { SERVICES, System } from '../support/system';
 import { streamOrders, type Placed } from './load';
 import { OwnPostgres, postgresBinDir } from './own-postgres';
 import { expectAllInvariants, injectPoison, LADDER_MS, lastCompletion, report, SHORT_LADDER } from './outage-run';
@@ -87,9 +87,12 @@ describe.runIf(needs('PostgreSQL server binaries (initdb, pg_ctl) and root', bin
     const all: Placed[] = [...placed, { orderId, kind: 'visa', sku: 'SKU-MUG', quantity: 1 }];
 
     const depths = await expectAllInvariants(system, broker, all, poison);
-    const metrics = await (await fetch(`${system.baseUrl('payment')}/metrics`)).text();
-    expect(metrics).toMatch(/troupe_dependency_outages_total\{dependency="database",service="payment"\} [1-9]/);
-    expect(metrics).toMatch(/troupe_dependency_up\{dependency="database",service="payment"\} 1/);
+    // Which services met the outage depends on what each had in hand when it began; at least one
+    // did, and every one that did says the database is back.
+    const metrics = await Promise.all(SERVICES.map(async (s) => (await fetch(`${system.baseUrl(s)}/metrics`)).text()));
+    const outages = metrics.map((text) => Number(/troupe_dependency_outages_total\{dependency="database",service="\w+"\} (\d+)/.exec(text)?.[1] ?? 0));
+    expect(outages.reduce((a, b) => a + b, 0), `outages seen per service: ${outages.join(', ')}`).toBeGreaterThanOrEqual(1);
+    for (const text of metrics) expect(text).not.toMatch(/troupe_dependency_up\{dependency="database",service="\w+"\} 0/);
     const outageMs = returnedAt - downAt;
     expect(outageMs).toBeGreaterThan(5 * LADDER_MS);
     report('postgres stopped', { placed: all, outageMs, depths, recoveryMs: (await lastCompletion(system, all)) - returnedAt });
