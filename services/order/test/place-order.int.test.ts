@@ -138,6 +138,7 @@ describe('POST /orders', () => {
     ['the customer id holds a NUL character', (r) => ({ ...r, customerId: 'cust\u0000-1' }), 'customerId'],
     ['the customer id holds another control character', (r) => ({ ...r, customerId: 'cust\u001b[31m' }), 'customerId'],
     ['the payment token holds a NUL character', (r) => ({ ...r, paymentMethod: { token: 'tok_visa\u0000' } }), 'paymentMethod.token'],
+    ['the customer id holds a lone surrogate', (r) => ({ ...r, customerId: 'cust-\ud800' }), 'customerId'],
   ];
   it.each(invalid)('when %s, then 400 naming the field %s and nothing is placed', async (_case, mutate, field) => {
     const customerId = aCustomer();

@@ -8,12 +8,20 @@ export const skuSchema = z.string().regex(SKU_PATTERN, 'must be an upper-case SK
 const sku = skuSchema;
 
 /**
- * Free text from outside (a customer id, a payment token, a reason): no control characters. NUL
+ * Free text from outside (a customer id, a payment token, a reason): valid Unicode, no control
+ * characters. NUL
  * in particular cannot be stored in a Postgres text column, and the others have no business in
  * an id or a one-line reason.
  */
 export const textSchema = (min: number, max: number) =>
-  z.string().trim().min(min).max(max).regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
+  z
+    .string()
+    .trim()
+    .min(min)
+    .max(max)
+    .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters')
+    // A lone surrogate (\ud800; a pair is one code point to /u) is not text: Postgres refuses it in JSON.
+    .regex(/^[^\p{Cs}]*$/u, 'must be valid Unicode text');
 export const moneySchema = z.object({
   /** Integer minor units (cents): money is never a float. */
   amountCents: z.int().min(0),
