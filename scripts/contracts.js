@@ -4,7 +4,7 @@
 // `make contracts` runs it; a unit test fails when the checked-in files are out of date.
 const { mkdirSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
-const { asyncApiDocument, openApiDocument } = require('../shared/contracts/dist/published');
+const { asyncApiDocument, openApiDocument } = require('@troupe/contracts/dist/published');
 
 const dir = join(__dirname, '..', 'docs', 'contracts');
 mkdirSync(dir, { recursive: true });
