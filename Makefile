@@ -14,7 +14,7 @@ export PATH := $(NODE_DIR)/bin:$(PATH)
 PNPM := $(CURDIR)/.tools/node_modules/.bin/pnpm
 SERVICES := order payment inventory notification
 
-.PHONY: install build dev access contracts test test-unit test-int test-e2e test-faults test-cluster up down bench clean
+.PHONY: install build dev access contracts test test-unit test-int test-e2e test-faults up down bench clean
 
 $(NODE): Dockerfile
 	@echo "installing Node $(NODE_VERSION) ($(NODE_PLATFORM)) into .tools/node"
@@ -59,11 +59,6 @@ test: install
 
 test-faults: install
 	$(PNPM) exec vitest run --project faults
-
-## test-cluster: a three-node RabbitMQ cluster loses its busiest node under load (not in `make test`:
-## retries stall after the kill, see docs/decisions/0012-least-privilege.md)
-test-cluster: install
-	$(PNPM) exec vitest run --project cluster
 
 test-unit: install
 	$(PNPM) exec vitest run --project unit

@@ -42,19 +42,6 @@ export default defineConfig({
         },
       },
       {
-        // A three-node RabbitMQ cluster of the test's own, its busiest node SIGKILLed under load.
-        // `make test-cluster`; not part of `make test` while retries stall after the kill
-        // (docs/decisions/0012-least-privilege.md, "Open").
-        extends: true,
-        test: {
-          name: 'cluster',
-          include: ['e2e/**/*.cluster.test.ts'],
-          testTimeout: 300_000,
-          hookTimeout: 180_000,
-          fileParallelism: false,
-        },
-      },
-      {
         // Fault injection: kills processes, cuts connections, stops the broker. Run alone, after
         // the other projects (`make test` runs it as a second vitest invocation).
         extends: true,

@@ -552,6 +552,13 @@ describe('docker-compose.yml: the cluster profile', () => {
     expect(new Set(cookies.map((env) => env.RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS)).size).toBe(1);
   });
 
+  it('every node runs the same rabbitmq.conf and advanced.config (the dead-letter confirm timeout)', () => {
+    for (const node of RABBITMQ_NODES) {
+      expect(serviceOf(node).volumes).toContain('./infra/rabbitmq/rabbitmq.conf:/etc/rabbitmq/conf.d/90-troupe.conf:ro');
+      expect(serviceOf(node).volumes).toContain('./infra/rabbitmq/advanced.config:/etc/rabbitmq/advanced.config:ro');
+    }
+  });
+
   it('every service waits for the extra nodes when the profile is on, and not when it is off', () => {
     for (const name of SERVICE_NAMES) {
       const depends = serviceOf(name).depends_on as Record<string, { condition?: string; required?: boolean }>;

@@ -95,6 +95,14 @@ describe('deploy/kubernetes: the demo overlay', () => {
     expect(JSON.stringify(rabbit.spec.affinity)).toContain('kubernetes.io/hostname');
   });
 
+  it('the broker runs the settings of infra/rabbitmq/advanced.config', () => {
+    const rabbit = find('RabbitmqCluster', 'troupe-rabbitmq') as K8sObject & { spec: { rabbitmq: { advancedConfig: string } } };
+    const settings = (text: string) => [...text.replace(/%.*$/gm, '').matchAll(/\{(\w+),\s*(\d+)\}/g)].map((m) => `${m[1]}=${m[2]}`);
+    const shipped = settings(readFileSync(join(root, 'infra/rabbitmq/advanced.config'), 'utf8'));
+    expect(shipped).toEqual(['dead_letter_worker_publisher_confirm_timeout=5000']);
+    expect(settings(rabbit.spec.rabbitmq.advancedConfig)).toEqual(shipped);
+  });
+
   it('the Secret holds RABBITMQ_URL with the three RabbitMQ pods, and one database URL per service', () => {
     const data = Object.fromEntries(Object.entries(secret().data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
     const nodes = parseBrokerUrls(data.RABBITMQ_URL as string).map((url) => url.hostname);

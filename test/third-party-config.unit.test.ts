@@ -2,10 +2,11 @@
  * The third-party tools' configuration, checked by their own rules where a checker can run
  * without the tool's image: docker-compose.yml against the Compose Specification's JSON schema,
  * Prometheus' configuration with promtool, RabbitMQ's rabbitmq.conf against the keys its 4.x
- * schemas define.
+ * schemas define, advanced.config read by Erlang.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import Ajv from 'ajv';
@@ -132,4 +133,24 @@ describe('infra/rabbitmq for the pinned RabbitMQ major', () => {
     const plugins = text.replace(/[[\].\s]/g, '').split(',');
     expect(plugins.filter((plugin) => !RABBITMQ_4_PLUGINS.includes(plugin))).toEqual([]);
   });
+
+  // advanced.config is Erlang terms: read by Erlang itself (installed with RabbitMQ), as the broker reads it.
+  const erl = spawnSync('erl', ['-noshell', '-eval', 'halt().'], { encoding: 'utf8' }).status === 0;
+  const consult = (path: string) =>
+    spawnSync('erl', ['-noshell', '-eval', `case file:consult("${path}") of {ok, [T]} -> io:format("~0p", [T]); E -> io:format("~0p", [E]) end, halt().`], {
+      cwd: root,
+      encoding: 'utf8',
+    }).stdout;
+  it.runIf(erl || process.env.CI === 'true')('advanced.config holds one term: settings of the rabbit application only', () => {
+    expect(consult('infra/rabbitmq/advanced.config')).toBe('[{rabbit,[{dead_letter_worker_publisher_confirm_timeout,5000}]}]');
+    // A missing full stop, the classic advanced.config mistake, is refused: the check can fail.
+    const dir = mkdtempSync(join(tmpdir(), 'troupe-advanced-'));
+    try {
+      writeFileSync(join(dir, 'advanced.config'), '[{rabbit, []}]\n');
+      expect(consult(join(dir, 'advanced.config'))).toMatch(/^\{error,/);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+  if (!erl && process.env.CI !== 'true') console.warn('\n*** SKIPPED: advanced.config was NOT read with Erlang — erl is not installed (it comes with RabbitMQ). ***\n');
 });

@@ -1,5 +1,5 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -10,6 +10,8 @@ const run = promisify(execFile);
 const SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
 // The Erlang cookie every node of the cluster (and rabbitmqctl) must share is the rabbitmq user's.
 const RABBITMQ_HOME = '/var/lib/rabbitmq';
+// The advanced.config troupe ships for its brokers (compose mounts the same file).
+const ADVANCED_CONFIG = join(__dirname, '..', '..', 'infra', 'rabbitmq', 'advanced.config');
 
 /** One extra broker node: its own name, ports and directories, beside any broker already running. */
 export interface ClusterNode {
@@ -167,7 +169,8 @@ export class RabbitCluster {
     writeFileSync(join(node.dir, 'rabbitmq.conf'), `${conf.join('\n')}\n`);
     // An empty env file: the host's rabbitmq-env.conf names the host's own node.
     writeFileSync(join(node.dir, 'rabbitmq-env.conf'), '');
-    for (const path of ['', 'enabled_plugins', 'rabbitmq.conf', 'rabbitmq-env.conf']) chownSync(join(node.dir, path), this.user.uid, this.user.gid);
+    copyFileSync(ADVANCED_CONFIG, join(node.dir, 'advanced.config'));
+    for (const path of ['', 'enabled_plugins', 'rabbitmq.conf', 'rabbitmq-env.conf', 'advanced.config']) chownSync(join(node.dir, path), this.user.uid, this.user.gid);
   }
 
   private async startNode(node: ClusterNode): Promise<void> {
@@ -177,6 +180,7 @@ export class RabbitCluster {
       HOME: RABBITMQ_HOME,
       RABBITMQ_CONF_ENV_FILE: join(node.dir, 'rabbitmq-env.conf'),
       RABBITMQ_CONFIG_FILE: join(node.dir, 'rabbitmq.conf'),
+      RABBITMQ_ADVANCED_CONFIG_FILE: join(node.dir, 'advanced.config'),
       RABBITMQ_NODENAME: node.name,
       RABBITMQ_NODE_PORT: String(node.amqpPort),
       RABBITMQ_DIST_PORT: String(node.distPort),
