@@ -7,6 +7,7 @@ import { NodeSDK, tracing } from '@opentelemetry/sdk-node';
 let sdk: NodeSDK | undefined;
 
 const PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'];
+const INSTRUMENTATIONS = ['http', 'express', 'pg', 'pino'];
 
 /**
  * Starts OpenTelemetry for a service, configured by the standard OTEL_* variables. Must run
@@ -16,6 +17,8 @@ const PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'];
  * - OTEL_SERVICE_NAME defaults to the service's name.
  * - No OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT: nothing is exported, but spans and trace ids still
  *   exist, so logs and GET /orders/{id} carry a trace id and context still propagates.
+ * - OTEL_NODE_DISABLED_INSTRUMENTATIONS (comma-separated: http, express, pg, pino) turns
+ *   instrumentations off, e.g. `pg` for no span per SQL statement.
  * - Metrics and logs are never exported over OTLP unless asked for explicitly: Prometheus
  *   scrapes /metrics, and a traces-only backend (Jaeger) rejects /v1/metrics and /v1/logs.
  */
@@ -30,20 +33,29 @@ export function startTelemetry(serviceName: string, env: NodeJS.ProcessEnv = pro
     process.stderr.write(`invalid configuration:\n  ${protocolVariable}: must be one of ${PROTOCOLS.join(', ')} (got ${protocol})\n`);
     process.exit(1);
   }
+  // As in @opentelemetry/auto-instrumentations-node: names without the package prefix.
+  const disabled = (env.OTEL_NODE_DISABLED_INSTRUMENTATIONS ?? '').split(',').map((name) => name.trim()).filter(Boolean);
+  const unknown = disabled.filter((name) => !INSTRUMENTATIONS.includes(name));
+  if (unknown.length > 0) {
+    process.stderr.write(`invalid configuration:\n  OTEL_NODE_DISABLED_INSTRUMENTATIONS: ${unknown.join(', ')} is not one of ${INSTRUMENTATIONS.join(', ')}\n`);
+    process.exit(1);
+  }
+  const enabled = (name: string) => ({ enabled: !disabled.includes(name) });
   const exporting = Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) && env.OTEL_TRACES_EXPORTER !== 'none';
   sdk = new NodeSDK({
     ...(exporting ? {} : { spanProcessors: [new tracing.NoopSpanProcessor()] }),
     instrumentations: [
       new HttpInstrumentation({
+        ...enabled('http'),
         ignoreIncomingRequestHook: (request) => /^\/(healthz|readyz|metrics)\b/.test(request.url ?? ''),
       }),
       // The HTTP server span (named after the route) says what a request did; a span per
       // middleware (json parser, logger, …) is noise at a cost on every request.
-      new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER] }),
+      new ExpressInstrumentation({ ...enabled('express'), ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER] }),
       // Only queries inside a traced operation (a request or a message), not the pollers'.
-      new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
+      new PgInstrumentation({ ...enabled('pg'), requireParentSpan: true, ignoreConnectSpans: true }),
       // Adds trace_id, span_id and trace_flags to every log line written inside a span.
-      new PinoInstrumentation(),
+      new PinoInstrumentation(enabled('pino')),
     ],
   });
   sdk.start();
