@@ -26,9 +26,12 @@ export function createOrderMetrics(registry: Registry) {
     registers,
   });
   return {
-    placed,
-    shed,
-    queueWait,
+    /** An order was accepted (call once its transaction committed). */
+    orderPlaced: (): void => placed.inc(),
+    /** A POST /orders was refused for waiting too long for its turn. */
+    requestShed: (): void => shed.inc(),
+    /** A POST /orders got its turn after waiting this long. */
+    requestAdmitted: (waitSeconds: number): void => queueWait.observe(waitSeconds),
     /** Counts an order reaching a terminal status (once: a terminal status never changes). */
     transitioned({ from, to, placedAt }: Transition): void {
       if (from === to || (to !== 'COMPLETED' && to !== 'CANCELLED')) return;
