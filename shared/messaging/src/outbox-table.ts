@@ -1,3 +1,4 @@
+import { METRIC } from '@troupe/contracts';
 import { Gauge, type Registry } from 'prom-client';
 import type { Pool, PoolClient } from 'pg';
 import type { OutboxEvent } from './outbox-event';
@@ -67,14 +68,14 @@ export async function outboxRowsPresent(pool: Pool, ids: readonly string[]): Pro
 
 /** `troupe_outbox_pending_messages` and `troupe_outbox_oldest_age_seconds`, read at each scrape. */
 export function registerOutboxGauges(registry: Registry, pool: Pool): void {
-  if (registry.getSingleMetric('troupe_outbox_pending_messages')) return;
+  if (registry.getSingleMetric(METRIC.outboxPending)) return;
   const read = (sql: string) =>
     pool.query<{ value: number | null }>(sql).then(
       (r) => r.rows[0]?.value ?? 0,
       () => Number.NaN,
     );
   new Gauge({
-    name: 'troupe_outbox_pending_messages',
+    name: METRIC.outboxPending,
     help: 'Events committed to the outbox and not yet confirmed by the broker.',
     registers: [registry],
     async collect() {
@@ -82,7 +83,7 @@ export function registerOutboxGauges(registry: Registry, pool: Pool): void {
     },
   });
   new Gauge({
-    name: 'troupe_outbox_oldest_age_seconds',
+    name: METRIC.outboxOldestAge,
     help: 'Age of the oldest event still waiting in the outbox (0 when empty).',
     registers: [registry],
     async collect() {
