@@ -77,7 +77,7 @@ if (!CURVE.every((c) => Number.isInteger(c) && c >= 1)) {
   process.exit(2);
 }
 const ROOT = join(__dirname, '..');
-const SERVICES = ['order', 'payment', 'inventory', 'notification'];
+const { SERVICES } = require('@troupe/contracts');
 const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@localhost:5672';
 const ADMIN_DB = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@localhost:5432/postgres';
 const stamp = `${Date.now().toString(36)}`;

@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { HISTOGRAM_METRICS, METRIC } from '../shared/contracts/src/metrics';
 import { brokerPermissionsOf, type ServiceName } from '../shared/contracts/src/topology';
 import { parseBrokerUrls } from '../shared/messaging/src/broker-addresses';
 import { configSchema as inventorySchema } from '../services/inventory/src/config';
@@ -36,33 +37,18 @@ const SERVICE_NAMES = Object.keys(SERVICES);
 const RABBITMQ_NODES = ['rabbitmq', 'rabbitmq-2', 'rabbitmq-3'];
 
 /**
- * The metric names the services export (shared/messaging, shared/platform, services/order) and
- * RabbitMQ's prometheus plugin serves: the contract the dashboard is held to. A dashboard query
- * naming anything else (a typo, a renamed metric) fails the test.
+ * The metric names the services export (one list, `METRIC` in shared/contracts) and RabbitMQ's
+ * prometheus plugin serves: the contract the dashboard is held to. A dashboard query naming
+ * anything else (a typo, a renamed metric) fails the test.
  */
-const METRICS = [
-  'troupe_orders_placed_total',
-  'troupe_orders_completed_total',
-  'troupe_orders_cancelled_total',
-  'troupe_messages_consumed_total',
-  'troupe_messages_published_total',
-  'troupe_messages_retried_total',
-  'troupe_messages_dead_lettered_total',
-  'troupe_inbox_duplicates_total',
-  'troupe_outbox_pending_messages',
-  'troupe_outbox_oldest_age_seconds',
-  'troupe_consumer_up',
-  'troupe_broker_connected',
-  'troupe_http_requests_total',
+const METRICS: string[] = [
+  ...Object.values(METRIC).filter((name) => !HISTOGRAM_METRICS.includes(name)),
+  // RabbitMQ's own
   'rabbitmq_queue_messages_ready',
   'rabbitmq_queue_messages',
 ];
 /** Histograms: queried through their _bucket, _sum and _count series, never by the bare name. */
-const HISTOGRAMS = [
-  'troupe_order_completion_duration_seconds',
-  'troupe_message_handler_duration_seconds',
-  'troupe_http_request_duration_seconds',
-];
+const HISTOGRAMS = HISTOGRAM_METRICS;
 
 // --- docker-compose.yml, as compose sees it ----------------------------------------------------
 

@@ -1,4 +1,4 @@
-import type { OrderRequest, OrderStatus, OrderView } from '@troupe/contracts';
+import { deadLetterQueueOf, type OrderRequest, type OrderStatus, type OrderView } from '@troupe/contracts';
 import { anOrderRequest, eventually, query, type TestBroker } from '@troupe/testing';
 import { SERVICES, type Service, type System } from './system';
 
@@ -140,6 +140,6 @@ export function backwardMoves(statuses: readonly OrderStatus[]): string[] {
 
 /** Messages waiting in each service's dead-letter queue (all zero when nothing went wrong). */
 export async function deadLetters(broker: TestBroker): Promise<Record<Service, number>> {
-  const depths = await Promise.all(SERVICES.map((s) => broker.depth(`${s}.dlq`)));
+  const depths = await Promise.all(SERVICES.map((s) => broker.depth(deadLetterQueueOf(s))));
   return Object.fromEntries(SERVICES.map((s, i) => [s, depths[i]])) as Record<Service, number>;
 }

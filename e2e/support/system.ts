@@ -2,14 +2,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { SERVICES, type ServiceName } from '@troupe/contracts';
 import { createTestDatabase, createTestVhost, type Access, type TestDatabase, type TestVhost } from '@troupe/testing';
 
 /**
  * The four services as real processes, started exactly as users start them (each package's
  * `start` script, as scripts/dev.js does), against a vhost and four databases of their own.
  */
-export const SERVICES = ['order', 'payment', 'inventory', 'notification'] as const;
-export type Service = (typeof SERVICES)[number];
+export { SERVICES };
+export type Service = ServiceName;
 /** A package with a `start` script under services/: the four services, and the web front. */
 export type Startable = Service | 'web';
 

@@ -17,10 +17,10 @@ export const orderService = (config: Config): ServiceSpec<Config> => ({
     return {
       subscriptions: subscriptions(metrics),
       pruning: [expiredKeys],
-      routes: (app, messaging) =>
+      routes: (app, { runUnitOfWork }) =>
         orderRoutes(app, {
           pool,
-          messaging,
+          runUnitOfWork,
           metrics,
           idempotencyTtlSeconds: config.IDEMPOTENCY_KEY_TTL_SECONDS,
           admission: { maxInFlight: config.ORDER_MAX_IN_FLIGHT, maxWaitMs: config.ORDER_MAX_QUEUE_WAIT_MS },

@@ -1,34 +1,38 @@
+import { METRIC } from '@troupe/contracts';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Transition } from './domain/track-order';
 
 /** The workflow as the order service sees it: what was placed, how it ended, how long it took. */
 export function createOrderMetrics(registry: Registry) {
   const registers = [registry];
-  const placed = new Counter({ name: 'troupe_orders_placed_total', help: 'Orders accepted by POST /orders.', registers });
-  const completed = new Counter({ name: 'troupe_orders_completed_total', help: 'Orders that reached COMPLETED.', registers });
-  const cancelled = new Counter({ name: 'troupe_orders_cancelled_total', help: 'Orders that reached CANCELLED.', registers });
+  const placed = new Counter({ name: METRIC.ordersPlaced, help: 'Orders accepted by POST /orders.', registers });
+  const completed = new Counter({ name: METRIC.ordersCompleted, help: 'Orders that reached COMPLETED.', registers });
+  const cancelled = new Counter({ name: METRIC.ordersCancelled, help: 'Orders that reached CANCELLED.', registers });
   const completion = new Histogram({
-    name: 'troupe_order_completion_duration_seconds',
+    name: METRIC.orderCompletion,
     help: 'Time from an order being placed to its terminal status, by outcome.',
     labelNames: ['status'],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers,
   });
   const shed = new Counter({
-    name: 'troupe_order_requests_shed_total',
+    name: METRIC.orderRequestsShed,
     help: 'POST /orders refused with 503 after waiting ORDER_MAX_QUEUE_WAIT_MS for a turn.',
     registers,
   });
   const queueWait = new Histogram({
-    name: 'troupe_order_request_queue_seconds',
+    name: METRIC.orderRequestQueue,
     help: 'How long each admitted POST /orders waited for its turn.',
     buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
     registers,
   });
   return {
-    placed,
-    shed,
-    queueWait,
+    /** An order was accepted (call once its transaction committed). */
+    orderPlaced: (): void => placed.inc(),
+    /** A POST /orders was refused for waiting too long for its turn. */
+    requestShed: (): void => shed.inc(),
+    /** A POST /orders got its turn after waiting this long. */
+    requestAdmitted: (waitSeconds: number): void => queueWait.observe(waitSeconds),
     /** Counts an order reaching a terminal status (once: a terminal status never changes). */
     transitioned({ from, to, placedAt }: Transition): void {
       if (from === to || (to !== 'COMPLETED' && to !== 'CANCELLED')) return;

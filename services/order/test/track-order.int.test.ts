@@ -1,5 +1,4 @@
-import type { OrderView } from '@troupe/contracts';
-import { HEADER } from '@troupe/messaging';
+import { HEADER, type OrderView } from '@troupe/contracts';
 import { anEvent, anOrderRequest, eventually } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/config';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { HEADER } from '@troupe/messaging';
+import { HEADER } from '@troupe/contracts';
 import { inboxPruning, pruneRound } from '@troupe/platform';
 import { anEvent, eventually } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

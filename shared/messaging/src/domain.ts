@@ -4,4 +4,4 @@
  * folder stays free of infrastructure; everything else comes from `@troupe/messaging`.
  */
 export { DependencyError, PermanentError } from './errors';
-export type { UnitOfWork } from './outbox';
+export type { UnitOfWork } from './unit-of-work';

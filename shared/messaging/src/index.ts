@@ -1,10 +1,9 @@
 export { parseBrokerUrls } from './broker-addresses';
-export { subscribe, type Handler, type Subscription } from './consumer';
-export { unavailableDependency, DATABASE } from './failures';
-export { type Dependency } from './outage';
-export { BrokerUnavailableError, DependencyError, PermanentError } from './errors';
-export { HEADER } from './headers';
-export { Messaging } from './messaging';
-export { type UnitOfWork } from './outbox';
-export const MIGRATIONS_DIR = require('node:path').join(__dirname, '..', 'migrations') as string;
 export { DeadLetters, type DeadLetter, type Selection } from './dead-letters';
+export { BrokerUnavailableError, DependencyError } from './errors';
+export { unavailableDependency } from './failures';
+export { subscribe, type Handler, type Subscription } from './handler';
+export { Messaging } from './messaging';
+export { type Dependency } from './outage';
+export { type RunUnitOfWork } from './unit-of-work';
+export const MIGRATIONS_DIR = require('node:path').join(__dirname, '..', 'migrations') as string;

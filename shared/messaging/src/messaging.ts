@@ -1,21 +1,27 @@
-import { deadLetterQueueOf, type ServiceName } from '@troupe/contracts';
-import { connect, type ChannelModel, type RecoveringChannelModel } from 'amqplib';
+import { queueOf, type ServiceName } from '@troupe/contracts';
+import type { ChannelModel } from 'amqplib';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { BrokerAddresses } from './broker-addresses';
-import { BatchRunner, SubscriptionConsumer, type Delivery, type Subscription } from './consumer';
-import { Lanes } from './lanes';
+import { runBatch } from './batch';
+import { BrokerConnection } from './broker-connection';
+import { consumeBatch } from './consume-batch';
 import { DeadLetters } from './dead-letters';
+import type { Delivery } from './delivery';
 import { BrokerUnavailableError, errorMessage } from './errors';
 import { DATABASE } from './failures';
-import { Outages, type Dependency } from './outage';
+import type { Subscription } from './handler';
+import { Lanes } from './lanes';
 import { createMessagingMetrics, type MessagingMetrics } from './metrics';
-import { runUnitOfWork, type UnitOfWork } from './outbox';
 import { OutboxRelay } from './outbox-relay';
+import { Outages, type Dependency } from './outage';
 import { ConfirmPublisher } from './publisher';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy';
+import { Settler } from './settle';
+import { SubscriptionConsumer } from './subscription-consumer';
 import { declareTopology } from './topology';
+import { triage } from './triage';
+import { unitOfWork, type RunUnitOfWork } from './unit-of-work';
 
 export interface MessagingOptions {
   service: ServiceName;
@@ -66,128 +72,105 @@ export interface MessagingStatus {
 }
 
 /**
- * A service's whole messaging side: one connection that recovers by itself (re-declaring the
- * topology and resuming every consumer on each reconnect), the consumers, and the outbox relay.
+ * A service's whole messaging side, wired together: the connection (re-declaring the topology and
+ * re-attaching every consumer on each reconnect), the consumers feeding the lanes, each batch
+ * consumed (triage → unit of work → settle), the unit of work and the outbox relay it hands
+ * committed events to, and the outages that pause consumers.
  */
 export class Messaging {
   readonly metrics: MessagingMetrics;
   readonly registry: Registry;
   readonly relay: OutboxRelay;
+  /** BEGIN; work; its events to the outbox; COMMIT; the events to the relay (see `unitOfWork`). */
+  readonly runUnitOfWork: RunUnitOfWork;
   private readonly publisher = new ConfirmPublisher();
+  private readonly connection: BrokerConnection;
   private readonly consumers: SubscriptionConsumer[];
   private readonly lanes: Lanes<Delivery>;
   private readonly retry: RetryPolicy;
   private readonly outages: Outages;
-  private connection: RecoveringChannelModel | undefined;
   private current: ChannelModel | undefined;
-  private addresses: BrokerAddresses | undefined;
-  private disconnectedSince = Date.now();
   private stopping = false;
 
   constructor(private readonly options: MessagingOptions) {
+    const { service, pool, logger } = options;
     this.registry = options.registry ?? new Registry();
-    this.metrics = createMessagingMetrics(this.registry);
+    const metrics = (this.metrics = createMessagingMetrics(this.registry));
     this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
     const prefetch = options.prefetch ?? 50;
     this.relay = new OutboxRelay({
-      pool: options.pool,
+      pool,
       publisher: this.publisher,
-      logger: options.logger.child({ component: 'outbox-relay' }),
-      metrics: this.metrics,
+      logger: logger.child({ component: 'outbox-relay' }),
+      metrics,
       registry: this.registry,
       pollIntervalMs: options.outboxPollIntervalMs ?? 1000,
       sweepAfterMs: options.outboxSweepAfterMs ?? 5000,
     });
-    const runner = new BatchRunner({ service: options.service, pool: options.pool, metrics: this.metrics, onCommitted: (events) => this.relay.dispatch(events) });
+    this.runUnitOfWork = unitOfWork(pool, service, (events) => this.relay.dispatch(events));
+    const settler = new Settler({ service, publisher: this.publisher, logger, metrics, retry: this.retry });
     this.lanes = new Lanes<Delivery>(
       options.concurrency ?? 1,
       options.maxBatch ?? prefetch,
-      (batch) => runner.run(batch),
-      // Unreachable by design (every path in run() catches); never let it escape a consume callback.
-      (error) => options.logger.error({ err: errorMessage(error) }, 'unexpected consumer failure'),
+      (batch) =>
+        consumeBatch(batch, {
+          isCurrent: (delivery) => this.consumers.some((c) => c.queue === delivery.queue && c.isCurrent(delivery)),
+          triage: (delivery) => triage(delivery, { logger, metrics }),
+          run: (jobs) => runBatch(jobs, { runUnitOfWork: this.runUnitOfWork, metrics }),
+          settler,
+          reportOutage: (dependency, queue, error) => this.outages.report(dependency, queue, error),
+        }),
+      // Unreachable by design (every step settles what it takes); never let it escape a consume callback.
+      (error) => logger.error({ err: errorMessage(error) }, 'unexpected consumer failure'),
     );
     this.consumers = (options.subscriptions ?? []).map(
       (subscription) =>
-        new SubscriptionConsumer(subscription, {
-          service: options.service,
-          publisher: this.publisher,
-          logger: options.logger,
-          metrics: this.metrics,
-          retry: this.retry,
+        new SubscriptionConsumer(queueOf(service, subscription.exchange), subscription, {
+          logger,
+          metrics,
           prefetch,
           lanes: this.lanes,
-          deadLetterQueue: deadLetterQueueOf(options.service),
-          onChannelLost: (queue, reason) => this.recycle(`${queue}: ${reason}`),
-          onDependencyFailure: (dependency, consumer, error) => this.outages.report(dependency, consumer, error),
+          onChannelLost: (reason) => this.recycle(reason),
         }),
     );
     this.outages = new Outages({
-      dependencies: [databaseDependency(options.pool), ...(options.dependencies ?? [])],
+      dependencies: [databaseDependency(pool), ...(options.dependencies ?? [])],
       consumers: this.consumers,
-      logger: options.logger,
-      metrics: this.metrics,
+      logger,
+      metrics,
       // The relay backs off while the database is away too: end that at once.
       onBack: (dependency) => dependency === DATABASE && this.relay.resume(),
       ...(options.probeMaxDelayMs === undefined ? {} : { maxProbeDelayMs: options.probeMaxDelayMs }),
     });
-    this.metrics.brokerConnected.set(0);
+    this.connection = new BrokerConnection({
+      url: options.url,
+      name: `${service}@${process.pid}`,
+      logger,
+      heartbeatSeconds: options.heartbeatSeconds ?? 10,
+      giveUpAfterMs: options.giveUpAfterMs ?? 300_000,
+      setup: (model) => this.setup(model),
+      onDisconnect: (error) => this.onDisconnect(error),
+      onFatal: (error) => options.onFatal(error),
+    });
+    metrics.brokerConnected.set(0);
   }
 
   /** Starts connecting (in the background: the service serves HTTP and fills its outbox meanwhile). */
   async start(): Promise<void> {
-    const { logger, url, heartbeatSeconds = 10, giveUpAfterMs = 300_000 } = this.options;
-    this.disconnectedSince = Date.now();
-    const addresses = new BrokerAddresses(url, heartbeatSeconds);
-    this.addresses = addresses;
-    this.connection = await connect(addresses.target, {
-      // Nagle's algorithm holds small frames (acks, confirms, one message) up to ~40 ms waiting
-      // for a delayed TCP ack: every hop of the workflow would pay it.
-      noDelay: true,
-      clientProperties: { connection_name: `${this.options.service}@${process.pid}` },
-      recovery: {
-        waitForConnect: false,
-        setup: (model: ChannelModel) => this.setup(model),
-        calculateDelay: (attempt: number) => {
-          const down = Date.now() - this.disconnectedSince;
-          if (down > giveUpAfterMs) throw new Error(`broker unreachable for ${Math.round(down / 1000)}s`);
-          // Every failed attempt moves on to the next node; the backoff grows per round of the
-          // cluster, so a dead node costs a fraction of a second when another one is alive.
-          addresses.advance();
-          const round = Math.ceil(attempt / addresses.size);
-          const base = Math.min(5000, 100 * 2 ** Math.min(round, 10));
-          return Math.round(base * (0.8 + 0.4 * Math.random()));
-        },
-      },
-    });
-    this.connection.on('disconnect', (error: Error) => this.onDisconnect(error));
-    this.connection.on('connect-failed', (error: Error) =>
-      logger.warn({ err: errorMessage(error), node: addresses.current }, 'cannot reach the broker yet; retrying'),
-    );
-    this.connection.on('reconnect-failed', (error: Error) => {
-      logger.fatal({ err: errorMessage(error) }, 'giving up on the broker');
-      this.options.onFatal(error);
-    });
-    this.connection.on('error', (error: Error) => logger.warn({ err: errorMessage(error) }, 'broker connection error'));
-    this.connection.on('handler-error', (error: Error) => logger.error({ err: errorMessage(error) }, 'broker event handler threw'));
-    this.connection.on('blocked', (reason: string) => logger.warn({ reason }, 'broker blocked publishing (resource alarm)'));
+    await this.connection.open();
     this.relay.start();
   }
 
   /** Resolves once connected and consuming (tests and tools; services need not wait). */
   async ready(): Promise<void> {
-    await this.connection?.waitForConnect();
-  }
-
-  /** Runs `work` in one transaction with the outbox; its events are published after commit. */
-  transaction<R>(work: (uow: UnitOfWork) => Promise<R>): Promise<R> {
-    return runUnitOfWork(this.options.pool, this.options.service, work, (events) => this.relay.dispatch(events));
+    await this.connection.connected();
   }
 
   status(): MessagingStatus {
     return {
       broker: this.current !== undefined && this.publisher.ready,
       dependencies: this.outages.status(),
-      brokerNode: this.addresses?.current,
+      brokerNode: this.connection.node,
       subscriptions: this.consumers.map((c) => ({ queue: c.queue, consuming: c.consuming, ...(c.paused.length > 0 ? { pausedBy: c.paused } : {}) })),
     };
   }
@@ -213,11 +196,12 @@ export class Messaging {
     await this.lanes.idle();
     await Promise.all(this.consumers.map((c) => c.close()));
     await this.relay.stop();
-    await this.connection?.close().catch(() => undefined);
+    await this.connection.close();
     this.current = undefined;
     this.metrics.brokerConnected.set(0);
   }
 
+  /** On every (re)connect: the topology, the publish channel, every consumer. */
   private async setup(model: ChannelModel): Promise<void> {
     const { logger, service } = this.options;
     const channel = await model.createConfirmChannel();
@@ -235,17 +219,16 @@ export class Messaging {
     this.current = model;
     for (const consumer of this.consumers) await consumer.attach(model);
     this.metrics.brokerConnected.set(1);
-    logger.info({ node: this.addresses?.current, subscriptions: this.consumers.map((c) => c.queue) }, 'connected to the broker');
+    logger.info({ node: this.connection.node, subscriptions: this.consumers.map((c) => c.queue) }, 'connected to the broker');
     this.relay.resume();
   }
 
   private onDisconnect(error: Error): void {
-    this.disconnectedSince = Date.now();
     this.current = undefined;
     this.publisher.detach();
     for (const consumer of this.consumers) consumer.detach();
     this.metrics.brokerConnected.set(0);
-    this.options.logger.warn({ err: errorMessage(error), node: this.addresses?.current }, 'lost the broker; reconnecting');
+    this.options.logger.warn({ err: errorMessage(error), node: this.connection.node }, 'lost the broker; reconnecting');
   }
 
   /** A channel died under a live connection: drop the connection so recovery rebuilds it all. */

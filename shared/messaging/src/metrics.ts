@@ -1,3 +1,4 @@
+import { METRIC } from '@troupe/contracts';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** Every metric the messaging library exports, registered once per registry. */
@@ -7,30 +8,30 @@ export function createMessagingMetrics(registry: Registry) {
   const registers = [registry];
   return {
     published: once(
-      'troupe_messages_published_total',
+      METRIC.messagesPublished,
       () =>
         new Counter({
-          name: 'troupe_messages_published_total',
+          name: METRIC.messagesPublished,
           help: 'Events published and confirmed by the broker, by exchange and event type.',
           labelNames: ['exchange', 'type'],
           registers,
         }),
     ),
     consumed: once(
-      'troupe_messages_consumed_total',
+      METRIC.messagesConsumed,
       () =>
         new Counter({
-          name: 'troupe_messages_consumed_total',
+          name: METRIC.messagesConsumed,
           help: 'Messages taken off a queue, by queue, event type and outcome (processed, duplicate, ignored, retried, dead_lettered, requeued: a dependency was away).',
           labelNames: ['queue', 'type', 'outcome'],
           registers,
         }),
     ),
     handlerDuration: once(
-      'troupe_message_handler_duration_seconds',
+      METRIC.handlerDuration,
       () =>
         new Histogram({
-          name: 'troupe_message_handler_duration_seconds',
+          name: METRIC.handlerDuration,
           help: 'Time from taking a message off the queue to committing its effects, by queue and event type.',
           labelNames: ['queue', 'type'],
           buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
@@ -38,95 +39,95 @@ export function createMessagingMetrics(registry: Registry) {
         }),
     ),
     retried: once(
-      'troupe_messages_retried_total',
+      METRIC.messagesRetried,
       () =>
         new Counter({
-          name: 'troupe_messages_retried_total',
+          name: METRIC.messagesRetried,
           help: "Messages sent to their consumer's retry queue after a transient handler failure.",
           labelNames: ['queue', 'type'],
           registers,
         }),
     ),
     deadLettered: once(
-      'troupe_messages_dead_lettered_total',
+      METRIC.messagesDeadLettered,
       () =>
         new Counter({
-          name: 'troupe_messages_dead_lettered_total',
+          name: METRIC.messagesDeadLettered,
           help: 'Messages sent to the dead-letter queue, by queue and reason (poison, permanent, exhausted).',
           labelNames: ['queue', 'reason'],
           registers,
         }),
     ),
     duplicates: once(
-      'troupe_inbox_duplicates_total',
+      METRIC.inboxDuplicates,
       () =>
         new Counter({
-          name: 'troupe_inbox_duplicates_total',
+          name: METRIC.inboxDuplicates,
           help: 'Redelivered events found in the inbox and acknowledged with no effect.',
           labelNames: ['queue'],
           registers,
         }),
     ),
     consumerUp: once(
-      'troupe_consumer_up',
+      METRIC.consumerUp,
       () =>
         new Gauge({
-          name: 'troupe_consumer_up',
+          name: METRIC.consumerUp,
           help: '1 while the subscription is consuming from its queue, else 0.',
           labelNames: ['queue'],
           registers,
         }),
     ),
     dependencyUp: once(
-      'troupe_dependency_up',
+      METRIC.dependencyUp,
       () =>
         new Gauge({
-          name: 'troupe_dependency_up',
+          name: METRIC.dependencyUp,
           help: '0 while a dependency (database, smtp, …) is unavailable and its subscriptions are paused, else 1.',
           labelNames: ['dependency'],
           registers,
         }),
     ),
     dependencyOutages: once(
-      'troupe_dependency_outages_total',
+      METRIC.dependencyOutages,
       () =>
         new Counter({
-          name: 'troupe_dependency_outages_total',
+          name: METRIC.dependencyOutages,
           help: 'Times a dependency was found unavailable and its subscriptions paused.',
           labelNames: ['dependency'],
           registers,
         }),
     ),
     brokerConnected: once(
-      'troupe_broker_connected',
+      METRIC.brokerConnected,
       () =>
-        new Gauge({ name: 'troupe_broker_connected', help: '1 while connected to RabbitMQ, else 0.', registers }),
+        new Gauge({ name: METRIC.brokerConnected, help: '1 while connected to RabbitMQ, else 0.', registers }),
     ),
     replayed: once(
-      'troupe_dlq_replayed_total',
+      METRIC.dlqReplayed,
       () =>
         new Counter({
-          name: 'troupe_dlq_replayed_total',
+          name: METRIC.dlqReplayed,
           help: 'Messages replayed from the dead-letter queue (by the CLI or the admin API) and received again by their consumer.',
           labelNames: ['queue'],
           registers,
         }),
     ),
     publishFailures: once(
-      'troupe_publish_failures_total',
+      METRIC.publishFailures,
       () =>
         new Counter({
-          name: 'troupe_publish_failures_total',
+          name: METRIC.publishFailures,
           help: 'Outbox events the broker did not confirm or could not route (they stay in the outbox and are published again), by exchange.',
           labelNames: ['exchange'],
           registers,
         }),
     ),
     batchSize: once(
-      'troupe_consumer_batch_messages',
+      METRIC.consumerBatch,
       () =>
         new Histogram({
-          name: 'troupe_consumer_batch_messages',
+          name: METRIC.consumerBatch,
           help: 'Messages handled in one transaction (the messages that arrived together, from any of the service\'s queues).',
           buckets: [1, 2, 5, 10, 20, 50, 100],
           registers,

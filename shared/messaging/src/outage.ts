@@ -52,11 +52,11 @@ export class Outages {
     for (const d of options.dependencies) options.metrics.dependencyUp.set({ dependency: d.name }, 1);
   }
 
-  /** `consumer`'s handling failed because `dependency` is away. */
-  report(dependency: string, consumer: Pausable, error: unknown): void {
+  /** A message of `queue` could not be handled because `dependency` is away. */
+  report(dependency: string, queue: string, error: unknown): void {
     if (this.stopped) return;
     const scope = this.byName.get(dependency)?.scope ?? 'reporting';
-    const affected = scope === 'all' ? this.options.consumers : [consumer];
+    const affected = scope === 'all' ? this.options.consumers : this.options.consumers.filter((c) => c.queue === queue);
     let outage = this.down.get(dependency);
     if (!outage) {
       outage = { since: Date.now(), paused: new Set(), probes: 0 };
@@ -86,10 +86,6 @@ export class Outages {
         return [name, outage ? { up: false, downForMs: now - outage.since } : { up: true }];
       }),
     );
-  }
-
-  get anyDown(): boolean {
-    return this.down.size > 0;
   }
 
   stop(): void {

@@ -6,7 +6,9 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { HEADER, MIGRATIONS_DIR, Messaging, PermanentError, subscribe, type Handler } from '../src';
+import { HEADER } from '@troupe/contracts';
+import { MIGRATIONS_DIR, Messaging, subscribe, type Handler } from '../src';
+import { PermanentError } from '../src/errors';
 import { runner } from 'node-pg-migrate';
 import { context as otelContext, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -229,7 +231,7 @@ describe('messaging: consuming', () => {
 describe('messaging: the outbox', () => {
   it('when a transaction commits events, then they are published in order and the outbox empties', async () => {
     const orderId = randomUUID();
-    await messaging.transaction(async (uow) => {
+    await messaging.runUnitOfWork(async (uow) => {
       for (const reason of ['first', 'second', 'third']) {
         uow.publish('PaymentFailed', orderId, { amount: { amountCents: 1, currency: 'USD' }, customer: { customerId: 'c', email: 'c@example.com' }, reason });
       }
@@ -242,14 +244,14 @@ describe('messaging: the outbox', () => {
   it('when a transaction rolls back, then none of its events is published', async () => {
     const orderId = randomUUID();
     await expect(
-      messaging.transaction(async (uow) => {
+      messaging.runUnitOfWork(async (uow) => {
         uow.publish('PaymentFailed', orderId, { amount: { amountCents: 1, currency: 'USD' }, customer: { customerId: 'c', email: 'c@example.com' }, reason: 'x' });
         throw new Error('business rule said no');
       }),
     ).rejects.toThrow('business rule said no');
     // A later event of the same service goes out; the rolled-back one never did.
     const marker = randomUUID();
-    await messaging.transaction(async (uow) => {
+    await messaging.runUnitOfWork(async (uow) => {
       uow.publish('PaymentFailed', marker, { amount: { amountCents: 1, currency: 'USD' }, customer: { customerId: 'c', email: 'c@example.com' }, reason: 'marker' });
     });
     await eventually(async () => (await broker.depth('completed')) >= 1, { what: 'marker published' });
@@ -317,9 +319,9 @@ describe('messaging: the outbox', () => {
     const before = await failures();
     await broker.channel.unbindQueue('completed', 'payment.events', '');
     try {
-      await messaging.transaction(async (uow) => void uow.publish('PaymentFailed', orderId, failed('first')));
+      await messaging.runUnitOfWork(async (uow) => void uow.publish('PaymentFailed', orderId, failed('first')));
       await eventually(async () => (await failures()) > before, { what: 'the publish refused as unroutable' });
-      await messaging.transaction(async (uow) => void uow.publish('PaymentFailed', orderId, failed('second')));
+      await messaging.runUnitOfWork(async (uow) => void uow.publish('PaymentFailed', orderId, failed('second')));
       expect(Number((await pool.query('SELECT count(*) FROM troupe_outbox WHERE order_id = $1', [orderId])).rows[0].count)).toBe(2);
     } finally {
       await broker.channel.bindQueue('completed', 'payment.events', '');
@@ -329,7 +331,7 @@ describe('messaging: the outbox', () => {
     expect(reasons).toEqual(['first', 'second']);
     await eventually(async () => Number((await pool.query('SELECT count(*) FROM troupe_outbox')).rows[0].count) === 0, { what: 'outbox empty' });
     // Back on the direct path: the next event leaves straight after its commit.
-    await messaging.transaction(async (uow) => void uow.publish('PaymentFailed', orderId, failed('third')));
+    await messaging.runUnitOfWork(async (uow) => void uow.publish('PaymentFailed', orderId, failed('third')));
     await eventually(async () => (await broker.depth('completed')) === 1, { what: 'the next event published' });
     await eventually(async () => Number((await pool.query('SELECT count(*) FROM troupe_outbox')).rows[0].count) === 0, { what: 'its row deleted' });
   });
@@ -343,7 +345,7 @@ describe('messaging: the outbox', () => {
         WHEN (NEW.order_id = '${orderId}') EXECUTE FUNCTION refuse_outbox();`);
     try {
       await expect(
-        messaging.transaction(async (uow) => {
+        messaging.runUnitOfWork(async (uow) => {
           await uow.db.query('INSERT INTO effects (order_id, event_id) VALUES ($1, $1)', [orderId]);
           uow.publish('PaymentFailed', orderId, { amount: { amountCents: 1, currency: 'USD' }, customer: { customerId: 'c', email: 'c@example.com' }, reason: 'x' });
         }),
@@ -353,12 +355,12 @@ describe('messaging: the outbox', () => {
     }
     expect(await effects(orderId)).toBe(0);
     // The pooled connection that saw the failure is fine for the next transaction.
-    for (let i = 0; i < 5; i++) await messaging.transaction(async (uow) => void (await uow.db.query('SELECT 1')));
+    for (let i = 0; i < 5; i++) await messaging.runUnitOfWork(async (uow) => void (await uow.db.query('SELECT 1')));
   });
 
   it('when an event breaks its own contract, then publish throws before anything is written', async () => {
     await expect(
-      messaging.transaction(async (uow) => {
+      messaging.runUnitOfWork(async (uow) => {
         uow.publish('PaymentFailed', randomUUID(), { reason: '' } as never);
       }),
     ).rejects.toThrow();

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { BrokerUnavailableError, type DeadLetters, type Messaging, type Selection } from '@troupe/messaging';
+import { BrokerUnavailableError, type DeadLetters, type Selection } from '@troupe/messaging';
 import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
 import { deadLetterListQuerySchema, deadLetterSelectionSchema } from '@troupe/contracts';
 import { HttpError, validationError } from './http';
@@ -27,7 +27,11 @@ export function adminGuard(token: string): RequestHandler {
  * The dead-letter queue over HTTP, for operators: list, replay, purge. Every route needs
  * `Authorization: Bearer <ADMIN_TOKEN>`; without a configured token they do not exist.
  */
-export function adminRoutes(app: Express, messaging: Messaging, guard: RequestHandler): void {
+export function adminRoutes(
+  app: Express,
+  deadLetters: <R>(work: (dlq: DeadLetters) => Promise<R>) => Promise<R>,
+  guard: RequestHandler,
+): void {
   const selection = (body: unknown): Selection => {
     const parsed = selectionSchema.safeParse(body);
     if (!parsed.success) throw validationError(parsed.error);
@@ -36,7 +40,7 @@ export function adminRoutes(app: Express, messaging: Messaging, guard: RequestHa
 
   // The broker being away is the server's condition, not the operator's mistake: 503.
   const withDlq = <R>(work: (dlq: DeadLetters) => Promise<R>) =>
-    messaging.deadLetters(work).catch((error: unknown) => {
+    deadLetters(work).catch((error: unknown) => {
       throw error instanceof BrokerUnavailableError ? new HttpError(503, 'broker unavailable; try again') : error;
     });
 

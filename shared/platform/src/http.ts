@@ -5,6 +5,7 @@ import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { ZodError } from 'zod';
+import { METRIC } from '@troupe/contracts';
 import { unavailableDependency } from '@troupe/messaging';
 
 /** How long a client should wait before trying again while a dependency is away. */
@@ -57,13 +58,13 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.set('trust proxy', false);
 
   const requests = new Counter({
-    name: 'troupe_http_requests_total',
+    name: METRIC.httpRequests,
     help: 'HTTP requests served, by method, route and status code.',
     labelNames: ['method', 'route', 'status'],
     registers: [registry],
   });
   const duration = new Histogram({
-    name: 'troupe_http_request_duration_seconds',
+    name: METRIC.httpDuration,
     help: 'HTTP request duration, by method and route.',
     labelNames: ['method', 'route'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],

@@ -1,3 +1,4 @@
+import { METRIC } from '@troupe/contracts';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
@@ -90,7 +91,7 @@ async function pruneTable(client: PoolClient, task: PruneTask, batchSize: number
 export function startPruning(options: PruneOptions): { stop: () => Promise<void> } {
   const { pool, logger, registry, tasks, intervalMs, batchSize } = options;
   const pruned = new Counter({
-    name: 'troupe_pruned_rows_total',
+    name: METRIC.prunedRows,
     help: 'Rows deleted by the pruning of deduplication records, by table.',
     labelNames: ['table'],
     registers: [registry],

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { MIGRATIONS_DIR, Messaging, type Dependency, type Subscription } from '@troupe/messaging';
+import { MIGRATIONS_DIR, Messaging, type Dependency, type RunUnitOfWork, type Subscription } from '@troupe/messaging';
 import type { ServiceName } from '@troupe/contracts';
 import { shutdownTelemetry } from '@troupe/telemetry';
 import closeWithGrace from 'close-with-grace';
@@ -52,7 +52,8 @@ export interface ServiceParts {
   subscriptions?: Subscription[];
   /** What handlers need besides the broker and the database, with a probe each (decision 0009). */
   dependencies?: Dependency[];
-  routes?: (app: Express, messaging: Messaging) => void;
+  /** The service's own routes, given the one capability of messaging a route may use. */
+  routes?: (app: Express, capabilities: { runUnitOfWork: RunUnitOfWork }) => void;
   /** Fault switches, served at /admin/faults (only when ADMIN_TOKEN is set). */
   faults?: Faults;
   /** The service's own deduplication records to prune, besides the inbox. */
@@ -120,10 +121,10 @@ export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): 
     routes: (app) => {
       if (config.ADMIN_TOKEN) {
         const guard = adminGuard(config.ADMIN_TOKEN);
-        adminRoutes(app, messaging, guard);
+        adminRoutes(app, (work) => messaging.deadLetters(work), guard);
         if (parts.faults) faultRoutes(app, parts.faults, guard);
       }
-      parts.routes?.(app, messaging);
+      parts.routes?.(app, { runUnitOfWork: messaging.runUnitOfWork });
     },
   });
   const server = await listen(app, config.PORT, config.HOST);

@@ -7,8 +7,33 @@ export interface StoredResponse {
   body: unknown;
 }
 
+/** A response, and whether it is the stored one of an earlier request with the same key. */
+export interface Answer extends StoredResponse {
+  replayed: boolean;
+}
+
+/**
+ * Runs `respond` once per key, inside the caller's transaction `db`: the first request with `key`
+ * gets its response stored with its effects; the same key and body again replays it (nothing is
+ * run); the same key with another body is 422. Without a key, `respond` simply runs.
+ */
+export async function once(
+  db: PoolClient,
+  key: string | undefined,
+  request: unknown,
+  ttlSeconds: number,
+  respond: () => Promise<StoredResponse>,
+): Promise<Answer> {
+  if (key === undefined) return { ...(await respond()), replayed: false };
+  const claim = await claimKey(db, key, fingerprint(request));
+  if (!claim.claimed) return { ...claim.stored, replayed: true };
+  const response = await respond();
+  await storeResponse(db, key, response, ttlSeconds);
+  return { ...response, replayed: false };
+}
+
 /** A stable fingerprint of the request body: same JSON, whatever the key order or spacing. */
-export function fingerprint(body: unknown): string {
+function fingerprint(body: unknown): string {
   return createHash('sha256').update(canonicalJson(body)).digest('hex');
 }
 
@@ -28,7 +53,7 @@ function canonicalJson(value: unknown): string {
  * row until the first transaction ends, then finds the stored response and replays it — two
  * requests with one key can never both create an order. An expired key is forgotten first.
  */
-export async function claimKey(
+async function claimKey(
   db: PoolClient,
   key: string,
   print: string,
@@ -53,7 +78,7 @@ export async function claimKey(
   return { claimed: false, stored: { statusCode: row.status_code, body: row.response } };
 }
 
-export async function storeResponse(db: PoolClient, key: string, response: StoredResponse, ttlSeconds: number): Promise<void> {
+async function storeResponse(db: PoolClient, key: string, response: StoredResponse, ttlSeconds: number): Promise<void> {
   await db.query(
     `UPDATE idempotency_keys SET status_code = $2, response = $3, expires_at = now() + make_interval(secs => $4) WHERE key = $1`,
     [key, response.statusCode, JSON.stringify(response.body), ttlSeconds],

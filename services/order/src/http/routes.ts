@@ -1,18 +1,21 @@
 import { trace } from '@opentelemetry/api';
-import type { Messaging } from '@troupe/messaging';
-import { HttpError, validationError } from '@troupe/platform';
+import type { OrderRequest } from '@troupe/contracts';
+import type { RunUnitOfWork } from '@troupe/messaging';
+import type { UnitOfWork } from '@troupe/messaging/domain';
+import { HttpError } from '@troupe/platform';
 import type { Express, Request, Response } from 'express';
 import type { Pool } from 'pg';
 import { getOrder, latestOrders } from '../db/orders';
-import { placeOrder, UnknownSkuError } from '../domain/place-order';
+import { placeOrder } from '../domain/place-order';
 import type { OrderMetrics } from '../metrics';
 import { admission } from './admission';
-import { claimKey, fingerprint, storeResponse, type StoredResponse } from './idempotency';
-import { idempotencyKeySchema, listQuerySchema, orderRequestSchema } from './order-request';
+import { asHttpError } from './errors';
+import { once, type Answer, type StoredResponse } from './idempotency';
+import { idempotencyKeyOf, parseListQuery, parseOrderRequest } from './order-request';
 
 export interface OrderRoutesDeps {
   pool: Pool;
-  messaging: Messaging;
+  runUnitOfWork: RunUnitOfWork;
   metrics: OrderMetrics;
   idempotencyTtlSeconds: number;
   /** Bounds on POST /orders under overload (README "Configuration"). */
@@ -22,47 +25,26 @@ export interface OrderRoutesDeps {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function orderRoutes(app: Express, deps: OrderRoutesDeps): void {
-  const admit = admission({
-    ...deps.admission,
-    onShed: () => deps.metrics.shed.inc(),
-    onAdmitted: (seconds) => deps.metrics.queueWait.observe(seconds),
-  });
+  const { metrics, runUnitOfWork, idempotencyTtlSeconds } = deps;
+  const admit = admission({ ...deps.admission, onShed: metrics.requestShed, onAdmitted: metrics.requestAdmitted });
+
+  /** Places the order in the unit of work `uow`: 202 and the order, counted once committed. */
+  const accept = async (uow: UnitOfWork, request: OrderRequest, traceId: string | undefined): Promise<StoredResponse> => {
+    const order = await placeOrder(uow, request, traceId).catch((error: unknown) => Promise.reject(asHttpError(error)));
+    uow.onCommit(metrics.orderPlaced);
+    return { statusCode: 202, body: order };
+  };
+
   app.post('/orders', admit, async (req: Request, res: Response) => {
-    const parsed = orderRequestSchema.safeParse(req.body);
-    if (!parsed.success) throw validationError(parsed.error);
-    const key = idempotencyKey(req);
+    const request = parseOrderRequest(req.body);
+    const key = idempotencyKeyOf(req);
     const traceId = currentTraceId();
-
-    const response = await deps.messaging.transaction(async (uow) => {
-      if (key !== undefined) {
-        const claim = await claimKey(uow.db, key, fingerprint(parsed.data));
-        if (!claim.claimed) return { ...claim.stored, replayed: true };
-      }
-      const order = await placeOrder(uow, parsed.data, traceId).catch((error: unknown) => {
-        if (error instanceof UnknownSkuError) {
-          throw new HttpError(400, `invalid request: ${error.field}: ${error.message}`, [{ field: error.field, message: error.message }]);
-        }
-        throw error;
-      });
-      const created: StoredResponse = { statusCode: 202, body: order };
-      if (key !== undefined) await storeResponse(uow.db, key, created, deps.idempotencyTtlSeconds);
-      uow.onCommit(() => deps.metrics.placed.inc());
-      return { ...created, replayed: false };
-    });
-
-    const body = response.body as { orderId?: string };
-    if (body.orderId) {
-      res.locals.orderId = body.orderId;
-      res.location(`/orders/${body.orderId}`);
-    }
-    if (response.replayed) res.set('Idempotent-Replayed', 'true');
-    res.status(response.statusCode).json(response.body);
+    const answer = await runUnitOfWork((uow) => once(uow.db, key, request, idempotencyTtlSeconds, () => accept(uow, request, traceId)));
+    reply(res, answer);
   });
 
   app.get('/orders', async (req: Request, res: Response) => {
-    const parsed = listQuerySchema.safeParse(req.query);
-    if (!parsed.success) throw validationError(parsed.error);
-    res.json({ orders: await latestOrders(deps.pool, parsed.data.limit) });
+    res.json({ orders: await latestOrders(deps.pool, parseListQuery(req.query).limit) });
   });
 
   app.get('/orders/:id', async (req: Request<{ id: string }>, res: Response) => {
@@ -74,16 +56,15 @@ export function orderRoutes(app: Express, deps: OrderRoutesDeps): void {
   });
 }
 
-function idempotencyKey(req: Request): string | undefined {
-  const raw = req.get('Idempotency-Key');
-  if (raw === undefined) return undefined;
-  const parsed = idempotencyKeySchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new HttpError(400, 'invalid Idempotency-Key header: must be 1-255 printable ASCII characters', [
-      { field: 'Idempotency-Key', message: parsed.error.issues[0]?.message ?? 'invalid' },
-    ]);
+/** The order's place (Location), whether it is a replay, and the body. */
+function reply(res: Response, answer: Answer): void {
+  const body = answer.body as { orderId?: string };
+  if (body.orderId) {
+    res.locals.orderId = body.orderId;
+    res.location(`/orders/${body.orderId}`);
   }
-  return parsed.data;
+  if (answer.replayed) res.set('Idempotent-Replayed', 'true');
+  res.status(answer.statusCode).json(answer.body);
 }
 
 function currentTraceId(): string | undefined {

@@ -1,0 +1,155 @@
+import { deadLetterQueueOf, ownExchangeOf, type ServiceName } from '@troupe/contracts';
+import type { Logger } from 'pino';
+import type { Outcome } from './batch';
+import { ack, requeue, type Delivery } from './delivery';
+import { errorMessage } from './errors';
+import { BROKER, classifyFailure } from './failures';
+import { copyHeaders, forwardOptions, HEADER, numberHeader, stringHeader, type DeadLetterReason } from './headers';
+import type { MessagingMetrics } from './metrics';
+import type { ConfirmPublisher } from './publisher';
+import { jitteredDelay, retryDelays, waitQueueName, type RetryPolicy } from './retry-policy';
+import { endSpan } from './tracing';
+import type { Job } from './triage';
+
+export interface SettlerDeps {
+  service: ServiceName;
+  publisher: ConfirmPublisher;
+  logger: Logger;
+  metrics: MessagingMetrics;
+  retry: RetryPolicy;
+}
+
+/**
+ * Settles each message with the broker once its outcome is known: ack (done, a duplicate, or
+ * ignored), retry on its own queue through the wait queues, dead-letter, or hand back untouched
+ * when a dependency was away. It counts the outcome and ends the message's span.
+ */
+export class Settler {
+  private readonly deadLetterQueue: string;
+  private readonly ownExchange: string;
+
+  constructor(private readonly deps: SettlerDeps) {
+    this.deadLetterQueue = deadLetterQueueOf(deps.service);
+    this.ownExchange = ownExchangeOf(deps.service);
+  }
+
+  /** An event nobody here handles: acked and counted. */
+  ignore(delivery: Delivery, type: string): void {
+    ack(delivery);
+    this.deps.metrics.consumed.inc({ queue: delivery.queue, type, outcome: 'ignored' });
+  }
+
+  /** Poison goes to the DLQ at once. */
+  async poison(delivery: Delivery, reason: string): Promise<void> {
+    this.deps.logger.warn({ queue: delivery.queue, messageId: delivery.message.properties.messageId, reason }, 'poison message');
+    await this.deadLetter(delivery, 'poison', reason, 'unknown');
+  }
+
+  /**
+   * Settles a job that ran. Returns the dependency (other than the broker, whose own recovery
+   * handles it) that the job found away, for its subscription to be paused.
+   */
+  async settle(job: Job, outcome: Outcome): Promise<string | undefined> {
+    const { metrics } = this.deps;
+    const labels = { queue: job.delivery.queue, type: job.event.type };
+    metrics.handlerDuration.observe(labels, (performance.now() - job.started) / 1000);
+    if (outcome.kind === 'failed') {
+      const away = await this.fail(job, outcome.error);
+      endSpan(job.span, outcome.error);
+      return away;
+    }
+    ack(job.delivery);
+    if (outcome.kind === 'duplicate') {
+      metrics.duplicates.inc({ queue: job.delivery.queue });
+      job.span.setAttribute('troupe.duplicate', true);
+      job.log.info('duplicate delivery: already processed, acked with no effect');
+    }
+    metrics.consumed.inc({ ...labels, outcome: outcome.kind });
+    endSpan(job.span);
+    return undefined;
+  }
+
+  private async fail(job: Job, error: unknown): Promise<string | undefined> {
+    const { retry, metrics } = this.deps;
+    const { delivery } = job;
+    const labels = { queue: delivery.queue, type: job.event.type };
+    const failure = classifyFailure(error);
+    if (failure.kind === 'dependency') {
+      // Not the message's fault: back to its queue as it came, this attempt not counted.
+      job.log.debug({ err: errorMessage(error), dependency: failure.dependency }, 'dependency unavailable; message handed back');
+      job.span.addEvent('dependency unavailable', { 'troupe.dependency': failure.dependency });
+      requeue(delivery);
+      metrics.consumed.inc({ ...labels, outcome: 'requeued' });
+      return failure.dependency === BROKER ? undefined : failure.dependency;
+    }
+    if (failure.kind === 'permanent' || job.attempt >= retry.maxAttempts) {
+      const reason: DeadLetterReason = failure.kind === 'permanent' ? 'permanent' : 'exhausted';
+      job.log.error({ err: errorMessage(error), reason }, 'handler failed; dead-lettering');
+      await this.deadLetter(delivery, reason, errorMessage(error), job.event.type, job.attempt);
+      return undefined;
+    }
+    const delay = retryDelays(retry)[job.attempt - 1] ?? retry.baseDelayMs;
+    job.log.warn({ err: errorMessage(error), retryInMs: delay }, 'handler failed; will retry');
+    job.span.addEvent('retry scheduled', { 'troupe.retry_delay_ms': delay });
+    const sent = await this.republish(
+      delivery,
+      waitQueueName(delivery.queue, delay),
+      { [HEADER.attempt]: job.attempt + 1, [HEADER.error]: truncate(errorMessage(error)) },
+      String(jitteredDelay(delay)),
+    );
+    if (sent) {
+      metrics.retried.inc(labels);
+      metrics.consumed.inc({ ...labels, outcome: 'retried' });
+    }
+    return undefined;
+  }
+
+  private async deadLetter(
+    delivery: Delivery,
+    reason: DeadLetterReason,
+    error: string,
+    type: string,
+    attempts = numberHeader(delivery.message.properties, HEADER.attempt) ?? 1,
+  ): Promise<void> {
+    const sent = await this.republish(delivery, this.deadLetterQueue, {
+      [HEADER.attempt]: attempts,
+      [HEADER.deadLetterReason]: reason,
+      [HEADER.error]: truncate(error),
+    });
+    if (sent) {
+      this.deps.metrics.deadLettered.inc({ queue: delivery.queue, reason });
+      this.deps.metrics.consumed.inc({ queue: delivery.queue, type, outcome: 'dead_lettered' });
+    }
+  }
+
+  /**
+   * Sends a copy straight to one queue (a wait queue or the DLQ, through the service's own
+   * exchange: never back to the fanout exchange, which would hand it to every other subscriber again),
+   * waits for the confirm, then acks the original. If the copy cannot be confirmed the original
+   * is not acked, so the broker keeps it: nothing is lost, at worst it is seen again.
+   */
+  private async republish(delivery: Delivery, queue: string, extra: Record<string, unknown>, expiration?: string): Promise<boolean> {
+    const { message } = delivery;
+    const now = new Date().toISOString();
+    const options = forwardOptions(message.properties, {
+      ...copyHeaders(message.properties),
+      [HEADER.originalExchange]: stringHeader(message.properties, HEADER.originalExchange) ?? message.fields.exchange,
+      [HEADER.originalQueue]: delivery.queue,
+      [HEADER.firstFailureAt]: stringHeader(message.properties, HEADER.firstFailureAt) ?? now,
+      [HEADER.lastFailureAt]: now,
+      ...extra,
+    });
+    if (expiration) options.expiration = expiration;
+    try {
+      await this.deps.publisher.publish(this.ownExchange, queue, message.content, options);
+      ack(delivery);
+      return true;
+    } catch (error) {
+      this.deps.logger.error({ err: errorMessage(error), queue: delivery.queue, to: queue }, 'could not move message; leaving it on the queue');
+      requeue(delivery);
+      return false;
+    }
+  }
+}
+
+const truncate = (text: string, max = 1000): string => (text.length > max ? `${text.slice(0, max)}…` : text);

@@ -1,0 +1,147 @@
+import { decodeEvent } from '@troupe/contracts';
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import type { Logger } from 'pino';
+import { requeue, type Delivery } from './delivery';
+import { errorMessage } from './errors';
+import type { Subscription } from './handler';
+import type { Lanes } from './lanes';
+import type { MessagingMetrics } from './metrics';
+
+export interface SubscriptionConsumerDeps {
+  logger: Logger;
+  metrics: MessagingMetrics;
+  prefetch: number;
+  /**
+   * Where deliveries wait to be handled: shared by every subscription of the service and keyed
+   * by orderId, so all of one order's messages, whichever queue they came from, are handled one
+   * after the other, while other orders' run in parallel.
+   */
+  lanes: Lanes<Delivery>;
+  /** This consumer's channel died while the connection lives on: the connection is recycled. */
+  onChannelLost: (reason: string) => void;
+}
+
+/**
+ * One subscription's queue and the channel it is consumed on: attached on every (re)connect,
+ * paused and resumed around a dependency's outage, cancelled on shutdown. What it takes off the
+ * queue goes into the lanes as a `Delivery`; it never handles or settles a message itself.
+ */
+export class SubscriptionConsumer {
+  private channel: Channel | undefined;
+  private consumerTag: string | undefined;
+  private stopping = false;
+  /** Dependencies whose outage keeps this subscription from consuming (see `Outages`). */
+  private readonly pausedBy = new Set<string>();
+
+  constructor(
+    readonly queue: string,
+    readonly subscription: Subscription,
+    private readonly deps: SubscriptionConsumerDeps,
+  ) {
+    deps.metrics.consumerUp.set({ queue }, 0);
+  }
+
+  get consuming(): boolean {
+    return this.consumerTag !== undefined && this.channel !== undefined;
+  }
+
+  get paused(): string[] {
+    return [...this.pausedBy];
+  }
+
+  /** Whether `delivery` came on the channel still consumed on (else the broker redelivers it). */
+  isCurrent(delivery: Delivery): boolean {
+    return delivery.channel === this.channel;
+  }
+
+  async attach(model: ChannelModel): Promise<void> {
+    const channel = await model.createChannel();
+    channel.on('error', (error: Error) => this.deps.logger.error({ err: error.message, queue: this.queue }, 'consumer channel error'));
+    channel.on('close', () => {
+      if (this.channel !== channel) return;
+      this.channel = undefined;
+      this.consumerTag = undefined;
+      this.deps.metrics.consumerUp.set({ queue: this.queue }, 0);
+      // Prefetched messages not yet handled go back to the queue with the channel.
+      this.deps.lanes.remove((d) => d.channel === channel);
+      if (!this.stopping) this.deps.onChannelLost(`${this.queue}: channel closed`);
+    });
+    await channel.prefetch(this.deps.prefetch);
+    this.channel = channel;
+    if (this.pausedBy.size === 0) await this.consume(channel);
+  }
+
+  /**
+   * Stop taking messages while `dependency` is away: cancel the consumer and hand back what was
+   * taken but not started, without spending an attempt. Batches in hand finish (or fail the same
+   * way and are handed back too). The channel stays open, so resuming is one `basic.consume`.
+   */
+  async pause(dependency: string): Promise<void> {
+    this.pausedBy.add(dependency);
+    const { channel, consumerTag } = this;
+    if (!channel || consumerTag === undefined) return;
+    this.consumerTag = undefined;
+    this.deps.metrics.consumerUp.set({ queue: this.queue }, 0);
+    await channel.cancel(consumerTag).catch(() => undefined);
+    for (const delivery of this.dropQueued()) requeue(delivery);
+  }
+
+  async resume(dependency: string): Promise<void> {
+    this.pausedBy.delete(dependency);
+    const channel = this.channel;
+    if (this.pausedBy.size > 0 || this.stopping || !channel || this.consumerTag !== undefined) return;
+    // A lost channel is rebuilt by the connection's recovery, which consumes again (see `attach`).
+    await this.consume(channel).catch((error: unknown) =>
+      this.deps.logger.warn({ err: errorMessage(error), queue: this.queue }, 'could not resume consuming; waiting for the connection to recover'),
+    );
+  }
+
+  /** Connection lost: nothing to cancel, in-flight acks will fail and the broker redelivers. */
+  detach(): void {
+    this.channel = undefined;
+    this.consumerTag = undefined;
+    this.dropQueued();
+    this.deps.metrics.consumerUp.set({ queue: this.queue }, 0);
+  }
+
+  /** Stop taking messages; what was taken but not started goes back to the broker. */
+  async cancel(): Promise<void> {
+    this.stopping = true;
+    const { channel, consumerTag } = this;
+    if (channel && consumerTag) await channel.cancel(consumerTag).catch(() => undefined);
+    this.consumerTag = undefined;
+    this.dropQueued();
+    this.deps.metrics.consumerUp.set({ queue: this.queue }, 0);
+  }
+
+  /** After the batches in hand have finished (see `Messaging.stop`). */
+  async close(): Promise<void> {
+    await this.channel?.close().catch(() => undefined);
+  }
+
+  private async consume(channel: Channel): Promise<void> {
+    const { consumerTag } = await channel.consume(this.queue, (message) => this.onMessage(channel, message), { noAck: false });
+    this.consumerTag = consumerTag;
+    this.deps.metrics.consumerUp.set({ queue: this.queue }, 1);
+  }
+
+  private onMessage(channel: Channel, message: ConsumeMessage | null): void {
+    if (message === null) {
+      // The broker cancelled us (queue deleted or failed over): redeclare everything.
+      this.consumerTag = undefined;
+      this.deps.metrics.consumerUp.set({ queue: this.queue }, 0);
+      if (!this.stopping) this.deps.onChannelLost(`${this.queue}: consumer cancelled by the broker`);
+      return;
+    }
+    if (this.stopping) return; // not acked: requeued when the channel closes
+    // Sent before the broker saw our cancel: straight back, untouched.
+    if (this.pausedBy.size > 0) return requeue({ channel, message });
+    const decoded = decodeEvent(message.content);
+    this.deps.lanes.push({ queue: this.queue, subscription: this.subscription, channel, message, decoded }, decoded.ok ? decoded.event.orderId : undefined);
+  }
+
+  /** Takes this queue's deliveries that wait in the lanes, not yet started, out of them. */
+  private dropQueued(): Delivery[] {
+    return this.deps.lanes.remove((d) => d.queue === this.queue);
+  }
+}
