@@ -1,5 +1,6 @@
 import type { Outcome } from './batch';
 import type { Delivery } from './delivery';
+import { BROKER, classifyFailure } from './failures';
 import type { Settler } from './settle';
 import type { Job, Triage } from './triage';
 
@@ -29,10 +30,14 @@ export async function consumeBatch(batch: readonly Delivery[], steps: ConsumeBat
     else await steps.settler.poison(delivery, triaged.reason);
   }
   const outcomes = await steps.run(jobs);
-  await Promise.all(
-    outcomes.map(async ({ job, outcome }) => {
-      const away = await steps.settler.settle(job, outcome);
-      if (away !== undefined && outcome.kind === 'failed') steps.reportOutage(away, job.delivery.queue, outcome.error);
-    }),
-  );
+  // A dependency found away pauses what it affects before its messages are handed back: the
+  // broker then sees the consumer's cancel before the requeues and does not deliver them again to
+  // this consumer (each outage costs a held message one delivery, decision 0009). The broker's own
+  // failures are left to the connection's recovery.
+  for (const { job, outcome } of outcomes) {
+    if (outcome.kind !== 'failed') continue;
+    const failure = classifyFailure(outcome.error);
+    if (failure.kind === 'dependency' && failure.dependency !== BROKER) steps.reportOutage(failure.dependency, job.delivery.queue, outcome.error);
+  }
+  await Promise.all(outcomes.map(({ job, outcome }) => steps.settler.settle(job, outcome)));
 }

@@ -80,7 +80,7 @@ export interface MessagingStatus {
 export class Messaging {
   readonly metrics: MessagingMetrics;
   readonly registry: Registry;
-  readonly relay: OutboxRelay;
+  private readonly relay: OutboxRelay;
   /** BEGIN; work; its events to the outbox; COMMIT; the events to the relay (see `unitOfWork`). */
   readonly runUnitOfWork: RunUnitOfWork;
   private readonly publisher = new ConfirmPublisher();

@@ -92,11 +92,6 @@ export class OutboxRelay {
     void work.finally(() => this.inFlight.delete(work));
   }
 
-  /** Rows may be waiting (committed elsewhere, or left behind): look now rather than at the next poll. */
-  wake(): void {
-    this.claimer.wake();
-  }
-
   /** Called when the broker (or the database) is back: end any backoff at once. */
   resume(): void {
     this.claimer.resume();

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Outcome } from './batch';
 import { ack, requeue, type Delivery } from './delivery';
 import { errorMessage } from './errors';
-import { BROKER, classifyFailure } from './failures';
+import { classifyFailure } from './failures';
 import { copyHeaders, forwardOptions, HEADER, numberHeader, stringHeader, type DeadLetterReason } from './headers';
 import type { MessagingMetrics } from './metrics';
 import type { ConfirmPublisher } from './publisher';
@@ -45,18 +45,15 @@ export class Settler {
     await this.deadLetter(delivery, 'poison', reason, 'unknown');
   }
 
-  /**
-   * Settles a job that ran. Returns the dependency (other than the broker, whose own recovery
-   * handles it) that the job found away, for its subscription to be paused.
-   */
-  async settle(job: Job, outcome: Outcome): Promise<string | undefined> {
+  /** Settles a job that ran. */
+  async settle(job: Job, outcome: Outcome): Promise<void> {
     const { metrics } = this.deps;
     const labels = { queue: job.delivery.queue, type: job.event.type };
     metrics.handlerDuration.observe(labels, (performance.now() - job.started) / 1000);
     if (outcome.kind === 'failed') {
-      const away = await this.fail(job, outcome.error);
+      await this.fail(job, outcome.error);
       endSpan(job.span, outcome.error);
-      return away;
+      return;
     }
     ack(job.delivery);
     if (outcome.kind === 'duplicate') {
@@ -66,10 +63,9 @@ export class Settler {
     }
     metrics.consumed.inc({ ...labels, outcome: outcome.kind });
     endSpan(job.span);
-    return undefined;
   }
 
-  private async fail(job: Job, error: unknown): Promise<string | undefined> {
+  private async fail(job: Job, error: unknown): Promise<void> {
     const { retry, metrics } = this.deps;
     const { delivery } = job;
     const labels = { queue: delivery.queue, type: job.event.type };
@@ -80,13 +76,13 @@ export class Settler {
       job.span.addEvent('dependency unavailable', { 'troupe.dependency': failure.dependency });
       requeue(delivery);
       metrics.consumed.inc({ ...labels, outcome: 'requeued' });
-      return failure.dependency === BROKER ? undefined : failure.dependency;
+      return;
     }
     if (failure.kind === 'permanent' || job.attempt >= retry.maxAttempts) {
       const reason: DeadLetterReason = failure.kind === 'permanent' ? 'permanent' : 'exhausted';
       job.log.error({ err: errorMessage(error), reason }, 'handler failed; dead-lettering');
       await this.deadLetter(delivery, reason, errorMessage(error), job.event.type, job.attempt);
-      return undefined;
+      return;
     }
     const delay = retryDelays(retry)[job.attempt - 1] ?? retry.baseDelayMs;
     job.log.warn({ err: errorMessage(error), retryInMs: delay }, 'handler failed; will retry');
@@ -101,7 +97,6 @@ export class Settler {
       metrics.retried.inc(labels);
       metrics.consumed.inc({ ...labels, outcome: 'retried' });
     }
-    return undefined;
   }
 
   private async deadLetter(
