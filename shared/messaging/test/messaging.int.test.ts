@@ -488,6 +488,17 @@ describe('the troupe CLI', () => {
     expect(await broker.depth('payment.dlq')).toBe(0);
   });
 
+  it('when the service has never started (no DLQ yet), then list says so and exits 0, and replay exits 2 with the same words', async () => {
+    // This vhost has only the payment service: inventory.dlq was never declared.
+    const listed = await cli('dlq', 'list', '--service', 'inventory');
+    expect(listed).toEqual({ code: 0, out: 'no dead letters: inventory.dlq does not exist yet (the inventory service declares it when it first starts)\n' });
+    const json = await cli('dlq', 'list', '--service', 'inventory', '--json');
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.out)).toEqual({ count: 0, messages: [] });
+    const replayed = await cli('dlq', 'replay', '--service', 'inventory', '--all');
+    expect(replayed).toMatchObject({ code: 2, out: expect.stringContaining('inventory.dlq does not exist yet') });
+  });
+
   it('when asked for a message that is not there, then it exits 2 and says so', async () => {
     const result = await cli('dlq', 'replay', '--service', 'payment', '--id', 'no-such-id');
     expect(result).toMatchObject({ code: 2, out: expect.stringContaining('not found in payment.dlq: no-such-id') });
