@@ -13,7 +13,9 @@ import { startWebFront } from './support/web-front';
 // front in between: what a person sees when they click.
 const ADMIN_TOKEN = 'e2e-admin-token-0123456789';
 const JAEGER = 'http://jaeger.example:16686';
-const env = useSystem('web', () => ({ ADMIN_TOKEN }));
+// Retries back off as with the defaults (1, 2, 4, 8 s), so the page, which looks at an unfinished
+// journey every second, shows them while they happen.
+const env = useSystem('web', () => ({ ADMIN_TOKEN, RETRY_BASE_DELAY_MS: '1000' }));
 
 describe.skipIf(!browserAvailable())('the page', () => {
   let browser: Browser;
@@ -43,6 +45,12 @@ describe.skipIf(!browserAvailable())('the page', () => {
 
   const journeyStatus = () => page.locator('#journey-status').textContent();
   const events = () => page.locator('#timeline li[data-event]').evaluateAll((items) => items.map((i) => `${i.getAttribute('data-event')}@${i.querySelector('.svc')?.textContent}`));
+  /** The timeline as it reads: events and failed attempts in time order. */
+  const timeline = () =>
+    page.locator('#timeline li:not(.waiting)').evaluateAll((items) =>
+      items.map((i) => (i.hasAttribute('data-event') ? i.getAttribute('data-event') : `${i.getAttribute('data-outcome')} ${i.getAttribute('data-failed-attempt')}@${i.querySelector('.svc')?.textContent}`)),
+    );
+  const failedAttempts = () => page.locator('#timeline li[data-failed-attempt]');
 
   it('when "Paid and completed" is clicked, then the journey fills in hop by hop to COMPLETED, with the trace link and what the customer was told (without their address)', async () => {
     const orderId = await clickPath('Paid and completed');
@@ -79,9 +87,21 @@ describe.skipIf(!browserAvailable())('the page', () => {
     await screenshot(page, 'journey-sold-out-refunded');
   });
 
-  it('when "Flaky gateway, retried" is clicked, then the order still ends COMPLETED, charged once', async () => {
+  it('when "Flaky gateway, retried" is clicked, then the journey shows the retries while they happen, and the order still ends COMPLETED, charged once', async () => {
     const orderId = await clickPath('Flaky gateway, retried');
+    // The first charge fails at once; the next attempt waits a second: the page shows the retry
+    // before the order has moved on.
+    await failedAttempts().first().waitFor({ timeout: 10_000 });
+    expect(await journeyStatus()).toBe('PENDING');
+    expect(await page.locator('#timeline li.waiting').textContent()).toMatch(/^retrying: OrderPlaced attempt [23] in payment…$/);
     await expect.poll(journeyStatus, { timeout: 30_000 }).toBe('COMPLETED');
+    await expect.poll(timeline, { timeout: 20_000 }).toEqual(['OrderPlaced', 'retried 1@payment', 'retried 2@payment', 'PaymentCompleted', 'InventoryReserved', 'NotificationSent']);
+    const first = failedAttempts().first();
+    expect(await first.locator('.event').textContent()).toBe('OrderPlaced: attempt 1 failed');
+    expect(await first.locator('.times').textContent()).toMatch(/^\+\d+(\.\d+)? m?s since placed · retried in 1\.00 s$/);
+    // Without the admin token the page says what kind of failure it was, not the error's text.
+    expect(await first.locator('.reason').textContent()).toBe('TransientGatewayError');
+    await screenshot(page, 'journey-flaky-retried');
     expect(await sql(env.system, 'payment', 'SELECT calls FROM gateway_calls WHERE order_id = $1', [orderId])).toEqual([{ calls: 3 }]);
     expect(await sql(env.system, 'payment', 'SELECT status FROM payments WHERE order_id = $1', [orderId])).toEqual([{ status: 'CAPTURED' }]);
     await expect.poll(events, { timeout: 20_000 }).toEqual(['OrderPlaced@order', 'PaymentCompleted@payment', 'InventoryReserved@inventory', 'NotificationSent@notification']);
@@ -167,8 +187,14 @@ describe.skipIf(!browserAvailable())('the page', () => {
 
     const orderId = await clickPath('Paid and completed');
     const dead = page.locator('#journey-dead-list li');
-    // RETRY_MAX_ATTEMPTS is 5 (the default): four retries with backoff, then the dead-letter queue.
-    await expect.poll(() => dead.locator('.meta').textContent().catch(() => ''), { timeout: 20_000 }).toBe(`5 attempts · order ${orderId.slice(0, 8)}`);
+    // Retries first, each with its reason (the admin token is in, so the error's text shows) ...
+    await failedAttempts().first().waitFor({ timeout: 10_000 });
+    expect(await dead.count()).toBe(0);
+    expect(await failedAttempts().first().locator('.reason').textContent()).toBe('TransientGatewayError: gateway unavailable (fault switch paymentGatewayFailureRate)');
+    // ... then, RETRY_MAX_ATTEMPTS being 5 (the default), after four retries with backoff, the dead-letter queue.
+    await expect.poll(() => dead.locator('.meta').textContent().catch(() => ''), { timeout: 40_000 }).toBe(`5 attempts · order ${orderId.slice(0, 8)}`);
+    await expect.poll(timeline, { timeout: 10_000 }).toEqual(['OrderPlaced', 'retried 1@payment', 'retried 2@payment', 'retried 3@payment', 'retried 4@payment', 'dead-lettered 5@payment']);
+    expect(await failedAttempts().last().locator('.times').textContent()).toMatch(/ · dead-lettered to payment\.dlq \(exhausted\)$/);
     expect(await dead.locator('.reason').textContent()).toContain('fault switch paymentGatewayFailureRate');
     expect(await events()).toEqual(['OrderPlaced@order']);
     expect(await page.locator('#timeline li.waiting').textContent()).toBe('stopped: a message is in a dead-letter queue');
@@ -181,6 +207,8 @@ describe.skipIf(!browserAvailable())('the page', () => {
     await expect.poll(journeyStatus, { timeout: 20_000 }).toBe('COMPLETED');
     await expect.poll(events, { timeout: 20_000 }).toEqual(['OrderPlaced@order', 'PaymentCompleted@payment', 'InventoryReserved@inventory', 'NotificationSent@notification']);
     expect(await dead.count()).toBe(0);
+    // The failed attempts stay in the story, before the replay that completed it.
+    expect(await timeline()).toEqual(['OrderPlaced', 'retried 1@payment', 'retried 2@payment', 'retried 3@payment', 'retried 4@payment', 'dead-lettered 5@payment', 'PaymentCompleted', 'InventoryReserved', 'NotificationSent']);
     expect(await sql(env.system, 'payment', 'SELECT status FROM payments WHERE order_id = $1', [orderId])).toEqual([{ status: 'CAPTURED' }]);
   });
 

@@ -4,3 +4,4 @@ export * from './topology';
 export * from './http';
 export * from './headers';
 export * from './published';
+export * from './web';

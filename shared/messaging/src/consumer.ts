@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { errorMessage } from './errors';
 import { BROKER, classifyFailure } from './failures';
 import { copyHeaders, forwardOptions, HEADER, numberHeader, stringHeader, type DeadLetterReason } from './headers';
+import type { FailedAttempt, FailedAttempts } from './failed-attempts';
 import type { MessagingMetrics } from './metrics';
 import { runUnitOfWork, type StagedEvent, type UnitOfWork } from './outbox';
 import type { ConfirmPublisher } from './publisher';
@@ -50,6 +51,8 @@ export interface ConsumerDeps {
    */
   lanes: Lanes<Delivery>;
   deadLetterQueue: string;
+  /** Where each failed attempt is recorded once the message has been moved on. */
+  failedAttempts: FailedAttempts;
   /** This consumer's channel died while the connection lives on: recycle the connection. */
   onChannelLost: (queue: string, reason: string) => void;
   /** A message failed because `dependency` is away: pause what it affects (see `Outages`). */
@@ -264,7 +267,8 @@ export class SubscriptionConsumer {
     if (failure.kind === 'permanent' || job.attempt >= retry.maxAttempts) {
       const reason: DeadLetterReason = failure.kind === 'permanent' ? 'permanent' : 'exhausted';
       job.log.error({ err: errorMessage(error), reason }, 'handler failed; dead-lettering');
-      await this.deadLetter(job.delivery, reason, errorMessage(error), job.event.type, job.attempt);
+      const sent = await this.deadLetter(job.delivery, reason, errorMessage(error), job.event.type, job.attempt);
+      if (sent) await this.recordFailure(job, error, { outcome: 'dead-lettered', deadLetterReason: reason });
       return;
     }
     const delay = retryDelays(retry)[job.attempt - 1] ?? retry.baseDelayMs;
@@ -277,6 +281,30 @@ export class SubscriptionConsumer {
     if (sent) {
       metrics.retried.inc(labels);
       metrics.consumed.inc({ ...labels, outcome: 'retried' });
+      await this.recordFailure(job, error, { outcome: 'retried', retryDelayMs: delay });
+    }
+  }
+
+  /**
+   * Keeps the attempt that just failed, for the order's journey: the broker forgets it once a
+   * retry succeeds. The message has already moved on, so a record that cannot be written is
+   * logged and given up, never retried.
+   */
+  private async recordFailure(job: Job, error: unknown, outcome: Pick<FailedAttempt, 'outcome' | 'retryDelayMs' | 'deadLetterReason'>): Promise<void> {
+    try {
+      await this.deps.failedAttempts.record({
+        queue: this.queue,
+        eventId: job.event.id,
+        eventType: job.event.type,
+        orderId: job.event.orderId,
+        replay: numberHeader(job.delivery.message.properties, HEADER.replayCount) ?? 0,
+        attempt: job.attempt,
+        errorName: error instanceof Error ? error.name : 'Error',
+        error: truncate(error instanceof Error ? error.message : String(error)),
+        ...outcome,
+      });
+    } catch (recordError) {
+      job.log.warn({ err: errorMessage(recordError) }, 'could not record the failed attempt');
     }
   }
 
@@ -286,7 +314,7 @@ export class SubscriptionConsumer {
     error: string,
     type: string,
     attempts = numberHeader(delivery.message.properties, HEADER.attempt) ?? 1,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const sent = await this.republish(delivery, this.deps.deadLetterQueue, {
       [HEADER.attempt]: attempts,
       [HEADER.deadLetterReason]: reason,
@@ -296,6 +324,7 @@ export class SubscriptionConsumer {
       this.deps.metrics.deadLettered.inc({ queue: this.queue, reason });
       this.deps.metrics.consumed.inc({ queue: this.queue, type, outcome: 'dead_lettered' });
     }
+    return sent;
   }
 
   /**

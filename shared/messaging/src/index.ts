@@ -8,3 +8,4 @@ export { Messaging } from './messaging';
 export { type UnitOfWork } from './outbox';
 export const MIGRATIONS_DIR = require('node:path').join(__dirname, '..', 'migrations') as string;
 export { DeadLetters, type DeadLetter, type Selection } from './dead-letters';
+export { type FailedAttempt } from './failed-attempts';

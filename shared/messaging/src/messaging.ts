@@ -8,6 +8,7 @@ import { BatchRunner, SubscriptionConsumer, type Delivery, type Subscription } f
 import { Lanes } from './lanes';
 import { DeadLetters } from './dead-letters';
 import { BrokerUnavailableError, errorMessage } from './errors';
+import { FailedAttempts } from './failed-attempts';
 import { DATABASE } from './failures';
 import { Outages, type Dependency } from './outage';
 import { createMessagingMetrics, type MessagingMetrics } from './metrics';
@@ -73,6 +74,8 @@ export class Messaging {
   readonly metrics: MessagingMetrics;
   readonly registry: Registry;
   readonly relay: OutboxRelay;
+  /** Every failed attempt at a message, by order (what the journey of an order shows). */
+  readonly failedAttempts: FailedAttempts;
   private readonly publisher = new ConfirmPublisher();
   private readonly consumers: SubscriptionConsumer[];
   private readonly lanes: Lanes<Delivery>;
@@ -88,6 +91,7 @@ export class Messaging {
     this.registry = options.registry ?? new Registry();
     this.metrics = createMessagingMetrics(this.registry);
     this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
+    this.failedAttempts = new FailedAttempts(options.pool);
     const prefetch = options.prefetch ?? 50;
     this.relay = new OutboxRelay({
       pool: options.pool,
@@ -117,6 +121,7 @@ export class Messaging {
           prefetch,
           lanes: this.lanes,
           deadLetterQueue: deadLetterQueueOf(options.service),
+          failedAttempts: this.failedAttempts,
           onChannelLost: (queue, reason) => this.recycle(`${queue}: ${reason}`),
           onDependencyFailure: (dependency, consumer, error) => this.outages.report(dependency, consumer, error),
         }),
