@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { anEvent } from '@troupe/testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { failedAttemptListSchema, journeySchema, readinessSchema, webDeadLettersSchema, webFaultsSchema, webSettingsSchema, webStockSchema } from '@troupe/contracts';
+import { anEvent, eventually } from '@troupe/testing';
 import { placeOrder, sql } from './support/api';
 import { browserAvailable, launch, screenshot } from './support/browser';
 import { useSystem } from './support/hooks';
@@ -136,6 +137,29 @@ describe.skipIf(!browserAvailable())('the page', () => {
       expect(served).toEqual(JSON.parse(readFileSync(join(__dirname, '..', 'docs', 'contracts', name), 'utf8')));
     }
     expect(await page.getByRole('link', { name: 'events (AsyncAPI 3)' }).getAttribute('href')).toBe('contracts/asyncapi.json');
+  });
+
+  it("when the web front's API answers, then each answer has the shape the OpenAPI document gives it (the zod schemas it is generated from)", async () => {
+    const order = await placeOrder(env.system, { paymentMethod: { token: 'tok_flaky' } });
+    await eventually(async () => (await fetch(`${env.system.baseUrl('order')}/orders/${order.orderId}`).then((r) => r.json())).status === 'COMPLETED', { what: 'flaky order completed' });
+    const get = (path: string, admin = false) => fetch(`${web.url}${path}`, admin ? { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } } : {}).then((r) => r.json());
+    webSettingsSchema.parse(await get('/api/settings'));
+    webStockSchema.parse(await get('/api/stock'));
+    webFaultsSchema.parse(await get('/api/admin/faults', true));
+    webDeadLettersSchema.parse(await get('/api/admin/dead-letters', true));
+    readinessSchema.parse(await get('/readyz'));
+    const publicJourney = journeySchema.parse(await get(`/api/orders/${order.orderId}/journey`));
+    const adminJourney = journeySchema.parse(await get(`/api/orders/${order.orderId}/journey`, true));
+    // Retries are public; the error's text is the admin token's.
+    expect(publicJourney.failedAttempts.map((f) => [f.service, f.attempt, f.outcome, f.errorName, f.error])).toEqual([
+      ['payment', 1, 'retried', 'TransientGatewayError', undefined],
+      ['payment', 2, 'retried', 'TransientGatewayError', undefined],
+    ]);
+    expect(adminJourney.failedAttempts.map((f) => f.error)).toEqual(['gateway timed out (simulated, call 1 of 3)', 'gateway timed out (simulated, call 2 of 3)']);
+    // The services' own record, which the journey is made of.
+    const record = failedAttemptListSchema.parse(await fetch(`${env.system.baseUrl('payment')}/failed-attempts?orderId=${order.orderId}`).then((r) => r.json()));
+    expect(record.failedAttempts).toHaveLength(2);
+    expect(await fetch(`${env.system.baseUrl('inventory')}/failed-attempts?orderId=nope`).then((r) => r.status)).toBe(400);
   });
 
   it('when the stock panel shows, then it lists the catalogue from the inventory service', async () => {

@@ -41,9 +41,9 @@ export function orderRoutes(app: Express, deps: OrderRoutesDeps): void {
 
   app.get('/api/orders/stream', (_req, res) => feed.subscribe(res));
 
-  app.get('/api/orders/:id/journey', async (req: Request<{ id: string }>, res: Response) => {
-    const id = orderId.safeParse(req.params.id);
-    if (!id.success) throw new HttpError(400, 'invalid request: id: must be an order id (UUID)', [{ field: 'id', message: 'must be an order id (UUID)' }]);
+  app.get('/api/orders/:orderId/journey', async (req: Request<{ orderId: string }>, res: Response) => {
+    const id = orderId.safeParse(req.params.orderId);
+    if (!id.success) throw new HttpError(400, 'invalid request: orderId: must be an order id (UUID)', [{ field: 'orderId', message: 'must be an order id (UUID)' }]);
     const found = await upstream.call<OrderView>('order', `/orders/${id.data}`);
     if (found.status === 404) throw new HttpError(404, `no order ${id.data}`);
     if (found.status !== 200) throw new HttpError(502, `the order service answered ${found.status}`);
