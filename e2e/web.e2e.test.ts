@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failedAttemptListSchema, journeySchema, readinessSchema, webDeadLettersSchema, webFaultsSchema, webSettingsSchema, webStockSchema } from '@troupe/contracts';
-import { anEvent, eventually } from '@troupe/testing';
-import { placeOrder, sql } from './support/api';
+import { anEvent } from '@troupe/testing';
+import { placeOrder, reaches, sql } from './support/api';
 import { browserAvailable, launch, screenshot } from './support/browser';
 import { useSystem } from './support/hooks';
 import type { ServiceProcess } from './support/system';
@@ -141,7 +141,7 @@ describe.skipIf(!browserAvailable())('the page', () => {
 
   it("when the web front's API answers, then each answer has the shape the OpenAPI document gives it (the zod schemas it is generated from)", async () => {
     const order = await placeOrder(env.system, { paymentMethod: { token: 'tok_flaky' } });
-    await eventually(async () => (await fetch(`${env.system.baseUrl('order')}/orders/${order.orderId}`).then((r) => r.json())).status === 'COMPLETED', { what: 'flaky order completed' });
+    await reaches(env.system, order.orderId, 'COMPLETED');
     const get = (path: string, admin = false) => fetch(`${web.url}${path}`, admin ? { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } } : {}).then((r) => r.json());
     webSettingsSchema.parse(await get('/api/settings'));
     webStockSchema.parse(await get('/api/stock'));
