@@ -7,10 +7,12 @@ import { getOrder, placeOrder, reaches } from './support/api';
 import { docker, findEngine, residentMb } from './support/docker';
 import { freePort, SERVICES, type Service } from './support/system';
 
-// The four service images, built from the Dockerfile with the build arguments docker-compose.yml
-// gives them, run as containers with the restrictions compose puts on them (read-only root, no
-// capabilities, an init), against the test broker and database. Containers share the host's
-// network: they reach the broker and database on loopback, as services run on the host do.
+// Every image docker-compose.yml builds: the four services, the web front and the CLI (the
+// loadgen profile), built from the Dockerfile with the build arguments compose gives them, run as
+// containers with the restrictions compose puts on them (read-only root, no capabilities, an
+// init), the services against the test broker and database, the web front and the CLI against
+// the service containers. Containers share the host's network: they reach each other, the broker
+// and the database on loopback, as processes on the host do.
 
 const ROOT = join(__dirname, '..');
 /** The bound every service is held to (docs/decisions/0007-memory-bounds.md). */
@@ -19,10 +21,13 @@ const MEMORY_BOUND_MB = 150;
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 const LOAD_ORDERS = 200;
 const LOAD_IN_FLIGHT = 20;
+/** Orders `troupe load` places from the CLI image: a few of each path. */
+const CLI_LOAD_ORDERS = 12;
 const READY_TIMEOUT_MS = 60_000;
 
 interface ComposeService {
   build?: { args?: Record<string, string> };
+  command?: string[];
   read_only?: boolean;
   tmpfs?: string[];
   cap_drop?: string[];
@@ -30,7 +35,7 @@ interface ComposeService {
   init?: boolean;
   stop_grace_period?: string;
 }
-const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<Service, ComposeService> };
+const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<Service | 'web' | 'loadgen', ComposeService> };
 
 /** `docker run` flags for what compose asks of the service's container. */
 function restrictions(spec: ComposeService): string[] {
@@ -48,7 +53,7 @@ const seconds = (duration: string | undefined): number =>
   [...(duration ?? '10s').matchAll(/(\d+)(ms|s|m|h)/g)].reduce((total, [, n, unit]) => total + Number(n) * { ms: 0.001, s: 1, m: 60, h: 3600 }[unit as 'ms'], 0);
 
 interface Run {
-  service: Service;
+  service: Service | 'web';
   image: string;
   container: string;
   port: number;
@@ -74,12 +79,12 @@ if (engine.cli === undefined) {
 } else {
   const cli = engine.cli;
   const run = (args: string[], timeoutMs?: number) => docker(cli, args, { timeoutMs });
-  const runs = new Map<Service, Run>();
-  const each = () => SERVICES.map((service) => runs.get(service) as Run);
+  const runs = new Map<Service | 'web', Run>();
+  const each = () => SERVICES.map((service) => runs.get(service) as Run & { service: Service });
   const base = {} as { vhost: TestVhost; databases: TestDatabase[] };
   const tag = `${Date.now().toString(36)}`;
 
-  const baseUrl = (service: Service) => `http://127.0.0.1:${(runs.get(service) as Run).port}`;
+  const baseUrl = (service: Service | 'web') => `http://127.0.0.1:${(runs.get(service) as Run).port}`;
   const endpoints = { baseUrl };
   const logsOf = async (r: Run) => run(['logs', '--tail', '80', r.container]).catch((error: Error) => error.message);
 
@@ -100,16 +105,23 @@ if (engine.cli === undefined) {
     throw new Error(`${r.service} not ready after ${READY_TIMEOUT_MS} ms (last /readyz: ${last}):\n${await logsOf(r)}`);
   }
 
+  /** Builds the image of a compose service with its build arguments; returns its size in MB. */
+  async function build(composeService: Service | 'web' | 'loadgen', image: string): Promise<number> {
+    const args = Object.entries(compose.services[composeService].build?.args ?? {}).flatMap(([key, value]) => ['--build-arg', `${key}=${value}`]);
+    await run(['build', '--network', 'host', ...args, '--tag', image, ROOT], 900_000);
+    return Number((await run(['image', 'inspect', '--format', '{{.Size}}', image])).trim()) / 1e6;
+  }
+  const cliImage = { image: 'troupe-cli:test', sizeMb: 0 };
+
   beforeAll(async () => {
-    // One after the other: the first build downloads and compiles for all four (the layers
-    // before the service is picked are shared), the others only cut their service out.
-    for (const service of SERVICES) {
+    // One after the other: the first build downloads and compiles for all (the layers before the
+    // service is picked are shared), the others only cut their service out.
+    for (const service of [...SERVICES, 'web'] as const) {
       const image = `troupe-${service}:test`;
-      const args = Object.entries(compose.services[service].build?.args ?? {}).flatMap(([key, value]) => ['--build-arg', `${key}=${value}`]);
-      await run(['build', '--network', 'host', ...args, '--tag', image, ROOT], 900_000);
-      const bytes = Number((await run(['image', 'inspect', '--format', '{{.Size}}', image])).trim());
-      runs.set(service, { service, image, container: `troupe-image-test-${service}-${tag}`, port: await freePort(), sizeMb: bytes / 1e6 });
+      const sizeMb = await build(service, image);
+      runs.set(service, { service, image, container: `troupe-image-test-${service}-${tag}`, port: await freePort(), sizeMb });
     }
+    cliImage.sizeMb = await build('loadgen', cliImage.image);
 
     // Least privilege, as everywhere: each container gets its own broker user and database role.
     const access = inject('access');
@@ -136,6 +148,23 @@ if (engine.cli === undefined) {
         r.readyMs = await waitUntilReady(r, startedAt);
       }),
     );
+
+    // The web front, over the four containers (its own readiness needs nothing else).
+    const web = runs.get('web') as Run;
+    const webEnv = {
+      PORT: String(web.port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      ...Object.fromEntries(SERVICES.map((service) => [`${service.toUpperCase()}_URL`, baseUrl(service)])),
+    };
+    const startedAt = Date.now();
+    await run([
+      'run', '--detach', '--name', web.container, '--network', 'host',
+      ...restrictions(compose.services.web),
+      ...Object.entries(webEnv).flatMap(([key, value]) => ['--env', `${key}=${value}`]),
+      web.image,
+    ]);
+    web.readyMs = await waitUntilReady(web, startedAt);
   }, 1_200_000);
 
   afterAll(async () => {
@@ -147,6 +176,7 @@ if (engine.cli === undefined) {
       'exit code': r.exitCode,
       'stop ms': r.stopMs,
     }));
+    rows.push({ image: cliImage.image, 'size MB': cliImage.sizeMb.toFixed(0), 'ready ms': undefined, 'RSS MB': undefined, 'exit code': undefined, 'stop ms': undefined });
     console.log(`service images on Docker ${engine.version}:`);
     console.table(rows);
     // The images stay, so the next run builds from cache.
@@ -162,8 +192,8 @@ if (engine.cli === undefined) {
       }
     });
 
-    it('when running, then each is the unprivileged node user (uid 1000) and cannot write its root filesystem', async () => {
-      for (const r of each()) {
+    it('when running, then each (the web front too) is the unprivileged node user (uid 1000) and cannot write its root filesystem', async () => {
+      for (const r of [...each(), runs.get('web') as Run]) {
         expect((await run(['inspect', '--format', '{{.Config.User}} {{.HostConfig.ReadonlyRootfs}}', r.container])).trim()).toBe('node true');
         expect((await run(['exec', r.container, 'id', '-u'])).trim()).toBe('1000');
         // The user's own home: writable by uid 1000, so only the read-only mount can refuse it.
@@ -177,6 +207,54 @@ if (engine.cli === undefined) {
       const order = await reaches(endpoints, placed.orderId, 'COMPLETED');
       expect(order.history.map((h) => h.type)).toEqual(expect.arrayContaining(['OrderPlaced', 'PaymentCompleted', 'InventoryReserved']));
     });
+
+    it("when the web front's container is asked for the page and the stock, then it serves them from the service containers", async () => {
+      const web = baseUrl('web');
+      const page = await fetch(`${web}/`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+      expect(await page.text()).toContain('src="app.js"');
+      const { stock } = (await fetch(`${web}/api/stock`).then((r) => r.json())) as { stock: { sku: string; available: number | null }[] };
+      expect(stock.map((s) => [s.sku, s.available === null])).toEqual([
+        ['SKU-TSHIRT', false],
+        ['SKU-MUG', false],
+        ['SKU-HOODIE', false],
+        ['SKU-SOLDOUT', false],
+      ]);
+      // An order placed through the web front, followed to its end on its journey.
+      const placed = (await fetch(`${web}/api/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ customerId: 'c-image', email: 'ada@example.com', items: [{ sku: 'SKU-MUG', quantity: 1 }], paymentMethod: { token: 'tok_declined' } }),
+      }).then((r) => r.json())) as { status: number; body: { orderId: string } };
+      expect(placed.status).toBe(202);
+      await eventually(async () => ((await fetch(`${web}/api/orders/${placed.body.orderId}/journey`).then((r) => r.json())) as { status: string }).status === 'CANCELLED', {
+        what: 'the declined order CANCELLED on its journey',
+      });
+    });
+
+    it(`when the CLI image runs \`troupe load\` as the loadgen profile does (${CLI_LOAD_ORDERS} orders), then every order settles as its path says and it exits 0`, async () => {
+      // compose's command, with a count instead of a rate and duration.
+      const [node, main, load] = compose.services.loadgen.command ?? [];
+      expect([node, main, load]).toEqual(['node', 'dist/main.js', 'load']);
+      const out = await run(
+        [
+          'run', '--rm', '--name', `troupe-image-test-cli-${tag}`, '--network', 'host',
+          ...restrictions(compose.services.loadgen),
+          cliImage.image,
+          node as string, main as string, load as string,
+          '--count', String(CLI_LOAD_ORDERS), '--concurrency', '4', '--url', baseUrl('order'), '--json',
+        ],
+        180_000,
+      );
+      const report = JSON.parse(out.trim().split('\n').at(-1) as string) as { ok: boolean; total: { sent: number; completed: number; cancelled: number; unexpected: number } };
+      expect(report.ok).toBe(true);
+      expect(report.total).toMatchObject({ sent: CLI_LOAD_ORDERS, unexpected: 0 });
+      expect(report.total.completed + report.total.cancelled).toBe(CLI_LOAD_ORDERS);
+      // And the operator's other command, against the broker: the DLQ is empty.
+      const dlq = await run(['run', '--rm', '--network', 'host', ...restrictions(compose.services.loadgen), '--env', `RABBITMQ_URL=${base.vhost.url}`, cliImage.image, 'node', 'dist/main.js', 'dlq', 'list', '--service', 'payment']);
+      expect(dlq.trim()).toBe('payment.dlq: 0 message(s)');
+    }, 240_000);
 
     it(`when ${LOAD_ORDERS} orders are placed (${LOAD_IN_FLIGHT} in flight), then every one completes and each container stays under ${MEMORY_BOUND_MB} MB RSS`, async () => {
       const peak = new Map<Service, number>();
@@ -215,9 +293,9 @@ if (engine.cli === undefined) {
       expect(each().filter((r) => (r.rssMb ?? Infinity) >= MEMORY_BOUND_MB).map((r) => `${r.service}: ${r.rssMb} MB`)).toEqual([]);
     }, 300_000);
 
-    it('when docker stop sends SIGTERM, then each exits with code 0 within the shutdown timeout', async () => {
+    it('when docker stop sends SIGTERM, then each (the web front too) exits with code 0 within the shutdown timeout', async () => {
       await Promise.all(
-        each().map(async (r) => {
+        [...each(), runs.get('web') as Run].map(async (r) => {
           const grace = seconds(compose.services[r.service].stop_grace_period);
           const started = Date.now();
           await run(['stop', '--time', String(grace), r.container], (grace + 30) * 1000);

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { anEvent } from '@troupe/testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { placeOrder, sql } from './support/api';
+import { failedAttemptListSchema, journeySchema, readinessSchema, webDeadLettersSchema, webFaultsSchema, webSettingsSchema, webStockSchema } from '@troupe/contracts';
+import { anEvent } from '@troupe/testing';
+import { placeOrder, reaches, sql } from './support/api';
 import { browserAvailable, launch, screenshot } from './support/browser';
 import { useSystem } from './support/hooks';
 import type { ServiceProcess } from './support/system';
@@ -13,7 +14,9 @@ import { startWebFront } from './support/web-front';
 // front in between: what a person sees when they click.
 const ADMIN_TOKEN = 'e2e-admin-token-0123456789';
 const JAEGER = 'http://jaeger.example:16686';
-const env = useSystem('web', () => ({ ADMIN_TOKEN }));
+// Retries back off as with the defaults (1, 2, 4, 8 s), so the page, which looks at an unfinished
+// journey every second, shows them while they happen.
+const env = useSystem('web', () => ({ ADMIN_TOKEN, RETRY_BASE_DELAY_MS: '1000' }));
 
 describe.skipIf(!browserAvailable())('the page', () => {
   let browser: Browser;
@@ -43,6 +46,12 @@ describe.skipIf(!browserAvailable())('the page', () => {
 
   const journeyStatus = () => page.locator('#journey-status').textContent();
   const events = () => page.locator('#timeline li[data-event]').evaluateAll((items) => items.map((i) => `${i.getAttribute('data-event')}@${i.querySelector('.svc')?.textContent}`));
+  /** The timeline as it reads: events and failed attempts in time order. */
+  const timeline = () =>
+    page.locator('#timeline li:not(.waiting)').evaluateAll((items) =>
+      items.map((i) => (i.hasAttribute('data-event') ? i.getAttribute('data-event') : `${i.getAttribute('data-outcome')} ${i.getAttribute('data-failed-attempt')}@${i.querySelector('.svc')?.textContent}`)),
+    );
+  const failedAttempts = () => page.locator('#timeline li[data-failed-attempt]');
 
   it('when "Paid and completed" is clicked, then the journey fills in hop by hop to COMPLETED, with the trace link and what the customer was told (without their address)', async () => {
     const orderId = await clickPath('Paid and completed');
@@ -79,9 +88,21 @@ describe.skipIf(!browserAvailable())('the page', () => {
     await screenshot(page, 'journey-sold-out-refunded');
   });
 
-  it('when "Flaky gateway, retried" is clicked, then the order still ends COMPLETED, charged once', async () => {
+  it('when "Flaky gateway, retried" is clicked, then the journey shows the retries while they happen, and the order still ends COMPLETED, charged once', async () => {
     const orderId = await clickPath('Flaky gateway, retried');
+    // The first charge fails at once; the next attempt waits a second: the page shows the retry
+    // before the order has moved on.
+    await failedAttempts().first().waitFor({ timeout: 10_000 });
+    expect(await journeyStatus()).toBe('PENDING');
+    expect(await page.locator('#timeline li.waiting').textContent()).toMatch(/^retrying: OrderPlaced attempt [23] in payment…$/);
     await expect.poll(journeyStatus, { timeout: 30_000 }).toBe('COMPLETED');
+    await expect.poll(timeline, { timeout: 20_000 }).toEqual(['OrderPlaced', 'retried 1@payment', 'retried 2@payment', 'PaymentCompleted', 'InventoryReserved', 'NotificationSent']);
+    const first = failedAttempts().first();
+    expect(await first.locator('.event').textContent()).toBe('OrderPlaced: attempt 1 failed');
+    expect(await first.locator('.times').textContent()).toMatch(/^\+\d+(\.\d+)? m?s since placed · retried in 1\.00 s$/);
+    // Without the admin token the page says what kind of failure it was, not the error's text.
+    expect(await first.locator('.reason').textContent()).toBe('TransientGatewayError');
+    await screenshot(page, 'journey-flaky-retried');
     expect(await sql(env.system, 'payment', 'SELECT calls FROM gateway_calls WHERE order_id = $1', [orderId])).toEqual([{ calls: 3 }]);
     expect(await sql(env.system, 'payment', 'SELECT status FROM payments WHERE order_id = $1', [orderId])).toEqual([{ status: 'CAPTURED' }]);
     await expect.poll(events, { timeout: 20_000 }).toEqual(['OrderPlaced@order', 'PaymentCompleted@payment', 'InventoryReserved@inventory', 'NotificationSent@notification']);
@@ -116,6 +137,29 @@ describe.skipIf(!browserAvailable())('the page', () => {
       expect(served).toEqual(JSON.parse(readFileSync(join(__dirname, '..', 'docs', 'contracts', name), 'utf8')));
     }
     expect(await page.getByRole('link', { name: 'events (AsyncAPI 3)' }).getAttribute('href')).toBe('contracts/asyncapi.json');
+  });
+
+  it("when the web front's API answers, then each answer has the shape the OpenAPI document gives it (the zod schemas it is generated from)", async () => {
+    const order = await placeOrder(env.system, { paymentMethod: { token: 'tok_flaky' } });
+    await reaches(env.system, order.orderId, 'COMPLETED');
+    const get = (path: string, admin = false) => fetch(`${web.url}${path}`, admin ? { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } } : {}).then((r) => r.json());
+    webSettingsSchema.parse(await get('/api/settings'));
+    webStockSchema.parse(await get('/api/stock'));
+    webFaultsSchema.parse(await get('/api/admin/faults', true));
+    webDeadLettersSchema.parse(await get('/api/admin/dead-letters', true));
+    readinessSchema.parse(await get('/readyz'));
+    const publicJourney = journeySchema.parse(await get(`/api/orders/${order.orderId}/journey`));
+    const adminJourney = journeySchema.parse(await get(`/api/orders/${order.orderId}/journey`, true));
+    // Retries are public; the error's text is the admin token's.
+    expect(publicJourney.failedAttempts.map((f) => [f.service, f.attempt, f.outcome, f.errorName, f.error])).toEqual([
+      ['payment', 1, 'retried', 'TransientGatewayError', undefined],
+      ['payment', 2, 'retried', 'TransientGatewayError', undefined],
+    ]);
+    expect(adminJourney.failedAttempts.map((f) => f.error)).toEqual(['gateway timed out (simulated, call 1 of 3)', 'gateway timed out (simulated, call 2 of 3)']);
+    // The services' own record, which the journey is made of.
+    const record = failedAttemptListSchema.parse(await fetch(`${env.system.baseUrl('payment')}/failed-attempts?orderId=${order.orderId}`).then((r) => r.json()));
+    expect(record.failedAttempts).toHaveLength(2);
+    expect(await fetch(`${env.system.baseUrl('inventory')}/failed-attempts?orderId=nope`).then((r) => r.status)).toBe(400);
   });
 
   it('when the stock panel shows, then it lists the catalogue from the inventory service', async () => {
@@ -167,8 +211,14 @@ describe.skipIf(!browserAvailable())('the page', () => {
 
     const orderId = await clickPath('Paid and completed');
     const dead = page.locator('#journey-dead-list li');
-    // RETRY_MAX_ATTEMPTS is 5 (the default): four retries with backoff, then the dead-letter queue.
-    await expect.poll(() => dead.locator('.meta').textContent().catch(() => ''), { timeout: 20_000 }).toBe(`5 attempts · order ${orderId.slice(0, 8)}`);
+    // Retries first, each with its reason (the admin token is in, so the error's text shows) ...
+    await failedAttempts().first().waitFor({ timeout: 10_000 });
+    expect(await dead.count()).toBe(0);
+    expect(await failedAttempts().first().locator('.reason').textContent()).toBe('TransientGatewayError: gateway unavailable (fault switch paymentGatewayFailureRate)');
+    // ... then, RETRY_MAX_ATTEMPTS being 5 (the default), after four retries with backoff, the dead-letter queue.
+    await expect.poll(() => dead.locator('.meta').textContent().catch(() => ''), { timeout: 40_000 }).toBe(`5 attempts · order ${orderId.slice(0, 8)}`);
+    await expect.poll(timeline, { timeout: 10_000 }).toEqual(['OrderPlaced', 'retried 1@payment', 'retried 2@payment', 'retried 3@payment', 'retried 4@payment', 'dead-lettered 5@payment']);
+    expect(await failedAttempts().last().locator('.times').textContent()).toMatch(/ · dead-lettered to payment\.dlq \(exhausted\)$/);
     expect(await dead.locator('.reason').textContent()).toContain('fault switch paymentGatewayFailureRate');
     expect(await events()).toEqual(['OrderPlaced@order']);
     expect(await page.locator('#timeline li.waiting').textContent()).toBe('stopped: a message is in a dead-letter queue');
@@ -181,6 +231,8 @@ describe.skipIf(!browserAvailable())('the page', () => {
     await expect.poll(journeyStatus, { timeout: 20_000 }).toBe('COMPLETED');
     await expect.poll(events, { timeout: 20_000 }).toEqual(['OrderPlaced@order', 'PaymentCompleted@payment', 'InventoryReserved@inventory', 'NotificationSent@notification']);
     expect(await dead.count()).toBe(0);
+    // The failed attempts stay in the story, before the replay that completed it.
+    expect(await timeline()).toEqual(['OrderPlaced', 'retried 1@payment', 'retried 2@payment', 'retried 3@payment', 'retried 4@payment', 'dead-lettered 5@payment', 'PaymentCompleted', 'InventoryReserved', 'NotificationSent']);
     expect(await sql(env.system, 'payment', 'SELECT status FROM payments WHERE order_id = $1', [orderId])).toEqual([{ status: 'CAPTURED' }]);
   });
 

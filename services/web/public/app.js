@@ -156,7 +156,7 @@ async function showJourney(orderId) {
   // journey is open and unfinished, look again now and then (this one order, not the list).
   clearTimeout(state.recheck);
   const unfinished = journey.outcome === 'in progress' || !journey.hops.some((h) => h.type === 'NotificationSent');
-  if (unfinished) state.recheck = setTimeout(() => state.selected === orderId && showJourney(orderId), 2000);
+  if (unfinished) state.recheck = setTimeout(() => state.selected === orderId && showJourney(orderId), 1000);
   $('journey-empty').hidden = true;
   $('journey-body').hidden = false;
   $('journey-id').textContent = journey.orderId;
@@ -176,8 +176,9 @@ async function showJourney(orderId) {
   if (journey.mailpitUrl) links.push(el('a', { href: journey.mailpitUrl, target: '_blank', rel: 'noopener' }, 'Customer inbox (Mailpit) ↗'));
   $('journey-links').replaceChildren(...links);
 
-  const hops = journey.hops.map((hop, i) =>
-    el(
+  const events = journey.hops.map((hop, i) => ({
+    at: hop.at,
+    node: el(
       'li',
       { class: `${hop.kind} svc-${hop.producer}`, 'data-event': hop.type },
       el('span', { class: 'event' }, hop.type),
@@ -185,11 +186,15 @@ async function showJourney(orderId) {
       el('div', { class: 'times' }, i === 0 ? `placed ${new Date(hop.at).toLocaleTimeString()}` : `+${ms(hop.sincePlacedMs)} since placed · ${ms(hop.sinceLastMs)} after ${journey.hops[i - 1].type}`),
       NOTES[hop.type] ? el('div', { class: 'note' }, NOTES[hop.type]) : null,
     ),
-  );
+  }));
+  // Retries and dead-lettering change nothing in the order: they come from each service's record
+  // of failed attempts, placed in time between the events.
+  const failures = journey.failedAttempts.map((f) => ({ at: f.at, node: failedAttemptItem(f) }));
+  const entries = [...events, ...failures].sort((a, b) => Date.parse(a.at) - Date.parse(b.at)).map((e) => e.node);
   if (journey.outcome === 'in progress' || !journey.hops.some((h) => h.type === 'NotificationSent')) {
-    hops.push(el('li', { class: 'waiting' }, journey.deadLetters.length ? 'stopped: a message is in a dead-letter queue' : 'waiting for the next event…'));
+    entries.push(el('li', { class: 'waiting' }, waitingFor(journey)));
   }
-  $('timeline').replaceChildren(...hops);
+  $('timeline').replaceChildren(...entries);
 
   $('journey-dead').hidden = journey.deadLetters.length === 0;
   const replayHere = async (action, selection, service) => {
@@ -216,6 +221,30 @@ async function showJourney(orderId) {
         )
       : [el('p', { class: 'empty' }, 'Nothing yet.')]),
   );
+}
+
+function failedAttemptItem(f) {
+  const which = `${f.replay ? `replay ${f.replay}, ` : ''}attempt ${f.attempt}`;
+  const next = f.outcome === 'retried' ? `retried in ${ms(f.retryDelayMs ?? 0)}` : `dead-lettered to ${f.service}.dlq (${f.deadLetterReason ?? 'failed'})`;
+  return el(
+    'li',
+    { class: `${f.outcome === 'retried' ? 'retry' : 'dead'} svc-${f.service}`, 'data-failed-attempt': String(f.attempt), 'data-outcome': f.outcome },
+    el('span', { class: 'event' }, `${f.eventType}: ${which} failed`),
+    el('span', { class: 'svc' }, f.service),
+    el('div', { class: 'times' }, `+${ms(f.sincePlacedMs)} since placed · ${next}`),
+    // The error's message is shown to the admin token only; everyone sees what kind of error it was.
+    el('div', { class: 'note reason' }, f.error ? `${f.errorName}: ${f.error}` : f.errorName),
+  );
+}
+
+/** What an unfinished journey waits for: the next event, a retry, or someone to replay a dead letter. */
+function waitingFor(journey) {
+  const lastEvent = Date.parse(journey.hops.at(-1)?.at ?? journey.placedAt);
+  const since = journey.failedAttempts.filter((f) => Date.parse(f.at) >= lastEvent);
+  if (journey.deadLetters.length || since.some((f) => f.outcome === 'dead-lettered')) return 'stopped: a message is in a dead-letter queue';
+  const retry = since.at(-1);
+  if (retry) return `retrying: ${retry.eventType} attempt ${retry.attempt + 1} in ${retry.service}…`;
+  return 'waiting for the next event…';
 }
 
 // --- stock --------------------------------------------------------------------------------------

@@ -1,60 +1,24 @@
-import { eventCatalog, isEventType, type OrderView, type ServiceName } from '@troupe/contracts';
+import {
+  eventCatalog,
+  isEventType,
+  type DeadLetterView,
+  type FailedAttemptList,
+  type Journey,
+  type JourneyHop,
+  type JourneyNotification,
+  type OrderView,
+  type ServiceName,
+} from '@troupe/contracts';
 
-export interface NotificationView {
-  kind: string;
-  channel: string;
-  /** Personal data: only with the admin token, which the web front does not send. */
-  recipient?: string;
-  subject: string;
-  body?: string;
-  sentAt: string;
-}
+export type { DeadLetterView, Journey, JourneyNotification };
 
-export interface DeadLetterView {
+/** One service's answer to GET /failed-attempts?orderId=. */
+export interface ServiceFailedAttempts {
   service: ServiceName;
-  id: string;
-  type: string | undefined;
-  queue: string | undefined;
-  reason: string | undefined;
-  error: string | undefined;
-  attempts: number | undefined;
-  lastFailureAt: string | undefined;
-  replayCount: number;
-  orderId: string | undefined;
+  failedAttempts: FailedAttemptList['failedAttempts'];
 }
 
-/** What kind of step an event is in the story of an order. */
-export type HopKind = 'start' | 'progress' | 'failure' | 'compensation' | 'notice';
-
-export interface Hop {
-  type: string;
-  producer: ServiceName | 'unknown';
-  kind: HopKind;
-  at: string;
-  /** Milliseconds since the order was placed, and since the hop before. */
-  sincePlacedMs: number;
-  sinceLastMs: number;
-}
-
-export interface Journey {
-  orderId: string;
-  status: string;
-  placedAt: string;
-  items: OrderView['items'];
-  total: OrderView['total'];
-  /** "completed", "cancelled" or "in progress". */
-  outcome: string;
-  /** Why it was cancelled, when it was, in the customer's words. */
-  compensated: boolean;
-  hops: Hop[];
-  traceId: string | null;
-  traceUrl: string | null;
-  notifications: NotificationView[];
-  deadLetters: DeadLetterView[];
-  mailpitUrl: string | null;
-}
-
-const KINDS: Record<string, HopKind> = {
+const KINDS: Record<string, JourneyHop['kind']> = {
   OrderPlaced: 'start',
   PaymentCompleted: 'progress',
   InventoryReserved: 'progress',
@@ -64,28 +28,35 @@ const KINDS: Record<string, HopKind> = {
   NotificationSent: 'notice',
 };
 
-/** The story of one order: every event in order, who produced it, and the time between hops. */
+/**
+ * The story of one order: every event in order, who produced it, and the time between hops; the
+ * attempts that failed on the way (in whichever service), what the customer was told, and its
+ * messages in dead-letter queues.
+ */
 export function buildJourney(
   order: OrderView,
-  notifications: NotificationView[],
-  deadLetters: DeadLetterView[],
+  found: { notifications: JourneyNotification[]; deadLetters: DeadLetterView[]; failedAttempts: ServiceFailedAttempts[] },
   links: { jaegerUiUrl?: string | undefined; mailpitUrl?: string | undefined },
 ): Journey {
   const placed = Date.parse(order.createdAt);
+  const sincePlaced = (at: string) => Math.max(0, Date.parse(at) - placed);
   let previous = placed;
   const hops = order.history.map((event) => {
     const at = Date.parse(event.at);
-    const hop: Hop = {
+    const hop: JourneyHop = {
       type: event.type,
       producer: isEventType(event.type) ? eventCatalog[event.type].producer : 'unknown',
       kind: KINDS[event.type] ?? 'progress',
       at: event.at,
-      sincePlacedMs: Math.max(0, at - placed),
+      sincePlacedMs: sincePlaced(event.at),
       sinceLastMs: Math.max(0, at - previous),
     };
     previous = at;
     return hop;
   });
+  const failedAttempts = found.failedAttempts
+    .flatMap(({ service, failedAttempts }) => failedAttempts.map(({ failedAt, ...attempt }) => ({ service, ...attempt, at: failedAt, sincePlacedMs: sincePlaced(failedAt) })))
+    .sort((a, b) => Date.parse(a.at) - Date.parse(b.at) || a.replay - b.replay || a.attempt - b.attempt);
   return {
     orderId: order.orderId,
     status: order.status,
@@ -95,10 +66,11 @@ export function buildJourney(
     outcome: order.status === 'COMPLETED' ? 'completed' : order.status === 'CANCELLED' ? 'cancelled' : 'in progress',
     compensated: hops.some((h) => h.kind === 'compensation'),
     hops,
+    failedAttempts,
     traceId: order.traceId,
     traceUrl: order.traceId && links.jaegerUiUrl ? `${links.jaegerUiUrl}/trace/${order.traceId}` : null,
-    notifications,
-    deadLetters: deadLetters.filter((d) => d.orderId === order.orderId),
+    notifications: found.notifications,
+    deadLetters: found.deadLetters.filter((d) => d.orderId === order.orderId),
     mailpitUrl: links.mailpitUrl ?? null,
   };
 }

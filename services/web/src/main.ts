@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { adminGuard, closeServer, createHttpApp, createLogger, listen, type Logger } from '@troupe/platform';
 import { shutdownTelemetry } from '@troupe/telemetry';
 import closeWithGrace from 'close-with-grace';
-import express from 'express';
+import express, { type Express } from 'express';
 import { asyncApiDocument, openApiDocument } from '@troupe/contracts';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadConfig, type Config } from './config';
@@ -27,8 +27,8 @@ const PUBLIC_DIR = join(__dirname, '..', 'public');
 // The page loads only its own files: no inline script, nothing from elsewhere.
 const CONTENT_SECURITY_POLICY = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/** The web front: the page, and the browser's API over the four services' HTTP APIs. */
-export async function startWeb(config: Config, logger: Logger = createLogger('web', config.LOG_LEVEL)): Promise<RunningWeb> {
+/** The web front's routes: the page, and the browser's API over the four services' HTTP APIs. */
+export function createWebApp(config: Config, logger: Logger): { app: Express; feed: OrdersFeed } {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   registry.setDefaultLabels({ service: 'web' });
@@ -71,6 +71,12 @@ export async function startWeb(config: Config, logger: Logger = createLogger('we
       }
     },
   });
+  return { app, feed };
+}
+
+/** The web front, listening. */
+export async function startWeb(config: Config, logger: Logger = createLogger('web', config.LOG_LEVEL)): Promise<RunningWeb> {
+  const { app, feed } = createWebApp(config, logger);
   const server = await listen(app, config.PORT, config.HOST);
   const port = (server.address() as AddressInfo).port;
   logger.info({ port, host: config.HOST }, `web front started: http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${port}/`);

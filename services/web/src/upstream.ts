@@ -11,7 +11,7 @@ export interface CallOptions {
   method?: 'GET' | 'POST' | 'PUT';
   body?: unknown;
   headers?: Record<string, string>;
-  /** Sends the admin token (only for /admin routes). */
+  /** Sends the admin token: for /admin routes, and for reads an admin sees more of. */
   admin?: boolean;
 }
 

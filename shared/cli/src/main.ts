@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { SERVICES, type ServiceName } from '@troupe/contracts';
+import { deadLetterQueueOf, SERVICES, type ServiceName } from '@troupe/contracts';
 import { DeadLetters, parseBrokerUrls, type DeadLetter, type Selection } from '@troupe/messaging';
 import { connect, type ChannelModel } from 'amqplib';
 import { z } from 'zod';
@@ -72,7 +72,17 @@ async function main(argv: string[]): Promise<void> {
 
   const connection = await connectToAnyNode(env.data.RABBITMQ_URL);
   try {
+    // A service declares its DLQ when it first starts: before that there is nothing to look at,
+    // which is an answer, not a failure.
+    if (!(await queueExists(connection, deadLetterQueueOf(service)))) {
+      if (command === 'list' && values.json) return print(JSON.stringify({ count: 0, messages: [] }, null, 2));
+      const note = `no dead letters: ${deadLetterQueueOf(service)} does not exist yet (the ${service} service declares it when it first starts)`;
+      if (command === 'list') return print(note);
+      if (!['show', 'replay', 'purge'].includes(command)) throw new UsageError(USAGE);
+      throw new UsageError(note);
+    }
     const channel = await connection.createConfirmChannel();
+    channel.on('error', () => undefined); // a channel error also rejects the call that caused it
     const dlq = new DeadLetters(channel, service);
     switch (command) {
       case 'list': {
@@ -106,6 +116,23 @@ async function main(argv: string[]): Promise<void> {
     }
   } finally {
     await connection.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Whether `queue` exists, asked on a channel of its own: the broker answers a passive declare of a
+ * missing queue by closing the channel (404 NOT_FOUND).
+ */
+async function queueExists(connection: ChannelModel, queue: string): Promise<boolean> {
+  const channel = await connection.createChannel();
+  channel.on('error', () => undefined); // the 404 closes the channel; the rejected call below says so
+  try {
+    await channel.checkQueue(queue);
+    await channel.close();
+    return true;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 404) return false;
+    throw error;
   }
 }
 

@@ -73,6 +73,35 @@ export const notificationListSchema = z.object({
   ),
 });
 
+/** GET /failed-attempts query (every service). */
+export const failedAttemptsQuerySchema = z.object({ orderId: z.uuid('must be an order id (UUID)') });
+
+/**
+ * GET /failed-attempts?orderId=: every attempt at one of the order's messages that failed in this
+ * service, oldest first, and whether it was retried or dead-lettered (the broker forgets a failure
+ * once the retry succeeds; this does not). The error's message may hold anything the failing code
+ * put in it (an address in an SMTP answer, say): it is in the answer only with the admin token.
+ */
+export const failedAttemptListSchema = z.object({
+  orderId: z.uuid(),
+  failedAttempts: z.array(
+    z.object({
+      queue: z.string().meta({ description: 'The queue the message failed on' }),
+      eventId: z.uuid(),
+      eventType: z.string(),
+      replay: z.int().min(0).meta({ description: 'Replays from the dead-letter queue before this attempt (0: none); a replay starts again at attempt 1' }),
+      attempt: z.int().min(1),
+      outcome: z.enum(['retried', 'dead-lettered']),
+      retryDelayMs: z.int().min(0).optional().meta({ description: 'Retried: the backoff before the next attempt (up to 20% shorter with jitter)' }),
+      deadLetterReason: z.string().optional().meta({ description: 'Dead-lettered: exhausted or permanent' }),
+      errorName: z.string().meta({ description: "The error's class, e.g. TransientGatewayError" }),
+      error: z.string().optional().meta({ description: "The error's message (only with the admin token)" }),
+      failedAt: z.iso.datetime(),
+    }),
+  ),
+});
+export type FailedAttemptList = z.infer<typeof failedAttemptListSchema>;
+
 /** Every 4xx and 5xx: a message, and for a 400 each invalid field. */
 export const errorSchema = z.object({
   error: z.string(),
@@ -82,14 +111,20 @@ export const errorSchema = z.object({
 /** GET /healthz */
 export const healthSchema = z.object({ status: z.literal('ok') });
 
-/** GET /readyz: 200 when ready, 503 with the same body when not. */
+/**
+ * GET /readyz: 200 when ready, 503 with the same body when not. The web front has no database or
+ * broker of its own: it is ready while it runs, and its checks are empty.
+ */
 export const readinessSchema = z.object({
   status: z.enum(['ready', 'not ready']),
-  checks: z.object({
-    database: z.boolean(),
-    broker: z.boolean(),
-    subscriptions: z.array(z.object({ queue: z.string(), consuming: z.boolean() }).loose()),
-  }),
+  checks: z.union([
+    z.object({
+      database: z.boolean(),
+      broker: z.boolean(),
+      subscriptions: z.array(z.object({ queue: z.string(), consuming: z.boolean() }).loose()),
+    }),
+    z.strictObject({}).meta({ description: 'The web front: nothing of its own to check' }),
+  ]),
 });
 
 // --- the admin API (only with ADMIN_TOKEN; `Authorization: Bearer <token>`) ---------------------

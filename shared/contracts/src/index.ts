@@ -1,8 +1,28 @@
 export { decodeEvent, eventCatalog, isEventType, SKU_PATTERN } from './events';
 export type { AnyEvent, DecodeResult, EventData, EventType, NotificationChannel, NotificationKind, TypedEvent } from './events';
-export { brokerPermissionsOf, deadLetterQueueOf, exchangeOf, ownExchangeOf, queueOf, SERVICES, type ServiceName } from './topology';
-export { deadLetterListQuerySchema, deadLetterSelectionSchema, idempotencyKeySchema, orderListQuerySchema, orderListSchema, orderRequestSchema } from './http';
-export type { OrderRequest, OrderStatus, OrderView } from './http';
+export { brokerPermissionsOf, deadLetterQueueOf, exchangeOf, ownExchangeOf, queueOf, SERVICES, SUBSCRIBED_EVENTS, type ServiceName } from './topology';
+export {
+  deadLetterListQuerySchema,
+  deadLetterSelectionSchema,
+  failedAttemptListSchema,
+  failedAttemptsQuerySchema,
+  idempotencyKeySchema,
+  orderListQuerySchema,
+  orderListSchema,
+  orderRequestSchema,
+  readinessSchema,
+} from './http';
+export type { FailedAttemptList, OrderRequest, OrderStatus, OrderView } from './http';
+export {
+  journeySchema,
+  webDeadLetterSelectionSchema,
+  webDeadLettersSchema,
+  webFaultChangeSchema,
+  webFaultsSchema,
+  webSettingsSchema,
+  webStockSchema,
+} from './web';
+export type { DeadLetterView, Journey, JourneyHop, JourneyNotification } from './web';
 export { HEADER } from './headers';
 export { HISTOGRAM_METRICS, METRIC } from './metrics';
-export { asyncApiDocument, openApiDocument } from './published';
+export { asyncApiDocument, openApiDocument, WEB_ASSETS } from './published';

@@ -1,3 +1,5 @@
+import type { EventType } from './events';
+
 /** The producing services, each owning one fanout exchange named `<service>.events`. */
 export const SERVICES = ['order', 'payment', 'inventory', 'notification'] as const;
 export type ServiceName = (typeof SERVICES)[number];
@@ -18,13 +20,33 @@ export const deadLetterQueueOf = (service: ServiceName): string => `${service}.d
  */
 export const ownExchangeOf = (service: ServiceName): string => `${service}.own`;
 
-/** Who listens to whom: the exchanges each service subscribes to (docs/design.md "The workflow"). */
+/**
+ * Who listens to whom, and for what: per service, the producers whose exchanges it subscribes to
+ * and the events it handles from each (docs/design.md "The workflow"). Each service's subscription
+ * table (`handlers/index.ts`) says the same; a test holds the two together.
+ */
+export const SUBSCRIBED_EVENTS = {
+  order: {
+    payment: ['PaymentCompleted', 'PaymentFailed', 'PaymentRefunded'],
+    inventory: ['InventoryReserved', 'InventoryRejected'],
+    notification: ['NotificationSent'],
+  },
+  payment: { order: ['OrderPlaced'], inventory: ['InventoryRejected'] },
+  inventory: { payment: ['PaymentCompleted'] },
+  notification: { payment: ['PaymentFailed', 'PaymentRefunded'], inventory: ['InventoryReserved'] },
+} as const satisfies Record<ServiceName, Partial<Record<ServiceName, readonly EventType[]>>>;
+
+/** The exchanges each service subscribes to, by producer. */
 export const SUBSCRIPTIONS: Readonly<Record<ServiceName, readonly ServiceName[]>> = {
-  order: ['payment', 'inventory', 'notification'],
-  payment: ['order', 'inventory'],
-  inventory: ['payment'],
-  notification: ['payment', 'inventory'],
+  order: Object.keys(SUBSCRIBED_EVENTS.order) as ServiceName[],
+  payment: Object.keys(SUBSCRIBED_EVENTS.payment) as ServiceName[],
+  inventory: Object.keys(SUBSCRIBED_EVENTS.inventory) as ServiceName[],
+  notification: Object.keys(SUBSCRIBED_EVENTS.notification) as ServiceName[],
 };
+
+/** The events `consumer` handles from `producer`'s exchange (none if it does not subscribe to it). */
+export const eventsHandledBy = (consumer: ServiceName, producer: ServiceName): readonly EventType[] =>
+  (SUBSCRIBED_EVENTS[consumer] as Partial<Record<ServiceName, readonly EventType[]>>)[producer] ?? [];
 
 export interface BrokerPermissions {
   configure: string;

@@ -7,3 +7,4 @@ export { Messaging } from './messaging';
 export { type Dependency } from './outage';
 export { type RunUnitOfWork } from './unit-of-work';
 export const MIGRATIONS_DIR = require('node:path').join(__dirname, '..', 'migrations') as string;
+export { type FailedAttempt } from './failed-attempts';

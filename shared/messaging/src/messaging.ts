@@ -9,6 +9,7 @@ import { consumeBatch } from './consume-batch';
 import { DeadLetters } from './dead-letters';
 import type { Delivery } from './delivery';
 import { BrokerUnavailableError, errorMessage } from './errors';
+import { FailedAttempts } from './failed-attempts';
 import { DATABASE } from './failures';
 import type { Subscription } from './handler';
 import { Lanes } from './lanes';
@@ -83,6 +84,8 @@ export class Messaging {
   private readonly relay: OutboxRelay;
   /** BEGIN; work; its events to the outbox; COMMIT; the events to the relay (see `unitOfWork`). */
   readonly runUnitOfWork: RunUnitOfWork;
+  /** Every failed attempt at a message, by order (what the journey of an order shows). */
+  readonly failedAttempts: FailedAttempts;
   private readonly publisher = new ConfirmPublisher();
   private readonly connection: BrokerConnection;
   private readonly consumers: SubscriptionConsumer[];
@@ -97,6 +100,7 @@ export class Messaging {
     this.registry = options.registry ?? new Registry();
     const metrics = (this.metrics = createMessagingMetrics(this.registry));
     this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
+    this.failedAttempts = new FailedAttempts(pool);
     const prefetch = options.prefetch ?? 50;
     this.relay = new OutboxRelay({
       pool,
@@ -108,7 +112,7 @@ export class Messaging {
       sweepAfterMs: options.outboxSweepAfterMs ?? 5000,
     });
     this.runUnitOfWork = unitOfWork(pool, service, (events) => this.relay.dispatch(events));
-    const settler = new Settler({ service, publisher: this.publisher, logger, metrics, retry: this.retry });
+    const settler = new Settler({ service, publisher: this.publisher, logger, metrics, retry: this.retry, failedAttempts: this.failedAttempts });
     this.lanes = new Lanes<Delivery>(
       options.concurrency ?? 1,
       options.maxBatch ?? prefetch,

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Outcome } from './batch';
 import { ack, requeue, type Delivery } from './delivery';
 import { errorMessage } from './errors';
+import type { FailedAttempt, FailedAttempts } from './failed-attempts';
 import { classifyFailure } from './failures';
 import { copyHeaders, forwardOptions, HEADER, numberHeader, stringHeader, type DeadLetterReason } from './headers';
 import type { MessagingMetrics } from './metrics';
@@ -17,6 +18,8 @@ export interface SettlerDeps {
   logger: Logger;
   metrics: MessagingMetrics;
   retry: RetryPolicy;
+  /** Where each failed attempt is recorded once the message has been moved on. */
+  failedAttempts: FailedAttempts;
 }
 
 /**
@@ -81,7 +84,8 @@ export class Settler {
     if (failure.kind === 'permanent' || job.attempt >= retry.maxAttempts) {
       const reason: DeadLetterReason = failure.kind === 'permanent' ? 'permanent' : 'exhausted';
       job.log.error({ err: errorMessage(error), reason }, 'handler failed; dead-lettering');
-      await this.deadLetter(delivery, reason, errorMessage(error), job.event.type, job.attempt);
+      const sent = await this.deadLetter(delivery, reason, errorMessage(error), job.event.type, job.attempt);
+      if (sent) await this.recordFailure(job, error, { outcome: 'dead-lettered', deadLetterReason: reason });
       return;
     }
     const delay = retryDelays(retry)[job.attempt - 1] ?? retry.baseDelayMs;
@@ -96,6 +100,30 @@ export class Settler {
     if (sent) {
       metrics.retried.inc(labels);
       metrics.consumed.inc({ ...labels, outcome: 'retried' });
+      await this.recordFailure(job, error, { outcome: 'retried', retryDelayMs: delay });
+    }
+  }
+
+  /**
+   * Keeps the attempt that just failed, for the order's journey: the broker forgets it once a
+   * retry succeeds. The message has already moved on, so a record that cannot be written is
+   * logged and given up, never retried.
+   */
+  private async recordFailure(job: Job, error: unknown, outcome: Pick<FailedAttempt, 'outcome' | 'retryDelayMs' | 'deadLetterReason'>): Promise<void> {
+    try {
+      await this.deps.failedAttempts.record({
+        queue: job.delivery.queue,
+        eventId: job.event.id,
+        eventType: job.event.type,
+        orderId: job.event.orderId,
+        replay: numberHeader(job.delivery.message.properties, HEADER.replayCount) ?? 0,
+        attempt: job.attempt,
+        errorName: error instanceof Error ? error.name : 'Error',
+        error: truncate(error instanceof Error ? error.message : String(error)),
+        ...outcome,
+      });
+    } catch (recordError) {
+      job.log.warn({ err: errorMessage(recordError) }, 'could not record the failed attempt');
     }
   }
 
@@ -105,7 +133,7 @@ export class Settler {
     error: string,
     type: string,
     attempts = numberHeader(delivery.message.properties, HEADER.attempt) ?? 1,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const sent = await this.republish(delivery, this.deadLetterQueue, {
       [HEADER.attempt]: attempts,
       [HEADER.deadLetterReason]: reason,
@@ -115,6 +143,7 @@ export class Settler {
       this.deps.metrics.deadLettered.inc({ queue: delivery.queue, reason });
       this.deps.metrics.consumed.inc({ queue: delivery.queue, type, outcome: 'dead_lettered' });
     }
+    return sent;
   }
 
   /**

@@ -154,6 +154,22 @@ describe('messaging: consuming', () => {
     // The other subscriber of order.events got the event once: retries never went back to the exchange.
     expect(await broker.depth('observer')).toBe(1);
     await eventually(async () => (await broker.depth('completed')) === 1, { what: 'one PaymentCompleted' });
+    // The broker forgets the failures once the retry succeeds; the record of failed attempts keeps them.
+    const failed = await messaging.failedAttempts.of(event.orderId);
+    expect(failed).toEqual([1, 2].map((attempt) => ({
+      queue: 'payment.order.events',
+      eventId: event.id,
+      eventType: 'OrderPlaced',
+      orderId: event.orderId,
+      replay: 0,
+      attempt,
+      outcome: 'retried',
+      retryDelayMs: 50 * 2 ** (attempt - 1),
+      errorName: 'Error',
+      error: `transient failure ${attempt}`,
+      failedAt: expect.any(String),
+    })));
+    expect(Date.parse(failed[1]!.failedAt)).toBeGreaterThan(Date.parse(failed[0]!.failedAt));
   });
 
   it('when the handler keeps failing, then after maxAttempts the message is in the DLQ with attempts, error and times', async () => {
@@ -173,6 +189,11 @@ describe('messaging: consuming', () => {
       traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
     });
     expect(String(headers[HEADER.error])).toMatch(/still broken \(3\)/);
+    expect((await messaging.failedAttempts.of(event.orderId)).map((f) => [f.attempt, f.outcome, f.deadLetterReason ?? null, f.error])).toEqual([
+      [1, 'retried', null, 'still broken (1)'],
+      [2, 'retried', null, 'still broken (2)'],
+      [3, 'dead-lettered', 'exhausted', 'still broken (3)'],
+    ]);
     expect(Date.parse(String(headers[HEADER.lastFailureAt]))).toBeGreaterThan(Date.parse(String(headers[HEADER.firstFailureAt])));
     expect(await effects(event.orderId)).toBe(0);
   });
@@ -189,6 +210,7 @@ describe('messaging: consuming', () => {
     const [dead] = await broker.drain('payment.dlq');
     expect(dead!.properties.headers).toMatchObject({ [HEADER.deadLetterReason]: 'permanent', [HEADER.attempt]: 1 });
     expect(calls).toBe(1);
+    expect(await messaging.failedAttempts.of(event.orderId)).toMatchObject([{ attempt: 1, outcome: 'dead-lettered', deadLetterReason: 'permanent', errorName: 'PermanentError', error: 'no such customer' }]);
   });
 
   it('when a burst is handled in one transaction and one handler fails, then the others commit once and only it is retried', async () => {
@@ -487,6 +509,17 @@ describe('the troupe CLI', () => {
     expect(replayed).toMatchObject({ code: 0, out: expect.stringContaining(`replayed ${event.id} → payment.order.events`) });
     await eventually(async () => (await effects(event.orderId)) === 1, { what: 'replayed message handled' });
     expect(await broker.depth('payment.dlq')).toBe(0);
+  });
+
+  it('when the service has never started (no DLQ yet), then list says so and exits 0, and replay exits 2 with the same words', async () => {
+    // This vhost has only the payment service: inventory.dlq was never declared.
+    const listed = await cli('dlq', 'list', '--service', 'inventory');
+    expect(listed).toEqual({ code: 0, out: 'no dead letters: inventory.dlq does not exist yet (the inventory service declares it when it first starts)\n' });
+    const json = await cli('dlq', 'list', '--service', 'inventory', '--json');
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.out)).toEqual({ count: 0, messages: [] });
+    const replayed = await cli('dlq', 'replay', '--service', 'inventory', '--all');
+    expect(replayed).toMatchObject({ code: 2, out: expect.stringContaining('inventory.dlq does not exist yet') });
   });
 
   it('when asked for a message that is not there, then it exits 2 and says so', async () => {

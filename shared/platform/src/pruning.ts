@@ -24,6 +24,17 @@ export const inboxPruning = (retentionSeconds: number): PruneTask => ({
   values: [retentionSeconds],
 });
 
+/**
+ * The record of failed attempts (what an order's journey shows of its retries), kept as long as
+ * the inbox's rows: past that, a copy of the event could no longer be told from a new one anyway.
+ */
+export const failedAttemptsPruning = (retentionSeconds: number): PruneTask => ({
+  table: 'troupe_failed_attempts',
+  select: `SELECT ctid FROM troupe_failed_attempts WHERE failed_at < now() - make_interval(secs => $2)
+            ORDER BY failed_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
+  values: [retentionSeconds],
+});
+
 export interface PruneOptions {
   pool: Pool;
   logger: Logger;

@@ -9,11 +9,12 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { adminGuard, adminRoutes } from './admin';
+import { failedAttemptRoutes } from './failed-attempts';
 import { faultRoutes, type Faults } from './faults';
 import { createPool, migrate } from './db';
 import { closeServer, createHttpApp, listen, type Readiness } from './http';
 import { createLogger } from './logger';
-import { inboxPruning, startPruning, type PruneTask } from './pruning';
+import { failedAttemptsPruning, inboxPruning, startPruning, type PruneTask } from './pruning';
 
 /** The configuration every service has (see `commonConfig`). */
 export interface BaseConfig {
@@ -119,6 +120,7 @@ export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): 
     readiness: () => readiness(pool, messaging),
     ...(spec.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: spec.bodyLimitBytes }),
     routes: (app) => {
+      failedAttemptRoutes(app, messaging, config.ADMIN_TOKEN);
       if (config.ADMIN_TOKEN) {
         const guard = adminGuard(config.ADMIN_TOKEN);
         adminRoutes(app, (work) => messaging.deadLetters(work), guard);
@@ -133,7 +135,7 @@ export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): 
     pool,
     logger,
     registry,
-    tasks: [inboxPruning(config.INBOX_RETENTION_SECONDS), ...(parts.pruning ?? [])],
+    tasks: [inboxPruning(config.INBOX_RETENTION_SECONDS), failedAttemptsPruning(config.INBOX_RETENTION_SECONDS), ...(parts.pruning ?? [])],
     intervalMs: config.PRUNE_INTERVAL_MS,
     batchSize: config.PRUNE_BATCH_SIZE,
   });

@@ -1,4 +1,4 @@
-import { SERVICES, type ServiceName } from '@troupe/contracts';
+import { SERVICES, webDeadLetterSelectionSchema, type ServiceName } from '@troupe/contracts';
 import { HttpError, validationError } from '@troupe/platform';
 import type { Express, Request, Response, RequestHandler } from 'express';
 import { z } from 'zod';
@@ -18,7 +18,7 @@ interface ServiceDeadLetter {
 }
 
 const serviceName = z.enum(SERVICES);
-const selection = z.union([z.strictObject({ all: z.literal(true) }), z.strictObject({ ids: z.array(z.string().min(1).max(200)).min(1).max(1000) })]);
+const selection = webDeadLetterSelectionSchema;
 
 /** One service's dead letters through its admin API, each with the order it was about. */
 export async function deadLettersOf(upstream: Upstream, service: ServiceName): Promise<{ service: ServiceName; count: number; messages: DeadLetterView[] }> {

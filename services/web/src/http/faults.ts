@@ -1,3 +1,4 @@
+import { webFaultChangeSchema } from '@troupe/contracts';
 import { HttpError, validationError } from '@troupe/platform';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
@@ -7,7 +8,7 @@ import type { Upstream } from '../upstream';
 export const FAULTY_SERVICES = ['payment', 'inventory', 'notification'] as const;
 const serviceName = z.enum(FAULTY_SERVICES);
 // The service checks each flag's range and name; this only keeps the shape honest.
-const change = z.record(z.string().min(1).max(100), z.number());
+const change = webFaultChangeSchema;
 
 /** Every service's fault switches, and changing them: registered only when an admin token is set. */
 export function faultRoutes(app: Express, upstream: Upstream, guard: RequestHandler): void {

@@ -1,8 +1,8 @@
 import { HttpError } from '@troupe/platform';
-import { SERVICES, type OrderView } from '@troupe/contracts';
+import { SERVICES, type FailedAttemptList, type OrderView } from '@troupe/contracts';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
-import { buildJourney, type DeadLetterView, type NotificationView } from '../journey';
+import { buildJourney, type DeadLetterView, type JourneyNotification, type ServiceFailedAttempts } from '../journey';
 import type { OrdersFeed } from '../orders-feed';
 import type { Upstream } from '../upstream';
 import { deadLettersOf } from './dead-letters';
@@ -41,20 +41,22 @@ export function orderRoutes(app: Express, deps: OrderRoutesDeps): void {
 
   app.get('/api/orders/stream', (_req, res) => feed.subscribe(res));
 
-  app.get('/api/orders/:id/journey', async (req: Request<{ id: string }>, res: Response) => {
-    const id = orderId.safeParse(req.params.id);
-    if (!id.success) throw new HttpError(400, 'invalid request: id: must be an order id (UUID)', [{ field: 'id', message: 'must be an order id (UUID)' }]);
+  app.get('/api/orders/:orderId/journey', async (req: Request<{ orderId: string }>, res: Response) => {
+    const id = orderId.safeParse(req.params.orderId);
+    if (!id.success) throw new HttpError(400, 'invalid request: orderId: must be an order id (UUID)', [{ field: 'orderId', message: 'must be an order id (UUID)' }]);
     const found = await upstream.call<OrderView>('order', `/orders/${id.data}`);
     if (found.status === 404) throw new HttpError(404, `no order ${id.data}`);
     if (found.status !== 200) throw new HttpError(502, `the order service answered ${found.status}`);
-    const [notifications, deadLetters] = await Promise.all([
+    const admin = await isAdmin(deps.adminGuard, req, res);
+    const [notifications, deadLetters, failedAttempts] = await Promise.all([
       upstream
-        .get<{ notifications: NotificationView[] }>('notification', `/notifications?orderId=${id.data}`)
+        .get<{ notifications: JourneyNotification[] }>('notification', `/notifications?orderId=${id.data}`)
         .then((r) => r.notifications)
         .catch(() => []),
-      (await isAdmin(deps.adminGuard, req, res)) ? deadLettersFor(upstream) : Promise.resolve([]),
+      admin ? deadLettersFor(upstream) : Promise.resolve([]),
+      failedAttemptsFor(upstream, id.data, admin),
     ]);
-    res.json(buildJourney(found.body, notifications, deadLetters, deps.links));
+    res.json(buildJourney(found.body, { notifications, deadLetters, failedAttempts }, deps.links));
   });
 }
 
@@ -62,6 +64,23 @@ export function orderRoutes(app: Express, deps: OrderRoutesDeps): void {
 async function deadLettersFor(upstream: Upstream): Promise<DeadLetterView[]> {
   const lists = await Promise.all(SERVICES.map((service) => deadLettersOf(upstream, service).catch(() => ({ service, count: 0, messages: [] }))));
   return lists.flatMap((l) => l.messages);
+}
+
+/**
+ * Every service's record of the order's failed attempts: retries and dead-lettering happen inside
+ * a service and change nothing in the order. The error messages come only for an admin's request
+ * (the services show them only to the admin token). A service that does not answer now leaves
+ * the journey readable without its part.
+ */
+function failedAttemptsFor(upstream: Upstream, orderId: string, admin: boolean): Promise<ServiceFailedAttempts[]> {
+  return Promise.all(
+    SERVICES.map((service) =>
+      upstream
+        .get<FailedAttemptList>(service, `/failed-attempts?orderId=${orderId}`, { admin })
+        .then(({ failedAttempts }) => ({ service, failedAttempts }))
+        .catch(() => ({ service, failedAttempts: [] })),
+    ),
+  );
 }
 
 const isAdmin = (guard: RequestHandler | undefined, req: Request, res: Response): Promise<boolean> =>

@@ -2,11 +2,12 @@ import { z } from 'zod';
 import { envelopeSchema } from '../envelope';
 import { EVENT_TYPES, eventCatalog, type EventType } from '../events';
 import { HEADER, HEADER_DESCRIPTIONS } from '../headers';
-import { exchangeOf, SERVICES, type ServiceName } from '../topology';
+import { deadLetterQueueOf, eventsHandledBy, exchangeOf, queueOf, SERVICES, SUBSCRIPTIONS, type ServiceName } from '../topology';
 import { jsonSchema } from './json-schema';
 
 const AMQP_BINDING_VERSION = '0.3.0';
 const channelId = (service: ServiceName) => `${service}Events`;
+const capitalized = (name: string) => `${name[0]?.toUpperCase() ?? ''}${name.slice(1)}`;
 const latest = (type: EventType) => Math.max(...Object.keys(eventCatalog[type].versions).map(Number));
 
 /** The message headers: W3C trace context, and what retries, dead-lettering and replays add. */
@@ -34,7 +35,8 @@ function payloadOf(type: EventType) {
 /**
  * troupe's events as an AsyncAPI 3.0 document, generated from the zod contracts: one channel per
  * fanout exchange, one message per event (the envelope with the event's data), its AMQP
- * properties and headers, and the operation by which its producer sends it.
+ * properties and headers, the operation by which its producer sends it, and the operations by
+ * which each subscriber receives it (from `SUBSCRIBED_EVENTS`).
  */
 export function asyncApiDocument() {
   const messages = Object.fromEntries(
@@ -67,7 +69,7 @@ export function asyncApiDocument() {
       },
     ]),
   );
-  const operations = Object.fromEntries(
+  const operations: Record<string, object> = Object.fromEntries(
     EVENT_TYPES.map((type) => {
       const service = eventCatalog[type].producer;
       return [
@@ -82,13 +84,27 @@ export function asyncApiDocument() {
       ];
     }),
   );
+  // Who consumes what: each subscriber's queue on a producer's exchange, and the events it handles.
+  for (const consumer of SERVICES) {
+    for (const producer of SUBSCRIPTIONS[consumer]) {
+      const queue = queueOf(consumer, exchangeOf(producer));
+      operations[`${consumer}Receives${capitalized(producer)}Events`] = {
+        action: 'receive',
+        title: `The ${consumer} service receives ${exchangeOf(producer)}`,
+        description: `Through its own durable quorum queue \`${queue}\`, bound to the exchange; retried on \`${queue}.retry.<delay>ms\`, dead-lettered to \`${deadLetterQueueOf(consumer)}\`. Other event types on the exchange are acknowledged and ignored.`,
+        channel: { $ref: `#/channels/${channelId(producer)}` },
+        messages: eventsHandledBy(consumer, producer).map((type) => ({ $ref: `#/channels/${channelId(producer)}/messages/${type}` })),
+        bindings: { amqp: { ack: true, bindingVersion: AMQP_BINDING_VERSION } },
+      };
+    }
+  }
   return {
     asyncapi: '3.0.0',
     info: {
       title: 'troupe events',
       version: '1.0.0',
       description:
-        'The events of troupe\'s order choreography. Every message is persistent JSON with messageId = the event id and type = the event type, published with confirms; consumers deduplicate on the id.',
+        'The events of troupe\'s order choreography: each service sends its events to its own fanout exchange and receives, from the exchanges it subscribes to, the ones it handles. Every message is persistent JSON with messageId = the event id and type = the event type, published with confirms; consumers deduplicate on the id.',
       license: { name: 'MIT' },
     },
     defaultContentType: 'application/json',

@@ -1,2 +1,2 @@
 export { asyncApiDocument } from './asyncapi';
-export { openApiDocument } from './openapi';
+export { openApiDocument, WEB_ASSETS } from './openapi';

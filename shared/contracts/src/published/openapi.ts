@@ -14,8 +14,11 @@ import {
   readinessSchema,
   stockLevelSchema,
   deadLetterListQuerySchema,
+  failedAttemptListSchema,
+  failedAttemptsQuerySchema,
   idempotencyKeySchema,
 } from '../http';
+import { journeySchema, ordersFeedEventSchema, placedOrderSchema, webDeadLettersSchema, webFaultsSchema, webSettingsSchema, webStockSchema } from '../web';
 import { SERVICES, type ServiceName } from '../topology';
 import { jsonSchema } from './json-schema';
 
@@ -23,6 +26,9 @@ const PORTS: Record<ServiceName, number> = { order: 3000, payment: 3001, invento
 const server = (service: ServiceName) => ({ url: `http://localhost:${PORTS[service]}`, description: `the ${service} service` });
 const ALL = SERVICES.map(server);
 const FAULTY = (['payment', 'inventory', 'notification'] as const).map(server);
+const WEB = { url: 'http://localhost:8080', description: 'the web front (the page and its API)' };
+/** The files of the page, served as they are (services/web/public; a test keeps the list current). */
+export const WEB_ASSETS = ['app.js', 'index.html', 'style.css'] as const;
 
 const SCHEMAS = {
   OrderRequest: [orderRequestSchema, 'input'],
@@ -37,6 +43,14 @@ const SCHEMAS = {
   DeadLetterList: [deadLetterListSchema, 'output'],
   FaultFlags: [faultFlagsSchema, 'output'],
   FaultChange: [faultChangeSchema, 'input'],
+  FailedAttemptList: [failedAttemptListSchema, 'output'],
+  WebSettings: [webSettingsSchema, 'output'],
+  PlacedOrder: [placedOrderSchema, 'output'],
+  OrdersFeedEvent: [ordersFeedEventSchema, 'output'],
+  Journey: [journeySchema, 'output'],
+  WebStock: [webStockSchema, 'output'],
+  WebDeadLetters: [webDeadLettersSchema, 'output'],
+  WebFaults: [webFaultsSchema, 'output'],
 } as const satisfies Record<string, readonly [z.ZodType, 'input' | 'output']>;
 
 type SchemaName = keyof typeof SCHEMAS;
@@ -46,6 +60,10 @@ const error = (description: string) => json('Error', description);
 const query = (name: string, schema: z.ZodType, description: string, required = false) => ({ name, in: 'query', required, description, schema: jsonSchema(schema, 'draft-2020-12', 'output') });
 const admin = { security: [{ adminToken: [] }], tags: ['admin'] };
 const adminErrors = { '401': error('No or a wrong admin token'), '503': error('The broker is unavailable; try again') };
+const orderIdParameter = { name: 'orderId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+const webAdmin = { security: [{ adminToken: [] }], tags: ['web', 'admin'] };
+const upstreamError = error('A service did not answer in time, or answered 5xx; the error names it');
+const passedOn = (what: string) => ({ description: `${what}, as the service answered it (its status and body)`, content: { 'application/json': { schema: {} } } });
 
 /**
  * The four services' HTTP APIs as an OpenAPI 3.1 document, generated from the zod contracts.
@@ -58,11 +76,19 @@ export function openApiDocument() {
     info: {
       title: 'troupe HTTP APIs',
       version: '1.0.0',
-      description: 'The order, payment, inventory and notification services. Every 4xx and 5xx answer is JSON: `{ error, details? }`, a 400 naming each invalid field.',
+      description:
+        'The order, payment, inventory and notification services, and the web front over them. Every 4xx and 5xx answer is JSON: `{ error, details? }`, a 400 naming each invalid field.',
       license: { name: 'MIT', identifier: 'MIT' },
     },
     servers: ALL,
-    tags: [{ name: 'orders' }, { name: 'stock' }, { name: 'notifications' }, { name: 'operations' }, { name: 'admin', description: 'Only when ADMIN_TOKEN is set' }],
+    tags: [
+      { name: 'orders' },
+      { name: 'stock' },
+      { name: 'notifications' },
+      { name: 'operations' },
+      { name: 'admin', description: 'Only when ADMIN_TOKEN is set' },
+      { name: 'web', description: 'The web front (:8080): the page and the API it calls, over the four services\' HTTP APIs' },
+    ],
     paths: {
       '/orders': {
         servers: [server('order')],
@@ -132,10 +158,24 @@ export function openApiDocument() {
           responses: { '200': json('NotificationList', 'The notifications, oldest first'), '400': error('orderId missing or not a UUID') },
         },
       },
+      '/failed-attempts': {
+        get: {
+          operationId: 'listFailedAttempts',
+          tags: ['operations'],
+          summary: "The retries and dead-lettering an order's messages met in this service",
+          description:
+            'Every attempt at one of the order\'s messages that failed here, oldest first: retried (and the backoff) or dead-lettered (and why). The broker forgets a failure once a retry succeeds; this record does not (kept INBOX_RETENTION_SECONDS). The error\'s message is in the answer only with the admin token.',
+          security: [{}, { adminToken: [] }],
+          parameters: [query('orderId', failedAttemptsQuerySchema.shape.orderId, 'The order', true)],
+          responses: { '200': json('FailedAttemptList', 'The failed attempts, oldest first'), '400': error('orderId missing or not a UUID') },
+        },
+      },
       '/healthz': {
+        servers: [...ALL, WEB],
         get: { operationId: 'health', tags: ['operations'], summary: 'The process is up', responses: { '200': json('Health', 'Up') } },
       },
       '/readyz': {
+        servers: [...ALL, WEB],
         get: {
           operationId: 'readiness',
           tags: ['operations'],
@@ -144,6 +184,7 @@ export function openApiDocument() {
         },
       },
       '/metrics': {
+        servers: [...ALL, WEB],
         get: {
           operationId: 'metrics',
           tags: ['operations'],
@@ -197,10 +238,123 @@ export function openApiDocument() {
           responses: { '200': json('FaultFlags', 'Every switch, after the change'), '400': error('An unknown switch or a value out of range; details name it'), '401': adminErrors['401'] },
         },
       },
+      ...webPaths(),
     },
     components: {
       schemas: Object.fromEntries((Object.keys(SCHEMAS) as SchemaName[]).map((name) => [name, jsonSchema(SCHEMAS[name][0], 'draft-2020-12', SCHEMAS[name][1])])),
       securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' } },
+    },
+  };
+}
+
+/** The web front's routes (services/web): the page, the API it calls, and the published contracts. */
+function webPaths() {
+  const web = { servers: [WEB] };
+  const document = (what: string) => ({ description: what, content: { 'application/json': { schema: { type: 'object' } } } });
+  return {
+    '/': {
+      ...web,
+      get: { tags: ['web'], operationId: 'webPage', summary: 'The page', responses: { '200': { description: 'index.html', content: { 'text/html': { schema: { type: 'string' } } } } } },
+    },
+    '/{asset}': {
+      ...web,
+      get: {
+        tags: ['web'],
+        operationId: 'webAsset',
+        summary: "The page's files, as they are (no build step), under a strict Content-Security-Policy",
+        parameters: [{ name: 'asset', in: 'path', required: true, schema: { type: 'string', enum: [...WEB_ASSETS] } }],
+        responses: { '200': { description: 'The file', content: { 'text/html': { schema: { type: 'string' } }, 'text/javascript': { schema: { type: 'string' } }, 'text/css': { schema: { type: 'string' } } } }, '404': error('No such file') },
+      },
+    },
+    '/api/settings': {
+      ...web,
+      get: { tags: ['web'], operationId: 'webSettings', summary: 'What the page offers: admin operations or not, links, the catalogue', responses: { '200': json('WebSettings', 'The settings') } },
+    },
+    '/api/orders': {
+      ...web,
+      post: {
+        tags: ['web'],
+        operationId: 'webPlaceOrder',
+        summary: "Place an order through the order service; its answer comes back whole, whatever its status",
+        parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, description: 'Passed to the order service', schema: jsonSchema(idempotencyKeySchema, 'draft-2020-12') }],
+        requestBody: { required: true, description: 'Passed to the order service as it is, which validates it (a 400 naming the field comes back in `body`)', content: { 'application/json': { schema: ref('OrderRequest') } } },
+        responses: { '200': json('PlacedOrder', "The order service's status, Location, Idempotent-Replayed and body"), '502': upstreamError },
+      },
+    },
+    '/api/orders/stream': {
+      ...web,
+      get: {
+        tags: ['web'],
+        operationId: 'webOrdersStream',
+        summary: 'The latest orders, live (server-sent events)',
+        description:
+          'An event `orders` at once and after every change, its `data` an OrdersFeedEvent (components.schemas.OrdersFeedEvent) as JSON: the latest LIVE_ORDERS orders. The web front asks the order service every POLL_INTERVAL_MS while at least one page listens, and sends only changes.',
+        responses: { '200': { description: 'text/event-stream: `event: orders` / `data: <OrdersFeedEvent>`', content: { 'text/event-stream': { schema: { type: 'string' } } } } },
+      },
+    },
+    '/api/orders/{orderId}/journey': {
+      ...web,
+      get: {
+        tags: ['web'],
+        operationId: 'webJourney',
+        summary: "One order's journey: its events, the failed attempts on the way, what the customer was told, its trace",
+        description: "With the admin token, also the order's dead letters and the failed attempts' error messages.",
+        security: [{}, { adminToken: [] }],
+        parameters: [orderIdParameter],
+        responses: { '200': json('Journey', 'The journey so far'), '400': error('orderId is not a UUID'), '404': error('No such order'), '502': upstreamError },
+      },
+    },
+    '/api/stock': {
+      ...web,
+      get: { tags: ['web'], operationId: 'webStock', summary: "The catalogue's stock, from the inventory service", responses: { '200': json('WebStock', 'Each SKU (null where inventory did not answer)'), '502': upstreamError } },
+    },
+    '/api/admin/dead-letters': {
+      ...web,
+      get: {
+        ...webAdmin,
+        operationId: 'webDeadLetters',
+        summary: "Every service's dead letters, each with the order it was about",
+        responses: { '200': json('WebDeadLetters', 'Per service (available: false where it did not answer)'), '401': adminErrors['401'] },
+      },
+    },
+    ...Object.fromEntries(
+      (['replay', 'purge'] as const).map((action) => [
+        `/api/admin/dead-letters/{service}/${action}`,
+        {
+          ...web,
+          post: {
+            ...webAdmin,
+            operationId: action === 'replay' ? 'webReplayDeadLetters' : 'webPurgeDeadLetters',
+            summary: action === 'replay' ? 'Replay dead letters of one service (its POST /admin/dlq/replay)' : 'Purge dead letters of one service (its POST /admin/dlq/purge)',
+            parameters: [{ name: 'service', in: 'path', required: true, schema: { type: 'string', enum: [...SERVICES] } }],
+            requestBody: { required: true, content: { 'application/json': { schema: ref('DeadLetterSelection') } } },
+            responses: { '200': passedOn(action === 'replay' ? 'What was replayed' : 'The ids purged'), '400': error('Invalid selection'), '401': adminErrors['401'], '404': error('No such service'), '502': upstreamError },
+          },
+        },
+      ]),
+    ),
+    '/api/admin/faults': {
+      ...web,
+      get: { ...webAdmin, operationId: 'webFaults', summary: 'The fault switches of payment, inventory and notification', responses: { '200': json('WebFaults', 'Per service'), '401': adminErrors['401'] } },
+    },
+    '/api/admin/faults/{service}': {
+      ...web,
+      put: {
+        ...webAdmin,
+        operationId: 'webSetFaults',
+        summary: "Change one service's fault switches (its PUT /admin/faults)",
+        parameters: [{ name: 'service', in: 'path', required: true, schema: { type: 'string', enum: ['payment', 'inventory', 'notification'] } }],
+        requestBody: { required: true, content: { 'application/json': { schema: ref('FaultChange') } } },
+        responses: { '200': json('FaultFlags', 'Every switch, after the change'), '400': error('An unknown switch or a value out of range; details name it'), '401': adminErrors['401'], '404': error('No fault switches there'), '502': upstreamError },
+      },
+    },
+    '/contracts/asyncapi.json': {
+      ...web,
+      get: { tags: ['web'], operationId: 'asyncApiDocument', summary: 'The events, as an AsyncAPI 3.0 document (docs/contracts/asyncapi.json)', responses: { '200': document('The AsyncAPI document') } },
+    },
+    '/contracts/openapi.json': {
+      ...web,
+      get: { tags: ['web'], operationId: 'openApiDocument', summary: 'The HTTP APIs, as this OpenAPI 3.1 document (docs/contracts/openapi.json)', responses: { '200': document('This document') } },
     },
   };
 }

@@ -4,6 +4,7 @@ import { Parser } from '@asyncapi/parser';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
 import { EVENT_TYPES } from '../events';
+import { eventsHandledBy, exchangeOf, SERVICES, SUBSCRIPTIONS } from '../topology';
 import { asyncApiDocument } from './asyncapi';
 import { openApiDocument } from './openapi';
 
@@ -25,6 +26,13 @@ describe('the published contracts', () => {
     expect(document?.version()).toBe('3.0.0');
     expect(document?.messages().all().map((m) => m.name()).sort()).toEqual([...EVENT_TYPES].sort());
     expect(document?.channels().all().map((c) => c.address()).sort()).toEqual(['inventory.events', 'notification.events', 'order.events', 'payment.events']);
+    // Who consumes what: one receive operation per subscription, with the events it handles.
+    const received = document?.operations().filterByReceive().map((o) => `${o.channels().all()[0]?.address()} -> ${o.id()}: ${o.messages().all().map((m) => m.name()).join(',')}`);
+    expect(received?.sort()).toEqual(
+      SERVICES.flatMap((consumer) => SUBSCRIPTIONS[consumer].map((producer) => `${exchangeOf(producer)} -> ${consumer}Receives${producer[0]?.toUpperCase()}${producer.slice(1)}Events: ${eventsHandledBy(consumer, producer).join(',')}`)).sort(),
+    );
+    expect(received).toContain('payment.events -> notificationReceivesPaymentEvents: PaymentFailed,PaymentRefunded');
+    expect(document?.operations().filterBySend().length).toBe(EVENT_TYPES.length);
   }, 30_000); // the parser runs its whole Spectral ruleset: seconds on a busy machine
 
   it('the OpenAPI document is valid OpenAPI 3.1', async () => {
