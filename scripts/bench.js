@@ -429,12 +429,25 @@ async function startTroupe(label = '') {
       });
       req.end(body(i++));
     });
+  let shed = 0;
   return {
     placeAndWait: async () => {
-      const placed = await post();
-      if (placed.status !== 202) throw new Error(`POST /orders ${placed.status} ${placed.text}`);
-      await done.wait(placed.orderId);
+      for (;;) {
+        const placed = await post();
+        // Refused by the order service's admission bound (what the overload phase measures): the
+        // client does what a client should, waits its Retry-After and sends the order again.
+        if (placed.status === 503 && Number.isFinite(placed.retryAfter)) {
+          shed += 1;
+          await sleep(placed.retryAfter * 1000);
+          continue;
+        }
+        if (placed.status !== 202) throw new Error(`POST /orders ${placed.status} ${placed.text}`);
+        await done.wait(placed.orderId);
+        return;
+      }
     },
+    /** POSTs refused with 503 and sent again so far. */
+    shed: () => shed,
     post,
     done,
     processes,
@@ -700,6 +713,7 @@ async function main() {
       console.log(`  round ${round}: troupe ${t.orders_per_s}/s, bare relay ${b.orders_per_s}/s, ratio ${(t.orders_per_s / b.orders_per_s).toFixed(2)}`);
     }
   }
+  if (troupe.shed() > 0) console.log(`  troupe: ${troupe.shed()} POSTs refused with 503 under load, each sent again after its Retry-After (counted in the latency)`);
   for (const p of troupe.processes) p.batch = await meanBatch(p.port);
   const rssLoaded = Math.max(...troupe.processes.map((p) => p.maxRssMb));
 
