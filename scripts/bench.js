@@ -613,12 +613,15 @@ async function historyPhase(empty) {
       blocks[which].hit += after[db].hit - before[db].hit;
     }
   };
+  const shedBefore = { empty: empty.shed(), aged: aged.shed() };
   for (let round = 1; round <= ROUNDS; round++) {
     await measure('empty', empty);
     await measure('aged', aged);
     const [e, h] = [rounds.empty.at(-1), rounds.aged.at(-1)];
     console.log(`  round ${round}: empty ${e.orders_per_s}/s, history ${h.orders_per_s}/s, ratio ${(h.orders_per_s / e.orders_per_s).toFixed(2)}`);
   }
+  const shed = { empty: empty.shed() - shedBefore.empty, aged: aged.shed() - shedBefore.aged };
+  if (shed.empty + shed.aged > 0) console.log(`  POSTs refused with 503 and sent again after their Retry-After: empty ${shed.empty}, history ${shed.aged}`);
   const errors = [...rounds.empty, ...rounds.aged].reduce((t, r) => t + r.errors, 0);
   return {
     seeded,
