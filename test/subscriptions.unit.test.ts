@@ -4,8 +4,8 @@
  * table is what it actually consumes. The two must say the same.
  */
 import { describe, expect, it } from 'vitest';
-import { exchangeOf, SERVICES, SUBSCRIBED_EVENTS, type ServiceName } from '../shared/contracts/src/topology';
-import type { Subscription } from '../shared/messaging/src/consumer';
+import { exchangeOf, SERVICES, SUBSCRIBED_EVENTS, type ServiceName } from '@troupe/contracts';
+import type { Subscription } from '../shared/messaging/src/handler';
 import { subscriptions as inventory } from '../services/inventory/src/handlers';
 import { subscriptions as notification } from '../services/notification/src/handlers';
 import { subscriptions as order } from '../services/order/src/handlers';
