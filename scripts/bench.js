@@ -670,7 +670,11 @@ async function main() {
   }, 250);
 
   await drive(WARMUP, 20, troupe.placeAndWait);
+  // CPU per order at 1 in flight: every message handled on its own, no batch to share a cost, so
+  // the figure changes only with the work done per order (the loaded one moves with batch sizes).
+  const singleMeter = cpuMeter(Object.fromEntries(troupe.processes.map((p, i) => [`${p.service}#${i}`, [p.child.pid]])));
   const single = await drive(SINGLE, 1, troupe.placeAndWait);
+  const singleCpu = singleMeter();
   if (args['trace-timeline']) {
     await sleep(1000); // the services export every 200 ms
     printTimeline(troupe.sink.spans, troupe.lastTraceId());
@@ -679,11 +683,15 @@ async function main() {
   // The references, started beside troupe (idle while troupe is driven, and the other way round).
   const baseline = await startBaseline();
   await drive(WARMUP, 20, baseline.placeAndWait);
+  const baseSingleMeter = cpuMeter({ relay: [baseline.pid] });
   const baseSingle = await drive(SINGLE, 1, baseline.placeAndWait);
+  const baseSingleCpu = baseSingleMeter();
   // The same bare relay on troupe's own topology: what the broker costs for this workflow alone.
   const choreography = await startBaseline('choreography');
   await drive(WARMUP, 20, choreography.placeAndWait);
+  const chorSingleMeter = cpuMeter({ relay: [choreography.pid] });
   const chorSingle = await drive(SINGLE, 1, choreography.placeAndWait);
+  const chorSingleCpu = chorSingleMeter();
 
   // Rounds alternate troupe and the references, so a machine that speeds up or slows down during
   // the run (these do, by ±20%) weighs on both sides of each ratio alike.
@@ -752,8 +760,8 @@ async function main() {
   console.log(row(`bare choreography, 1 in flight`, chorSingle));
   console.log(row(`bare choreography, ${C} in flight`, chor, chorCpuLoaded));
   if (ROUNDS > 1) console.log(`(${C} in flight: the round with the median throughput; in brackets, the range over ${ROUNDS} rounds)`);
-  console.log('\n| service       | max RSS (MB) | CPU under load | CPU ms / order | transactions / order | messages / transaction | log lines |');
-  console.log('|---------------|-------------:|---------------:|---------------:|---------------------:|-----------------------:|----------:|');
+  console.log('\n| service       | max RSS (MB) | CPU under load | CPU ms / order | CPU ms / order, 1 in flight | transactions / order | messages / transaction | log lines |');
+  console.log('|---------------|-------------:|---------------:|---------------:|----------------------------:|---------------------:|-----------------------:|----------:|');
   const perOrder = (ms, r) => (ms / r.completed).toFixed(2);
   const shown = new Set();
   for (const p of troupe.processes) {
@@ -761,7 +769,7 @@ async function main() {
     const tx = shown.has(p.db) ? NaN : txs[p.db] / loaded.completed;
     shown.add(p.db);
     console.log(
-      `| ${p.service.padEnd(13)} | ${p.maxRssMb.toFixed(0).padStart(12)} | ${`${p.cpuPct}%`.padStart(14)} | ${perOrder(p.cpuMs, loaded).padStart(14)} | ${(Number.isNaN(tx) ? '(shared)' : tx.toFixed(1)).padStart(20)} | ${(Number.isNaN(p.batch) ? '–' : p.batch.toFixed(1)).padStart(22)} | ${String(p.lines()).padStart(9)} |`,
+      `| ${p.service.padEnd(13)} | ${p.maxRssMb.toFixed(0).padStart(12)} | ${`${p.cpuPct}%`.padStart(14)} | ${perOrder(p.cpuMs, loaded).padStart(14)} | ${perOrder(singleCpu.ms[serviceKeys[troupe.processes.indexOf(p)]], single).padStart(27)} | ${(Number.isNaN(tx) ? '(shared)' : tx.toFixed(1)).padStart(20)} | ${(Number.isNaN(p.batch) ? '–' : p.batch.toFixed(1)).padStart(22)} | ${String(p.lines()).padStart(9)} |`,
     );
   }
   // Where the CPU went, per completed order: the throughput ceiling of the host running the bench
@@ -774,15 +782,27 @@ async function main() {
   ];
   const total = (c) => sum(c.cpu.ms, ['broker', 'postgres', 'load generator', ...c.own]);
   const cores = require('node:os').availableParallelism();
-  const line = (label, value) => `| ${label.padEnd(30)} | ${columns.map((c) => String(value(c)).padStart(c.name.length)).join(' | ')} |`;
-  console.log(`\n| ${`CPU ms per order, ${C} in flight`.padEnd(30)} | ${columns.map((c) => c.name).join(' | ')} |`);
-  console.log(`|${'-'.repeat(32)}|${columns.map((c) => `${'-'.repeat(c.name.length + 1)}:`).join('|')}|`);
-  console.log(line('broker', (c) => perOrder(c.cpu.ms.broker, c.run)));
-  console.log(line('postgres', (c) => perOrder(c.cpu.ms.postgres, c.run)));
-  console.log(line('services / relay process', (c) => perOrder(sum(c.cpu.ms, c.own), c.run)));
-  console.log(line('load generator (this process)', (c) => perOrder(c.cpu.ms['load generator'], c.run)));
-  console.log(line('total', (c) => perOrder(total(c), c.run)));
-  console.log(line(`ceiling on ${cores} cores (orders/s)`, (c) => Math.round((cores * 1000) / (total(c) / c.run.completed))));
+  const cpuTable = (title, cols, { ceiling }) => {
+    const line = (label, value) => `| ${label.padEnd(30)} | ${cols.map((c) => String(value(c)).padStart(c.name.length)).join(' | ')} |`;
+    console.log(`\n| ${title.padEnd(30)} | ${cols.map((c) => c.name).join(' | ')} |`);
+    console.log(`|${'-'.repeat(32)}|${cols.map((c) => `${'-'.repeat(c.name.length + 1)}:`).join('|')}|`);
+    console.log(line('broker', (c) => perOrder(c.cpu.ms.broker, c.run)));
+    console.log(line('postgres', (c) => perOrder(c.cpu.ms.postgres, c.run)));
+    console.log(line('services / relay process', (c) => perOrder(sum(c.cpu.ms, c.own), c.run)));
+    console.log(line('load generator (this process)', (c) => perOrder(c.cpu.ms['load generator'], c.run)));
+    console.log(line('total', (c) => perOrder(total(c), c.run)));
+    if (ceiling) console.log(line(`ceiling on ${cores} cores (orders/s)`, (c) => Math.round((cores * 1000) / (total(c) / c.run.completed))));
+  };
+  cpuTable(`CPU ms per order, ${C} in flight`, columns, { ceiling: true });
+  // The same accounting at 1 in flight: each message is handled on its own (no batch shares a
+  // cost), so these figures move only with the work done per order and the host's speed.
+  const singleColumns = [
+    { ...columns[0], cpu: singleCpu, run: single },
+    { ...columns[1], cpu: baseSingleCpu, run: baseSingle },
+    { ...columns[2], cpu: chorSingleCpu, run: chorSingle },
+  ];
+  cpuTable('CPU ms per order, 1 in flight', singleColumns, { ceiling: false });
+  const singleTotal = total(singleColumns[0]);
   const troupeTotal = total(columns[0]);
   const baseTotal = total(columns[1]);
   console.log(`\nOTLP exports received by the local sink: ${spans} requests, ${(troupe.sink.stats.bytes / 1e6).toFixed(1)} MB`);
@@ -834,6 +854,7 @@ async function main() {
     choreography_orders_per_s: chor.orders_per_s,
     choreography_ratio: +chorRatio.toFixed(2),
     single_p99_ms: single.p99_ms,
+    single_cpu_ms_per_order: Number((singleTotal / single.completed).toFixed(2)),
     max_rss_mb_loaded: Math.round(rssLoaded),
     replicas: REPLICAS,
     curve: curve.map(({ concurrency, orders_per_s, p50_ms }) => ({ concurrency, orders_per_s, p50_ms })),
