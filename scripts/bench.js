@@ -223,16 +223,21 @@ const ownCpuMs = () => {
  * time spent on each process's behalf (socket writes included).
  */
 function cpuMeter(processes = {}) {
+  // Per process id: a Postgres backend that exits during the phase would otherwise take its whole
+  // past CPU out of the sum (a negative reading). One that starts counts from zero; what a backend
+  // used in the phase before exiting is not seen (the services keep their connections open).
+  const perPid = (pids) => new Map(pids.map((pid) => [pid, cpuTicks([pid])]));
   const ticks = () => ({
-    broker: cpuTicks(brokerPids()),
-    postgres: cpuTicks(postgresPids()),
-    ...Object.fromEntries(Object.entries(processes).map(([name, pids]) => [name, cpuTicks(pids)])),
+    broker: perPid(brokerPids()),
+    postgres: perPid(postgresPids()),
+    ...Object.fromEntries(Object.entries(processes).map(([name, pids]) => [name, perPid(pids)])),
   });
   const start = { t: performance.now(), ticks: ticks(), own: ownCpuMs() };
   return () => {
     const seconds = (performance.now() - start.t) / 1000;
     const end = ticks();
-    const ms = Object.fromEntries(Object.entries(end).map(([name, t]) => [name, ((t - start.ticks[name]) * 1000) / CLK_TCK]));
+    const used = (name) => [...end[name]].reduce((t, [pid, now]) => t + now - (start.ticks[name].get(pid) ?? 0), 0);
+    const ms = Object.fromEntries(Object.keys(end).map((name) => [name, (used(name) * 1000) / CLK_TCK]));
     ms['load generator'] = ownCpuMs() - start.own;
     const pct = (name) => Math.round(ms[name] / 10 / seconds);
     return { broker: pct('broker'), postgres: pct('postgres'), ms, seconds };
