@@ -3,8 +3,7 @@ import { z } from 'zod';
 
 /** Every variable the notification service reads, validated once at start-up (see README). */
 export const configSchema = z.object({
-  // Several transactions at once: each mail waits on the SMTP server (docs/decisions/0015).
-  ...commonConfig('notification', 3003, { consumerConcurrency: 4 }),
+  ...commonConfig('notification', 3003),
   /** SMTP server to send email through, e.g. smtp://mailpit:1025; unset = record and log only. */
   SMTP_URL: z
     .string()

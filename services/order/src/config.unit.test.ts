@@ -22,7 +22,7 @@ describe('order configuration', () => {
       INBOX_RETENTION_SECONDS: 1_209_600,
       PRUNE_INTERVAL_MS: 60_000,
       PRUNE_BATCH_SIZE: 1000,
-      CONSUMER_CONCURRENCY: 1,
+      CONSUMER_CONCURRENCY: 4,
       ORDER_MAX_IN_FLIGHT: 32,
       ORDER_MAX_QUEUE_WAIT_MS: 2000,
     });

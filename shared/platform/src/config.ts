@@ -36,7 +36,7 @@ const brokerUrls = z.string().superRefine((value, ctx) => {
  * The variables every service reads (README.md "Configuration"). Each service extends this with
  * its own keys in its `config.ts`.
  */
-export function commonConfig(service: string, defaultPort: number, defaults: { consumerConcurrency?: number } = {}) {
+export function commonConfig(service: string, defaultPort: number) {
   return {
     /**
      * The broker, or every node of a cluster as comma-separated URLs (a service connects to any
@@ -56,13 +56,11 @@ export function commonConfig(service: string, defaultPort: number, defaults: { c
     /** Unacked messages the broker may push to each consumer at once. */
     PREFETCH: int(1, 1000).default(50),
     /**
-     * Message-handling transactions in flight at once; one order's messages stay in sequence. One
-     * by default: everything that arrived meanwhile becomes the next batch, and a few large
-     * batches cost far less than many small ones (docs/decisions/0015). A service whose handlers
-     * wait on an outside system (a card gateway, a mail server) runs several, so one slow answer
-     * does not hold up every other order.
+     * Message-handling transactions in flight at once; one order's messages stay in sequence.
+     * Fewer lanes make larger batches (less CPU per order while commits are cheap); more keep a
+     * slow commit or a slow outside call from holding up every other order (docs/decisions/0015).
      */
-    CONSUMER_CONCURRENCY: int(1, 32).default(defaults.consumerConcurrency ?? 1),
+    CONSUMER_CONCURRENCY: int(1, 32).default(4),
     /** Attempts (first delivery included) before a failing message goes to the dead-letter queue. */
     RETRY_MAX_ATTEMPTS: int(1, 20).default(5),
     /** Wait before the first retry; doubles at each attempt. */
