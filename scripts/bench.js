@@ -677,7 +677,9 @@ async function main() {
   await drive(WARMUP, 20, troupe.placeAndWait);
   // CPU per order at 1 in flight: every message handled on its own, no batch to share a cost, so
   // the figure changes only with the work done per order (the loaded one moves with batch sizes).
-  const singleMeter = cpuMeter(Object.fromEntries(troupe.processes.map((p, i) => [`${p.service}#${i}`, [p.child.pid]])));
+  const serviceKeys = troupe.processes.map((p, i) => `${p.service}#${i}`);
+  const servicePids = Object.fromEntries(troupe.processes.map((p, i) => [serviceKeys[i], [p.child.pid]]));
+  const singleMeter = cpuMeter(servicePids);
   const single = await drive(SINGLE, 1, troupe.placeAndWait);
   const singleCpu = singleMeter();
   if (args['trace-timeline']) {
@@ -701,8 +703,6 @@ async function main() {
   // Rounds alternate troupe and the references, so a machine that speeds up or slows down during
   // the run (these do, by ±20%) weighs on both sides of each ratio alike.
   const databases = [...new Set(troupe.processes.map((p) => p.db))];
-  const serviceKeys = troupe.processes.map((p, i) => `${p.service}#${i}`);
-  const servicePids = Object.fromEntries(troupe.processes.map((p, i) => [serviceKeys[i], [p.child.pid]]));
   const rounds = { troupe: [], base: [], chor: [] };
   const cpus = { troupe: [], base: [], chor: [] };
   const txs = Object.fromEntries(databases.map((db) => [db, 0]));
@@ -748,6 +748,7 @@ async function main() {
   const chorCpuLoaded = addCpu(cpus.chor);
   troupe.processes.forEach((p, i) => {
     p.cpuMs = cpuLoaded.ms[serviceKeys[i]];
+    p.singleCpuMs = singleCpu.ms[serviceKeys[i]];
     p.cpuPct = Math.round(p.cpuMs / 10 / cpuLoaded.seconds);
   });
   const ratio = median(rounds.troupe.map((t, i) => t.orders_per_s / rounds.base[i].orders_per_s));
@@ -774,7 +775,7 @@ async function main() {
     const tx = shown.has(p.db) ? NaN : txs[p.db] / loaded.completed;
     shown.add(p.db);
     console.log(
-      `| ${p.service.padEnd(13)} | ${p.maxRssMb.toFixed(0).padStart(12)} | ${`${p.cpuPct}%`.padStart(14)} | ${perOrder(p.cpuMs, loaded).padStart(14)} | ${perOrder(singleCpu.ms[serviceKeys[troupe.processes.indexOf(p)]], single).padStart(27)} | ${(Number.isNaN(tx) ? '(shared)' : tx.toFixed(1)).padStart(20)} | ${(Number.isNaN(p.batch) ? '–' : p.batch.toFixed(1)).padStart(22)} | ${String(p.lines()).padStart(9)} |`,
+      `| ${p.service.padEnd(13)} | ${p.maxRssMb.toFixed(0).padStart(12)} | ${`${p.cpuPct}%`.padStart(14)} | ${perOrder(p.cpuMs, loaded).padStart(14)} | ${perOrder(p.singleCpuMs, single).padStart(27)} | ${(Number.isNaN(tx) ? '(shared)' : tx.toFixed(1)).padStart(20)} | ${(Number.isNaN(p.batch) ? '–' : p.batch.toFixed(1)).padStart(22)} | ${String(p.lines()).padStart(9)} |`,
     );
   }
   // Where the CPU went, per completed order: the throughput ceiling of the host running the bench

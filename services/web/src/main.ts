@@ -1,12 +1,11 @@
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { adminGuard, closeServer, createHttpApp, createLogger, listen, type Logger } from '@troupe/platform';
+import { adminGuard, closeServer, createHttpApp, createLogger, listen, processMetrics, type Logger } from '@troupe/platform';
 import { shutdownTelemetry } from '@troupe/telemetry';
 import closeWithGrace from 'close-with-grace';
 import express, { type Express } from 'express';
 import { asyncApiDocument, openApiDocument } from '@troupe/contracts';
-import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadConfig, type Config } from './config';
 
 import { deadLetterRoutes } from './http/dead-letters';
@@ -29,11 +28,7 @@ const CONTENT_SECURITY_POLICY = "default-src 'self'; img-src 'self' data:; style
 
 /** The web front's routes: the page, and the browser's API over the four services' HTTP APIs. */
 export function createWebApp(config: Config, logger: Logger): { app: Express; feed: OrdersFeed } {
-  const registry = new Registry();
-  // The event-loop lag histogram samples on a timer of its own: at the default 10 ms it woke an
-  // idle service 100 times a second. 100 ms still gives a scrape 150 samples.
-  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
-  registry.setDefaultLabels({ service: 'web' });
+  const registry = processMetrics('web');
   const upstream = new Upstream(
     { order: config.ORDER_URL, payment: config.PAYMENT_URL, inventory: config.INVENTORY_URL, notification: config.NOTIFICATION_URL },
     config.UPSTREAM_TIMEOUT_MS,

@@ -7,13 +7,14 @@ import closeWithGrace from 'close-with-grace';
 import type { Express } from 'express';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { adminGuard, adminRoutes } from './admin';
 import { failedAttemptRoutes } from './failed-attempts';
 import { faultRoutes, type Faults } from './faults';
 import { createPool, migrate } from './db';
 import { closeServer, createHttpApp, listen, type Readiness } from './http';
 import { createLogger } from './logger';
+import { processMetrics } from './metrics';
 import { failedAttemptsPruning, inboxPruning, startPruning, type PruneTask } from './pruning';
 
 /** The configuration every service has (see `commonConfig`). */
@@ -89,11 +90,7 @@ export interface RunningService<C extends BaseConfig> extends ServiceContext<C> 
 export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): Promise<RunningService<C>> {
   const { config, name } = spec;
   const logger = spec.logger ?? createLogger(name, config.LOG_LEVEL);
-  const registry = new Registry();
-  // The event-loop lag histogram samples on a timer of its own: at the default 10 ms it woke an
-  // idle service 100 times a second. 100 ms still gives a scrape 150 samples.
-  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
-  registry.setDefaultLabels({ service: name });
+  const registry = processMetrics(name);
 
   const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE, logger);
   await migrate(config.DATABASE_URL, [MIGRATIONS_DIR, spec.migrationsDir], logger);
