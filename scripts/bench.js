@@ -381,7 +381,8 @@ async function startTroupe(label = '') {
           PORT: String(port),
           LOG_LEVEL: 'info',
           ...(args['no-tracing'] ? { OTEL_TRACES_EXPORTER: 'none' } : { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sink.port}` }),
-          ...(args['trace-timeline'] ? { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '200' } : {}),
+          // The timeline shows each hop's SQL statements too (a span each, off by default).
+          ...(args['trace-timeline'] ? { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '200', OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,express,pg,pino' } : {}),
           ...(args['log-level'] ? { LOG_LEVEL: args['log-level'] } : {}),
         },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -409,6 +410,7 @@ async function startTroupe(label = '') {
   const body = (i) =>
     JSON.stringify({ customerId: `bench-${i}`, email: 'bench@example.com', items: [{ sku: 'SKU-TSHIRT', quantity: 1 }], paymentMethod: { token: 'tok_visa' } });
   let i = 0;
+  let accepted = 0;
   // A keep-alive socket the server closes just as a request goes out fails with ECONNRESET; the
   // request never reached the service, so it is sent again (the pattern of Node's http docs,
   // `request.reusedSocket`).
@@ -424,6 +426,7 @@ async function startTroupe(label = '') {
             if (res.statusCode !== 202) return resolve({ status: res.statusCode, retryAfter: Number(res.headers['retry-after']), text });
             const order = JSON.parse(text);
             lastTraceId = order.traceId;
+            accepted += 1;
             resolve({ status: 202, orderId: order.orderId, text });
           });
         },
@@ -460,6 +463,8 @@ async function startTroupe(label = '') {
     ports,
     adminUrls,
     lastTraceId: () => lastTraceId,
+    /** Orders the order service accepted (202) so far. */
+    accepted: () => accepted,
   };
 }
 
@@ -811,7 +816,9 @@ async function main() {
   const singleTotal = total(singleColumns[0]);
   const troupeTotal = total(columns[0]);
   const baseTotal = total(columns[1]);
-  console.log(`\nOTLP exports received by the local sink: ${spans} requests, ${(troupe.sink.stats.bytes / 1e6).toFixed(1)} MB`);
+  console.log(
+    `\nOTLP exports received by the local sink: ${spans} requests, ${(troupe.sink.stats.bytes / 1e6).toFixed(1)} MB, ${(troupe.sink.stats.bytes / 1e3 / troupe.accepted()).toFixed(1)} KB per order`,
+  );
 
   console.log(`\n| in flight | orders/s |  p50 ms |  p95 ms |  p99 ms | errors |`);
   console.log(`|----------:|---------:|--------:|--------:|--------:|-------:|`);

@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { instrumentationsOn } from './index';
+
+describe('which instrumentations are on', () => {
+  it('when nothing is set, then every one but pg (a span per SQL statement) is on', () => {
+    expect(instrumentationsOn({})).toEqual(['http', 'express', 'pino']);
+  });
+
+  it('when OTEL_NODE_ENABLED_INSTRUMENTATIONS names some, then only those are on', () => {
+    expect(instrumentationsOn({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http, pg' })).toEqual(['http', 'pg']);
+  });
+
+  it('when OTEL_NODE_DISABLED_INSTRUMENTATIONS names some, then they are off, even if also enabled', () => {
+    expect(instrumentationsOn({ OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'pino' })).toEqual(['http', 'express']);
+    expect(instrumentationsOn({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,pg', OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'pg' })).toEqual(['http']);
+  });
+
+  it('when either names an instrumentation troupe does not have, then it says which variable and which name', () => {
+    expect(instrumentationsOn({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,fs' })).toBe('OTEL_NODE_ENABLED_INSTRUMENTATIONS: fs is not one of http, express, pg, pino');
+    expect(instrumentationsOn({ OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'grpc' })).toBe('OTEL_NODE_DISABLED_INSTRUMENTATIONS: grpc is not one of http, express, pg, pino');
+  });
+});
