@@ -67,9 +67,23 @@ export class BrokerConnection {
       this.disconnectedSince = Date.now();
       this.options.onDisconnect(error);
     });
-    this.connection.on('connect-failed', (error: Error) =>
-      logger.warn({ err: errorMessage(error), node: addresses.current }, 'cannot reach the broker yet; retrying'),
-    );
+    // One node of several failing is routine (a node restarting, or one this deployment does not
+    // run: compose's default profile has no rabbitmq-2 and -3), and the next attempt goes to
+    // another node: debug. Warn once every node of the round has failed.
+    let failed: { node: string; err: string }[] = [];
+    this.connection.on('connect', () => {
+      failed = [];
+    });
+    this.connection.on('connect-failed', (error: Error) => {
+      failed.push({ node: addresses.current, err: errorMessage(error) });
+      if (failed.length < addresses.size) {
+        logger.debug({ err: errorMessage(error), node: addresses.current }, 'broker node not reachable; trying the next');
+        return;
+      }
+      if (addresses.size === 1) logger.warn({ err: errorMessage(error), node: addresses.current }, 'cannot reach the broker yet; retrying');
+      else logger.warn({ nodes: failed }, 'cannot reach any broker node yet; retrying');
+      failed = [];
+    });
     this.connection.on('reconnect-failed', (error: Error) => {
       logger.fatal({ err: errorMessage(error) }, 'giving up on the broker');
       this.options.onFatal(error);
