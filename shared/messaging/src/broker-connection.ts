@@ -20,6 +20,9 @@ export interface BrokerConnectionOptions {
   onFatal: (error: Error) => void;
 }
 
+/** Socket errors that mean nothing answered at that address (as opposed to a broker refusing). */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET']);
+
 /**
  * One connection to the broker that recovers by itself: reconnects with backoff and jitter, to
  * the next node of a cluster on every failed attempt, runs `setup` on each connect, and gives up
@@ -67,22 +70,29 @@ export class BrokerConnection {
       this.disconnectedSince = Date.now();
       this.options.onDisconnect(error);
     });
-    // One node of several failing is routine (a node restarting, or one this deployment does not
-    // run: compose's default profile has no rabbitmq-2 and -3), and the next attempt goes to
-    // another node: debug. Warn once every node of the round has failed.
+    // One node of several not answering is routine (a node restarting, or one this deployment
+    // does not run: compose's default profile has no rabbitmq-2 and -3), and the next attempt
+    // goes to another node: debug, and a warning once every node of the round failed. A node
+    // that answers and refuses (credentials, permissions, a topology that does not match) is
+    // worth a warning at once.
     let failed: { node: string; err: string }[] = [];
     this.connection.on('connect', () => {
       failed = [];
     });
     this.connection.on('connect-failed', (error: Error) => {
-      failed.push({ node: addresses.current, err: errorMessage(error) });
-      if (failed.length < addresses.size) {
-        logger.debug({ err: errorMessage(error), node: addresses.current }, 'broker node not reachable; trying the next');
-        return;
+      const attempt = { node: addresses.current, err: errorMessage(error) };
+      failed.push(attempt);
+      const roundOver = failed.length >= addresses.size;
+      if (!UNREACHABLE.has((error as NodeJS.ErrnoException).code ?? '')) {
+        logger.warn(attempt, 'the broker refused the connection; retrying');
+      } else if (!roundOver) {
+        logger.debug(attempt, 'broker node not reachable; trying the next');
+      } else if (addresses.size === 1) {
+        logger.warn(attempt, 'cannot reach the broker yet; retrying');
+      } else {
+        logger.warn({ nodes: failed }, 'cannot reach any broker node yet; retrying');
       }
-      if (addresses.size === 1) logger.warn({ err: errorMessage(error), node: addresses.current }, 'cannot reach the broker yet; retrying');
-      else logger.warn({ nodes: failed }, 'cannot reach any broker node yet; retrying');
-      failed = [];
+      if (roundOver) failed = [];
     });
     this.connection.on('reconnect-failed', (error: Error) => {
       logger.fatal({ err: errorMessage(error) }, 'giving up on the broker');

@@ -26,8 +26,9 @@ const DEFAULT_ENABLED: Instrumentation[] = ['http', 'express', 'pino'];
  *   exist, so logs and GET /orders/{id} carry a trace id and context still propagates.
  * - OTEL_NODE_ENABLED_INSTRUMENTATIONS (comma-separated: http, express, pg, pino) says which
  *   instrumentations are on (default http, express, pino: `pg`, a span per SQL statement, is off);
- *   OTEL_NODE_DISABLED_INSTRUMENTATIONS then turns some of those off. As in
- *   @opentelemetry/auto-instrumentations-node, one named in both is off.
+ *   OTEL_NODE_DISABLED_INSTRUMENTATIONS then turns some of those off: the names and precedence of
+ *   @opentelemetry/auto-instrumentations-node (one named in both is off), but a name troupe does
+ *   not have stops the service instead of being ignored.
  * - Metrics and logs are never exported over OTLP unless asked for explicitly: Prometheus
  *   scrapes /metrics, and a traces-only backend (Jaeger) rejects /v1/metrics and /v1/logs.
  */
@@ -82,9 +83,10 @@ export function instrumentationsOn(env: NodeJS.ProcessEnv): Instrumentation[] | 
     const names = (env[variable] ?? '').split(',').map((name) => name.trim()).filter(Boolean);
     const unknown = names.filter((name) => !known(name));
     if (unknown.length > 0) return `${variable}: ${unknown.join(', ')} is not one of ${INSTRUMENTATIONS.join(', ')}`;
-    lists[variable] = names.filter(known);
+    lists[variable] = [...new Set(names.filter(known))];
   }
-  const enabled = env.OTEL_NODE_ENABLED_INSTRUMENTATIONS?.trim() ? lists.OTEL_NODE_ENABLED_INSTRUMENTATIONS! : DEFAULT_ENABLED;
+  // Unset, or a list with no name in it: the default.
+  const enabled = lists.OTEL_NODE_ENABLED_INSTRUMENTATIONS!.length > 0 ? lists.OTEL_NODE_ENABLED_INSTRUMENTATIONS! : DEFAULT_ENABLED;
   return enabled.filter((name) => !lists.OTEL_NODE_DISABLED_INSTRUMENTATIONS!.includes(name));
 }
 

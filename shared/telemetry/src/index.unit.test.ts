@@ -10,6 +10,11 @@ describe('which instrumentations are on', () => {
     expect(instrumentationsOn({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http, pg' })).toEqual(['http', 'pg']);
   });
 
+  it('when a name comes twice, then it is on once; when the list names nothing, then the default holds', () => {
+    expect(instrumentationsOn({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,http' })).toEqual(['http']);
+    expect(instrumentationsOn({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: ' , ' })).toEqual(['http', 'express', 'pino']);
+  });
+
   it('when OTEL_NODE_DISABLED_INSTRUMENTATIONS names some, then they are off, even if also enabled', () => {
     expect(instrumentationsOn({ OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'pino' })).toEqual(['http', 'express']);
     expect(instrumentationsOn({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,pg', OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'pg' })).toEqual(['http']);
