@@ -84,7 +84,7 @@ export class BrokerConnection {
       failed.push(attempt);
       const roundOver = failed.length >= addresses.size;
       if (!UNREACHABLE.has((error as NodeJS.ErrnoException).code ?? '')) {
-        logger.warn(attempt, 'the broker refused the connection; retrying');
+        logger.warn(attempt, 'the broker refused the connection or its setup; retrying');
       } else if (!roundOver) {
         logger.debug(attempt, 'broker node not reachable; trying the next');
       } else if (addresses.size === 1) {
