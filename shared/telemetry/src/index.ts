@@ -77,17 +77,18 @@ export function startTelemetry(serviceName: string, env: NodeJS.ProcessEnv = pro
  * or what is wrong with them.
  */
 export function instrumentationsOn(env: NodeJS.ProcessEnv): Instrumentation[] | string {
-  const lists: Record<string, Instrumentation[]> = {};
   const known = (name: string): name is Instrumentation => (INSTRUMENTATIONS as readonly string[]).includes(name);
-  for (const variable of ['OTEL_NODE_ENABLED_INSTRUMENTATIONS', 'OTEL_NODE_DISABLED_INSTRUMENTATIONS']) {
+  const listed = (variable: string): Instrumentation[] | string => {
     const names = (env[variable] ?? '').split(',').map((name) => name.trim()).filter(Boolean);
     const unknown = names.filter((name) => !known(name));
-    if (unknown.length > 0) return `${variable}: ${unknown.join(', ')} is not one of ${INSTRUMENTATIONS.join(', ')}`;
-    lists[variable] = [...new Set(names.filter(known))];
-  }
+    return unknown.length > 0 ? `${variable}: ${unknown.join(', ')} is not one of ${INSTRUMENTATIONS.join(', ')}` : [...new Set(names.filter(known))];
+  };
+  const enabled = listed('OTEL_NODE_ENABLED_INSTRUMENTATIONS');
+  if (typeof enabled === 'string') return enabled;
+  const disabled = listed('OTEL_NODE_DISABLED_INSTRUMENTATIONS');
+  if (typeof disabled === 'string') return disabled;
   // Unset, or a list with no name in it: the default.
-  const enabled = lists.OTEL_NODE_ENABLED_INSTRUMENTATIONS!.length > 0 ? lists.OTEL_NODE_ENABLED_INSTRUMENTATIONS! : DEFAULT_ENABLED;
-  return enabled.filter((name) => !lists.OTEL_NODE_DISABLED_INSTRUMENTATIONS!.includes(name));
+  return (enabled.length > 0 ? enabled : DEFAULT_ENABLED).filter((name) => !disabled.includes(name));
 }
 
 /** Flushes the spans still batched; call last on shutdown. A no-op if telemetry never started. */
