@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// The references for `make bench`: bare amqplib relays (durable exchanges, quorum queues,
-// persistent messages, publisher confirms, manual acks after the confirm), with no database, no
-// validation, no tracing, all in this one process.
+// The references for `make bench`: amqplib relays (durable exchanges, quorum queues, persistent
+// messages, publisher confirms, manual acks after the confirm), with no validation and no
+// tracing, all in this one process; only `outbox` uses a database.
 //
 // - `hops` (the four-hop reference): the four hops as a chain, one queue per exchange; the bench
 //   publishes into b0.events and waits on b3.events.
@@ -11,7 +11,17 @@
 //   (the order service following all of them, the events a service ignores) is acked, as troupe's
 //   consumers do. The bench publishes into order.events and waits on notification.events. What
 //   this costs is what the broker alone costs for troupe's workflow.
+// - `outbox`: the same choreography with each consumer's part done in the shape of troupe's unit
+//   of work (decision 0004), and nothing else: the deliveries that arrived while the last batch
+//   was handled are one transaction: `BEGIN`, one `INSERT … RETURNING` claiming them in an inbox,
+//   then per message a read and a write of its own state (as troupe's handlers look before they
+//   write), one `INSERT` staging what the batch publishes in an outbox, `COMMIT` (synchronous);
+//   then the staged messages are published with confirms, the deliveries acked, and the
+//   published outbox rows deleted by a shared `DELETE` committed without waiting for its flush.
+//   One connection per queue. No HTTP, no order row, no validation, no tracing, no logs: what the
+//   outbox and inbox cost on this topology.
 const amqp = require('amqplib');
+const { Client } = require('pg');
 
 const TOPOLOGIES = {
   hops: {
@@ -37,8 +47,80 @@ const TOPOLOGIES = {
   },
 };
 
+// The outbox reference handles what troupe's services handle: the three relays and the order
+// service's three tracking queues; the two deliveries troupe ignores are only acked.
+TOPOLOGIES.outbox = {
+  ...TOPOLOGIES.choreography,
+  queues: TOPOLOGIES.choreography.queues.map((q) => ({ ...q, handled: q.relayTo !== undefined || q.queue.startsWith('order.') })),
+};
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS inbox (queue text, event_id uuid, PRIMARY KEY (queue, event_id));
+  CREATE TABLE IF NOT EXISTS state (queue text, order_id uuid, PRIMARY KEY (queue, order_id));
+  CREATE TABLE IF NOT EXISTS outbox (id bigserial PRIMARY KEY, exchange text NOT NULL, message_id uuid NOT NULL, body bytea NOT NULL)`;
+const STATEMENTS = {
+  claim: 'INSERT INTO inbox (queue, event_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id',
+  find: 'SELECT 1 FROM state WHERE queue = $1 AND order_id = $2',
+  write: 'INSERT INTO state (queue, order_id) VALUES ($1, $2)',
+  stage: 'INSERT INTO outbox (exchange, message_id, body) SELECT $1, m.id, m.body FROM unnest($2::uuid[], $3::bytea[]) AS m(id, body) RETURNING id, message_id',
+  delete: 'DELETE FROM outbox WHERE id = ANY($1::bigint[])',
+};
+const run = (client, name, values) => client.query({ name, text: STATEMENTS[name], values });
+
+async function pgClient(databaseUrl, setup) {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  if (setup) await client.query(setup);
+  return client;
+}
+
+/** Runs `work` on each batch of the items pushed while the previous batch was being worked on. */
+function batcher(work) {
+  let pending = [];
+  let running = false;
+  const drain = async () => {
+    running = true;
+    while (pending.length > 0) {
+      const batch = pending;
+      pending = [];
+      await work(batch);
+    }
+    running = false;
+  };
+  return (...items) => {
+    pending.push(...items);
+    if (!running) drain().catch((error) => (console.error(error), process.exit(1)));
+  };
+}
+
+/** One queue of the outbox reference (described at the top). */
+async function outboxConsumer(connection, databaseUrl, prefetch, deleteRows, { queue, relayTo }) {
+  const client = await pgClient(databaseUrl);
+  const consume = await connection.createChannel();
+  await consume.prefetch(prefetch);
+  const publish = relayTo ? await connection.createConfirmChannel() : undefined;
+  const handle = batcher(async (batch) => {
+    const contents = new Map(batch.map((m) => [m.properties.messageId, m.content]));
+    await client.query('BEGIN');
+    const claimed = (await run(client, 'claim', [queue, [...contents.keys()]])).rows.map((row) => row.event_id);
+    for (const id of claimed) {
+      await run(client, 'find', [queue, id]);
+      await run(client, 'write', [queue, id]);
+    }
+    const staged = relayTo ? (await run(client, 'stage', [relayTo, claimed, claimed.map((id) => contents.get(id))])).rows : [];
+    await client.query('COMMIT');
+    const options = (messageId) => ({ persistent: true, contentType: 'application/json', messageId });
+    await Promise.all(
+      staged.map((row) => new Promise((resolve, reject) => publish.publish(relayTo, '', contents.get(row.message_id), options(row.message_id), (e) => (e ? reject(e) : resolve())))),
+    );
+    if (staged.length > 0) deleteRows(...staged.map((row) => row.id));
+    for (const m of batch) consume.ack(m);
+  });
+  await consume.consume(queue, (message) => message && handle(message));
+}
+
 async function main() {
-  const [url, prefetch = '100', topologyName = 'hops'] = process.argv.slice(2);
+  const [url, prefetch = '100', topologyName = 'hops', databaseUrl] = process.argv.slice(2);
   const topology = TOPOLOGIES[topologyName];
   if (!topology) throw new Error(`unknown topology ${topologyName}`);
   const connection = await amqp.connect(url, { noDelay: true });
@@ -49,7 +131,13 @@ async function main() {
     await setup.bindQueue(queue, exchange, '');
   }
   await setup.close();
-  for (const { queue, relayTo } of topology.queues) {
+  if (topologyName === 'outbox') {
+    const deleter = await pgClient(databaseUrl, `${SCHEMA}; SET synchronous_commit = off`);
+    const deleteRows = batcher((ids) => run(deleter, 'delete', [ids]));
+    for (const q of topology.queues.filter((q) => q.handled)) await outboxConsumer(connection, databaseUrl, Number(prefetch), deleteRows, q);
+  }
+  for (const { queue, relayTo, handled } of topology.queues) {
+    if (handled) continue;
     const consume = await connection.createChannel();
     await consume.prefetch(Number(prefetch));
     if (!relayTo) {

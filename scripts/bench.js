@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// `make bench`: troupe's throughput and latency against a bare amqplib relay of the same four
-// hops, measured in the same run on the same machine. See docs/benchmarks.md.
+// `make bench`: troupe's throughput and latency against amqplib references (a bare relay of the
+// same four hops, troupe's topology bare, and that topology with an inbox and an outbox in
+// Postgres: scripts/bench-relay.js), measured in the same run on the same machine. See
+// docs/benchmarks.md.
 //
 // It starts the four services the way `make dev` does (their `start` scripts), with tracing on
 // (exported over OTLP to a sink in this process), metrics and info logs on, each against a fresh
@@ -471,10 +473,26 @@ async function startTroupe(label = '') {
 // An OrderPlaced-sized body (the choreography relay carries events as large as troupe's).
 const EVENT_PADDING = 'x'.repeat(700);
 
+/** A database of the bench's own (for the outbox reference), as the admin user, dropped at the end. */
+async function ownDatabase(name) {
+  const c = new Client({ connectionString: ADMIN_DB });
+  await c.connect();
+  await c.query(`CREATE DATABASE "${name}"`);
+  await c.end();
+  cleanups.push(async () => {
+    const d = new Client({ connectionString: ADMIN_DB });
+    await d.connect();
+    await d.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await d.end();
+  });
+  return Object.assign(new URL(ADMIN_DB), { pathname: `/${name}` }).toString();
+}
+
 async function startBaseline(topology = 'hops') {
   const [first, last] = topology === 'hops' ? ['b0.events', 'b3.events'] : ['order.events', 'notification.events'];
   const url = await vhost(`troupe-bench-${topology}-${stamp}`);
-  const relay = fork(join(__dirname, 'bench-relay.js'), [url, '100', topology], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const relayArgs = [url, '100', topology, ...(topology === 'outbox' ? [await ownDatabase(`bench_outbox_${stamp}`)] : [])];
+  const relay = fork(join(__dirname, 'bench-relay.js'), relayArgs, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const pid = relay.pid;
   children.push(relay);
   cleanups.push(() => new Promise((r) => (relay.exitCode !== null ? r() : (relay.once('exit', r), relay.kill('SIGTERM')))));
@@ -704,12 +722,19 @@ async function main() {
   const chorSingleMeter = cpuMeter({ relay: [choreography.pid] });
   const chorSingle = await drive(SINGLE, 1, choreography.placeAndWait);
   const chorSingleCpu = chorSingleMeter();
+  // The choreography again, with each consumer's part done through an inbox and an outbox as
+  // troupe's are, and nothing else: what the outbox and inbox cost on this topology.
+  const outbox = await startBaseline('outbox');
+  await drive(WARMUP, 20, outbox.placeAndWait);
+  const outboxSingleMeter = cpuMeter({ relay: [outbox.pid] });
+  const outboxSingle = await drive(SINGLE, 1, outbox.placeAndWait);
+  const outboxSingleCpu = outboxSingleMeter();
 
   // Rounds alternate troupe and the references, so a machine that speeds up or slows down during
   // the run (these do, by ±20%) weighs on both sides of each ratio alike.
   const databases = [...new Set(troupe.processes.map((p) => p.db))];
-  const rounds = { troupe: [], base: [], chor: [] };
-  const cpus = { troupe: [], base: [], chor: [] };
+  const rounds = { troupe: [], base: [], chor: [], outbox: [] };
+  const cpus = { troupe: [], base: [], chor: [], outbox: [] };
   const txs = Object.fromEntries(databases.map((db) => [db, 0]));
   const blocks = { read: 0, hit: 0 };
   for (let round = 1; round <= ROUNDS; round++) {
@@ -729,9 +754,12 @@ async function main() {
     meter = cpuMeter({ relay: [choreography.pid] });
     rounds.chor.push(await drive(N, C, choreography.placeAndWait));
     cpus.chor.push(meter());
+    meter = cpuMeter({ relay: [outbox.pid] });
+    rounds.outbox.push(await drive(N, C, outbox.placeAndWait));
+    cpus.outbox.push(meter());
     if (ROUNDS > 1) {
-      const [t, b] = [rounds.troupe.at(-1), rounds.base.at(-1)];
-      console.log(`  round ${round}: troupe ${t.orders_per_s}/s, bare relay ${b.orders_per_s}/s, ratio ${(t.orders_per_s / b.orders_per_s).toFixed(2)}`);
+      const [t, b, o] = [rounds.troupe.at(-1), rounds.base.at(-1), rounds.outbox.at(-1)];
+      console.log(`  round ${round}: troupe ${t.orders_per_s}/s, bare relay ${b.orders_per_s}/s, ratio ${(t.orders_per_s / b.orders_per_s).toFixed(2)}; outbox choreography ${o.orders_per_s}/s`);
     }
   }
   if (troupe.shed() > 0) console.log(`  troupe: ${troupe.shed()} POSTs refused with 503 under load, each sent again after its Retry-After (counted in the latency)`);
@@ -751,6 +779,8 @@ async function main() {
   const cpuLoaded = addCpu(cpus.troupe);
   const baseCpuLoaded = addCpu(cpus.base);
   const chorCpuLoaded = addCpu(cpus.chor);
+  const outboxLoaded = summariseRounds(rounds.outbox);
+  const outboxCpuLoaded = addCpu(cpus.outbox);
   troupe.processes.forEach((p, i) => {
     p.cpuMs = cpuLoaded.ms[serviceKeys[i]];
     p.singleCpuMs = singleCpu.ms[serviceKeys[i]];
@@ -758,18 +788,21 @@ async function main() {
   });
   const ratio = median(rounds.troupe.map((t, i) => t.orders_per_s / rounds.base[i].orders_per_s));
   const chorRatio = median(rounds.troupe.map((t, i) => t.orders_per_s / rounds.chor[i].orders_per_s));
+  const outboxRatio = median(rounds.troupe.map((t, i) => t.orders_per_s / rounds.outbox[i].orders_per_s));
 
   const range = (r) => (r.rates.length > 1 ? ` (${Math.min(...r.rates)}–${Math.max(...r.rates)})` : '');
   const row = (name, r, cpuUse) =>
-    `| ${name.padEnd(32)} | ${`${r.orders_per_s}${r.rates ? range(r) : ''}`.padStart(16)} | ${String(r.p50_ms).padStart(7)} | ${String(r.p95_ms).padStart(7)} | ${String(r.p99_ms).padStart(7)} | ${String(r.errors).padStart(6)} | ${cpuUse ? `${cpuUse.broker}% / ${cpuUse.postgres}%` : ''}`;
-  console.log(`\n| ${'run'.padEnd(32)} | ${'orders/s'.padStart(16)} |  p50 ms |  p95 ms |  p99 ms | errors | broker / postgres CPU`);
-  console.log(`|${'-'.repeat(34)}|${'-'.repeat(17)}:|--------:|--------:|--------:|-------:|----------------------`);
+    `| ${name.padEnd(34)} | ${`${r.orders_per_s}${r.rates ? range(r) : ''}`.padStart(16)} | ${String(r.p50_ms).padStart(7)} | ${String(r.p95_ms).padStart(7)} | ${String(r.p99_ms).padStart(7)} | ${String(r.errors).padStart(6)} | ${cpuUse ? `${cpuUse.broker}% / ${cpuUse.postgres}%` : ''}`;
+  console.log(`\n| ${'run'.padEnd(34)} | ${'orders/s'.padStart(16)} |  p50 ms |  p95 ms |  p99 ms | errors | broker / postgres CPU`);
+  console.log(`|${'-'.repeat(36)}|${'-'.repeat(17)}:|--------:|--------:|--------:|-------:|----------------------`);
   console.log(row(`troupe, 1 in flight`, single));
   console.log(row(`troupe, ${C} in flight`, loaded, cpuLoaded));
   console.log(row(`bare relay, 1 in flight`, baseSingle));
   console.log(row(`bare relay, ${C} in flight`, base, baseCpuLoaded));
   console.log(row(`bare choreography, 1 in flight`, chorSingle));
   console.log(row(`bare choreography, ${C} in flight`, chor, chorCpuLoaded));
+  console.log(row(`outbox choreography, 1 in flight`, outboxSingle));
+  console.log(row(`outbox choreography, ${C} in flight`, outboxLoaded, outboxCpuLoaded));
   if (ROUNDS > 1) console.log(`(${C} in flight: the round with the median throughput; in brackets, the range over ${ROUNDS} rounds)`);
   console.log('\n| service       | max RSS (MB) | CPU under load | CPU ms / order | CPU ms / order, 1 in flight | transactions / order | messages / transaction | log lines |');
   console.log('|---------------|-------------:|---------------:|---------------:|----------------------------:|---------------------:|-----------------------:|----------:|');
@@ -790,6 +823,7 @@ async function main() {
     { name: 'troupe', cpu: cpuLoaded, run: loaded, own: serviceKeys },
     { name: 'bare relay', cpu: baseCpuLoaded, run: base, own: ['relay'] },
     { name: 'bare choreography', cpu: chorCpuLoaded, run: chor, own: ['relay'] },
+    { name: 'outbox choreography', cpu: outboxCpuLoaded, run: outboxLoaded, own: ['relay'] },
   ];
   const total = (c) => sum(c.cpu.ms, ['broker', 'postgres', 'load generator', ...c.own]);
   const cores = require('node:os').availableParallelism();
@@ -811,6 +845,7 @@ async function main() {
     { ...columns[0], cpu: singleCpu, run: single },
     { ...columns[1], cpu: baseSingleCpu, run: baseSingle },
     { ...columns[2], cpu: chorSingleCpu, run: chorSingle },
+    { ...columns[3], cpu: outboxSingleCpu, run: outboxSingle },
   ];
   cpuTable('CPU ms per order, 1 in flight', singleColumns, { ceiling: false });
   const singleTotal = total(singleColumns[0]);
@@ -835,8 +870,8 @@ async function main() {
   if (history) {
     const h = history;
     console.log(`\nwith ${HISTORY.toLocaleString('en')} orders' worth of history (seeded in ${h.seeded.seconds.toFixed(0)} s), side by side with the empty databases:`);
-    console.log(`| ${'run'.padEnd(32)} | ${'orders/s'.padStart(16)} |  p50 ms |  p95 ms |  p99 ms | errors |`);
-    console.log(`|${'-'.repeat(34)}|${'-'.repeat(17)}:|--------:|--------:|--------:|-------:|`);
+    console.log(`| ${'run'.padEnd(34)} | ${'orders/s'.padStart(16)} |  p50 ms |  p95 ms |  p99 ms | errors |`);
+    console.log(`|${'-'.repeat(36)}|${'-'.repeat(17)}:|--------:|--------:|--------:|-------:|`);
     console.log(`${row('empty, 1 in flight', h.single.empty)}`);
     console.log(`${row('history, 1 in flight', h.single.aged)}`);
     console.log(`${row(`empty, ${C} in flight`, h.loaded.empty)}`);
@@ -866,6 +901,10 @@ async function main() {
     baseline_cpu_ms_per_order: +(baseTotal / base.completed).toFixed(2),
     choreography_orders_per_s: chor.orders_per_s,
     choreography_ratio: +chorRatio.toFixed(2),
+    outbox_orders_per_s: outboxLoaded.orders_per_s,
+    outbox_ratio: +outboxRatio.toFixed(2),
+    outbox_single_p50_ms: outboxSingle.p50_ms,
+    outbox_cpu_ms_per_order: +(total(columns[3]) / outboxLoaded.completed).toFixed(2),
     single_p99_ms: single.p99_ms,
     single_cpu_ms_per_order: Number((singleTotal / single.completed).toFixed(2)),
     max_rss_mb_loaded: Math.round(rssLoaded),
