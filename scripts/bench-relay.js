@@ -18,8 +18,11 @@
 //   write), one `INSERT` staging what the batch publishes in an outbox, `COMMIT` (synchronous);
 //   then the staged messages are published with confirms, the deliveries acked, and the
 //   published outbox rows deleted by a shared `DELETE` committed without waiting for its flush.
-//   One connection per queue. No HTTP, no order row, no validation, no tracing, no logs: what the
-//   outbox and inbox cost on this topology.
+//   One connection per queue, one for the `DELETE`. No HTTP, no order row, no validation, no
+//   tracing, no logs: what the outbox and inbox cost on this topology. A reference, not a
+//   service: a database error or a refused publish ends the process (the bench then fails).
+//   `OUTBOX_MAX_BATCH` caps the messages per transaction (to see what a batch's size costs); on
+//   request (`stats`) it reports the consumers' batches and messages so far.
 const amqp = require('amqplib');
 const { Client } = require('pg');
 
@@ -62,7 +65,9 @@ const STATEMENTS = {
   claim: 'INSERT INTO inbox (queue, event_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id',
   find: 'SELECT 1 FROM state WHERE queue = $1 AND order_id = $2',
   write: 'INSERT INTO state (queue, order_id) VALUES ($1, $2)',
-  stage: 'INSERT INTO outbox (exchange, message_id, body) SELECT $1, m.id, m.body FROM unnest($2::uuid[], $3::bytea[]) AS m(id, body) RETURNING id, message_id',
+  stage: `INSERT INTO outbox (exchange, message_id, body)
+    SELECT $1, m.id, m.body FROM unnest($2::uuid[], $3::bytea[]) AS m(id, body) WHERE m.id = ANY($4::uuid[])
+    RETURNING id, message_id, body`,
   delete: 'DELETE FROM outbox WHERE id = ANY($1::bigint[])',
 };
 const run = (client, name, values) => client.query({ name, text: STATEMENTS[name], values });
@@ -74,15 +79,14 @@ async function pgClient(databaseUrl, setup) {
   return client;
 }
 
-/** Runs `work` on each batch of the items pushed while the previous batch was being worked on. */
-function batcher(work) {
+/** Runs `work` on each batch (at most `max` items) of the items pushed while the previous batch was being worked on. */
+function batcher(work, max = Infinity) {
   let pending = [];
   let running = false;
   const drain = async () => {
     running = true;
     while (pending.length > 0) {
-      const batch = pending;
-      pending = [];
+      const batch = pending.splice(0, max);
       await work(batch);
     }
     running = false;
@@ -93,29 +97,34 @@ function batcher(work) {
   };
 }
 
+/** The outbox consumers' batches and messages, for `stats`. */
+const handled = { batches: 0, messages: 0 };
+
 /** One queue of the outbox reference (described at the top). */
 async function outboxConsumer(connection, databaseUrl, prefetch, deleteRows, { queue, relayTo }) {
-  const client = await pgClient(databaseUrl);
+  const client = await pgClient(databaseUrl, 'SET synchronous_commit = on');
   const consume = await connection.createChannel();
   await consume.prefetch(prefetch);
   const publish = relayTo ? await connection.createConfirmChannel() : undefined;
   const handle = batcher(async (batch) => {
-    const contents = new Map(batch.map((m) => [m.properties.messageId, m.content]));
+    handled.batches += 1;
+    handled.messages += batch.length;
+    const ids = batch.map((m) => m.properties.messageId);
     await client.query('BEGIN');
-    const claimed = (await run(client, 'claim', [queue, [...contents.keys()]])).rows.map((row) => row.event_id);
+    const claimed = (await run(client, 'claim', [queue, ids])).rows.map((row) => row.event_id);
     for (const id of claimed) {
       await run(client, 'find', [queue, id]);
       await run(client, 'write', [queue, id]);
     }
-    const staged = relayTo ? (await run(client, 'stage', [relayTo, claimed, claimed.map((id) => contents.get(id))])).rows : [];
+    const staged = relayTo ? (await run(client, 'stage', [relayTo, ids, batch.map((m) => m.content), claimed])).rows : [];
     await client.query('COMMIT');
     const options = (messageId) => ({ persistent: true, contentType: 'application/json', messageId });
     await Promise.all(
-      staged.map((row) => new Promise((resolve, reject) => publish.publish(relayTo, '', contents.get(row.message_id), options(row.message_id), (e) => (e ? reject(e) : resolve())))),
+      staged.map((row) => new Promise((resolve, reject) => publish.publish(relayTo, '', row.body, options(row.message_id), (e) => (e ? reject(e) : resolve())))),
     );
     if (staged.length > 0) deleteRows(...staged.map((row) => row.id));
     for (const m of batch) consume.ack(m);
-  });
+  }, Number(process.env.OUTBOX_MAX_BATCH ?? Infinity));
   await consume.consume(queue, (message) => message && handle(message));
 }
 
@@ -135,6 +144,7 @@ async function main() {
     const deleter = await pgClient(databaseUrl, `${SCHEMA}; SET synchronous_commit = off`);
     const deleteRows = batcher((ids) => run(deleter, 'delete', [ids]));
     for (const q of topology.queues.filter((q) => q.handled)) await outboxConsumer(connection, databaseUrl, Number(prefetch), deleteRows, q);
+    process.on('message', (m) => m === 'stats' && process.send({ stats: handled }));
   }
   for (const { queue, relayTo, handled } of topology.queues) {
     if (handled) continue;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `make bench`: troupe's throughput and latency against amqplib references (a bare relay of the
 // same four hops, troupe's topology bare, and that topology with an inbox and an outbox in
-// Postgres: scripts/bench-relay.js), measured in the same run on the same machine. See
+// Postgres: scripts/bench-relay.js), measured in the same run on one host. See
 // docs/benchmarks.md.
 //
 // It starts the four services the way `make dev` does (their `start` scripts), with tracing on
@@ -53,6 +53,8 @@ const { values: args } = parseArgs({
     // The overload phase: clients each placing an order and waiting for it, and orders in all.
     'overload-clients': { type: 'string', default: '500' },
     'overload-orders': { type: 'string', default: '3000' },
+    // The outbox reference's messages per transaction at most (0: no cap), to see what a batch's size costs.
+    'outbox-max-batch': { type: 'string', default: '0' },
   },
 });
 function count(name, min) {
@@ -73,6 +75,7 @@ const HISTORY = count('history', 0);
 const CURVE_ORDERS = count('curve-orders', 1);
 const OVERLOAD_CLIENTS = count('overload-clients', 0);
 const OVERLOAD_ORDERS = count('overload-orders', 0);
+const OUTBOX_MAX_BATCH = count('outbox-max-batch', 0);
 const CURVE = args.curve.split(',').filter(Boolean).map(Number);
 if (!CURVE.every((c) => Number.isInteger(c) && c >= 1)) {
   console.error(`--curve must be whole numbers ≥ 1, comma-separated (got ${args.curve})`);
@@ -492,14 +495,18 @@ async function startBaseline(topology = 'hops') {
   const [first, last] = topology === 'hops' ? ['b0.events', 'b3.events'] : ['order.events', 'notification.events'];
   const url = await vhost(`troupe-bench-${topology}-${stamp}`);
   const relayArgs = [url, '100', topology, ...(topology === 'outbox' ? [await ownDatabase(`bench_outbox_${stamp}`)] : [])];
-  const relay = fork(join(__dirname, 'bench-relay.js'), relayArgs, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const env = { ...process.env, ...(OUTBOX_MAX_BATCH > 0 ? { OUTBOX_MAX_BATCH: String(OUTBOX_MAX_BATCH) } : {}) };
+  const relay = fork(join(__dirname, 'bench-relay.js'), relayArgs, { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const pid = relay.pid;
   children.push(relay);
-  cleanups.push(() => new Promise((r) => (relay.exitCode !== null ? r() : (relay.once('exit', r), relay.kill('SIGTERM')))));
+  let stopping = false;
+  cleanups.push(() => new Promise((r) => (relay.exitCode !== null ? r() : ((stopping = true), relay.once('exit', r), relay.kill('SIGTERM')))));
   await new Promise((resolve, reject) => {
     relay.once('message', resolve);
-    relay.once('exit', () => reject(new Error('baseline relay exited')));
+    relay.once('exit', () => reject(new Error(`the ${topology} reference exited`)));
   });
+  // A reference that dies mid-run would leave every order of its rounds to time out: end the run.
+  relay.once('exit', (code) => stopping || (console.error(`the ${topology} reference exited (${code}) mid-run`), cleanUp(1)));
   const done = await completions(url, last);
   cleanups.push(() => done.close());
   const connection = await amqp.connect(url, { noDelay: true });
@@ -507,6 +514,12 @@ async function startBaseline(topology = 'hops') {
   const channel = await connection.createConfirmChannel();
   return {
     pid,
+    /** The outbox reference's consumer batches and messages so far. */
+    stats: () =>
+      new Promise((resolve) => {
+        relay.once('message', (m) => resolve(m.stats));
+        relay.send('stats');
+      }),
     placeAndWait: async () => {
       const orderId = randomUUID();
       const completed = done.wait(orderId);
@@ -737,6 +750,7 @@ async function main() {
   const cpus = { troupe: [], base: [], chor: [], outbox: [] };
   const txs = Object.fromEntries(databases.map((db) => [db, 0]));
   const blocks = { read: 0, hit: 0 };
+  const outboxBatches = { batches: 0, messages: 0 };
   for (let round = 1; round <= ROUNDS; round++) {
     const commitsBefore = await commits(databases);
     let meter = cpuMeter(servicePids);
@@ -755,11 +769,17 @@ async function main() {
     rounds.chor.push(await drive(N, C, choreography.placeAndWait));
     cpus.chor.push(meter());
     meter = cpuMeter({ relay: [outbox.pid] });
+    const statsBefore = await outbox.stats();
     rounds.outbox.push(await drive(N, C, outbox.placeAndWait));
     cpus.outbox.push(meter());
+    const statsAfter = await outbox.stats();
+    outboxBatches.batches += statsAfter.batches - statsBefore.batches;
+    outboxBatches.messages += statsAfter.messages - statsBefore.messages;
     if (ROUNDS > 1) {
-      const [t, b, o] = [rounds.troupe.at(-1), rounds.base.at(-1), rounds.outbox.at(-1)];
-      console.log(`  round ${round}: troupe ${t.orders_per_s}/s, bare relay ${b.orders_per_s}/s, ratio ${(t.orders_per_s / b.orders_per_s).toFixed(2)}; outbox choreography ${o.orders_per_s}/s`);
+      const [t, b, c, o] = [rounds.troupe.at(-1), rounds.base.at(-1), rounds.chor.at(-1), rounds.outbox.at(-1)];
+      console.log(
+        `  round ${round}: troupe ${t.orders_per_s}/s, bare relay ${b.orders_per_s}/s, ratio ${(t.orders_per_s / b.orders_per_s).toFixed(2)}; bare choreography ${c.orders_per_s}/s, outbox choreography ${o.orders_per_s}/s`,
+      );
     }
   }
   if (troupe.shed() > 0) console.log(`  troupe: ${troupe.shed()} POSTs refused with 503 under load, each sent again after its Retry-After (counted in the latency)`);
@@ -788,7 +808,7 @@ async function main() {
   });
   const ratio = median(rounds.troupe.map((t, i) => t.orders_per_s / rounds.base[i].orders_per_s));
   const chorRatio = median(rounds.troupe.map((t, i) => t.orders_per_s / rounds.chor[i].orders_per_s));
-  const outboxRatio = median(rounds.troupe.map((t, i) => t.orders_per_s / rounds.outbox[i].orders_per_s));
+  const outboxChorRatio = median(rounds.outbox.map((o, i) => o.orders_per_s / rounds.chor[i].orders_per_s));
 
   const range = (r) => (r.rates.length > 1 ? ` (${Math.min(...r.rates)}–${Math.max(...r.rates)})` : '');
   const row = (name, r, cpuUse) =>
@@ -804,6 +824,9 @@ async function main() {
   console.log(row(`outbox choreography, 1 in flight`, outboxSingle));
   console.log(row(`outbox choreography, ${C} in flight`, outboxLoaded, outboxCpuLoaded));
   if (ROUNDS > 1) console.log(`(${C} in flight: the round with the median throughput; in brackets, the range over ${ROUNDS} rounds)`);
+  console.log(
+    `outbox choreography: ${outboxChorRatio.toFixed(2)} of the bare choreography (median of paired rounds), ${(outboxBatches.messages / outboxBatches.batches).toFixed(1)} messages per transaction${OUTBOX_MAX_BATCH > 0 ? ` (at most ${OUTBOX_MAX_BATCH})` : ''} at ${C} in flight`,
+  );
   console.log('\n| service       | max RSS (MB) | CPU under load | CPU ms / order | CPU ms / order, 1 in flight | transactions / order | messages / transaction | log lines |');
   console.log('|---------------|-------------:|---------------:|---------------:|----------------------------:|---------------------:|-----------------------:|----------:|');
   const perOrder = (ms, r) => (ms / r.completed).toFixed(2);
@@ -902,9 +925,11 @@ async function main() {
     choreography_orders_per_s: chor.orders_per_s,
     choreography_ratio: +chorRatio.toFixed(2),
     outbox_orders_per_s: outboxLoaded.orders_per_s,
-    outbox_ratio: +outboxRatio.toFixed(2),
+    outbox_choreography_ratio: +outboxChorRatio.toFixed(2),
     outbox_single_p50_ms: outboxSingle.p50_ms,
     outbox_cpu_ms_per_order: +(total(columns[3]) / outboxLoaded.completed).toFixed(2),
+    outbox_messages_per_transaction: +(outboxBatches.messages / outboxBatches.batches).toFixed(1),
+    reference_errors: [baseSingle, chorSingle, outboxSingle, base, chor, outboxLoaded].reduce((t, r) => t + r.errors, 0),
     single_p99_ms: single.p99_ms,
     single_cpu_ms_per_order: Number((singleTotal / single.completed).toFixed(2)),
     max_rss_mb_loaded: Math.round(rssLoaded),
@@ -928,7 +953,7 @@ async function main() {
   console.log(JSON.stringify(result));
   const historyErrors = history ? history.errors : 0;
   const curveErrors = curve.reduce((t, step) => t + step.errors, 0);
-  if (result.errors + historyErrors + curveErrors + (over?.errors ?? 0) > 0 || result.completed !== N * ROUNDS) process.exitCode = 1;
+  if (result.errors + result.reference_errors + historyErrors + curveErrors + (over?.errors ?? 0) > 0 || result.completed !== N * ROUNDS) process.exitCode = 1;
 }
 
 // Whatever ends the run (an error, Ctrl-C, a closed pipe: `make bench | head`), the vhosts and
