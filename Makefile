@@ -52,8 +52,10 @@ dev: access
 	node scripts/dev.js $(SERVICES) web
 
 ## test: every test against a real broker and database: unit, integration and end-to-end first,
-## then the fault-injection suite on its own (it kills processes and stops the broker)
+## then the fault-injection suite on its own (it kills processes and stops the broker). The tests'
+## own types are checked first (the build leaves test files out)
 test: install
+	$(PNPM) exec tsc -p tsconfig.tests.json
 	VITEST_RESULTS=main $(PNPM) exec vitest run --project unit --project int --project e2e
 	VITEST_RESULTS=faults $(PNPM) exec vitest run --project faults
 

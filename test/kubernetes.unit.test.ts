@@ -23,7 +23,7 @@ import { configSchema as notificationSchema } from '../services/notification/src
 import { configSchema as orderSchema } from '../services/order/src/config';
 import { configSchema as paymentSchema } from '../services/payment/src/config';
 import { parseBrokerUrls } from '../shared/messaging/src/broker-addresses';
-import { containersOf, kustomize, type K8sObject } from './kustomize';
+import { containersOf, kustomize, type Container, type K8sObject } from './kustomize';
 
 const root = resolve(__dirname, '..');
 const overlay = join(root, 'deploy/kubernetes/overlays/demo');
@@ -53,7 +53,11 @@ const find = (kind: string, name: string): K8sObject => {
 };
 type Probe = { httpGet?: { path?: string; port?: string | number } };
 type EnvVar = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } };
-const containerOf = (service: string) => containersOf(find('Deployment', service))[0] as Record<string, unknown> & { env: EnvVar[] };
+const containerOf = (service: string) => {
+  const container = containersOf(find('Deployment', service))[0];
+  if (!container) throw new Error(`no container in Deployment/${service}`);
+  return container as Container & { env: EnvVar[] };
+};
 const secret = () => objects.find((o) => o.kind === 'Secret') as K8sObject & { data: Record<string, string> };
 
 describe('deploy/kubernetes: the demo overlay', () => {
@@ -129,7 +133,7 @@ describe('deploy/kubernetes: the demo overlay', () => {
       expect(pdb.spec.selector).toEqual(deployment.spec.selector);
       expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: service });
       expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2);
-      expect(hpa.spec.maxReplicas).toBeGreaterThan(hpa.spec.minReplicas);
+      expect(hpa.spec.maxReplicas).toBeGreaterThan(Number(hpa.spec.minReplicas));
     });
 
     it('is ready on /readyz and alive on /healthz, on the port the service listens on', () => {

@@ -148,9 +148,9 @@ describe('GET /notifications', () => {
     });
 
     const operator = await fetch(`${notification.baseUrl}/notifications?orderId=${orderId}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-    expect((await operator.json()).notifications).toEqual([expect.objectContaining({ recipient: 'linus@example.com', body: expect.any(String) })]);
+    expect(((await operator.json()) as { notifications: unknown[] }).notifications).toEqual([expect.objectContaining({ recipient: 'linus@example.com', body: expect.any(String) })]);
     const wrong = await fetch(`${notification.baseUrl}/notifications?orderId=${orderId}`, { headers: { authorization: `Bearer ${'x'.repeat(ADMIN_TOKEN.length)}` } });
-    expect((await wrong.json()).notifications[0]).not.toHaveProperty('recipient');
+    expect(((await wrong.json()) as { notifications: unknown[] }).notifications[0]).not.toHaveProperty('recipient');
   });
 
   it('when nothing was sent for the order, then the list is empty', async () => {

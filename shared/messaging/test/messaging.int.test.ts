@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { createTestDatabase, createTestVhost, anEvent, eventually, TestBroker, type TestDatabase, type TestVhost } from '@troupe/testing';
 import pg from 'pg';
 import { pino } from 'pino';
-import { Registry } from 'prom-client';
+import { Registry, type Histogram } from 'prom-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { HEADER } from '@troupe/contracts';
 import { MIGRATIONS_DIR, Messaging, subscribe, type Handler } from '../src';
@@ -222,7 +222,7 @@ describe('messaging: consuming', () => {
       flakyCalls += 1;
       if (attempt === 1) throw new Error('transient failure in a batch');
     });
-    const batches = async () => (await registry.getSingleMetric('troupe_consumer_batch_messages')?.get())?.values ?? [];
+    const batches = async () => (await (registry.getSingleMetric('troupe_consumer_batch_messages') as Histogram | undefined)?.get())?.values ?? [];
     const sumBefore = (await batches()).find((v) => v.metricName === 'troupe_consumer_batch_messages_sum')?.value ?? 0;
     const countBefore = (await batches()).find((v) => v.metricName === 'troupe_consumer_batch_messages_count')?.value ?? 0;
     await Promise.all(events.map((event) => broker.publish('order.events', event)));
