@@ -82,7 +82,7 @@ if (!CURVE.every((c) => Number.isInteger(c) && c >= 1)) {
   process.exit(2);
 }
 const ROOT = join(__dirname, '..');
-const { SERVICES } = require('@troupe/contracts');
+const { exchangeOf, METRIC, queueOf, SERVICES, SUBSCRIBED_EVENTS } = require('@troupe/contracts');
 const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@localhost:5672';
 const ADMIN_DB = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@localhost:5432/postgres';
 const stamp = `${Date.now().toString(36)}`;
@@ -270,6 +270,39 @@ async function commits(databases) {
 }
 
 /** Mean messages per consumer transaction, from a service's own /metrics. */
+/** Every message the service has taken off its queues so far (`troupe_messages_consumed_total`). */
+async function consumed(port) {
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
+  const lines = text.split('\n').filter((line) => line.startsWith(`${METRIC.messagesConsumed}{`));
+  return lines.reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+}
+
+/**
+ * Resolves once a troupe has caught up: none of its queues holds a message ready, and what its
+ * services have consumed stays put for half a second (the messages they held are handled). An
+ * order completes before the order service has tracked all of its events, and under load that
+ * service falls behind by thousands of messages: measured straight after a loaded round, the next
+ * system would share the host with the catching up.
+ */
+async function caughtUp(url, ports) {
+  const connection = await amqp.connect(url);
+  try {
+    const channel = await connection.createChannel();
+    const queues = SERVICES.flatMap((consumer) => Object.keys(SUBSCRIBED_EVENTS[consumer]).map((producer) => queueOf(consumer, exchangeOf(producer))));
+    const total = async () => (await Promise.all(ports.map(consumed))).reduce((a, b) => a + b, 0);
+    const deadline = Date.now() + 120_000;
+    for (let last = -1; ; await sleep(500)) {
+      const ready = (await Promise.all(queues.map((q) => channel.checkQueue(q)))).reduce((n, q) => n + q.messageCount, 0);
+      const now = await total();
+      if (ready === 0 && now === last) return;
+      if (Date.now() > deadline) return console.error(`  still ${ready} messages ready after 2 minutes; going on`);
+      last = now;
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
 async function meanBatch(port) {
   const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
   const read = (name) => Number(text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm'))?.[1] ?? NaN);
@@ -461,6 +494,8 @@ async function startTroupe(label = '') {
     },
     /** POSTs refused with 503 and sent again so far. */
     shed: () => shed,
+    /** Resolves once this system has handled everything it was sent. */
+    caughtUp: () => caughtUp(url, processes.map((p) => p.port)),
     post,
     done,
     processes,
@@ -542,7 +577,10 @@ async function startBaseline(topology = 'hops') {
 /** Throughput and latency at each number in flight (at least three orders per client per step). */
 async function scalingCurve(troupe) {
   const steps = [];
-  for (const c of CURVE) steps.push({ concurrency: c, ...(await drive(Math.max(CURVE_ORDERS, 3 * c), c, troupe.placeAndWait)) });
+  for (const c of CURVE) {
+    await troupe.caughtUp();
+    steps.push({ concurrency: c, ...(await drive(Math.max(CURVE_ORDERS, 3 * c), c, troupe.placeAndWait)) });
+  }
   return steps;
 }
 
@@ -648,22 +686,32 @@ async function historyPhase(empty) {
     const databases = [...new Set(system.processes.map((p) => p.db))];
     const before = await commits(databases);
     rounds[which].push(await drive(N, C, system.placeAndWait));
+    await system.caughtUp();
     const after = await commits(databases);
     for (const db of databases) {
       blocks[which].read += after[db].read - before[db].read;
       blocks[which].hit += after[db].hit - before[db].hit;
     }
   };
+  // The seeded system has just been bulk-loaded and has not yet run under load (its first loaded
+  // round was the slowest of every run, 0.61-0.77 of the empty one's): one round of each, shown
+  // but not counted, first. Then each round runs the two in the order the last one did not, so a
+  // host that speeds up or slows down through the phase favours neither.
   const shedBefore = { empty: empty.shed(), aged: aged.shed() };
+  const warmEmpty = await drive(N, C, empty.placeAndWait);
+  await empty.caughtUp();
+  const warmAged = await drive(N, C, aged.placeAndWait);
+  await aged.caughtUp();
+  console.log(`  warm-up round (not counted): empty ${warmEmpty.orders_per_s}/s, history ${warmAged.orders_per_s}/s, ratio ${(warmAged.orders_per_s / warmEmpty.orders_per_s).toFixed(2)}`);
   for (let round = 1; round <= ROUNDS; round++) {
-    await measure('empty', empty);
-    await measure('aged', aged);
+    const order = round % 2 === 1 ? ['aged', 'empty'] : ['empty', 'aged'];
+    for (const which of order) await measure(which, which === 'empty' ? empty : aged);
     const [e, h] = [rounds.empty.at(-1), rounds.aged.at(-1)];
-    console.log(`  round ${round}: empty ${e.orders_per_s}/s, history ${h.orders_per_s}/s, ratio ${(h.orders_per_s / e.orders_per_s).toFixed(2)}`);
+    console.log(`  round ${round} (${order[0] === 'empty' ? 'empty first' : 'history first'}): empty ${e.orders_per_s}/s, history ${h.orders_per_s}/s, ratio ${(h.orders_per_s / e.orders_per_s).toFixed(2)}`);
   }
   const shed = { empty: empty.shed() - shedBefore.empty, aged: aged.shed() - shedBefore.aged };
   if (shed.empty + shed.aged > 0) console.log(`  POSTs refused with 503 and sent again after their Retry-After: empty ${shed.empty}, history ${shed.aged}`);
-  const errors = [...rounds.empty, ...rounds.aged].reduce((t, r) => t + r.errors, 0);
+  const errors = [warmEmpty, warmAged, ...rounds.empty, ...rounds.aged].reduce((t, r) => t + r.errors, 0);
   return {
     seeded,
     plans,
@@ -711,6 +759,7 @@ async function main() {
   }, 250);
 
   await drive(WARMUP, 20, troupe.placeAndWait);
+  await troupe.caughtUp();
   // CPU per order at 1 in flight: every message handled on its own, no batch to share a cost, so
   // the figure changes only with the work done per order (the loaded one moves with batch sizes).
   const serviceKeys = troupe.processes.map((p, i) => `${p.service}#${i}`);
@@ -755,6 +804,8 @@ async function main() {
     const commitsBefore = await commits(databases);
     let meter = cpuMeter(servicePids);
     rounds.troupe.push(await drive(N, C, troupe.placeAndWait));
+    // Its CPU per order includes catching up on what it tracks, and the next system gets the host to itself.
+    await troupe.caughtUp();
     cpus.troupe.push(meter());
     const commitsAfter = await commits(databases);
     for (const db of databases) {
@@ -788,7 +839,9 @@ async function main() {
 
   console.log(`\nscaling curve (${CURVE.join(', ')} in flight)…`);
   const curve = await scalingCurve(troupe);
+  await troupe.caughtUp();
   const over = OVERLOAD_ORDERS > 0 && OVERLOAD_CLIENTS > 0 ? (console.log(`overload: ${OVERLOAD_CLIENTS} clients, ${OVERLOAD_ORDERS} orders…`), await overload(troupe, OVERLOAD_CLIENTS, OVERLOAD_ORDERS)) : undefined;
+  if (over) await troupe.caughtUp();
   const history = HISTORY > 0 ? await historyPhase(troupe) : undefined;
   clearInterval(sampler);
   const spans = troupe.sink.stats.requests;
