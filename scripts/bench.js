@@ -269,42 +269,59 @@ async function commits(databases) {
   }
 }
 
-/** Mean messages per consumer transaction, from a service's own /metrics. */
-/** Every message the service has taken off its queues so far (`troupe_messages_consumed_total`). */
-async function consumed(port) {
-  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
-  const lines = text.split('\n').filter((line) => line.startsWith(`${METRIC.messagesConsumed}{`));
+/** A service's /metrics, as text ('' if it does not answer within 5 s). */
+const metricsOf = (port) => fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) }).then((r) => r.text(), () => '');
+
+/** The sum of a counter or gauge over all its label sets, in a /metrics text. */
+function sumOf(text, name) {
+  const lines = text.split('\n').filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `));
   return lines.reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
+/** Times a troupe did not catch up within two minutes (counted as errors of the run). */
+let stuck = 0;
+
 /**
- * Resolves once a troupe has caught up: none of its queues holds a message ready, and what its
- * services have consumed stays put for half a second (the messages they held are handled). An
- * order completes before the order service has tracked all of its events, and under load that
- * service falls behind by thousands of messages: measured straight after a loaded round, the next
- * system would share the host with the catching up.
+ * Resolves once a troupe has caught up, with how long that took after the call (ms): none of its
+ * subscription queues holds a message ready, no event waits in an outbox, and what its services
+ * have consumed stays put over two polls half a second apart (the messages they held are
+ * handled). An order completes before the order service has tracked all of its events, and under
+ * load that service falls behind by thousands of messages: measured straight after a loaded
+ * round, the next system would share the host with the catching up. (The bench's orders are
+ * never retried, so the wait queues are not looked at.)
  */
 async function caughtUp(url, ports) {
+  const started = Date.now();
   const connection = await amqp.connect(url);
   try {
     const channel = await connection.createChannel();
     const queues = SERVICES.flatMap((consumer) => Object.keys(SUBSCRIBED_EVENTS[consumer]).map((producer) => queueOf(consumer, exchangeOf(producer))));
-    const total = async () => (await Promise.all(ports.map(consumed))).reduce((a, b) => a + b, 0);
-    const deadline = Date.now() + 120_000;
-    for (let last = -1; ; await sleep(500)) {
+    let [last, steady, busyUntil] = [-1, 0, started];
+    for (;;) {
       const ready = (await Promise.all(queues.map((q) => channel.checkQueue(q)))).reduce((n, q) => n + q.messageCount, 0);
-      const now = await total();
-      if (ready === 0 && now === last) return;
-      if (Date.now() > deadline) return console.error(`  still ${ready} messages ready after 2 minutes; going on`);
-      last = now;
+      const texts = await Promise.all(ports.map(metricsOf));
+      const count = texts.reduce((n, text) => n + sumOf(text, METRIC.messagesConsumed), 0);
+      const pending = texts.reduce((n, text) => n + sumOf(text, METRIC.outboxPending), 0);
+      const quiet = ready === 0 && pending === 0 && count === last;
+      steady = quiet ? steady + 1 : 0;
+      if (!quiet) busyUntil = Date.now();
+      if (steady === 2) return busyUntil - started;
+      if (Date.now() - started > 120_000) {
+        stuck += 1;
+        console.error(`  not caught up after 2 minutes (${ready} messages ready, ${pending} in outboxes); going on`);
+        return busyUntil - started;
+      }
+      last = count;
+      await sleep(500);
     }
   } finally {
     await connection.close();
   }
 }
 
+/** Mean messages per consumer transaction, from a service's own /metrics. */
 async function meanBatch(port) {
-  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
+  const text = await metricsOf(port);
   const read = (name) => Number(text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm'))?.[1] ?? NaN);
   return read('troupe_consumer_batch_messages_sum') / read('troupe_consumer_batch_messages_count');
 }
@@ -343,7 +360,8 @@ async function drive(count, concurrency, placeAndWait) {
       }
     }),
   );
-  return { ...summarise(latencies, performance.now() - started, latencies.length), completed: latencies.length, errors };
+  const elapsed = performance.now() - started;
+  return { ...summarise(latencies, elapsed, latencies.length), completed: latencies.length, errors, elapsed_ms: elapsed };
 }
 
 /** Resolves waiters by orderId when the final event of an order arrives on `queue`. */
@@ -574,13 +592,20 @@ async function startBaseline(topology = 'hops') {
 
 // ---------- the scaling curve, the overload and the history -----------------------------------
 
+/**
+ * A loaded round of a troupe, its throughput counted up to the moment it had caught up with what
+ * it was sent (`caughtUp`): what it can keep up. Its latencies are the orders' own.
+ */
+async function troupeRound(system, orders, concurrency) {
+  const round = await drive(orders, concurrency, system.placeAndWait);
+  const catchUpMs = await system.caughtUp();
+  return { ...round, catch_up_ms: catchUpMs, orders_per_s: Math.round((round.completed / (round.elapsed_ms + catchUpMs)) * 1000) };
+}
+
 /** Throughput and latency at each number in flight (at least three orders per client per step). */
 async function scalingCurve(troupe) {
   const steps = [];
-  for (const c of CURVE) {
-    await troupe.caughtUp();
-    steps.push({ concurrency: c, ...(await drive(Math.max(CURVE_ORDERS, 3 * c), c, troupe.placeAndWait)) });
-  }
+  for (const c of CURVE) steps.push({ concurrency: c, ...(await troupeRound(troupe, Math.max(CURVE_ORDERS, 3 * c), c)) });
   return steps;
 }
 
@@ -666,6 +691,7 @@ async function historyPhase(empty) {
   console.log(`  ${seeded.rows.toLocaleString('en')} rows in ${seeded.seconds.toFixed(0)} s (INSERT … SELECT generate_series, then VACUUM ANALYZE)`);
   const plans = await explainHotPaths(aged.adminUrls);
   await drive(WARMUP, 20, aged.placeAndWait);
+  await aged.caughtUp();
   let turn = 0;
   const latencies = { empty: [], aged: [] };
   const started = performance.now();
@@ -685,8 +711,7 @@ async function historyPhase(empty) {
   const measure = async (which, system) => {
     const databases = [...new Set(system.processes.map((p) => p.db))];
     const before = await commits(databases);
-    rounds[which].push(await drive(N, C, system.placeAndWait));
-    await system.caughtUp();
+    rounds[which].push(await troupeRound(system, N, C));
     const after = await commits(databases);
     for (const db of databases) {
       blocks[which].read += after[db].read - before[db].read;
@@ -698,10 +723,8 @@ async function historyPhase(empty) {
   // but not counted, first. Then each round runs the two in the order the last one did not, so a
   // host that speeds up or slows down through the phase favours neither.
   const shedBefore = { empty: empty.shed(), aged: aged.shed() };
-  const warmEmpty = await drive(N, C, empty.placeAndWait);
-  await empty.caughtUp();
-  const warmAged = await drive(N, C, aged.placeAndWait);
-  await aged.caughtUp();
+  const warmEmpty = await troupeRound(empty, N, C);
+  const warmAged = await troupeRound(aged, N, C);
   console.log(`  warm-up round (not counted): empty ${warmEmpty.orders_per_s}/s, history ${warmAged.orders_per_s}/s, ratio ${(warmAged.orders_per_s / warmEmpty.orders_per_s).toFixed(2)}`);
   for (let round = 1; round <= ROUNDS; round++) {
     const order = round % 2 === 1 ? ['aged', 'empty'] : ['empty', 'aged'];
@@ -803,9 +826,9 @@ async function main() {
   for (let round = 1; round <= ROUNDS; round++) {
     const commitsBefore = await commits(databases);
     let meter = cpuMeter(servicePids);
-    rounds.troupe.push(await drive(N, C, troupe.placeAndWait));
-    // Its CPU per order includes catching up on what it tracks, and the next system gets the host to itself.
-    await troupe.caughtUp();
+    // Its throughput and CPU per order include catching up on what it tracks, and the next system
+    // gets the host to itself.
+    rounds.troupe.push(await troupeRound(troupe, N, C));
     cpus.troupe.push(meter());
     const commitsAfter = await commits(databases);
     for (const db of databases) {
@@ -829,7 +852,7 @@ async function main() {
     if (ROUNDS > 1) {
       const [t, b, c, o] = [rounds.troupe.at(-1), rounds.base.at(-1), rounds.chor.at(-1), rounds.outbox.at(-1)];
       console.log(
-        `  round ${round}: troupe ${t.orders_per_s}/s, bare relay ${b.orders_per_s}/s, ratio ${(t.orders_per_s / b.orders_per_s).toFixed(2)}; bare choreography ${c.orders_per_s}/s, outbox choreography ${o.orders_per_s}/s`,
+        `  round ${round}: troupe ${t.orders_per_s}/s (caught up ${(t.catch_up_ms / 1000).toFixed(1)} s after its last order), bare relay ${b.orders_per_s}/s, ratio ${(t.orders_per_s / b.orders_per_s).toFixed(2)}; bare choreography ${c.orders_per_s}/s, outbox choreography ${o.orders_per_s}/s`,
       );
     }
   }
@@ -877,6 +900,8 @@ async function main() {
   console.log(row(`outbox choreography, 1 in flight`, outboxSingle));
   console.log(row(`outbox choreography, ${C} in flight`, outboxLoaded, outboxCpuLoaded));
   if (ROUNDS > 1) console.log(`(${C} in flight: the round with the median throughput; in brackets, the range over ${ROUNDS} rounds)`);
+  const catchUps = rounds.troupe.map((r) => (r.catch_up_ms / 1000).toFixed(1));
+  console.log(`troupe caught up ${catchUps.join(', ')} s after its last order completed, in its ${C}-in-flight rounds (counted in its orders/s and CPU)`);
   console.log(
     `outbox choreography: ${outboxChorRatio.toFixed(2)} of the bare choreography (median of paired rounds), ${(outboxBatches.messages / outboxBatches.batches).toFixed(1)} messages per transaction${OUTBOX_MAX_BATCH > 0 ? ` (at most ${OUTBOX_MAX_BATCH})` : ''} at ${C} in flight`,
   );
@@ -1006,7 +1031,8 @@ async function main() {
   console.log(JSON.stringify(result));
   const historyErrors = history ? history.errors : 0;
   const curveErrors = curve.reduce((t, step) => t + step.errors, 0);
-  if (result.errors + result.reference_errors + historyErrors + curveErrors + (over?.errors ?? 0) > 0 || result.completed !== N * ROUNDS) process.exitCode = 1;
+  if (stuck > 0) console.error(`troupe did not catch up within 2 minutes ${stuck} time(s)`);
+  if (stuck + result.errors + result.reference_errors + historyErrors + curveErrors + (over?.errors ?? 0) > 0 || result.completed !== N * ROUNDS) process.exitCode = 1;
 }
 
 // Whatever ends the run (an error, Ctrl-C, a closed pipe: `make bench | head`), the vhosts and
