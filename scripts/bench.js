@@ -125,15 +125,21 @@ async function serviceAccess(id) {
   return access;
 }
 
+/** One statement on the admin connection (database creation and removal). */
+async function adminQuery(sql) {
+  const c = new Client({ connectionString: ADMIN_DB });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
 /** A database owned by `owner` (a service's role), connected to as that role. */
 async function database(name, owner) {
   await ensureServiceDatabase(ADMIN_DB, name, owner.dbRole);
-  cleanups.push(async () => {
-    const c = new Client({ connectionString: ADMIN_DB });
-    await c.connect();
-    await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await c.end();
-  });
+  cleanups.push(() => adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
   const url = new URL(withCredentials(ADMIN_DB, owner.dbRole, owner.dbPassword));
   url.pathname = `/${name}`;
   return url.toString();
@@ -531,16 +537,8 @@ const EVENT_PADDING = 'x'.repeat(700);
 
 /** A database of the bench's own (for the outbox reference), as the admin user, dropped at the end. */
 async function ownDatabase(name) {
-  const c = new Client({ connectionString: ADMIN_DB });
-  await c.connect();
-  await c.query(`CREATE DATABASE "${name}"`);
-  await c.end();
-  cleanups.push(async () => {
-    const d = new Client({ connectionString: ADMIN_DB });
-    await d.connect();
-    await d.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await d.end();
-  });
+  await adminQuery(`CREATE DATABASE "${name}"`);
+  cleanups.push(() => adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
   return Object.assign(new URL(ADMIN_DB), { pathname: `/${name}` }).toString();
 }
 
