@@ -23,13 +23,15 @@ describe('order configuration', () => {
       PRUNE_INTERVAL_MS: 60_000,
       PRUNE_BATCH_SIZE: 1000,
       CONSUMER_CONCURRENCY: 4,
+      CONSUMER_SPREAD_AFTER_MS: 50,
       ORDER_MAX_IN_FLIGHT: 32,
       ORDER_MAX_QUEUE_WAIT_MS: 2000,
     });
   });
 
-  it('when the pruning or the overload bounds are out of range, then the error names each of them', () => {
+  it('when the pruning, the overload or the consumer bounds are out of range, then the error names each of them', () => {
     const error = failureOf({
+      CONSUMER_SPREAD_AFTER_MS: '-5',
       INBOX_RETENTION_SECONDS: '60',
       PRUNE_INTERVAL_MS: 'often',
       PRUNE_BATCH_SIZE: '0',
@@ -37,7 +39,7 @@ describe('order configuration', () => {
       ORDER_MAX_QUEUE_WAIT_MS: '-1',
     });
 
-    for (const name of ['INBOX_RETENTION_SECONDS', 'PRUNE_INTERVAL_MS', 'PRUNE_BATCH_SIZE', 'ORDER_MAX_IN_FLIGHT', 'ORDER_MAX_QUEUE_WAIT_MS']) {
+    for (const name of ['CONSUMER_SPREAD_AFTER_MS', 'INBOX_RETENTION_SECONDS', 'PRUNE_INTERVAL_MS', 'PRUNE_BATCH_SIZE', 'ORDER_MAX_IN_FLIGHT', 'ORDER_MAX_QUEUE_WAIT_MS']) {
       expect(error.message).toContain(name);
     }
   });

@@ -83,4 +83,21 @@ describe('/admin/faults', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(400);
     expect((await setFaults({ paymentGatewayLatencyMs: 0 })).status).toBe(200);
   });
+
+  it('when a charge is slow, then an order arriving meanwhile is charged beside it, not after it', async () => {
+    expect((await setFaults({ paymentGatewayLatencyMs: 5000 })).status).toBe(200);
+    const batches = () => payment.metric('troupe_consumer_batch_messages_count');
+    const before = await batches();
+    const first = anEvent('OrderPlaced', { data: { paymentMethod: { token: 'tok_visa' } } });
+    await payment.broker.publish('order.events', first);
+    await eventually(async () => (await batches()) > before, { what: "the first order's batch started" });
+
+    const second = anEvent('OrderPlaced', { data: { paymentMethod: { token: 'tok_visa' } } });
+    const sent = Date.now();
+    await payment.broker.publish('order.events', second);
+    await payment.awaitPublished(second.orderId, 'PaymentCompleted');
+    // Beside the first charge it takes 5 s; behind it, it would wait out the rest of the first's 5 s too.
+    expect(Date.now() - sent).toBeLessThan(7500);
+    await payment.awaitPublished(first.orderId, 'PaymentCompleted');
+  });
 });

@@ -11,6 +11,8 @@ export type Outcome = { kind: 'processed' } | { kind: 'duplicate' } | { kind: 'f
 export interface BatchDeps {
   runUnitOfWork: RunUnitOfWork;
   metrics: MessagingMetrics;
+  /** Called as each job's handler returns: the batch is moving, not stalled (see `Lanes`). */
+  moved?: () => void;
 }
 
 /**
@@ -37,7 +39,7 @@ export async function runBatch(batch: readonly Job[], deps: BatchDeps): Promise<
     // A message alone in its transaction: its trace shows the whole transaction (BEGIN, inbox,
     // outbox, COMMIT); in a shared one, only what its own handler did.
     const only = pending.length === 1 ? pending[0]! : undefined;
-    const run = only ? await context.with(only.ctx, () => runOnce(pending, deps.runUnitOfWork)) : await runOnce(pending, deps.runUnitOfWork);
+    const run = only ? await context.with(only.ctx, () => runOnce(pending, deps)) : await runOnce(pending, deps);
     if (run.ok) {
       pending.forEach((job, i) => outcomes.set(job, run.outcomes[i]!));
       break;
@@ -58,7 +60,7 @@ export async function runBatch(batch: readonly Job[], deps: BatchDeps): Promise<
 /** One transaction over `jobs`: every outcome, or the job whose handler threw (none: the transaction itself failed). */
 async function runOnce(
   jobs: readonly Job[],
-  runUnitOfWork: RunUnitOfWork,
+  { runUnitOfWork, moved }: BatchDeps,
 ): Promise<{ ok: true; outcomes: Outcome[] } | { ok: false; failed: Job | undefined; error: unknown }> {
   let running: Job | undefined;
   try {
@@ -73,6 +75,7 @@ async function runOnce(
         running = job;
         await context.with(job.ctx, () => job.handler(job.event, { ...uow, log: job.log, attempt: job.attempt }));
         running = undefined;
+        moved?.();
         results.push({ kind: 'processed' });
       }
       return results;

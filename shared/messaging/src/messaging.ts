@@ -38,8 +38,10 @@ export interface MessagingOptions {
   prefetch?: number;
   /** Most messages handled in one transaction (defaults to `prefetch`). */
   maxBatch?: number;
-  /** Transactions in flight at once for the whole service; one order's messages stay in sequence. */
+  /** Transactions in flight at most for the whole service; one order's messages stay in sequence. */
   concurrency?: number;
+  /** How long the running transactions go without handling a message before another may start beside them (see `Lanes`; default 0). */
+  spreadAfterMs?: number;
   retry?: RetryPolicy;
   /** Deliveries after which the broker itself dead-letters a message (crash-loop backstop). */
   deliveryLimit?: number;
@@ -116,16 +118,17 @@ export class Messaging {
     this.lanes = new Lanes<Delivery>(
       options.concurrency ?? 1,
       options.maxBatch ?? prefetch,
-      (batch) =>
+      (batch, moved) =>
         consumeBatch(batch, {
           isCurrent: (delivery) => this.consumers.some((c) => c.queue === delivery.queue && c.isCurrent(delivery)),
           triage: (delivery) => triage(delivery, { logger, metrics }),
-          run: (jobs) => runBatch(jobs, { runUnitOfWork: this.runUnitOfWork, metrics }),
+          run: (jobs) => runBatch(jobs, { runUnitOfWork: this.runUnitOfWork, metrics, moved }),
           settler,
           reportOutage: (dependency, queue, error) => this.outages.report(dependency, queue, error),
         }),
       // Unreachable by design (every step settles what it takes); never let it escape a consume callback.
       (error) => logger.error({ err: errorMessage(error) }, 'unexpected consumer failure'),
+      options.spreadAfterMs ?? 0,
     );
     this.consumers = (options.subscriptions ?? []).map(
       (subscription) =>

@@ -14,7 +14,7 @@ export interface SubscriptionConsumerDeps {
   /**
    * Where deliveries wait to be handled: shared by every subscription of the service and keyed
    * by orderId, so all of one order's messages, whichever queue they came from, are handled one
-   * after the other, while other orders' run in parallel.
+   * after the other (other orders' beside them only when a batch stalls: see `Lanes`).
    */
   lanes: Lanes<Delivery>;
   /** This consumer's channel died while the connection lives on: the connection is recycled. */

@@ -56,11 +56,18 @@ export function commonConfig(service: string, defaultPort: number) {
     /** Unacked messages the broker may push to each consumer at once. */
     PREFETCH: int(1, 1000).default(50),
     /**
-     * Message-handling transactions in flight at once; one order's messages stay in sequence.
-     * Fewer lanes make larger batches (less CPU per order while commits are cheap); more keep a
-     * slow commit or a slow outside call from holding up every other order (docs/decisions/0015).
+     * Message-handling transactions in flight at most; one order's messages stay in sequence.
+     * A further one starts only when those running stall (CONSUMER_SPREAD_AFTER_MS).
      */
     CONSUMER_CONCURRENCY: int(1, 32).default(4),
+    /**
+     * How long the message-handling transactions running may all go without finishing a message
+     * before another starts beside them (while fewer than CONSUMER_CONCURRENCY run). While they
+     * move, one runs at a time, so batches grow and every per-batch cost is paid less often; a
+     * slow commit, lock or outside call lets the other orders go on after this long
+     * (docs/decisions/0018). 0: another starts at once.
+     */
+    CONSUMER_SPREAD_AFTER_MS: int(0, 60_000).default(50),
     /** Attempts (first delivery included) before a failing message goes to the dead-letter queue. */
     RETRY_MAX_ATTEMPTS: int(1, 20).default(5),
     /** Wait before the first retry; doubles at each attempt. */

@@ -27,6 +27,7 @@ export interface BaseConfig {
   LOG_LEVEL: string;
   PREFETCH: number;
   CONSUMER_CONCURRENCY: number;
+  CONSUMER_SPREAD_AFTER_MS: number;
   RETRY_MAX_ATTEMPTS: number;
   RETRY_BASE_DELAY_MS: number;
   RABBITMQ_GIVE_UP_AFTER_MS: number;
@@ -107,6 +108,7 @@ export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): 
     dependencies: parts.dependencies ?? [],
     prefetch: config.PREFETCH,
     concurrency: config.CONSUMER_CONCURRENCY,
+    spreadAfterMs: config.CONSUMER_SPREAD_AFTER_MS,
     retry: { maxAttempts: config.RETRY_MAX_ATTEMPTS, baseDelayMs: config.RETRY_BASE_DELAY_MS },
     giveUpAfterMs: config.RABBITMQ_GIVE_UP_AFTER_MS,
     onFatal: (error) => fatal?.(error),
