@@ -7,7 +7,10 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   resolve: {
     // The test helpers are used from source: they import vitest itself, which their CommonJS build cannot.
-    alias: { '@troupe/testing': fileURLToPath(new URL('./shared/testing/src/index.ts', import.meta.url)) },
+    alias: {
+      '@troupe/testing': fileURLToPath(new URL('./shared/testing/src/index.ts', import.meta.url)),
+      '@troupe/service-harness': fileURLToPath(new URL('./shared/service-harness/src/index.ts', import.meta.url)),
+    },
   },
   test: {
     // Runs once for all projects: finds (or starts) the broker and the database.

@@ -4,7 +4,7 @@ import { anEvent, eventually } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/config';
 import { inventoryService } from '../src/main';
-import { expectEnvelope, expectReady, startHarness, type Harness } from '@troupe/testing';
+import { expectEnvelope, expectReady, startHarness, type Harness } from '@troupe/service-harness';
 
 let inventory: Harness<Config>;
 

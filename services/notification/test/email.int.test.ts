@@ -4,7 +4,7 @@ import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/config';
 import { notificationService } from '../src/main';
-import { startHarness, type Harness } from '@troupe/testing';
+import { startHarness, type Harness } from '@troupe/service-harness';
 
 // The SMTP path: a real SMTP server in the test, the service pointed at it with SMTP_URL.
 interface ReceivedMail {

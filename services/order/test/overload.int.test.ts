@@ -1,4 +1,5 @@
-import { anOrderRequest, startHarness, type Harness } from '@troupe/testing';
+import { anOrderRequest } from '@troupe/testing';
+import { startHarness, type Harness } from '@troupe/service-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/config';
 import { orderService } from '../src/main';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/config';
 import { expiredKeys } from '../src/http/idempotency';
 import { orderService } from '../src/main';
-import { expectEnvelope, expectReady, startHarness, type Harness } from '@troupe/testing';
+import { expectEnvelope, expectReady, startHarness, type Harness } from '@troupe/service-harness';
 
 // The HTTP side of the order service: POST /orders and GET /orders/:id.
 const MAX_BODY_BYTES = 4096;

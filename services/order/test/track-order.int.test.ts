@@ -3,7 +3,7 @@ import { anEvent, anOrderRequest, eventually } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/config';
 import { orderService } from '../src/main';
-import { startHarness, type Harness } from '@troupe/testing';
+import { startHarness, type Harness } from '@troupe/service-harness';
 
 // The order service following its orders: events from the other services move each order's status
 // forward (never back) and land in its history.

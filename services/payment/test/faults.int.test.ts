@@ -1,4 +1,5 @@
-import { anEvent, eventually, startHarness, type Harness } from '@troupe/testing';
+import { anEvent, eventually } from '@troupe/testing';
+import { startHarness, type Harness } from '@troupe/service-harness';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/config';
 import { paymentService } from '../src/main';

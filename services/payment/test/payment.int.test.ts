@@ -5,7 +5,7 @@ import { anEvent, eventually } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/config';
 import { paymentService } from '../src/main';
-import { expectEnvelope, expectReady, startHarness, type Harness } from '@troupe/testing';
+import { expectEnvelope, expectReady, startHarness, type Harness } from '@troupe/service-harness';
 
 let payment: Harness<Config>;
 const ADMIN_TOKEN = 'test-admin-token-0123456789';

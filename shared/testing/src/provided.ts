@@ -1,4 +1,6 @@
 import type { Access } from './access';
+// Loads vitest's types, so the augmentation below has a module to augment (types only: nothing at run time).
+import type {} from 'vitest';
 
 // What the global setup hands every test file (`inject('rabbitmqUrl')`, …).
 declare module 'vitest' {

@@ -1,10 +1,7 @@
-import './provided';
 import { randomUUID } from 'node:crypto';
 import { deadLetterQueueOf, decodeEvent, exchangeOf, SERVICES, type EventData, type EventType } from '@troupe/contracts';
 import { startService, type BaseConfig, type RunningService, type ServiceSpec } from '@troupe/platform';
-import { TestBroker } from './amqp';
-import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost } from './resources';
-import { eventually } from './wait';
+import { createTestDatabase, createTestVhost, eventually, TestBroker, type TestDatabase, type TestVhost } from '@troupe/testing';
 import { expect, inject } from 'vitest';
 
 // The service under test runs in-process against a vhost and a database of its own (one per test
