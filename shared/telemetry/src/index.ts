@@ -61,14 +61,25 @@ export function startTelemetry(serviceName: string, env: NodeJS.ProcessEnv = pro
     express: () => new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER] }),
     // Only queries inside a traced operation (a request or a message), not the pollers'.
     pg: () => new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
-    // Adds trace_id, span_id and trace_flags to every log line written inside a span.
-    pino: () => new PinoInstrumentation(),
+    // Adds trace_id, span_id and trace_flags to every log line written inside a span. Sending
+    // each record to the OpenTelemetry logs API as well (a second stream that parses every line
+    // again) only when something exports logs: with OTEL_LOGS_EXPORTER=none it is work for nothing.
+    pino: () => new PinoInstrumentation({ disableLogSending: !logsExported(env) }),
   } satisfies Record<Instrumentation, () => unknown>;
   sdk = new NodeSDK({
     ...(exporting ? {} : { spanProcessors: [new tracing.NoopSpanProcessor()] }),
     instrumentations: on.map((name) => instrumentations[name]()),
   });
   sdk.start();
+}
+
+/**
+ * Whether the SDK exports logs, read as it reads OTEL_LOGS_EXPORTER once `startTelemetry` has set
+ * its default: a comma-separated list, and none at all if `none` is in it.
+ */
+export function logsExported(env: NodeJS.ProcessEnv): boolean {
+  const names = (env.OTEL_LOGS_EXPORTER ?? 'none').split(',').map((name) => name.trim()).filter(Boolean);
+  return names.length > 0 && !names.includes('none');
 }
 
 /**
