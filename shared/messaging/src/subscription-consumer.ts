@@ -1,7 +1,7 @@
 import { decodeEvent } from '@troupe/contracts';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
-import { requeue, type Delivery } from './delivery';
+import { flushAcks, received, requeue, type Delivery } from './delivery';
 import { errorMessage } from './errors';
 import type { Subscription } from './handler';
 import type { Lanes } from './lanes';
@@ -116,6 +116,7 @@ export class SubscriptionConsumer {
 
   /** After the batches in hand have finished (see `Messaging.stop`). */
   async close(): Promise<void> {
+    if (this.channel) flushAcks(this.channel);
     await this.channel?.close().catch(() => undefined);
   }
 
@@ -133,6 +134,8 @@ export class SubscriptionConsumer {
       if (!this.stopping) this.deps.onChannelLost(`${this.queue}: consumer cancelled by the broker`);
       return;
     }
+    // Before anything else: an ack for a later message must never cover this one unsettled.
+    received({ channel, message });
     if (this.stopping) return; // not acked: requeued when the channel closes
     // Sent before the broker saw our cancel: straight back, untouched.
     if (this.pausedBy.size > 0) return requeue({ channel, message });
