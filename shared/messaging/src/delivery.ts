@@ -37,7 +37,11 @@ function acksOf(channel: Channel): ChannelAcks {
   return acks;
 }
 
-/** Every message a consumer takes is announced here first, settled or not (see `ChannelAcks`). */
+/**
+ * Every message a consumer takes is announced here first, settled or not (see `ChannelAcks`): a
+ * delivery that reached `ack` or `requeue` without it could be covered by a `multiple` ack while
+ * still in hand. `SubscriptionConsumer.onMessage` is the one place deliveries come from.
+ */
 export function received({ channel, message }: Settled): void {
   acksOf(channel).unsettled.add(message.fields.deliveryTag);
 }

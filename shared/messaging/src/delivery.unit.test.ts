@@ -55,6 +55,17 @@ describe('acks', () => {
     expect(said).toEqual(['requeue 2', 'ack 3 and all before']);
   });
 
+  it('when a message is handed back in a later turn, then the next `multiple` ack passes it, and the earlier one did not reach it', async () => {
+    const { said, take } = channel();
+    const [first, second, third] = take(1, 2, 3);
+    ack(first!);
+    await endOfTurn();
+    requeue(second!);
+    ack(third!);
+    await endOfTurn();
+    expect(said).toEqual(['ack 1 and all before', 'requeue 2', 'ack 3 and all before']);
+  });
+
   it('when a message taken is never settled (the consumer stopping), then nothing acked later covers it', async () => {
     const { said, take } = channel();
     const [, second, third] = take(1, 2, 3);

@@ -243,6 +243,8 @@ export class Messaging {
     const model = this.current;
     if (!model || this.stopping) return;
     this.options.logger.warn({ reason }, 'recycling the broker connection');
+    // Acks still waiting for the end of this turn go out first, on the channels that still live.
+    for (const consumer of this.consumers) consumer.flushAcks();
     model.close().catch(() => undefined);
   }
 }

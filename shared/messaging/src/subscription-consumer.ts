@@ -114,9 +114,14 @@ export class SubscriptionConsumer {
     this.deps.metrics.consumerUp.set({ queue: this.queue }, 0);
   }
 
+  /** Sends the acks waiting for the end of this turn now (the connection is about to close). */
+  flushAcks(): void {
+    if (this.channel) flushAcks(this.channel);
+  }
+
   /** After the batches in hand have finished (see `Messaging.stop`). */
   async close(): Promise<void> {
-    if (this.channel) flushAcks(this.channel);
+    this.flushAcks();
     await this.channel?.close().catch(() => undefined);
   }
 
