@@ -63,7 +63,9 @@ describe.skipIf(!browserAvailable())('the page', () => {
     expect(await page.locator('#journey-notes').textContent()).not.toContain('ada@example.com');
     expect(await page.getByRole('link', { name: /Mailpit/ }).first().getAttribute('href')).toBe('http://mailpit.example:8025');
     expect(await page.locator('#timeline li[data-event="InventoryReserved"] .times').textContent()).toMatch(/^\+\d+(\.\d+)? m?s since placed · \d+(\.\d+)? m?s after PaymentCompleted$/);
-    expect(await page.locator(`#order-list li[data-order-id="${orderId}"]`).getAttribute('data-status')).toBe('COMPLETED');
+    // The list is the live feed's, refreshed once per poll interval: it catches up with the journey.
+    const row = page.locator(`#order-list li[data-order-id="${orderId}"]`);
+    await expect.poll(() => row.getAttribute('data-status'), { timeout: 10_000 }).toBe('COMPLETED');
     await screenshot(page, 'page-completed');
   });
 
