@@ -24,6 +24,7 @@ export const orderService = (config: Config): ServiceSpec<Config> => ({
           metrics,
           idempotencyTtlSeconds: config.IDEMPOTENCY_KEY_TTL_SECONDS,
           admission: { maxInFlight: config.ORDER_MAX_IN_FLIGHT, maxWaitMs: config.ORDER_MAX_QUEUE_WAIT_MS },
+          transactions: { concurrency: config.CONSUMER_CONCURRENCY, spreadAfterMs: config.CONSUMER_SPREAD_AFTER_MS },
         }),
     };
   },

@@ -26,6 +26,12 @@ export function createOrderMetrics(registry: Registry) {
     buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
     registers,
   });
+  const transaction = new Histogram({
+    name: METRIC.orderTransaction,
+    help: 'POST /orders requests whose work ran in one transaction (the requests that arrived together; every attempt counts).',
+    buckets: [1, 2, 5, 10, 20, 50, 100],
+    registers,
+  });
   return {
     /** An order was accepted (call once its transaction committed). */
     orderPlaced: (): void => placed.inc(),
@@ -33,6 +39,8 @@ export function createOrderMetrics(registry: Registry) {
     requestShed: (): void => shed.inc(),
     /** A POST /orders got its turn after waiting this long. */
     requestAdmitted: (waitSeconds: number): void => queueWait.observe(waitSeconds),
+    /** A transaction started for this many POST /orders requests. */
+    sharedTransaction: (requests: number): void => transaction.observe(requests),
     /** Counts an order reaching a terminal status (once: a terminal status never changes). */
     transitioned({ from, to, placedAt }: Transition): void {
       if (from === to || (to !== 'COMPLETED' && to !== 'CANCELLED')) return;

@@ -188,6 +188,31 @@ describe('POST /orders', () => {
     expect((await order.settled()).filter((m) => m.body.type === 'OrderPlaced' && (m.body.data as { customer: { customerId: string } }).customer.customerId === customerId)).toEqual([]);
   });
 
+  it('when many orders arrive at once with a bad one among them, then each valid one is placed and published once, and only the bad one is refused', async () => {
+    // Orders arriving together share a transaction (docs/decisions/0020): a bad one must not take the others down with it.
+    const customerId = aCustomer();
+    const good = Array.from({ length: 20 }, (_, i) => anOrderRequest({ customerId, items: [{ sku: 'SKU-MUG', quantity: i + 1 }] }));
+    const bad = anOrderRequest({ customerId, items: [{ sku: 'SKU-UNOBTAINIUM', quantity: 1 }] });
+    const placedBefore = await order.metric('troupe_orders_placed_total');
+    const transactionsBefore = await order.metric('troupe_order_transaction_requests_count');
+    const runsBefore = await order.metric('troupe_order_transaction_requests_sum');
+
+    const responses = await Promise.all([...good.slice(0, 10), bad, ...good.slice(10)].map((request) => post(request)));
+
+    expect(responses.map((r) => r.status)).toEqual([...Array(10).fill(202), 400, ...Array(10).fill(202)]);
+    const placed = await Promise.all(responses.filter((r) => r.status === 202).map(orderBody));
+    expect(new Set(placed.map((b) => b.orderId)).size).toBe(20);
+    const rows = await ordersOf(customerId);
+    expect(rows.map((row) => row.id).sort()).toEqual(placed.map((b) => b.orderId).sort());
+    for (const body of placed) await order.awaitPublished(body.orderId, 'OrderPlaced', 1);
+    expect(await order.metric('troupe_orders_placed_total')).toBe(placedBefore + 20);
+    // They did share: fewer transactions than requests run (a rerun without the bad one counts again).
+    const transactions = (await order.metric('troupe_order_transaction_requests_count')) - transactionsBefore;
+    const runs = (await order.metric('troupe_order_transaction_requests_sum')) - runsBefore;
+    expect(runs).toBeGreaterThanOrEqual(21);
+    expect(transactions).toBeLessThan(runs);
+  });
+
   it('when the body is not valid JSON, then 400 with a JSON error and no parser internals', async () => {
     const response = await post('{"customerId": "c", "email": ');
 

@@ -30,6 +30,7 @@ export const METRIC = {
   orderCompletion: 'troupe_order_completion_duration_seconds',
   orderRequestsShed: 'troupe_order_requests_shed_total',
   orderRequestQueue: 'troupe_order_request_queue_seconds',
+  orderTransaction: 'troupe_order_transaction_requests',
 } as const;
 
 /** The histograms among them: queried through their `_bucket`, `_sum` and `_count` series, never by the bare name. */
@@ -39,4 +40,5 @@ export const HISTOGRAM_METRICS: readonly string[] = [
   METRIC.httpDuration,
   METRIC.orderCompletion,
   METRIC.orderRequestQueue,
+  METRIC.orderTransaction,
 ];

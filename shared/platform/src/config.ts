@@ -57,7 +57,8 @@ export function commonConfig(service: string, defaultPort: number) {
     PREFETCH: int(1, 1000).default(50),
     /**
      * Message-handling transactions in flight at most; one order's messages stay in sequence.
-     * A further one starts only when those running stall (CONSUMER_SPREAD_AFTER_MS).
+     * A further one starts only when those running stall (CONSUMER_SPREAD_AFTER_MS). The order
+     * service bounds the transactions its POST /orders requests share the same way.
      */
     CONSUMER_CONCURRENCY: int(1, 32).default(4),
     /**

@@ -1,6 +1,6 @@
 import { trace } from '@opentelemetry/api';
 import type { OrderRequest } from '@troupe/contracts';
-import type { RunUnitOfWork } from '@troupe/messaging';
+import { sharedUnitOfWork, type RunUnitOfWork } from '@troupe/messaging';
 import type { UnitOfWork } from '@troupe/messaging/domain';
 import { HttpError } from '@troupe/platform';
 import type { Express, Request, Response } from 'express';
@@ -20,6 +20,8 @@ export interface OrderRoutesDeps {
   idempotencyTtlSeconds: number;
   /** Bounds on POST /orders under overload (README "Configuration"). */
   admission: { maxInFlight: number; maxWaitMs: number };
+  /** Transactions that POST /orders share, in flight at most, and when another starts beside them (see `Lanes`). */
+  transactions: { concurrency: number; spreadAfterMs: number };
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -27,6 +29,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function orderRoutes(app: Express, deps: OrderRoutesDeps): void {
   const { metrics, runUnitOfWork, idempotencyTtlSeconds } = deps;
   const admit = admission({ ...deps.admission, onShed: metrics.requestShed, onAdmitted: metrics.requestAdmitted });
+  // Orders placed while a transaction runs share the next one (docs/decisions/0020).
+  const runShared = sharedUnitOfWork(runUnitOfWork, {
+    ...deps.transactions,
+    maxBatch: deps.admission.maxInFlight,
+    onTransaction: metrics.sharedTransaction,
+  });
 
   /** Places the order in the unit of work `uow`: 202 and the order, counted once committed. */
   const accept = async (uow: UnitOfWork, request: OrderRequest, traceId: string | undefined): Promise<StoredResponse> => {
@@ -39,7 +47,7 @@ export function orderRoutes(app: Express, deps: OrderRoutesDeps): void {
     const request = parseOrderRequest(req.body);
     const key = idempotencyKeyOf(req);
     const traceId = currentTraceId();
-    const answer = await runUnitOfWork((uow) => once(uow.db, key, request, idempotencyTtlSeconds, () => accept(uow, request, traceId)));
+    const answer = await runShared(key, (uow) => once(uow.db, key, request, idempotencyTtlSeconds, () => accept(uow, request, traceId)));
     reply(res, answer);
   });
 
