@@ -963,7 +963,7 @@ async function main() {
     console.log(
       `\noverload, ${over.clients} clients (connected in ${over.connect_s} s), ${over.orders} orders: ${over.completed} completed (${over.orders_per_s}/s), ${over.shed} shed with 503, ${over.errors} errors`,
     );
-    console.log(`  POST → 202: p50 ${over.post_p50_ms} ms, p90 ${over.post_p90_ms} ms, p99 ${over.post_p99_ms} ms, max ${over.post_max_ms} ms; POST → 503: max ${over.shed_max_ms} ms`);
+    console.log(`  POST → 202: p50 ${over.post_p50_ms} ms, p90 ${over.post_p90_ms} ms, p99 ${over.post_p99_ms} ms, max ${over.post_max_ms} ms; POST → 503: ${over.shed > 0 ? `max ${over.shed_max_ms} ms` : 'none'}`);
     console.log(`  POST → NotificationSent (accepted orders): p50 ${over.completion.p50_ms} ms, p99 ${over.completion.p99_ms} ms`);
   }
   if (history) {
