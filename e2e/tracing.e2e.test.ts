@@ -22,6 +22,8 @@ const ctx = useSystem('tracing', () => ({
   // The most an operator can turn on, a span per SQL statement included: no span may leak a
   // customer's details then either, and the hops read the same among the extra spans.
   OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,express,pg,pino',
+  // Few at once, so a burst of orders waits for its turns and shares placing transactions.
+  ORDER_MAX_IN_FLIGHT: '2',
 }));
 
 const EXPECTED_HOPS = [
@@ -68,6 +70,25 @@ describe('one trace per order', () => {
     expect(new Set(spans.map((s) => s.service))).toEqual(new Set(['order', 'payment', 'inventory', 'notification']));
     for (const [service, name] of EXPECTED_HOPS) {
       expect(spans.some((s) => s.service === service && s.name === name), `${service}: ${name}`).toBe(true);
+    }
+  });
+
+  it('when orders arrive in a burst, wait for their turns and share transactions, then each keeps a trace of its own', async () => {
+    const placed = await Promise.all(Array.from({ length: 12 }, () => placeOrder(ctx.system)));
+    const traceIds = placed.map((order) => order.traceId);
+    expect(new Set(traceIds).size).toBe(placed.length);
+    for (const order of placed) {
+      // Its own request and its own OrderPlaced in its trace, no other order's.
+      const spans = await eventually(
+        () => {
+          const all = receiver.trace(order.traceId!);
+          return all.some((s) => s.name === 'publish order.events') ? all : undefined;
+        },
+        { timeoutMs: 15_000, what: `the publish span of order ${order.orderId}` },
+      );
+      expect(spans.filter((s) => s.service === 'order' && s.kind === SpanKind.SERVER)).toHaveLength(1);
+      const published = spans.filter((s) => s.name === 'publish order.events').map((s) => s.attributes['troupe.order_id']);
+      expect(published).toEqual([order.orderId]);
     }
   });
 

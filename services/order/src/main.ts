@@ -14,18 +14,21 @@ export const orderService = (config: Config): ServiceSpec<Config> => ({
   bodyLimitBytes: config.MAX_BODY_BYTES,
   compose: ({ pool, registry }) => {
     const metrics = createOrderMetrics(registry);
+    let routes: { close: () => Promise<void> } | undefined;
     return {
       subscriptions: subscriptions(metrics),
       pruning: [expiredKeys],
-      routes: (app, { runUnitOfWork }) =>
-        orderRoutes(app, {
+      stop: async () => routes?.close(),
+      routes: (app, { runUnitOfWork }) => {
+        routes = orderRoutes(app, {
           pool,
           runUnitOfWork,
           metrics,
           idempotencyTtlSeconds: config.IDEMPOTENCY_KEY_TTL_SECONDS,
           admission: { maxInFlight: config.ORDER_MAX_IN_FLIGHT, maxWaitMs: config.ORDER_MAX_QUEUE_WAIT_MS },
-          transactions: { concurrency: config.CONSUMER_CONCURRENCY, spreadAfterMs: config.CONSUMER_SPREAD_AFTER_MS },
-        }),
+          transactions: { concurrency: config.CONSUMER_CONCURRENCY, spreadAfterMs: config.CONSUMER_SPREAD_AFTER_MS, maxBatch: config.PREFETCH },
+        });
+      },
     };
   },
 });

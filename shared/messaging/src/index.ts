@@ -5,7 +5,7 @@ export { unavailableDependency } from './failures';
 export { subscribe, type Handler, type Subscription } from './handler';
 export { Messaging } from './messaging';
 export { type Dependency } from './outage';
-export { sharedUnitOfWork, type RunSharedUnitOfWork } from './shared-unit-of-work';
+export { sharedUnitOfWork, type SharedUnitOfWork } from './shared-unit-of-work';
 export { type RunUnitOfWork } from './unit-of-work';
 export const MIGRATIONS_DIR = require('node:path').join(__dirname, '..', 'migrations') as string;
 export { type FailedAttempt } from './failed-attempts';

@@ -61,6 +61,8 @@ export interface ServiceParts {
   faults?: Faults;
   /** The service's own deduplication records to prune, besides the inbox. */
   pruning?: PruneTask[];
+  /** The service's own part of a graceful stop: after HTTP has stopped, before the consumers do. */
+  stop?: () => Promise<void>;
 }
 
 export interface ServiceSpec<C extends BaseConfig> {
@@ -147,6 +149,7 @@ export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): 
   const stop = () =>
     (stopped ??= (async () => {
       await closeServer(server, app);
+      await parts.stop?.();
       await messaging.stop();
       await pruning.stop();
       await pool.end();

@@ -1,3 +1,4 @@
+import { context } from '@opentelemetry/api';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 
 export interface AdmissionOptions {
@@ -43,11 +44,14 @@ export function admission(options: AdmissionOptions): RequestHandler {
 
   return (_req: Request, res: Response, next: NextFunction) => {
     const arrived = performance.now();
+    // A waiting request is let in from another response's 'close' listener: it must go on in its
+    // own trace context, not in that response's.
+    const own = context.active();
     const start = () => {
       options.onAdmitted?.((performance.now() - arrived) / 1000);
       // 'close' fires once whether the response finished or the client went away.
       res.once('close', release);
-      next();
+      context.with(own, next);
     };
     if (inFlight < maxInFlight) {
       inFlight += 1;

@@ -1,4 +1,6 @@
 import { EventEmitter } from 'node:events';
+import { context, createContextKey, ROOT_CONTEXT } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import type { Request, Response } from 'express';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { admission } from './admission';
@@ -91,5 +93,25 @@ describe('admission', () => {
     responses[1]!.emit('close');
     responses[0]!.finish();
     expect(started).toEqual([0, 2]);
+  });
+
+  it("when a waiting request gets its turn as another response closes, then it goes on in its own trace context, not that response's", () => {
+    const manager = new AsyncLocalStorageContextManager().enable();
+    context.setGlobalContextManager(manager);
+    try {
+      const REQUEST = createContextKey('request');
+      const inRequest = <T>(name: string, fn: () => T) => context.with(ROOT_CONTEXT.setValue(REQUEST, name), fn);
+      const gate = admission({ maxInFlight: 1, maxWaitMs: 1000 });
+      const seen: unknown[] = [];
+      const first = aResponse();
+      inRequest('first', () => gate({} as Request, first as unknown as Response, () => seen.push(context.active().getValue(REQUEST))));
+      inRequest('second', () => gate({} as Request, aResponse() as unknown as Response, () => seen.push(context.active().getValue(REQUEST))));
+
+      inRequest('first', () => first.finish()); // the first response closes in its own request's context
+      expect(seen).toEqual(['first', 'second']);
+    } finally {
+      manager.disable();
+      context.disable();
+    }
   });
 });

@@ -20,19 +20,23 @@ export interface OrderRoutesDeps {
   idempotencyTtlSeconds: number;
   /** Bounds on POST /orders under overload (README "Configuration"). */
   admission: { maxInFlight: number; maxWaitMs: number };
-  /** Transactions that POST /orders share, in flight at most, and when another starts beside them (see `Lanes`). */
-  transactions: { concurrency: number; spreadAfterMs: number };
+  /**
+   * The transactions POST /orders requests share (docs/decisions/0020): in flight at most, when
+   * another starts beside them (see `Lanes`), and requests in one at most.
+   */
+  transactions: { concurrency: number; spreadAfterMs: number; maxBatch: number };
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export function orderRoutes(app: Express, deps: OrderRoutesDeps): void {
+/** Serves the order routes; `close` (after the HTTP server has stopped) refuses what still waits and lets the rest finish. */
+export function orderRoutes(app: Express, deps: OrderRoutesDeps): { close: () => Promise<void> } {
   const { metrics, runUnitOfWork, idempotencyTtlSeconds } = deps;
   const admit = admission({ ...deps.admission, onShed: metrics.requestShed, onAdmitted: metrics.requestAdmitted });
   // Orders placed while a transaction runs share the next one (docs/decisions/0020).
-  const runShared = sharedUnitOfWork(runUnitOfWork, {
+  const placing = sharedUnitOfWork(runUnitOfWork, {
     ...deps.transactions,
-    maxBatch: deps.admission.maxInFlight,
+    maxBatch: Math.min(deps.transactions.maxBatch, deps.admission.maxInFlight),
     onTransaction: metrics.sharedTransaction,
   });
 
@@ -47,7 +51,7 @@ export function orderRoutes(app: Express, deps: OrderRoutesDeps): void {
     const request = parseOrderRequest(req.body);
     const key = idempotencyKeyOf(req);
     const traceId = currentTraceId();
-    const answer = await runShared(key, (uow) => once(uow.db, key, request, idempotencyTtlSeconds, () => accept(uow, request, traceId)));
+    const answer = await placing.run(key, (uow) => once(uow.db, key, request, idempotencyTtlSeconds, () => accept(uow, request, traceId)));
     reply(res, answer);
   });
 
@@ -62,6 +66,8 @@ export function orderRoutes(app: Express, deps: OrderRoutesDeps): void {
     if (!order) throw new HttpError(404, `no order ${id.slice(0, 64)}`);
     res.json(order);
   });
+
+  return { close: () => placing.close() };
 }
 
 /** The order's place (Location), whether it is a replay, and the body. */
