@@ -86,7 +86,12 @@ describe('sharedUnitOfWork', () => {
       shared('c', write('c', new Error('bad c'))),
       shared('d', write('d')),
     ]);
-    expect(answers.map((a) => a.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    expect(answers).toEqual([
+      { status: 'fulfilled', value: 'a' },
+      { status: 'rejected', reason: new Error('bad b') },
+      { status: 'rejected', reason: new Error('bad c') },
+      { status: 'fulfilled', value: 'd' },
+    ]);
     expect(ran).toEqual([['a', 'b'], ['a', 'c'], ['a'], ['d']]);
     expect(committed).toEqual([['a'], ['d']]);
   });
@@ -113,12 +118,15 @@ describe('sharedUnitOfWork', () => {
     await nextTurn(); // the first transaction is running
     const waiting = shared.run('k', write('k2')); // same key: waits for the first
 
-    const closed = shared.close();
+    let closedYet = false;
+    const closed = shared.close().then(() => (closedYet = true));
     await expect(waiting).rejects.toBeInstanceOf(DependencyError);
+    await nextTurn();
+    expect(closedYet).toBe(false); // the running transaction has not ended
     hold.release();
     await closed;
+    expect(committed).toEqual([['k1']]); // it ended before close() did
     expect(await first).toBe('k1');
-    expect(committed).toEqual([['k1']]);
     await expect(shared.run('x', write('x'))).rejects.toBeInstanceOf(DependencyError);
   });
 

@@ -48,6 +48,8 @@ export function admission(options: AdmissionOptions): RequestHandler {
     // own trace context, not in that response's.
     const own = context.active();
     const start = () => {
+      // Let in as the server closes connections at shutdown: no one is left to answer.
+      if (res.destroyed || res.socket?.destroyed === true) return release();
       options.onAdmitted?.((performance.now() - arrived) / 1000);
       // 'close' fires once whether the response finished or the client went away.
       res.once('close', release);

@@ -114,4 +114,17 @@ describe('admission', () => {
       context.disable();
     }
   });
+
+  it("when a waiting request's connection is gone by its turn (the server closing connections), then it is not started and the turn passes on", () => {
+    const gate = admission({ maxInFlight: 1, maxWaitMs: 1000 });
+    const started: number[] = [];
+    const responses = Array.from({ length: 3 }, (_, i) => {
+      const res = Object.assign(aResponse(), { socket: { destroyed: false } });
+      gate({} as Request, res as unknown as Response, () => started.push(i));
+      return res;
+    });
+    responses[1]!.socket.destroyed = true; // its 'close' not emitted yet
+    responses[0]!.finish();
+    expect(started).toEqual([0, 2]);
+  });
 });
