@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { deadLetterQueueOf, ownExchangeOf, type ServiceName } from '@troupe/contracts';
-import type { ConfirmChannel, GetMessage } from 'amqplib';
+import { ownExchangeOf, type ServiceName } from '@troupe/contracts';
+import type { MessageProperties } from 'amqplib';
+import type { Pool } from 'pg';
 import { UnroutableError } from './errors';
 import { HEADER, copyHeaders, forwardOptions, numberHeader, stringHeader } from './headers';
-import { ConfirmPublisher } from './publisher';
+import type { ConfirmPublisher } from './publisher';
 import { endSpan, startReplaySpan } from './tracing';
 
 /** A dead-lettered message as an operator sees it. */
@@ -24,9 +25,15 @@ export interface DeadLetter {
   headers: Record<string, unknown>;
 }
 
+/** What a dead letter is made of: its AMQP properties and its body, as the broker delivered them. */
+export interface StoredMessage {
+  properties: MessageProperties;
+  content: Buffer;
+}
+
 export type Selection = { all: true } | { ids: readonly string[] };
 
-export function describeDeadLetter(message: GetMessage): DeadLetter {
+export function describeDeadLetter(message: StoredMessage): DeadLetter {
   const p = message.properties;
   // A message the broker dead-lettered itself (delivery limit) carries x-first-death-* instead of ours.
   const brokerQueue = stringHeader(p, 'x-first-death-queue');
@@ -46,123 +53,113 @@ export function describeDeadLetter(message: GetMessage): DeadLetter {
   };
 }
 
-export function deadLetterId(message: GetMessage): string {
+export function deadLetterId(message: StoredMessage): string {
   const id = message.properties.messageId;
   return typeof id === 'string' && id.length > 0 ? id : `sha256:${createHash('sha256').update(message.content).digest('hex').slice(0, 16)}`;
 }
 
-const selected = (selection: Selection, id: string) => ('all' in selection ? true : selection.ids.includes(id));
+/**
+ * Keeps one message in the table; a copy seen again (the broker redelivering it after the keeper
+ * lost its channel before the ack) finds its row and changes nothing.
+ */
+export async function keepDeadLetter(pool: Pool, message: StoredMessage): Promise<void> {
+  await pool.query(
+    'INSERT INTO troupe_dead_letters (id, replay_count, properties, body) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+    [deadLetterId(message), numberHeader(message.properties, HEADER.replayCount) ?? 0, JSON.stringify(message.properties), message.content],
+  );
+}
+
+interface Row {
+  id: string;
+  replay_count: number;
+  properties: MessageProperties;
+  body: Buffer;
+}
+
+const COLUMNS = 'id, replay_count, properties, body';
+/** The rows `selection` names, oldest first; `$1`: the ids (ignored for all), `$2`: the limit. */
+const SELECTED = `SELECT ${COLUMNS} FROM troupe_dead_letters WHERE ($1::text[] IS NULL OR id = ANY($1)) ORDER BY dead_lettered_at, id LIMIT $2`;
+const idsOf = (selection: Selection) => ('all' in selection ? null : [...selection.ids]);
+const asMessage = (row: Row): StoredMessage => ({ properties: row.properties, content: row.body });
 
 /**
- * Inspect, replay and purge a service's dead-letter queue over AMQP (so it works whether the
- * service is up or not). Every operation takes the messages one by one and puts back, unacked,
- * the ones it was not asked about.
+ * A service's dead letters: listed, counted, replayed and purged in its database, where the
+ * dead-letter keeper put them. Looking is a SELECT and moves nothing; a replay publishes the
+ * selected messages back (with a confirm) and deletes exactly the rows it sent.
  */
 export class DeadLetters {
-  private readonly publisher = new ConfirmPublisher();
-  readonly queue: string;
   private readonly exchange: string;
 
   constructor(
-    private readonly channel: ConfirmChannel,
+    private readonly pool: Pool,
     service: ServiceName,
+    /** Needed to replay; list, count and purge work without the broker. */
+    private readonly publisher?: ConfirmPublisher,
   ) {
-    this.queue = deadLetterQueueOf(service);
     this.exchange = ownExchangeOf(service);
-    this.publisher.attach(channel);
   }
 
-  /** Up to `limit` messages, left in the queue. */
+  /** Up to `limit` messages, oldest first, left where they are. */
   async list(limit = 100): Promise<DeadLetter[]> {
-    const taken = await this.take(limit);
-    await this.putBack(taken);
-    return taken.map(describeDeadLetter);
+    const { rows } = await this.pool.query<Row>(SELECTED, [null, limit]);
+    return rows.map((row) => describeDeadLetter(asMessage(row)));
   }
 
   async count(): Promise<number> {
-    return (await this.channel.checkQueue(this.queue)).messageCount;
+    const { rows } = await this.pool.query<{ n: string }>('SELECT count(*) AS n FROM troupe_dead_letters');
+    return Number(rows[0]?.n ?? 0);
   }
 
   /**
    * Sends the selected messages back to the queue they failed on (never to the fanout exchange:
    * the other subscribers already have them), as a fresh first attempt with `x-troupe-replay-count`
-   * incremented, each in a new trace linked to the original. The DLQ copy is acked only after the
-   * broker confirmed the replayed one: a failure half way leaves a message in both places at
-   * worst, and the consumer's inbox makes the second copy harmless.
+   * incremented, each in a new trace linked to the original. A row is deleted once the broker
+   * confirmed its message, in a transaction that holds the rows it took (a second replay beside it
+   * skips them): a failure half way keeps what was sent deleted and the rest in place.
    */
   async replay(selection: Selection, limit = 10_000): Promise<DeadLetter[]> {
-    const taken = await this.take(limit);
+    const publisher = this.publisher;
+    if (!publisher) throw new Error('replaying needs the broker');
     const replayed: DeadLetter[] = [];
-    const settled = new Set<GetMessage>();
+    let failure: unknown;
+    const client = await this.pool.connect();
     try {
-      for (const message of taken) {
-        const letter = describeDeadLetter(message);
-        if (!selected(selection, letter.id) || !letter.queue) continue;
-        await this.republish(message, letter);
-        this.channel.ack(message);
-        settled.add(message);
+      await client.query('BEGIN');
+      const { rows } = await client.query<Row>(`${SELECTED} FOR UPDATE SKIP LOCKED`, [idsOf(selection), limit]);
+      for (const row of rows) {
+        const letter = describeDeadLetter(asMessage(row));
+        if (!letter.queue) continue;
+        try {
+          await this.republish(publisher, asMessage(row), letter);
+        } catch (error) {
+          // What was sent stays deleted (committed below); the rest stays for the next replay.
+          failure = error;
+          break;
+        }
+        await client.query('DELETE FROM troupe_dead_letters WHERE id = $1 AND replay_count = $2', [row.id, row.replay_count]);
         replayed.push(letter);
       }
-    } finally {
-      await this.putBack(taken.filter((m) => !settled.has(m)));
-      await this.flush();
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release(true);
+      throw error;
     }
+    client.release();
+    if (failure !== undefined) throw failure;
     return replayed;
   }
 
   /** Deletes the selected messages for good. */
   async purge(selection: Selection, limit = 10_000): Promise<DeadLetter[]> {
-    const taken = await this.take(limit);
-    const purged: DeadLetter[] = [];
-    const untouched: GetMessage[] = [];
-    for (const message of taken) {
-      const letter = describeDeadLetter(message);
-      if (selected(selection, letter.id)) {
-        this.channel.ack(message);
-        purged.push(letter);
-      } else {
-        untouched.push(message);
-      }
-    }
-    await this.putBack(untouched);
-    await this.flush();
-    return purged;
+    const { rows } = await this.pool.query<Row>(
+      `DELETE FROM troupe_dead_letters WHERE (id, replay_count) IN (SELECT id, replay_count FROM (${SELECTED} FOR UPDATE SKIP LOCKED) chosen) RETURNING ${COLUMNS}`,
+      [idsOf(selection), limit],
+    );
+    return rows.map((row) => describeDeadLetter(asMessage(row)));
   }
 
-  /**
-   * Acks have no reply: one round trip on the same channel after them guarantees the broker has
-   * processed them before we return (and before a caller such as the CLI closes the connection,
-   * which would otherwise lose the last acks and leave replayed messages in the DLQ).
-   */
-  private async flush(): Promise<void> {
-    await this.count();
-  }
-
-  private async take(limit: number): Promise<GetMessage[]> {
-    const taken: GetMessage[] = [];
-    while (taken.length < limit) {
-      const message = await this.channel.get(this.queue, { noAck: false });
-      if (!message) break;
-      taken.push(message);
-    }
-    return taken;
-  }
-
-  /**
-   * Returns messages to the queue, and waits (briefly) until the queue shows them again: a nack has
-   * no reply, and the next operation — another listing, a replay — must find them there.
-   */
-  private async putBack(messages: readonly GetMessage[]): Promise<void> {
-    if (messages.length === 0) return;
-    const before = await this.count();
-    for (const message of messages) this.channel.nack(message, false, true);
-    const deadline = Date.now() + 2000;
-    while ((await this.count()) < before + messages.length && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
-
-  private async republish(message: GetMessage, letter: DeadLetter): Promise<void> {
+  private async republish(publisher: ConfirmPublisher, message: StoredMessage, letter: DeadLetter): Promise<void> {
     const queue = letter.queue as string;
     const headers = copyHeaders(message.properties);
     for (const name of [HEADER.attempt, HEADER.error, HEADER.deadLetterReason, HEADER.firstFailureAt, HEADER.lastFailureAt]) {
@@ -174,7 +171,7 @@ export class DeadLetters {
     try {
       // Straight to the queue (through the service's own exchange), with confirm and `mandatory`:
       // a queue that no longer exists is an error.
-      await this.publisher.publish(
+      await publisher.publish(
         this.exchange,
         queue,
         message.content,
@@ -188,9 +185,8 @@ export class DeadLetters {
       endSpan(span);
     } catch (error) {
       endSpan(span, error);
-      throw error instanceof UnroutableError
-        ? new Error(`queue ${queue} does not exist: ${letter.id} stays in the DLQ`)
-        : new Error(`broker did not confirm the replay of ${letter.id}`);
+      if (error instanceof UnroutableError) throw new Error(`queue ${queue} does not exist: ${letter.id} stays in the dead letters`);
+      throw error;
     }
   }
 }

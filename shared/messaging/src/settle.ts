@@ -77,7 +77,7 @@ export class Settler {
       // Not the message's fault: back to its queue as it came, this attempt not counted.
       job.log.debug({ err: errorMessage(error), dependency: failure.dependency }, 'dependency unavailable; message handed back');
       job.span.addEvent('dependency unavailable', { 'troupe.dependency': failure.dependency });
-      requeue(delivery);
+      await this.handBack(delivery);
       metrics.consumed.inc({ ...labels, outcome: 'requeued' });
       return;
     }
@@ -101,6 +101,28 @@ export class Settler {
       metrics.retried.inc(labels);
       metrics.consumed.inc({ ...labels, outcome: 'retried' });
       await this.recordFailure(job, error, { outcome: 'retried', retryDelayMs: delay });
+    }
+  }
+
+  /**
+   * Back to its queue as it came, no attempt spent (a dependency is away, or the consumer is pausing
+   * or stopping). Not with a nack: RabbitMQ 4 counts every message handed back towards its queue's
+   * delivery limit, and dead-letters (or drops) it past the limit, so a message caught in a few
+   * outages would end in the DLQ without ever failing (decision 0021). A copy goes to the same queue
+   * through the service's own exchange, confirmed, and then the original is acked; a message that
+   * cannot be copied (the broker is going away) is nacked back, as before.
+   */
+  async handBack(delivery: Delivery): Promise<void> {
+    const { message } = delivery;
+    const options = forwardOptions(message.properties, {
+      ...copyHeaders(message.properties),
+      [HEADER.originalExchange]: stringHeader(message.properties, HEADER.originalExchange) ?? message.fields.exchange,
+    });
+    try {
+      await this.deps.publisher.publish(this.ownExchange, delivery.queue, message.content, options);
+      ack(delivery);
+    } catch {
+      requeue(delivery);
     }
   }
 

@@ -1,7 +1,7 @@
 import { decodeEvent } from '@troupe/contracts';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
-import { flushAcks, received, requeue, type Delivery } from './delivery';
+import { flushAcks, received, type Delivery } from './delivery';
 import { errorMessage } from './errors';
 import type { Subscription } from './handler';
 import type { Lanes } from './lanes';
@@ -19,6 +19,8 @@ export interface SubscriptionConsumerDeps {
   lanes: Lanes<Delivery>;
   /** This consumer's channel died while the connection lives on: the connection is recycled. */
   onChannelLost: (reason: string) => void;
+  /** Sends a message taken but not handled back to its queue, no attempt spent (`Settler.handBack`). */
+  handBack: (delivery: Delivery) => Promise<void>;
 }
 
 /**
@@ -30,6 +32,8 @@ export class SubscriptionConsumer {
   private channel: Channel | undefined;
   private consumerTag: string | undefined;
   private stopping = false;
+  /** Hand-backs not yet confirmed: the channel stays open until they are settled. */
+  private readonly handingBack = new Set<Promise<void>>();
   /** Dependencies whose outage keeps this subscription from consuming (see `Outages`). */
   private readonly pausedBy = new Set<string>();
 
@@ -83,7 +87,7 @@ export class SubscriptionConsumer {
     this.consumerTag = undefined;
     this.deps.metrics.consumerUp.set({ queue: this.queue }, 0);
     await channel.cancel(consumerTag).catch(() => undefined);
-    for (const delivery of this.dropQueued()) requeue(delivery);
+    await this.handBack(this.dropQueued());
   }
 
   async resume(dependency: string): Promise<void> {
@@ -104,14 +108,14 @@ export class SubscriptionConsumer {
     this.deps.metrics.consumerUp.set({ queue: this.queue }, 0);
   }
 
-  /** Stop taking messages; what was taken but not started goes back to the broker. */
+  /** Stop taking messages; what was taken but not started goes back to its queue. */
   async cancel(): Promise<void> {
     this.stopping = true;
     const { channel, consumerTag } = this;
     if (channel && consumerTag) await channel.cancel(consumerTag).catch(() => undefined);
     this.consumerTag = undefined;
-    this.dropQueued();
     this.deps.metrics.consumerUp.set({ queue: this.queue }, 0);
+    await this.handBack(this.dropQueued());
   }
 
   /** Sends the acks waiting for the end of this turn now (the connection is about to close). */
@@ -121,6 +125,7 @@ export class SubscriptionConsumer {
 
   /** After the batches in hand have finished (see `Messaging.stop`). */
   async close(): Promise<void> {
+    await Promise.all(this.handingBack);
     this.flushAcks();
     await this.channel?.close().catch(() => undefined);
   }
@@ -141,11 +146,22 @@ export class SubscriptionConsumer {
     }
     // Before anything else: an ack for a later message must never cover this one unsettled.
     received({ channel, message });
-    if (this.stopping) return; // not acked: requeued when the channel closes
-    // Sent before the broker saw our cancel: straight back, untouched.
-    if (this.pausedBy.size > 0) return requeue({ channel, message });
     const decoded = decodeEvent(message.content);
-    this.deps.lanes.push({ queue: this.queue, subscription: this.subscription, channel, message, decoded }, decoded.ok ? decoded.event.orderId : undefined);
+    const delivery: Delivery = { queue: this.queue, subscription: this.subscription, channel, message, decoded };
+    // Sent before the broker saw our cancel: straight back, untouched.
+    if (this.stopping || this.pausedBy.size > 0) return void this.handBack([delivery]);
+    this.deps.lanes.push(delivery, decoded.ok ? decoded.event.orderId : undefined);
+  }
+
+  /** Hands `deliveries` back (see `Settler.handBack`); `close` waits for them. */
+  private async handBack(deliveries: readonly Delivery[]): Promise<void> {
+    const done = Promise.all(deliveries.map((delivery) => this.deps.handBack(delivery))).then(() => undefined);
+    this.handingBack.add(done);
+    try {
+      await done;
+    } finally {
+      this.handingBack.delete(done);
+    }
   }
 
   /** Takes this queue's deliveries that wait in the lanes, not yet started, out of them. */
