@@ -1,4 +1,4 @@
-import { deadLetterQueueOf, type OrderRequest, type OrderStatus, type OrderView } from '@troupe/contracts';
+import { deadLetterQueueOf, type GatewayEntry, type OrderRequest, type OrderStatus, type OrderView } from '@troupe/contracts';
 import { anOrderRequest, eventually, query, type TestBroker } from '@troupe/testing';
 import { SERVICES, type Service, type System } from './system';
 
@@ -15,7 +15,9 @@ export interface Notification {
 }
 
 /** Where the services answer: processes (System) or containers. */
-export type Endpoints = Pick<System, 'baseUrl'>;
+export interface Endpoints {
+  baseUrl(service: Service): string;
+}
 
 const TERMINAL: readonly OrderStatus[] = ['COMPLETED', 'CANCELLED'];
 
@@ -50,6 +52,17 @@ export const getStock = (system: System, sku: string) =>
 export const getNotifications = async (system: System, orderId: string) =>
   (await getJson<{ orderId: string; notifications: Notification[] }>(system, 'notification', `/notifications?orderId=${orderId}`))
     .notifications;
+
+/** The card gateway's ledger for the order: every charge and refund, oldest first. */
+export async function gatewayLedger(system: Pick<System, 'baseUrl'>, orderId: string): Promise<GatewayEntry[]> {
+  const response = await fetch(`${system.baseUrl('gateway')}/ledger?orderId=${orderId}`, { signal: AbortSignal.timeout(5000) });
+  if (response.status !== 200) throw new Error(`GET /ledger on the gateway: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { entries: GatewayEntry[] }).entries;
+}
+
+/** The ledger as [kind, idempotency key, outcome], for exact comparisons. */
+export const ledgerLines = async (system: Pick<System, 'baseUrl'>, orderId: string) =>
+  (await gatewayLedger(system, orderId)).map((e) => [e.kind, e.idempotencyKey, e.outcome]);
 
 export const historyTypes = (order: OrderView): string[] => order.history.map((h) => h.type);
 
