@@ -1,6 +1,6 @@
 import { deadLetterQueueOf, type GatewayEntry, type OrderRequest, type OrderStatus, type OrderView } from '@troupe/contracts';
 import { anOrderRequest, eventually, query, type TestBroker } from '@troupe/testing';
-import { SERVICES, type Service, type System } from './system';
+import { SERVICES, type Process, type Service, type System } from './system';
 
 /** The public HTTP API (docs/design.md "HTTP API"), as a customer (or an operator) would call it. */
 
@@ -100,10 +100,10 @@ export function reaches(system: Endpoints, orderId: string, status: OrderStatus,
   );
 }
 
-/** Runs one query against a service's own database. */
+/** Runs one query against a service's own database (or the gateway's). */
 export function sql<R extends Record<string, unknown> = Record<string, unknown>>(
   system: System,
-  service: Service,
+  service: Process,
   text: string,
   values: unknown[] = [],
 ): Promise<R[]> {
