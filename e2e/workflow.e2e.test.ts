@@ -170,7 +170,7 @@ describe('an order, all four services running', () => {
       fetch(`${system.baseUrl('gateway')}/admin/faults`, {
         method: 'PUT',
         headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ failureRate }),
+        body: JSON.stringify({ gatewayFailureRate: failureRate }),
       });
     expect((await faults(1)).status).toBe(200);
     const placed = await placeOrder(system, { paymentMethod: { token: 'tok_visa' } });

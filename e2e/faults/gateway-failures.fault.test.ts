@@ -14,7 +14,7 @@ const setFailureRate = async (failureRate: number) => {
   const response = await fetch(`${ctx.system.baseUrl('gateway')}/admin/faults`, {
     method: 'PUT',
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ failureRate }),
+    body: JSON.stringify({ gatewayFailureRate: failureRate }),
   });
   expect(response.status).toBe(200);
 };

@@ -6,8 +6,8 @@ import { Faults } from '@troupe/platform';
  */
 export const gatewayFaults = () =>
   new Faults({
-    failureRate: { description: 'Share of charge and refund requests the gateway answers 503 before charging anything (the caller retries)', min: 0, max: 1, defaultValue: 0, unit: 'ratio' },
-    latencyMs: { description: 'Time the gateway takes before answering each charge and refund', min: 0, max: 10_000, defaultValue: 0, unit: 'ms' },
+    gatewayFailureRate: { description: 'Share of charge and refund requests the gateway answers 503 before charging anything (the caller retries)', min: 0, max: 1, defaultValue: 0, unit: 'ratio' },
+    gatewayLatencyMs: { description: 'Time the gateway takes before answering each charge and refund', min: 0, max: 10_000, defaultValue: 0, unit: 'ms' },
   });
 
 export type GatewayFaults = ReturnType<typeof gatewayFaults>;

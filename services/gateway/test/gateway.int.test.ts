@@ -26,7 +26,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  await setFaults({ failureRate: 0, latencyMs: 0 });
+  await setFaults({ gatewayFailureRate: 0, gatewayLatencyMs: 0 });
 });
 
 const post = (path: string, key: string | undefined, body: unknown) =>
@@ -230,20 +230,20 @@ describe('fault switches', () => {
 
   it('when the failure rate is 1, then every charge is 503 and nothing is charged; at 0 the same key charges once', async () => {
     const body = aCharge();
-    await setFaults({ failureRate: 1 });
+    await setFaults({ gatewayFailureRate: 1 });
 
     const failed = await charge(body);
 
     expect(failed.status).toBe(503);
-    expect(await failed.json()).toEqual({ error: 'gateway unavailable (fault switch failureRate)' });
+    expect(await failed.json()).toEqual({ error: 'gateway unavailable (fault switch gatewayFailureRate)' });
     expect(await ledger(body.orderId)).toEqual([]);
-    await setFaults({ failureRate: 0 });
+    await setFaults({ gatewayFailureRate: 0 });
     expect((await charge(body)).status).toBe(201);
     expect(await ledger(body.orderId)).toHaveLength(1);
   });
 
   it('when the latency is set, then a charge takes at least that long', async () => {
-    await setFaults({ latencyMs: 300 });
+    await setFaults({ gatewayLatencyMs: 300 });
     const started = performance.now();
 
     await charge(aCharge());
@@ -252,10 +252,10 @@ describe('fault switches', () => {
   });
 
   it('when a switch is out of range or unknown, then it is 400 naming it', async () => {
-    const response = await setFaults({ failureRate: 1.5, paymentGatewayFailureRate: 1 });
+    const response = await setFaults({ gatewayFailureRate: 1.5, paymentGatewayFailureRate: 1 });
 
     expect(response.status).toBe(400);
-    expect(((await response.json()) as ErrorBody).details.map((d: { field: string }) => d.field).sort()).toEqual(['failureRate', 'paymentGatewayFailureRate']);
+    expect(((await response.json()) as ErrorBody).details.map((d: { field: string }) => d.field).sort()).toEqual(['gatewayFailureRate', 'paymentGatewayFailureRate']);
   });
 });
 

@@ -23,7 +23,7 @@ afterAll(async () => {
 
 // A failed test leaves no fault switched on for the next one.
 afterEach(async () => {
-  await gateway.setFaults({ failureRate: 0, latencyMs: 0 });
+  await gateway.setFaults({ gatewayFailureRate: 0, gatewayLatencyMs: 0 });
 });
 
 const aVisaOrder = () => anEvent('OrderPlaced', { data: { paymentMethod: { token: 'tok_visa' } } });
@@ -34,7 +34,7 @@ describe("the gateway's fault switches", () => {
   });
 
   it('when the gateway fails every charge, then OrderPlaced is retried then dead-lettered; switched back and replayed, the order is paid once', async () => {
-    expect(await gateway.setFaults({ failureRate: 1 })).toBe(200);
+    expect(await gateway.setFaults({ gatewayFailureRate: 1 })).toBe(200);
     const retriedBefore = await payment.metric('troupe_messages_retried_total', { queue: 'payment.order.events', type: 'OrderPlaced' });
     const placed = aVisaOrder();
     await payment.broker.publish('order.events', placed);
@@ -45,7 +45,7 @@ describe("the gateway's fault switches", () => {
     expect((await payment.running.pool.query('SELECT 1 FROM payments WHERE order_id = $1', [placed.orderId])).rowCount).toBe(0);
     expect(await gateway.ledger(placed.orderId)).toEqual([]);
 
-    expect(await gateway.setFaults({ failureRate: 0 })).toBe(200);
+    expect(await gateway.setFaults({ gatewayFailureRate: 0 })).toBe(200);
     const replay = await fetch(`${payment.baseUrl}/admin/dlq/replay`, { method: 'POST', headers: auth, body: JSON.stringify({ all: true }) });
     expect(replay.status).toBe(200);
 
@@ -57,7 +57,7 @@ describe("the gateway's fault switches", () => {
   });
 
   it('when the gateway is given latency, then a charge takes at least that long', async () => {
-    expect(await gateway.setFaults({ latencyMs: 400 })).toBe(200);
+    expect(await gateway.setFaults({ gatewayLatencyMs: 400 })).toBe(200);
     const placed = aVisaOrder();
     const started = Date.now();
     await payment.broker.publish('order.events', placed);
@@ -68,14 +68,14 @@ describe("the gateway's fault switches", () => {
   it('when the gateway answers later than GATEWAY_TIMEOUT_MS, then the call is retried under the same key and the card is charged once', async () => {
     const retried = () => payment.metric('troupe_messages_retried_total', { queue: 'payment.order.events', type: 'OrderPlaced' });
     const retriedBefore = await retried();
-    expect(await gateway.setFaults({ latencyMs: GATEWAY_TIMEOUT_MS + 500 })).toBe(200);
+    expect(await gateway.setFaults({ gatewayLatencyMs: GATEWAY_TIMEOUT_MS + 500 })).toBe(200);
     const placed = aVisaOrder();
     await payment.broker.publish('order.events', placed);
 
     // The gateway charged after payment stopped waiting: the charge is in its ledger, not in payment's.
     await eventually(async () => (await gateway.ledger(placed.orderId)).length === 1, { what: 'the late charge in the ledger', timeoutMs: 10_000 });
     await eventually(async () => (await retried()) > retriedBefore, { what: 'the timed-out call retried' });
-    expect(await gateway.setFaults({ latencyMs: 0 })).toBe(200);
+    expect(await gateway.setFaults({ gatewayLatencyMs: 0 })).toBe(200);
 
     await payment.awaitPublished(placed.orderId, 'PaymentCompleted');
     expect((await payment.running.pool.query('SELECT status FROM payments WHERE order_id = $1', [placed.orderId])).rows).toEqual([{ status: 'CAPTURED' }]);
@@ -83,7 +83,7 @@ describe("the gateway's fault switches", () => {
   });
 
   it('when a charge is slow, then an order arriving meanwhile is charged beside it, not after it', async () => {
-    expect(await gateway.setFaults({ latencyMs: 1200 })).toBe(200);
+    expect(await gateway.setFaults({ gatewayLatencyMs: 1200 })).toBe(200);
     const batches = () => payment.metric('troupe_consumer_batch_messages_count');
     const before = await batches();
     const first = aVisaOrder();

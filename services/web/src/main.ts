@@ -29,7 +29,7 @@ const CONTENT_SECURITY_POLICY = "default-src 'self'; img-src 'self' data:; style
 export function createWebApp(config: Config, logger: Logger): { app: Express; feed: OrdersFeed } {
   const registry = processMetrics('web');
   const upstream = new Upstream(
-    { order: config.ORDER_URL, payment: config.PAYMENT_URL, inventory: config.INVENTORY_URL, notification: config.NOTIFICATION_URL },
+    { order: config.ORDER_URL, payment: config.PAYMENT_URL, inventory: config.INVENTORY_URL, notification: config.NOTIFICATION_URL, gateway: config.GATEWAY_URL },
     config.UPSTREAM_TIMEOUT_MS,
     config.ADMIN_TOKEN,
   );

@@ -124,6 +124,7 @@ export const readinessSchema = z.object({
       subscriptions: z.array(z.object({ queue: z.string(), consuming: z.boolean() }).loose()),
     }),
     z.strictObject({}).meta({ description: 'The web front: nothing of its own to check' }),
+    z.strictObject({ database: z.boolean() }).meta({ description: 'The card gateway: its database alone' }),
   ]),
 });
 

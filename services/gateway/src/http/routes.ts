@@ -52,9 +52,9 @@ function parsed<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
 
 /** The fault switches: a delay, then (sometimes) a 503 before anything is charged. */
 async function faulted(res: Response, faults: GatewayFaults): Promise<boolean> {
-  await faults.delay('latencyMs');
-  if (!faults.strikes('failureRate')) return false;
-  unavailable(res, 'gateway unavailable (fault switch failureRate)');
+  await faults.delay('gatewayLatencyMs');
+  if (!faults.strikes('gatewayFailureRate')) return false;
+  unavailable(res, 'gateway unavailable (fault switch gatewayFailureRate)');
   return true;
 }
 
