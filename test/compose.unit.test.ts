@@ -745,7 +745,7 @@ describe('infra/prometheus', () => {
   };
   const targetsOf = (job: { static_configs?: { targets: string[] }[] }) => (job.static_configs ?? []).flatMap((sc) => sc.targets);
 
-  it.each(SERVICE_NAMES)('scrapes %s on the port its compose environment gives it', (name) => {
+  it.each([...SERVICE_NAMES, 'gateway'])('scrapes %s on the port its compose environment gives it', (name) => {
     const jobs = config.scrape_configs.filter((job) => targetsOf(job).includes(`${name}:${portFromEnv(name)}`));
     expect(jobs).toHaveLength(1);
     expect((jobs[0] as { metrics_path?: string }).metrics_path ?? '/metrics').toBe('/metrics');
