@@ -29,11 +29,15 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   const app = createHttpApp({
     logger,
     registry: processMetrics('gateway'),
+    // Bounded, as the services' own: a hung database makes /readyz say so within 2 s.
     readiness: async () => {
-      const database = await pool.query('SELECT 1').then(
-        () => true,
-        () => false,
-      );
+      const database = await Promise.race([
+        pool.query('SELECT 1').then(
+          () => true,
+          () => false,
+        ),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref()),
+      ]);
       return { ready: database, checks: { database } };
     },
     routes: (app) => {
