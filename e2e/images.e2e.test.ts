@@ -257,9 +257,10 @@ if (engine.cli === undefined) {
       expect(report.ok).toBe(true);
       expect(report.total).toMatchObject({ sent: CLI_LOAD_ORDERS, unexpected: 0 });
       expect(report.total.completed + report.total.cancelled).toBe(CLI_LOAD_ORDERS);
-      // And the operator's other command, against the broker: the DLQ is empty.
-      const dlq = await run(['run', '--rm', '--network', 'host', ...restrictions(compose.services.loadgen), '--env', `RABBITMQ_URL=${base.vhost.url}`, cliImage.image, 'node', 'dist/main.js', 'dlq', 'list', '--service', 'payment']);
-      expect(dlq.trim()).toBe('payment.dlq: 0 message(s)');
+      // And the operator's other command, against payment's database: no dead letters.
+      const paymentDb = (base.databases[SERVICES.indexOf('payment')] as TestDatabase).url;
+      const dlq = await run(['run', '--rm', '--network', 'host', ...restrictions(compose.services.loadgen), '--env', `RABBITMQ_URL=${base.vhost.url}`, '--env', `DATABASE_URL=${paymentDb}`, cliImage.image, 'node', 'dist/main.js', 'dlq', 'list', '--service', 'payment']);
+      expect(dlq.trim()).toBe("payment's dead letters: 0 message(s)");
     }, 240_000);
 
     it(`when ${LOAD_ORDERS} orders are placed (${LOAD_IN_FLIGHT} in flight), then every one completes and each container stays under ${MEMORY_BOUND_MB} MB RSS`, async () => {
