@@ -1,4 +1,4 @@
-import { queueOf, type ServiceName } from '@troupe/contracts';
+import { deadLetterQueueOf, queueOf, type ServiceName } from '@troupe/contracts';
 import type { ChannelModel } from 'amqplib';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
@@ -116,13 +116,14 @@ export class Messaging {
       sweepAfterMs: options.outboxSweepAfterMs ?? 5000,
     });
     this.runUnitOfWork = unitOfWork(pool, service, (events) => this.relay.dispatch(events));
-    const settler = new Settler({ service, publisher: this.publisher, logger, metrics, retry: this.retry, failedAttempts: this.failedAttempts });
+    const isCurrent = (delivery: Delivery) => this.consumers.some((c) => c.queue === delivery.queue && c.isCurrent(delivery));
+    const settler = new Settler({ service, publisher: this.publisher, logger, metrics, retry: this.retry, failedAttempts: this.failedAttempts, isCurrent });
     this.lanes = new Lanes<Delivery>(
       options.concurrency ?? 1,
       options.maxBatch ?? prefetch,
       (batch, moved) =>
         consumeBatch(batch, {
-          isCurrent: (delivery) => this.consumers.some((c) => c.queue === delivery.queue && c.isCurrent(delivery)),
+          isCurrent,
           triage: (delivery) => triage(delivery, { logger, metrics }),
           run: (jobs) => runBatch(jobs, { runUnitOfWork: this.runUnitOfWork, metrics, moved }),
           settler,
@@ -147,8 +148,10 @@ export class Messaging {
       service,
       pool,
       logger: logger.child({ component: 'dead-letters' }),
+      metrics,
       prefetch,
       onChannelLost: (reason) => this.recycle(reason),
+      copyBack: (message) => settler.copyBack(message, deadLetterQueueOf(service)),
     });
     this.outages = new Outages({
       dependencies: [databaseDependency(pool), ...(options.dependencies ?? [])],

@@ -32,6 +32,8 @@ export class SubscriptionConsumer {
   private channel: Channel | undefined;
   private consumerTag: string | undefined;
   private stopping = false;
+  /** The `basic.consume` on its way, if any. */
+  private starting: Promise<void> | undefined;
   /** Hand-backs not yet confirmed: the channel stays open until they are settled. */
   private readonly handingBack = new Set<Promise<void>>();
   /** Dependencies whose outage keeps this subscription from consuming (see `Outages`). */
@@ -83,10 +85,13 @@ export class SubscriptionConsumer {
   async pause(dependency: string): Promise<void> {
     this.pausedBy.add(dependency);
     const { channel, consumerTag } = this;
-    if (!channel || consumerTag === undefined) return;
-    this.consumerTag = undefined;
-    this.deps.metrics.consumerUp.set({ queue: this.queue }, 0);
-    await channel.cancel(consumerTag).catch(() => undefined);
+    if (!channel) return;
+    // A consume still on its way is cancelled as it lands (see `consume`).
+    if (consumerTag !== undefined) {
+      this.consumerTag = undefined;
+      this.deps.metrics.consumerUp.set({ queue: this.queue }, 0);
+      await channel.cancel(consumerTag).catch(() => undefined);
+    }
     await this.handBack(this.dropQueued());
   }
 
@@ -131,9 +136,24 @@ export class SubscriptionConsumer {
   }
 
   private async consume(channel: Channel): Promise<void> {
-    const { consumerTag } = await channel.consume(this.queue, (message) => this.onMessage(channel, message), { noAck: false });
-    this.consumerTag = consumerTag;
-    this.deps.metrics.consumerUp.set({ queue: this.queue }, 1);
+    // One basic.consume at a time: a resume while an attach's consume is on its way adds nothing.
+    if (this.starting) return this.starting;
+    this.starting = (async () => {
+      const { consumerTag } = await channel.consume(this.queue, (message) => this.onMessage(channel, message), { noAck: false });
+      // Paused or stopped while the consume was on its way: a consumer now would take messages
+      // only to hand them straight back.
+      if (this.pausedBy.size > 0 || this.stopping || this.channel !== channel) {
+        await channel.cancel(consumerTag).catch(() => undefined);
+        return;
+      }
+      this.consumerTag = consumerTag;
+      this.deps.metrics.consumerUp.set({ queue: this.queue }, 1);
+    })();
+    try {
+      await this.starting;
+    } finally {
+      this.starting = undefined;
+    }
   }
 
   private onMessage(channel: Channel, message: ConsumeMessage | null): void {
