@@ -9,6 +9,8 @@ import { SMTPServer } from 'smtp-server';
  */
 export class SmtpSink {
   received = 0;
+  /** Message-ID (`<id@host>`) → how many times a mail with it was taken. */
+  readonly accepted = new Map<string, number>();
   refusing = false;
   /** Message-ID → how many times a mail with it was refused. */
   readonly refusals = new Map<string, number>();
@@ -30,11 +32,12 @@ export class SmtpSink {
           if (head.length < 64 * 1024) head += chunk.toString('utf8');
         });
         stream.on('end', () => {
+          const id = /^Message-ID:\s*(\S+)/im.exec(head)?.[1] ?? '(none)';
           if (!this.refusing) {
             this.received += 1;
+            this.accepted.set(id, (this.accepted.get(id) ?? 0) + 1);
             return callback();
           }
-          const id = /^Message-ID:\s*(\S+)/im.exec(head)?.[1] ?? '(none)';
           this.refusals.set(id, (this.refusals.get(id) ?? 0) + 1);
           callback(Object.assign(new Error('try again later'), { responseCode: 421 }));
         });

@@ -1,4 +1,4 @@
-import { trace } from '@opentelemetry/api';
+import { INVALID_SPAN_CONTEXT, trace } from '@opentelemetry/api';
 import { anEvent } from '@troupe/testing';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { pino } from 'pino';
@@ -37,7 +37,7 @@ function settler(current = true) {
     const message = { content: Buffer.from('{}'), fields: { deliveryTag: 1, exchange: 'order.events' }, properties: { messageId: event.id, headers } } as unknown as ConsumeMessage;
     const delivery = { queue: 'payment.order.events', channel, message } as unknown as Delivery;
     const log = pino({ level: 'silent' });
-    return { delivery, event, handler: async () => undefined, attempt: 1, span: trace.wrapSpanContext(trace.INVALID_SPAN_CONTEXT), ctx: undefined as never, log, started: 0 };
+    return { delivery, event, handler: async () => undefined, attempt: 1, span: trace.wrapSpanContext(INVALID_SPAN_CONTEXT), ctx: undefined as never, log, started: 0 };
   };
   return { s, sent, settled, job };
 }
