@@ -1,4 +1,4 @@
-import { deadLetterQueueOf, queueOf, type ServiceName } from '@troupe/contracts';
+import { deadLetterQueueOf, ownExchangeOf, queueOf, type ServiceName } from '@troupe/contracts';
 import type { ChannelModel } from 'amqplib';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
@@ -142,6 +142,7 @@ export class Messaging {
           lanes: this.lanes,
           onChannelLost: (reason) => this.recycle(reason),
           handBack: (delivery) => settler.handBack(delivery),
+          ownExchange: ownExchangeOf(service),
         }),
     );
     this.keeper = new DeadLetterKeeper({

@@ -3,6 +3,7 @@ import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { flushAcks, received, type Delivery } from './delivery';
 import { errorMessage } from './errors';
+import { forgetForeignCounters } from './headers';
 import type { Subscription } from './handler';
 import type { Lanes } from './lanes';
 import type { MessagingMetrics } from './metrics';
@@ -21,6 +22,8 @@ export interface SubscriptionConsumerDeps {
   onChannelLost: (reason: string) => void;
   /** Sends a message taken but not handled back to its queue, no attempt spent (`Settler.handBack`). */
   handBack: (delivery: Delivery) => Promise<void>;
+  /** The service's own exchange: only copies that came through it carry counts the library trusts. */
+  ownExchange: string;
 }
 
 /**
@@ -166,6 +169,7 @@ export class SubscriptionConsumer {
     }
     // Before anything else: an ack for a later message must never cover this one unsettled.
     received({ channel, message });
+    forgetForeignCounters(message, this.deps.ownExchange);
     const decoded = decodeEvent(message.content);
     const delivery: Delivery = { queue: this.queue, subscription: this.subscription, channel, message, decoded };
     // Sent before the broker saw our cancel: straight back, untouched.

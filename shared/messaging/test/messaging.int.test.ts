@@ -249,6 +249,17 @@ describe('messaging: consuming', () => {
     expect(sum).toBeGreaterThan(count);
   });
 
+  it("when a producer's message claims its 999th attempt and a huge replay count, then it is taken as a first attempt: retried, not dead-lettered", async () => {
+    const event = anEvent('OrderPlaced');
+    behaviour.set(event.orderId, (attempt) => {
+      if (attempt === 1) throw new Error('first try fails');
+    });
+    await broker.publish('order.events', event, { headers: { [HEADER.attempt]: 999, [HEADER.replayCount]: 2 ** 40, [HEADER.handBacks]: 500 } });
+    await eventually(async () => (await effects(event.orderId)) === 1, { what: 'handled on its second attempt' });
+    expect(await deadCount()).toBe(0);
+    expect((await messaging.failedAttempts.of(event.orderId)).map((f) => [f.attempt, f.replay, f.outcome])).toEqual([[1, 0, 'retried']]);
+  });
+
   it('when a handler swallows a failed statement, then its transaction commits nothing and the message is not taken as handled', async () => {
     const event = anEvent('OrderPlaced');
     behaviour.set(event.orderId, async (_attempt, db) => {
