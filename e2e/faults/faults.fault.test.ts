@@ -46,6 +46,7 @@ async function expectInvariants(placed: Placed[], notificationKills = 0): Promis
   const mails = await mailCounts(ctx.system, sink, placed);
   console.log(`mails: ${mails.orders} orders, ${mails.missing.length} without a mail, ${mails.extra} repeated (${notificationKills} notification processes killed)`);
   expect(mails.missing).toEqual([]);
+  expect(sink.errors).toEqual([]);
   expect(mails.extra).toBeLessThanOrEqual(IN_FLIGHT * notificationKills);
   expect(mails.repeated.every((r) => r.times === 2)).toBe(true);
 }

@@ -12,6 +12,8 @@ export class SmtpSink {
   /** Message-ID (`<id@host>`) → how many times a mail with it was taken. */
   readonly accepted = new Map<string, number>();
   refusing = false;
+  /** What went wrong on the server's side (a reset by a killed client is not counted). */
+  readonly errors: Error[] = [];
   /** Message-ID → how many times a mail with it was refused. */
   readonly refusals = new Map<string, number>();
   private server: SMTPServer | undefined;
@@ -42,6 +44,11 @@ export class SmtpSink {
           callback(Object.assign(new Error('try again later'), { responseCode: 421 }));
         });
       },
+    });
+    // A client killed mid-session (a fault test's SIGKILL) resets its connection: the server
+    // reports it as an error of its own, which is the client's doing, not the sink's.
+    server.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') this.errors.push(error);
     });
     await new Promise<void>((resolve, reject) => {
       server.server.once('error', reject);
