@@ -1,28 +1,13 @@
 import { createHash } from 'node:crypto';
-import { deadLetterQueueOf, ownExchangeOf, type ServiceName } from '@troupe/contracts';
+import { deadLetterQueueOf, ownExchangeOf, type DeadLetter, type ServiceName } from '@troupe/contracts';
 import type { ConfirmChannel, GetMessage } from 'amqplib';
 import { UnroutableError } from './errors';
 import { HEADER, copyHeaders, forwardOptions, numberHeader, stringHeader } from './headers';
 import { ConfirmPublisher } from './publisher';
 import { endSpan, startReplaySpan } from './tracing';
 
-/** A dead-lettered message as an operator sees it. */
-export interface DeadLetter {
-  /** The event id (AMQP messageId), or a hash of the body for a message that had none. */
-  id: string;
-  type: string | undefined;
-  queue: string | undefined;
-  exchange: string | undefined;
-  reason: string | undefined;
-  error: string | undefined;
-  attempts: number | undefined;
-  firstFailureAt: string | undefined;
-  lastFailureAt: string | undefined;
-  replayCount: number;
-  /** The body as text (truncated for display by the caller if it wants). */
-  body: string;
-  headers: Record<string, unknown>;
-}
+/** A dead-lettered message as an operator sees it: one of GET /admin/dlq's `messages`. */
+export type { DeadLetter };
 
 export type Selection = { all: true } | { ids: readonly string[] };
 
@@ -90,18 +75,19 @@ export class DeadLetters {
    * broker confirmed the replayed one: a failure half way leaves a message in both places at
    * worst, and the consumer's inbox makes the second copy harmless.
    */
-  async replay(selection: Selection, limit = 10_000): Promise<DeadLetter[]> {
+  async replay(selection: Selection, limit = 10_000): Promise<(DeadLetter & { queue: string })[]> {
     const taken = await this.take(limit);
-    const replayed: DeadLetter[] = [];
+    const replayed: (DeadLetter & { queue: string })[] = [];
     const settled = new Set<GetMessage>();
     try {
       for (const message of taken) {
         const letter = describeDeadLetter(message);
-        if (!selected(selection, letter.id) || !letter.queue) continue;
+        const queue = letter.queue;
+        if (!selected(selection, letter.id) || !queue) continue;
         await this.republish(message, letter);
         this.channel.ack(message);
         settled.add(message);
-        replayed.push(letter);
+        replayed.push({ ...letter, queue });
       }
     } finally {
       await this.putBack(taken.filter((m) => !settled.has(m)));

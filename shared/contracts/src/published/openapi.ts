@@ -1,6 +1,8 @@
 import type { z } from 'zod';
 import {
   deadLetterListSchema,
+  deadLetterPurgeResultSchema,
+  deadLetterReplayResultSchema,
   deadLetterSelectionSchema,
   errorSchema,
   faultChangeSchema,
@@ -41,6 +43,8 @@ const SCHEMAS = {
   Readiness: [readinessSchema, 'output'],
   DeadLetterSelection: [deadLetterSelectionSchema, 'input'],
   DeadLetterList: [deadLetterListSchema, 'output'],
+  DeadLetterReplayResult: [deadLetterReplayResultSchema, 'output'],
+  DeadLetterPurgeResult: [deadLetterPurgeResultSchema, 'output'],
   FaultFlags: [faultFlagsSchema, 'output'],
   FaultChange: [faultChangeSchema, 'input'],
   FailedAttemptList: [failedAttemptListSchema, 'output'],
@@ -59,11 +63,17 @@ const json = (name: SchemaName, description: string) => ({ description, content:
 const error = (description: string) => json('Error', description);
 const query = (name: string, schema: z.ZodType, description: string, required = false) => ({ name, in: 'query', required, description, schema: jsonSchema(schema, 'draft-2020-12', 'output') });
 const admin = { security: [{ adminToken: [] }], tags: ['admin'] };
-const adminErrors = { '401': error('No or a wrong admin token'), '503': error('The broker is unavailable; try again') };
+/** A 503: the service's database, broker or another dependency is away for now (docs/decisions/0009). */
+const unavailable = (description: string) => ({
+  ...error(description),
+  headers: { 'Retry-After': { description: 'Seconds to wait before trying again', required: false, schema: { type: 'string', pattern: '^[0-9]+$' } } },
+});
+const dependencyAway = unavailable('A dependency (the database, the broker) is away; try again after Retry-After seconds');
+const badPath = error('The path is not valid percent-encoded UTF-8');
+const adminErrors = { '401': error('No or a wrong admin token'), '503': unavailable('The broker is unavailable; try again') };
 const orderIdParameter = { name: 'orderId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 const webAdmin = { security: [{ adminToken: [] }], tags: ['web', 'admin'] };
 const upstreamError = error('A service did not answer in time, or answered 5xx; the error names it');
-const passedOn = (what: string) => ({ description: `${what}, as the service answered it (its status and body)`, content: { 'application/json': { schema: {} } } });
 
 /**
  * The four services' HTTP APIs as an OpenAPI 3.1 document, generated from the zod contracts.
@@ -115,9 +125,11 @@ export function openApiDocument() {
               },
             },
             '400': error('Invalid body or Idempotency-Key, or an unknown SKU; details name the field'),
+            '409': error('A request with the same Idempotency-Key is being processed; retry'),
             '413': error('Body larger than MAX_BODY_BYTES'),
             '415': error('Body is not JSON'),
             '422': error('Idempotency-Key already used with another body'),
+            '503': unavailable('Overloaded (more than MAX_IN_FLIGHT requests waited longer than MAX_WAIT_MS), or a dependency is away; try again after Retry-After seconds'),
           },
         },
         get: {
@@ -125,7 +137,7 @@ export function openApiDocument() {
           tags: ['orders'],
           summary: 'The latest orders, newest first',
           parameters: [query('limit', orderListQuerySchema.shape.limit, 'How many (1-100)')],
-          responses: { '200': json('OrderList', 'The latest orders'), '400': error('Invalid limit, or an unknown parameter') },
+          responses: { '200': json('OrderList', 'The latest orders'), '400': error('Invalid limit, or an unknown parameter'), '503': dependencyAway },
         },
       },
       '/orders/{orderId}': {
@@ -135,7 +147,7 @@ export function openApiDocument() {
           tags: ['orders'],
           summary: 'An order: status and every event seen about it, in order',
           parameters: [{ name: 'orderId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
-          responses: { '200': json('Order', 'The order'), '404': error('No such order') },
+          responses: { '200': json('Order', 'The order'), '400': badPath, '404': error('No such order'), '503': dependencyAway },
         },
       },
       '/stock/{sku}': {
@@ -145,7 +157,7 @@ export function openApiDocument() {
           tags: ['stock'],
           summary: 'Stock of one SKU',
           parameters: [{ name: 'sku', in: 'path', required: true, schema: jsonSchema(stockLevelSchema.shape.sku, 'draft-2020-12') }],
-          responses: { '200': json('StockLevel', 'Available and reserved units'), '404': error('No such SKU') },
+          responses: { '200': json('StockLevel', 'Available and reserved units'), '400': badPath, '404': error('No such SKU'), '503': dependencyAway },
         },
       },
       '/notifications': {
@@ -155,7 +167,7 @@ export function openApiDocument() {
           tags: ['notifications'],
           summary: 'What a customer was told about an order',
           parameters: [{ name: 'orderId', in: 'query', required: true, schema: { type: 'string', format: 'uuid' } }],
-          responses: { '200': json('NotificationList', 'The notifications, oldest first'), '400': error('orderId missing or not a UUID') },
+          responses: { '200': json('NotificationList', 'The notifications, oldest first'), '400': error('orderId missing or not a UUID'), '503': dependencyAway },
         },
       },
       '/failed-attempts': {
@@ -167,7 +179,7 @@ export function openApiDocument() {
             'Every attempt at one of the order\'s messages that failed here, oldest first: retried (and the backoff) or dead-lettered (and why). The broker forgets a failure once a retry succeeds; this record does not (kept INBOX_RETENTION_SECONDS). The error\'s message is in the answer only with the admin token.',
           security: [{}, { adminToken: [] }],
           parameters: [query('orderId', failedAttemptsQuerySchema.shape.orderId, 'The order', true)],
-          responses: { '200': json('FailedAttemptList', 'The failed attempts, oldest first'), '400': error('orderId missing or not a UUID') },
+          responses: { '200': json('FailedAttemptList', 'The failed attempts, oldest first'), '400': error('orderId missing or not a UUID'), '503': dependencyAway },
         },
       },
       '/healthz': {
@@ -208,7 +220,7 @@ export function openApiDocument() {
           summary: 'Send messages back to the queue they failed on',
           requestBody: { required: true, content: { 'application/json': { schema: ref('DeadLetterSelection') } } },
           responses: {
-            '200': { description: 'What was replayed', content: { 'application/json': { schema: { type: 'object', properties: { replayed: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, queue: { type: 'string' } } } } } } } } },
+            '200': json('DeadLetterReplayResult', 'What was replayed'),
             '400': error('Invalid selection'),
             ...adminErrors,
           },
@@ -221,7 +233,7 @@ export function openApiDocument() {
           summary: 'Delete messages from the dead-letter queue for good',
           requestBody: { required: true, content: { 'application/json': { schema: ref('DeadLetterSelection') } } },
           responses: {
-            '200': { description: 'The ids purged', content: { 'application/json': { schema: { type: 'object', properties: { purged: { type: 'array', items: { type: 'string' } } } } } } },
+            '200': json('DeadLetterPurgeResult', 'The ids purged'),
             '400': error('Invalid selection'),
             ...adminErrors,
           },
@@ -328,7 +340,7 @@ function webPaths() {
             summary: action === 'replay' ? 'Replay dead letters of one service (its POST /admin/dlq/replay)' : 'Purge dead letters of one service (its POST /admin/dlq/purge)',
             parameters: [{ name: 'service', in: 'path', required: true, schema: { type: 'string', enum: [...SERVICES] } }],
             requestBody: { required: true, content: { 'application/json': { schema: ref('DeadLetterSelection') } } },
-            responses: { '200': passedOn(action === 'replay' ? 'What was replayed' : 'The ids purged'), '400': error('Invalid selection'), '401': adminErrors['401'], '404': error('No such service'), '502': upstreamError },
+            responses: { '200': action === 'replay' ? json('DeadLetterReplayResult', 'What was replayed, as the service answered') : json('DeadLetterPurgeResult', 'The ids purged, as the service answered'), '400': error('Invalid selection'), '401': adminErrors['401'], '404': error('No such service'), '502': upstreamError },
           },
         },
       ]),
