@@ -57,6 +57,9 @@ export function createHttpApp(options: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  // Every answer is live state (an order's status, stock, a journey): no ETag, so no conditional
+  // request gets a 304 with no body, which the published document does not have.
+  app.set('etag', false);
 
   const requests = new Counter({
     name: METRIC.httpRequests,

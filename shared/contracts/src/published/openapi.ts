@@ -70,7 +70,8 @@ const unavailable = (description: string) => ({
 });
 const dependencyAway = unavailable('A dependency (the database, the broker) is away; try again after Retry-After seconds');
 const badPath = error('The path is not valid percent-encoded UTF-8');
-const adminErrors = { '401': error('No or a wrong admin token'), '503': unavailable('The broker is unavailable; try again') };
+const noAdmin = error('ADMIN_TOKEN is not set: the admin routes do not exist');
+const adminErrors = { '401': error('No or a wrong admin token'), '404': noAdmin, '503': unavailable('The broker is unavailable; try again') };
 const orderIdParameter = { name: 'orderId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 const webAdmin = { security: [{ adminToken: [] }], tags: ['web', 'admin'] };
 const upstreamError = error('A service did not answer in time, or answered 5xx; the error names it');
@@ -87,7 +88,7 @@ export function openApiDocument() {
       title: 'troupe HTTP APIs',
       version: '1.0.0',
       description:
-        'The order, payment, inventory and notification services, and the web front over them. Every 4xx and 5xx answer is JSON: `{ error, details? }`, a 400 naming each invalid field.',
+        'The order, payment, inventory and notification services, and the web front over them. Every 4xx and 5xx answer is JSON: `{ error, details? }`, a 400 naming each invalid field; so is the 400 to a request the HTTP parser cannot read, on any path. A path that is not here is 404.',
       license: { name: 'MIT', identifier: 'MIT' },
     },
     servers: ALL,
@@ -99,7 +100,7 @@ export function openApiDocument() {
       { name: 'admin', description: 'Only when ADMIN_TOKEN is set' },
       { name: 'web', description: 'The web front (:8080): the page and the API it calls, over the four services\' HTTP APIs' },
     ],
-    paths: {
+    paths: withCommonResponses({
       '/orders': {
         servers: [server('order')],
         post: {
@@ -241,17 +242,17 @@ export function openApiDocument() {
       },
       '/admin/faults': {
         servers: FAULTY,
-        get: { ...admin, operationId: 'getFaults', summary: "This service's fault switches", responses: { '200': json('FaultFlags', 'Every switch'), '401': adminErrors['401'] } },
+        get: { ...admin, operationId: 'getFaults', summary: "This service's fault switches", responses: { '200': json('FaultFlags', 'Every switch'), '401': adminErrors['401'], '404': noAdmin } },
         put: {
           ...admin,
           operationId: 'setFaults',
           summary: 'Change some fault switches (the rest keep their value)',
           requestBody: { required: true, content: { 'application/json': { schema: ref('FaultChange') } } },
-          responses: { '200': json('FaultFlags', 'Every switch, after the change'), '400': error('An unknown switch or a value out of range; details name it'), '401': adminErrors['401'] },
+          responses: { '200': json('FaultFlags', 'Every switch, after the change'), '400': error('An unknown switch or a value out of range; details name it'), '401': adminErrors['401'], '404': noAdmin },
         },
       },
       ...webPaths(),
-    },
+    }),
     components: {
       schemas: Object.fromEntries((Object.keys(SCHEMAS) as SchemaName[]).map((name) => [name, jsonSchema(SCHEMAS[name][0], 'draft-2020-12', SCHEMAS[name][1])])),
       securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' } },
@@ -259,14 +260,35 @@ export function openApiDocument() {
   };
 }
 
+/**
+ * What any route may answer besides its own responses: Node's HTTP parser refuses headers over
+ * 16 KB (431) and a request that does not arrive in time (408) before a route sees them, and a
+ * route that takes a body refuses one over the size limit (413) or not JSON (415). A route's own
+ * description of a status wins; the statuses are listed in order.
+ */
+function withCommonResponses<P extends Record<string, Record<string, unknown>>>(paths: P): P {
+  const common = { '408': error('The request did not arrive in time'), '431': error('Request headers larger than 16 KB') };
+  const withBody = { '413': error('Body larger than the limit'), '415': error('Body is not JSON (Content-Type: application/json)') };
+  for (const item of Object.values(paths)) {
+    for (const [method, value] of Object.entries(item)) {
+      if (method === 'servers') continue;
+      const operation = value as { responses: Record<string, unknown>; requestBody?: unknown };
+      const responses: Record<string, unknown> = { ...common, ...(operation.requestBody ? withBody : {}), ...operation.responses };
+      operation.responses = Object.fromEntries(Object.keys(responses).sort().map((status) => [status, responses[status]]));
+    }
+  }
+  return paths;
+}
+
 /** The web front's routes (services/web): the page, the API it calls, and the published contracts. */
 function webPaths() {
   const web = { servers: [WEB] };
   const document = (what: string) => ({ description: what, content: { 'application/json': { schema: { type: 'object' } } } });
+  const notModified = { description: 'Not modified: the copy the browser revalidated (If-None-Match, If-Modified-Since) is current' };
   return {
     '/': {
       ...web,
-      get: { tags: ['web'], operationId: 'webPage', summary: 'The page', responses: { '200': { description: 'index.html', content: { 'text/html': { schema: { type: 'string' } } } } } },
+      get: { tags: ['web'], operationId: 'webPage', summary: 'The page', responses: { '200': { description: 'index.html', content: { 'text/html': { schema: { type: 'string' } } } }, '304': notModified } },
     },
     '/{asset}': {
       ...web,
@@ -275,7 +297,7 @@ function webPaths() {
         operationId: 'webAsset',
         summary: "The page's files, as they are (no build step), under a strict Content-Security-Policy",
         parameters: [{ name: 'asset', in: 'path', required: true, schema: { type: 'string', enum: [...WEB_ASSETS] } }],
-        responses: { '200': { description: 'The file', content: { 'text/html': { schema: { type: 'string' } }, 'text/javascript': { schema: { type: 'string' } }, 'text/css': { schema: { type: 'string' } } } }, '404': error('No such file') },
+        responses: { '200': { description: 'The file', content: { 'text/html': { schema: { type: 'string' } }, 'text/javascript': { schema: { type: 'string' } }, 'text/css': { schema: { type: 'string' } } } }, '304': notModified, '404': error('No such file') },
       },
     },
     '/api/settings': {
@@ -326,7 +348,7 @@ function webPaths() {
         ...webAdmin,
         operationId: 'webDeadLetters',
         summary: "Every service's dead letters, each with the order it was about",
-        responses: { '200': json('WebDeadLetters', 'Per service (available: false where it did not answer)'), '401': adminErrors['401'] },
+        responses: { '200': json('WebDeadLetters', 'Per service (available: false where it did not answer)'), '401': adminErrors['401'], '404': noAdmin },
       },
     },
     ...Object.fromEntries(
@@ -340,14 +362,14 @@ function webPaths() {
             summary: action === 'replay' ? 'Replay dead letters of one service (its POST /admin/dlq/replay)' : 'Purge dead letters of one service (its POST /admin/dlq/purge)',
             parameters: [{ name: 'service', in: 'path', required: true, schema: { type: 'string', enum: [...SERVICES] } }],
             requestBody: { required: true, content: { 'application/json': { schema: ref('DeadLetterSelection') } } },
-            responses: { '200': action === 'replay' ? json('DeadLetterReplayResult', 'What was replayed, as the service answered') : json('DeadLetterPurgeResult', 'The ids purged, as the service answered'), '400': error('Invalid selection'), '401': adminErrors['401'], '404': error('No such service'), '502': upstreamError },
+            responses: { '200': action === 'replay' ? json('DeadLetterReplayResult', 'What was replayed, as the service answered') : json('DeadLetterPurgeResult', 'The ids purged, as the service answered'), '400': error('Invalid selection'), '401': adminErrors['401'], '404': error('No such service, or ADMIN_TOKEN is not set'), '502': upstreamError },
           },
         },
       ]),
     ),
     '/api/admin/faults': {
       ...web,
-      get: { ...webAdmin, operationId: 'webFaults', summary: 'The fault switches of payment, inventory and notification', responses: { '200': json('WebFaults', 'Per service'), '401': adminErrors['401'] } },
+      get: { ...webAdmin, operationId: 'webFaults', summary: 'The fault switches of payment, inventory and notification', responses: { '200': json('WebFaults', 'Per service'), '401': adminErrors['401'], '404': noAdmin } },
     },
     '/api/admin/faults/{service}': {
       ...web,
@@ -357,7 +379,7 @@ function webPaths() {
         summary: "Change one service's fault switches (its PUT /admin/faults)",
         parameters: [{ name: 'service', in: 'path', required: true, schema: { type: 'string', enum: ['payment', 'inventory', 'notification'] } }],
         requestBody: { required: true, content: { 'application/json': { schema: ref('FaultChange') } } },
-        responses: { '200': json('FaultFlags', 'Every switch, after the change'), '400': error('An unknown switch or a value out of range; details name it'), '401': adminErrors['401'], '404': error('No fault switches there'), '502': upstreamError },
+        responses: { '200': json('FaultFlags', 'Every switch, after the change'), '400': error('An unknown switch or a value out of range; details name it'), '401': adminErrors['401'], '404': error('No fault switches there, or ADMIN_TOKEN is not set'), '502': upstreamError },
       },
     },
     '/contracts/asyncapi.json': {
