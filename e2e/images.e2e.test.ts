@@ -4,6 +4,7 @@ import { createTestDatabase, createTestVhost, eventually, type TestDatabase, typ
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { getOrder, placeOrder, reaches } from './support/api';
+import { contracts } from './support/contracts';
 import { docker, findEngine, residentMb } from './support/docker';
 import { freePort, SERVICES, type Service } from './support/system';
 
@@ -119,7 +120,9 @@ if (engine.cli === undefined) {
     for (const service of [...SERVICES, 'web'] as const) {
       const image = `troupe-${service}:test`;
       const sizeMb = await build(service, image);
-      runs.set(service, { service, image, container: `troupe-image-test-${service}-${tag}`, port: await freePort(), sizeMb });
+      const port = await freePort();
+      contracts.watch(`http://127.0.0.1:${port}`, service);
+      runs.set(service, { service, image, container: `troupe-image-test-${service}-${tag}`, port, sizeMb });
     }
     cliImage.sizeMb = await build('loadgen', cliImage.image);
 
