@@ -18,7 +18,8 @@ export function hasAdminToken(req: Request, token: string | undefined): boolean 
 /** `Authorization: Bearer <token>` or 401, compared in constant time. */
 export function adminGuard(token: string): RequestHandler {
   return (req: Request, _res: Response, next: NextFunction) => {
-    if (!hasAdminToken(req, token)) return next(new HttpError(401, 'admin token required'));
+    // A 401 says how to authenticate (RFC 9110 section 11.6.1; the bearer scheme is RFC 6750's).
+    if (!hasAdminToken(req, token)) return next(new HttpError(401, 'admin token required', undefined, { 'WWW-Authenticate': 'Bearer' }));
     next();
   };
 }

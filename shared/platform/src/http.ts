@@ -26,12 +26,13 @@ export interface HttpAppOptions {
   routes: (app: Express) => void;
 }
 
-/** An HTTP error the client can act on: `status` and a JSON body `{ error, details? }`. */
+/** An HTTP error the client can act on: `status`, a JSON body `{ error, details? }`, and any headers the status calls for. */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
     readonly details?: ErrorBody['details'],
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
   }
@@ -139,6 +140,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
     };
     if (error instanceof HttpError && error.details !== undefined) body.details = error.details;
     if (res.headersSent) return;
+    if (error instanceof HttpError && error.headers) res.set(error.headers);
     res.status(status).json(body);
   };
   app.use(onError);

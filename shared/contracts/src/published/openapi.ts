@@ -71,7 +71,11 @@ const unavailable = (description: string) => ({
 const dependencyAway = unavailable('A dependency (the database, the broker) is away; try again after Retry-After seconds');
 const badPath = error('The path is not valid percent-encoded UTF-8');
 const noAdmin = error('ADMIN_TOKEN is not set: the admin routes do not exist');
-const adminErrors = { '401': error('No or a wrong admin token'), '404': noAdmin, '503': unavailable('The broker is unavailable; try again') };
+const adminErrors = {
+  '401': { ...error('No or a wrong admin token'), headers: { 'WWW-Authenticate': { description: 'How to authenticate: Bearer (the admin token)', required: true, schema: { type: 'string', const: 'Bearer' } } } },
+  '404': noAdmin,
+  '503': unavailable('The broker is unavailable; try again'),
+};
 const orderIdParameter = { name: 'orderId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 const webAdmin = { security: [{ adminToken: [] }], tags: ['web', 'admin'] };
 const upstreamError = error('A service did not answer in time, or answered 5xx; the error names it');
