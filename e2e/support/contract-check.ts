@@ -116,16 +116,16 @@ export class ContractChecker {
     const where = `${answer.method.toUpperCase()} ${pathname} → ${answer.status} (${answerer})`;
     // The services route as Express does by default: /orders/ is /orders.
     const routed = pathname.length > 1 ? pathname.replace(/\/$/, '') : pathname;
-    const found = this.templates.find(({ segments }) => matches(segments, routed));
+    const onServer = (item: Json) => ((item.servers ?? this.openApi.servers) as { url: string }[]).some((s) => s.url === DOCUMENTED_SERVER[answerer]);
+    const found = this.templates.find(({ segments, item }) => matches(segments, routed) && onServer(item));
     if (!found) {
-      // A path the document does not have is 404 with the error body, as the document says.
+      // A path the document does not have on this server is 404 with the error body, as the document says.
       const failure = answer.status === 404 && answer.body !== undefined ? await this.failure(`${this.openApiUri}#/components/schemas/Error`, parseJson(answer.body)) : 'not a 404';
       if (failure === undefined) return undefined;
-      return `${where}: no path of the document matches ${pathname}, and the answer is not the documented 404 (${failure})`;
+      const elsewhere = this.templates.find(({ segments }) => matches(segments, routed));
+      return `${where}: no path of the document matches ${pathname} on the ${answerer} server${elsewhere ? ` (${elsewhere.template} is another server's)` : ''}, and the answer is not the documented 404 (${failure})`;
     }
     const { template, item } = found;
-    const servers = (item.servers ?? this.openApi.servers) as { url: string }[];
-    if (!servers.some((s) => s.url === DOCUMENTED_SERVER[answerer])) return `${where}: ${template} is not documented on the ${answerer} server (${servers.map((s) => s.url).join(', ')})`;
     const operation = asObject(item[method]);
     if (!item[method]) return `${where}: ${template} has no ${answer.method.toUpperCase()} operation`;
     const responses = asObject(operation.responses);
