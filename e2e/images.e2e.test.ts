@@ -1,21 +1,27 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parse } from 'yaml';
+import { composeArgs, composeModel, type ComposeModelService } from '../test/docker-compose';
 import { getOrder, placeOrder, reaches } from './support/api';
 import { contracts } from './support/contracts';
 import { docker, findEngine, residentMb } from './support/docker';
 import { freePort, SERVICES, type Service } from './support/system';
 
 // Every image docker-compose.yml builds: the four services, the web front and the CLI (the
-// loadgen profile), built from the Dockerfile with the build arguments compose gives them, run as
+// loadgen profile), built by `docker compose build` from the file's own build sections, run as
 // containers with the restrictions compose puts on them (read-only root, no capabilities, an
-// init), the services against the test broker and database, the web front and the CLI against
-// the service containers. Containers share the host's network: they reach each other, the broker
-// and the database on loopback, as processes on the host do.
+// init; read from `docker compose config`), the services against the test broker and database,
+// the web front and the CLI against the service containers. Containers share the host's network:
+// they reach each other, the broker and the database on loopback, as processes on the host do.
 
-const ROOT = join(__dirname, '..');
+/**
+ * The compose project the images are built under: compose names them `<project>-<service>`, so
+ * the test's images are apart from the `troupe-<service>` ones `docker compose up` builds.
+ */
+const PROJECT = 'troupe-image-test';
+/** The compose services built from this repository, each run below as the service it is. */
+const BUILT = [...SERVICES, 'web', 'loadgen'] as const;
+type Built = (typeof BUILT)[number];
 /** The bound every service is held to (docs/decisions/0007-memory-bounds.md). */
 const MEMORY_BOUND_MB = 150;
 /** SHUTDOWN_TIMEOUT_MS's default: the longest a graceful shutdown may take. */
@@ -26,20 +32,8 @@ const LOAD_IN_FLIGHT = 20;
 const CLI_LOAD_ORDERS = 12;
 const READY_TIMEOUT_MS = 60_000;
 
-interface ComposeService {
-  build?: { args?: Record<string, string> };
-  command?: string[];
-  read_only?: boolean;
-  tmpfs?: string[];
-  cap_drop?: string[];
-  security_opt?: string[];
-  init?: boolean;
-  stop_grace_period?: string;
-}
-const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<Service | 'web' | 'loadgen', ComposeService> };
-
 /** `docker run` flags for what compose asks of the service's container. */
-function restrictions(spec: ComposeService): string[] {
+function restrictions(spec: ComposeModelService): string[] {
   return [
     ...(spec.read_only ? ['--read-only'] : []),
     ...(spec.tmpfs ?? []).flatMap((path) => ['--tmpfs', path]),
@@ -68,9 +62,9 @@ interface Run {
 const engine = findEngine();
 
 if (engine.cli === undefined) {
-  const why = `no Docker engine with BuildKit: ${engine.reason}`;
+  const why = `no Docker engine with Docker Compose v2: ${engine.reason}`;
   if (process.env.CI === 'true') {
-    it('the service images are built and run (CI needs a Docker engine)', () => {
+    it('the service images are built and run (CI needs a Docker engine and Docker Compose v2)', () => {
       throw new Error(`${why}. CI must prepare one before make test.`);
     });
   } else {
@@ -80,6 +74,11 @@ if (engine.cli === undefined) {
 } else {
   const cli = engine.cli;
   const run = (args: string[], timeoutMs?: number) => docker(cli, args, { timeoutMs });
+  // Every profile on, so the loadgen profile's CLI is there too.
+  const compose = composeModel(cli, ['*']) as { services: Record<Built, ComposeModelService> };
+  const builtByCompose = Object.keys(compose.services).filter((name) => compose.services[name as Built].build !== undefined);
+  const imageOf = (service: Built) => `${PROJECT}-${service}`;
+  let buildMs = 0;
   const runs = new Map<Service | 'web', Run>();
   const each = () => SERVICES.map((service) => runs.get(service) as Run & { service: Service });
   const base = {} as { vhost: TestVhost; databases: TestDatabase[] };
@@ -106,25 +105,27 @@ if (engine.cli === undefined) {
     throw new Error(`${r.service} not ready after ${READY_TIMEOUT_MS} ms (last /readyz: ${last}):\n${await logsOf(r)}`);
   }
 
-  /** Builds the image of a compose service with its build arguments; returns its size in MB. */
-  async function build(composeService: Service | 'web' | 'loadgen', image: string): Promise<number> {
-    const args = Object.entries(compose.services[composeService].build?.args ?? {}).flatMap(([key, value]) => ['--build-arg', `${key}=${value}`]);
-    await run(['build', '--network', 'host', ...args, '--tag', image, ROOT], 900_000);
-    return Number((await run(['image', 'inspect', '--format', '{{.Size}}', image])).trim()) / 1e6;
+  /** The size of a compose service's image in MB, once its labels show compose built it for that service. */
+  async function sizeOf(service: Built): Promise<number> {
+    const format = '{{index .Config.Labels "com.docker.compose.project"}} {{index .Config.Labels "com.docker.compose.service"}} {{.Size}}';
+    const [project, labelled, size] = (await run(['image', 'inspect', '--format', format, imageOf(service)])).trim().split(' ');
+    expect({ project, service: labelled }, `${imageOf(service)}: built by compose for ${service}`).toEqual({ project: PROJECT, service });
+    return Number(size) / 1e6;
   }
-  const cliImage = { image: 'troupe-cli:test', sizeMb: 0 };
+  const cliImage = { image: imageOf('loadgen'), sizeMb: 0 };
 
   beforeAll(async () => {
-    // One after the other: the first build downloads and compiles for all (the layers before the
-    // service is picked are shared), the others only cut their service out.
+    // What `docker compose up --build` builds (the loadgen profile's CLI too), as compose builds
+    // it. Only the services named: the third-party images are never pulled.
+    const buildStartedAt = Date.now();
+    await run([...composeArgs({ projectName: PROJECT }), 'build', ...builtByCompose], 900_000);
+    buildMs = Date.now() - buildStartedAt;
     for (const service of [...SERVICES, 'web'] as const) {
-      const image = `troupe-${service}:test`;
-      const sizeMb = await build(service, image);
       const port = await freePort();
       contracts.watch(`http://127.0.0.1:${port}`, service);
-      runs.set(service, { service, image, container: `troupe-image-test-${service}-${tag}`, port, sizeMb });
+      runs.set(service, { service, image: imageOf(service), container: `troupe-image-test-${service}-${tag}`, port, sizeMb: await sizeOf(service) });
     }
-    cliImage.sizeMb = await build('loadgen', cliImage.image);
+    cliImage.sizeMb = await sizeOf('loadgen');
 
     // Least privilege, as everywhere: each container gets its own broker user and database role.
     const access = inject('access');
@@ -180,7 +181,7 @@ if (engine.cli === undefined) {
       'stop ms': r.stopMs,
     }));
     rows.push({ image: cliImage.image, 'size MB': cliImage.sizeMb.toFixed(0), 'ready ms': undefined, 'RSS MB': undefined, 'exit code': undefined, 'stop ms': undefined });
-    console.log(`service images on Docker ${engine.version}:`);
+    console.log(`service images on Docker ${engine.version}, built by docker compose ${engine.compose} in ${(buildMs / 1000).toFixed(1)} s:`);
     console.table(rows);
     // The images stay, so the next run builds from cache.
     await Promise.allSettled([...runs.values()].map((r) => run(['rm', '--force', r.container])));
@@ -188,6 +189,11 @@ if (engine.cli === undefined) {
   }, 120_000);
 
   describe('the service images, run as containers', () => {
+    it('the images built are every image compose builds, each from the repository with its Dockerfile', () => {
+      expect([...builtByCompose].sort()).toEqual([...BUILT].sort());
+      for (const service of BUILT) expect(compose.services[service].build, service).toMatchObject({ context: join(__dirname, '..'), dockerfile: 'Dockerfile' });
+    });
+
     it('when started, then every container answers GET /readyz with 200 (broker, database, every subscription)', async () => {
       for (const r of each()) {
         const response = await fetch(`${baseUrl(r.service)}/readyz`);
@@ -254,9 +260,10 @@ if (engine.cli === undefined) {
       expect(report.ok).toBe(true);
       expect(report.total).toMatchObject({ sent: CLI_LOAD_ORDERS, unexpected: 0 });
       expect(report.total.completed + report.total.cancelled).toBe(CLI_LOAD_ORDERS);
-      // And the operator's other command, against the broker: the DLQ is empty.
-      const dlq = await run(['run', '--rm', '--network', 'host', ...restrictions(compose.services.loadgen), '--env', `RABBITMQ_URL=${base.vhost.url}`, cliImage.image, 'node', 'dist/main.js', 'dlq', 'list', '--service', 'payment']);
-      expect(dlq.trim()).toBe('payment.dlq: 0 message(s)');
+      // And the operator's other command, against payment's database: no dead letters.
+      const paymentDb = (base.databases[SERVICES.indexOf('payment')] as TestDatabase).url;
+      const dlq = await run(['run', '--rm', '--network', 'host', ...restrictions(compose.services.loadgen), '--env', `RABBITMQ_URL=${base.vhost.url}`, '--env', `DATABASE_URL=${paymentDb}`, cliImage.image, 'node', 'dist/main.js', 'dlq', 'list', '--service', 'payment']);
+      expect(dlq.trim()).toBe("payment's dead letters: 0 message(s)");
     }, 240_000);
 
     it(`when ${LOAD_ORDERS} orders are placed (${LOAD_IN_FLIGHT} in flight), then every one completes and each container stays under ${MEMORY_BOUND_MB} MB RSS`, async () => {

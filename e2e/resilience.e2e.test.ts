@@ -43,7 +43,7 @@ describe('a service that stops and comes back', () => {
     expect(await broker.depth('inventory.payment.events')).toBe(0);
     const reservations = await sql<{ order_id: string }>(system, 'inventory', 'SELECT order_id FROM reservations WHERE order_id = ANY($1::uuid[])', [ids]);
     expect(reservations.map((r) => r.order_id).sort()).toEqual([...ids].sort());
-    expect(await deadLetters(broker)).toEqual(noDeadLetters);
+    expect(await deadLetters(system, broker)).toEqual(noDeadLetters);
   });
 
   it('when payment is killed with SIGKILL in the middle of a burst, then after a restart every order completes with one payment and one notification', async () => {
@@ -77,7 +77,7 @@ describe('a service that stops and comes back', () => {
     expect(payments).toHaveLength(20);
     expect(await sql(system, 'inventory', 'SELECT order_id FROM reservations WHERE order_id = ANY($1::uuid[])', [ids])).toHaveLength(20);
     expect(await sql(system, 'notification', 'SELECT order_id FROM notifications WHERE order_id = ANY($1::uuid[])', [ids])).toHaveLength(20);
-    expect(await deadLetters(broker)).toEqual(noDeadLetters);
+    expect(await deadLetters(system, broker)).toEqual(noDeadLetters);
   });
 });
 
@@ -147,7 +147,7 @@ describe('events that arrive out of order', () => {
     expect(await sql(system, 'inventory', 'SELECT items FROM reservations WHERE order_id = $1', [orderId])).toEqual([
       { items: [{ sku: 'SKU-HOODIE', quantity: 1 }] },
     ]);
-    expect(await deadLetters(broker)).toEqual(noDeadLetters);
+    expect(await deadLetters(system, broker)).toEqual(noDeadLetters);
   });
 });
 

@@ -5,7 +5,9 @@ import { useSystem } from './support/hooks';
 
 // The choreography as a customer sees it: the four services as real processes, driven over HTTP
 // only; each service's database is read directly for the invariants behind the answers.
-const env = useSystem('workflow');
+const ADMIN_TOKEN = 'workflow-admin-token';
+// A short backoff, so that a charge that keeps failing reaches the dead letters in about a second.
+const env = useSystem('workflow', () => ({ ADMIN_TOKEN, RETRY_BASE_DELAY_MS: '100' }));
 
 const noDeadLetters = { order: 0, payment: 0, inventory: 0, notification: 0 };
 
@@ -35,7 +37,7 @@ describe('an order, all four services running', () => {
     expect(await sql(system, 'inventory', 'SELECT items FROM reservations WHERE order_id = $1', [placed.orderId])).toEqual([
       { items: [{ sku: 'SKU-TSHIRT', quantity: 2 }] },
     ]);
-    expect(await deadLetters(broker)).toEqual(noDeadLetters);
+    expect(await deadLetters(system, broker)).toEqual(noDeadLetters);
   });
 
   it('when the card is declined, then the order is CANCELLED, the customer told, and nothing reserved', async () => {
@@ -48,7 +50,7 @@ describe('an order, all four services running', () => {
     expect((await getNotifications(system, placed.orderId)).map((n) => n.kind)).toEqual(['PAYMENT_DECLINED']);
     expect(await sql(system, 'payment', 'SELECT status FROM payments WHERE order_id = $1', [placed.orderId])).toEqual([{ status: 'DECLINED' }]);
     expect(await sql(system, 'inventory', 'SELECT id FROM reservations WHERE order_id = $1', [placed.orderId])).toEqual([]);
-    expect(await deadLetters(broker)).toEqual(noDeadLetters);
+    expect(await deadLetters(system, broker)).toEqual(noDeadLetters);
   });
 
   it('when the item is sold out after the payment, then the payment is refunded and the order CANCELLED', async () => {
@@ -64,7 +66,7 @@ describe('an order, all four services running', () => {
     expect((await getNotifications(system, placed.orderId)).map((n) => n.kind)).toEqual(['ORDER_CANCELLED_REFUNDED']);
     expect(await getStock(system, 'SKU-SOLDOUT')).toEqual({ sku: 'SKU-SOLDOUT', available: 0, reserved: 0 });
     expect(await sql(system, 'inventory', 'SELECT id FROM reservations WHERE order_id = $1', [placed.orderId])).toEqual([]);
-    expect(await deadLetters(broker)).toEqual(noDeadLetters);
+    expect(await deadLetters(system, broker)).toEqual(noDeadLetters);
   });
 
   it('when the gateway fails twice before approving, then the order is COMPLETED with one payment after three gateway calls', async () => {
@@ -76,7 +78,7 @@ describe('an order, all four services running', () => {
     expect(historyTypes(order)).toEqual(['OrderPlaced', 'PaymentCompleted', 'InventoryReserved', 'NotificationSent']);
     expect(await sql(system, 'payment', 'SELECT status FROM payments WHERE order_id = $1', [placed.orderId])).toEqual([{ status: 'CAPTURED' }]);
     expect(await sql(system, 'payment', 'SELECT calls FROM gateway_calls WHERE order_id = $1', [placed.orderId])).toEqual([{ calls: 3 }]);
-    expect(await deadLetters(broker)).toEqual(noDeadLetters);
+    expect(await deadLetters(system, broker)).toEqual(noDeadLetters);
   });
 
   it('when 40 customers race for the last 10 units, then exactly 10 orders complete, 30 are refunded and cancelled, and none is stuck', async () => {
@@ -145,6 +147,30 @@ describe('an order, all four services running', () => {
     const kindOf = new Map(notifications.map((n) => [n.order_id, n.kind]));
     expect(completed.every((id) => kindOf.get(id) === 'ORDER_CONFIRMED')).toBe(true);
     expect(cancelled.every((id) => kindOf.get(id) === 'ORDER_CANCELLED_REFUNDED')).toBe(true);
-    expect(await deadLetters(broker)).toEqual(noDeadLetters);
+    expect(await deadLetters(system, broker)).toEqual(noDeadLetters);
+  });
+
+  it('when a dead letter is looked at 100 times, as the page does, then it stays as it was; replayed, the order completes', async () => {
+    const { system, broker } = env;
+    const admin = (path: string, init: RequestInit = {}) =>
+      fetch(`${system.baseUrl('payment')}${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' } });
+    const faults = (paymentGatewayFailureRate: number) => admin('/admin/faults', { method: 'PUT', body: JSON.stringify({ paymentGatewayFailureRate }) });
+    expect((await faults(1)).status).toBe(200);
+    const placed = await placeOrder(system, { paymentMethod: { token: 'tok_visa' } });
+    const listed = async () => (await admin('/admin/dlq')).json() as Promise<{ count: number; messages: { id: string; body: string; headers: unknown; queue: string }[] }>;
+    const first = await eventually(async () => {
+      const found = await listed();
+      return found.messages.find((m) => JSON.parse(m.body).orderId === placed.orderId) && found;
+    }, { timeoutMs: 30_000, what: "the order's OrderPlaced among payment's dead letters" });
+    expect((await faults(0)).status).toBe(200);
+    for (let i = 0; i < 100; i++) expect(await listed()).toEqual(first);
+
+    const [letter] = first.messages;
+    const replay = await admin('/admin/dlq/replay', { method: 'POST', body: JSON.stringify({ ids: [letter!.id] }) });
+    expect(await replay.json()).toEqual({ replayed: [{ id: letter!.id, queue: 'payment.order.events' }] });
+    const order = await settled(system, placed.orderId, { events: 4 });
+    expect(order.status).toBe('COMPLETED');
+    expect(await sql(system, 'payment', 'SELECT status FROM payments WHERE order_id = $1', [placed.orderId])).toEqual([{ status: 'CAPTURED' }]);
+    expect(await deadLetters(system, broker)).toEqual(noDeadLetters);
   });
 });

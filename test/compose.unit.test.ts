@@ -1,7 +1,9 @@
 /**
  * The container side of troupe, checked without a Docker engine: docker-compose.yml, the
  * Dockerfile and the infra/ configuration must agree with each other and with the code (each
- * service's config schema, its package.json start script, the metrics it exports).
+ * service's config schema, its package.json start script, the metrics it exports). The file is
+ * read here with compose's merge keys and variable substitution, and `docker compose config`
+ * confirms that this reading is compose's own.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -10,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { brokerPermissionsOf, HISTOGRAM_METRICS, METRIC, type ServiceName } from '@troupe/contracts';
 import { parseBrokerUrls } from '../shared/messaging/src/broker-addresses';
+import { composeFor, composeModel } from './docker-compose';
 import { configSchema as inventorySchema } from '../services/inventory/src/config';
 import { configSchema as notificationSchema } from '../services/notification/src/config';
 import { configSchema as orderSchema } from '../services/order/src/config';
@@ -224,6 +227,30 @@ const queryPanels = allPanels(dashboard.panels).filter((panel) => (panel.targets
 const exprsOf = (panel: Panel): string[] => (panel.targets ?? []).map((target) => target.expr ?? '');
 
 // ================================================================================================
+
+describe('docker-compose.yml as read here is docker-compose.yml as docker compose reads it', () => {
+  const found = composeFor('the reading of docker-compose.yml against docker compose config');
+  if (found === undefined) return;
+  // Every profile on: every service, as `docker compose up` with no .env file sees it.
+  const model = composeModel(found.cli, ['*']);
+
+  it(`every service, and no other (compose ${found.version})`, () => {
+    expect(Object.keys(model.services).sort()).toEqual(Object.keys(compose.services).sort());
+  });
+
+  it.each(Object.keys(compose.services))('%s: the same environment, build arguments, ports and healthcheck', (name) => {
+    const ours = serviceOf(name);
+    const theirs = model.services[name] ?? {};
+    const environment = ours.environment === undefined ? undefined : envOf(name);
+    expect(theirs.environment ?? undefined).toEqual(environment);
+    expect(theirs.build?.args ?? undefined).toEqual(
+      ours.build?.args === undefined ? undefined : Object.fromEntries(Object.entries(ours.build.args).map(([key, value]) => [key, String(value)])),
+    );
+    expect((theirs.ports ?? []).map((port) => ({ hostIp: port.host_ip, published: port.published === undefined ? undefined : Number(port.published), target: port.target }))).toEqual(portsOf(name));
+    const test = ours.healthcheck?.test;
+    expect(theirs.healthcheck?.test).toEqual(typeof test === 'string' ? ['CMD-SHELL', test] : test);
+  });
+});
 
 describe('docker-compose.yml: the four services', () => {
   describe.each(SERVICE_NAMES)('%s', (name) => {

@@ -1,7 +1,7 @@
 /**
  * The third-party tools' configuration, checked by their own rules where a checker can run
- * without the tool's image: docker-compose.yml against the Compose Specification's JSON schema,
- * Prometheus' configuration with promtool, RabbitMQ's rabbitmq.conf against the keys its 4.x
+ * without the tool's image: docker-compose.yml against the Compose Specification's JSON schema
+ * and by `docker compose config` on every profile, Prometheus' configuration with promtool, RabbitMQ's rabbitmq.conf against the keys its 4.x
  * schemas define, advanced.config read by Erlang.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import Ajv from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { cleanEnv, composeArgs, composeConfig, composeFor } from './docker-compose';
 
 const root = resolve(__dirname, '..');
 const read = (path: string): string => readFileSync(join(root, path), 'utf8');
@@ -36,6 +37,52 @@ describe('docker-compose.yml against the Compose Specification', () => {
 
   it('the schema refuses what compose refuses (a misspelt key), so the check can fail', () => {
     expect(validate({ services: { order: { image: 'x', helthcheck: {} } } })).toBe(false);
+  });
+});
+
+// --- Docker Compose ------------------------------------------------------------------------------
+
+describe('docker-compose.yml with docker compose config, on every profile', () => {
+  const found = composeFor('docker-compose.yml with docker compose config');
+  if (found === undefined) return;
+  const cli = found.cli;
+
+  const services = (parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, { profiles?: string[] }> }).services;
+  const declared = [...new Set(Object.values(services).flatMap((service) => service.profiles ?? []))].sort();
+  /** What compose runs with `profiles` on: the services without a profile, and those of a profile turned on. */
+  const expected = (profiles: string[]): string[] =>
+    Object.entries(services)
+      .filter(([, service]) => (service.profiles ?? []).length === 0 || profiles.includes('*') || (service.profiles ?? []).some((p) => profiles.includes(p)))
+      .map(([name]) => name)
+      .sort();
+  const listed = (text: string): string[] => text.trim().split('\n').filter(Boolean).sort();
+
+  it(`compose (${found.version}) finds the profiles the file declares, and there is at least one`, () => {
+    expect(declared.length).toBeGreaterThan(0);
+    expect(listed(composeConfig(cli, { args: ['--profiles'] }))).toEqual(declared);
+  });
+
+  // Without a profile (what `docker compose up` runs), each profile alone, and all of them at once.
+  const runs: [string, string[]][] = [
+    ['none', []],
+    ...declared.map((profile): [string, string[]] => [profile, [profile]]),
+    ['all (*)', ['*']],
+  ];
+  it.each(runs)('profile %s: compose accepts the file (config --quiet) and runs the services it should', (_name, profiles) => {
+    expect(() => composeConfig(cli, { profiles, args: ['--quiet'] })).not.toThrow();
+    expect(listed(composeConfig(cli, { profiles, args: ['--services'] }))).toEqual(expected(profiles));
+  });
+
+  it('a file that passes with a profile on can fail with it off, so every profile is checked (and the check can fail)', () => {
+    // The services wait for the cluster profile's nodes with `required: false`; without it, the
+    // file is fine with --profile cluster and refused without.
+    const broken = read('docker-compose.yml').replace(/^\s*required: false\n/gm, '');
+    const check = (profiles: string[]) =>
+      spawnSync(cli, [...composeArgs({ profiles, file: '-' }), 'config', '--quiet'], { input: broken, encoding: 'utf8', env: cleanEnv() });
+    expect(check(['cluster']).status).toBe(0);
+    const off = check([]);
+    expect(off.status).not.toBe(0);
+    expect(off.stderr).toMatch(/depends on undefined service "rabbitmq-[23]"/);
   });
 });
 

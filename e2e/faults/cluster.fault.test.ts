@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { brokerAdmin, ensureBrokerUsers, eventually, TestBroker, vhostDefinitions, withCredentials, type TestVhost } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { deadLetterRows } from '../support/api';
 import { needs } from '../support/needs';
 import { SERVICES, System, type Service } from '../support/system';
 import { expectAllInvariants, streamOrders } from './load';
@@ -22,6 +23,10 @@ let system: System | undefined;
 class Progress {
   readonly samples: { at: number; done: number }[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** The round in flight: `stop` settles it before it ends the client it queries. */
+  private round: Promise<void> | undefined;
+  private stopped = false;
+  private failure: unknown;
   private readonly client: pg.Client;
 
   constructor(databaseUrl: string) {
@@ -36,14 +41,23 @@ class Progress {
            AND EXISTS (SELECT 1 FROM order_history h WHERE h.order_id = o.id AND h.type = 'NotificationSent')`,
       );
       this.samples.push({ at: Date.now(), done: Number(rows[0]?.n) });
-      this.timer = setTimeout(() => void sample(), 100);
+      if (this.stopped) return;
+      this.timer = setTimeout(() => {
+        this.round = sample().catch((error: unknown) => {
+          this.failure ??= error;
+        });
+      }, 100);
     };
     await sample();
   }
 
+  /** Stops sampling: the last round finishes first, then the client closes; a round that failed fails here. */
   async stop(): Promise<void> {
+    this.stopped = true;
     clearTimeout(this.timer);
+    await this.round;
     await this.client.end();
+    if (this.failure !== undefined) throw this.failure;
   }
 
   /** From `at` to the first sample showing one more order finished (undefined: none did). */
@@ -208,8 +222,8 @@ describe.runIf(needs('a local RabbitMQ installation (rabbitmq-server) and root, 
     const broker = await TestBroker.connect(c.urlOf(survivor));
     try {
       await expectAllInvariants(s, broker, placed, 1);
-      const dead = await broker.drain('payment.dlq');
-      expect(dead.map((m) => m.properties.messageId)).toEqual([poison]);
+      const dead = await deadLetterRows(s, 'payment');
+      expect(dead.map((m) => m.id)).toEqual([poison]);
     } finally {
       await broker.close();
       await progress.stop();

@@ -188,7 +188,7 @@ export async function expectAllInvariants(system: System, broker: TestBroker, pl
     expect(line.available + line.reserved, `${line.sku} conserved`).toBe(SEEDED[line.sku]);
     expect(line.reserved, `${line.sku} reserved = Σ reservations`).toBe(line.inReservations);
   }
-  const dlqs = await deadLetters(broker);
+  const dlqs = await deadLetters(system, broker);
   expect(dlqs).toEqual({ order: 0, payment: poisonInjected, inventory: 0, notification: 0 });
   const byKind = placed.reduce<Record<string, number>>((n, p) => ({ ...n, [p.kind]: (n[p.kind] ?? 0) + 1 }), {});
   console.log(`invariants hold for ${placed.length} orders ${JSON.stringify(byKind)}; DLQs ${JSON.stringify(dlqs)}`);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TestBroker } from '@troupe/testing';
 import { expect } from 'vitest';
-import { deadLetters, sql } from '../support/api';
+import { deadLetterRows, deadLetters, sql } from '../support/api';
 import type { System } from '../support/system';
 import { checkInvariants, noViolations, stockLedger, type Placed } from './load';
 
@@ -31,11 +31,11 @@ export async function expectAllInvariants(system: System, broker: TestBroker, pl
     expect(line.available + line.reserved, `${line.sku} conserved`).toBe(seeded[line.sku]);
     expect(line.reserved, `${line.sku} reserved = Σ reservations`).toBe(line.inReservations);
   }
-  const depths = await deadLetters(broker);
+  const depths = await deadLetters(system, broker);
   expect(depths).toEqual({ order: 0, payment: poison.length, inventory: 0, notification: 0 });
-  const dead = await broker.drain('payment.dlq');
-  expect(dead.map((m) => m.properties.messageId).sort()).toEqual([...poison].sort());
-  expect(dead.every((m) => m.properties.headers?.['x-troupe-dead-letter-reason'] === 'poison')).toBe(true);
+  const dead = await deadLetterRows(system, 'payment');
+  expect(dead.map((m) => m.id).sort()).toEqual([...poison].sort());
+  expect(dead.every((m) => m.headers['x-troupe-dead-letter-reason'] === 'poison')).toBe(true);
   return depths;
 }
 

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../support/system';
+import { RABBITMQ_SERVER as SERVER } from './rabbitmq-server';
 
 const run = promisify(execFile);
-const SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
 
 /** Whether a local RabbitMQ install can start a node of our own (it runs as the `rabbitmq` user). */
 export const canRunOwnRabbitmq = (): boolean => existsSync(SERVER) && process.getuid?.() === 0;
@@ -77,6 +77,7 @@ export class OwnRabbitmq {
   }
 
   private async ctl(command: string): Promise<void> {
-    await run('su', ['rabbitmq', '-s', '/bin/sh', '-c', `HOME=/var/lib/rabbitmq rabbitmqctl -q -n ${this.node} ${command}`], { timeout: 120_000 });
+    // Debian's rabbitmqctl runs itself as the rabbitmq user (the cookie's owner) when called by root.
+    await run('rabbitmqctl', ['-q', '-n', this.node, ...command.split(' ')], { timeout: 120_000 });
   }
 }

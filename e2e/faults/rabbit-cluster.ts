@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { eventually } from '@troupe/testing';
 import { freePort } from '../support/system';
+import { RABBITMQ_SERVER as SERVER } from './rabbitmq-server';
 
 const run = promisify(execFile);
-const SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
 // The Erlang cookie every node of the cluster (and rabbitmqctl) must share is the rabbitmq user's.
 const RABBITMQ_HOME = '/var/lib/rabbitmq';
 // The advanced.config troupe ships for its brokers (compose mounts the same file).

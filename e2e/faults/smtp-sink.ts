@@ -3,10 +3,17 @@ import { SMTPServer } from 'smtp-server';
 
 /**
  * A real SMTP server that accepts every mail and counts it; it can be stopped (the port refuses
- * connections, as a mail server that is down would) and started again on the same port.
+ * connections, as a mail server that is down would) and started again on the same port, or told to
+ * refuse every mail with 421 while it keeps answering (`refusing`), counting the refusals of each
+ * Message-ID.
  */
 export class SmtpSink {
   received = 0;
+  /** Message-ID (`<id@host>`) → how many times a mail with it was taken. */
+  readonly accepted = new Map<string, number>();
+  refusing = false;
+  /** Message-ID → how many times a mail with it was refused. */
+  readonly refusals = new Map<string, number>();
   private server: SMTPServer | undefined;
   port = 0;
 
@@ -20,10 +27,19 @@ export class SmtpSink {
       disabledCommands: ['STARTTLS', 'AUTH'],
       logger: false,
       onData: (stream, _session, callback) => {
-        stream.on('data', () => undefined);
+        let head = '';
+        stream.on('data', (chunk: Buffer) => {
+          if (head.length < 64 * 1024) head += chunk.toString('utf8');
+        });
         stream.on('end', () => {
-          this.received += 1;
-          callback();
+          const id = /^Message-ID:\s*(\S+)/im.exec(head)?.[1] ?? '(none)';
+          if (!this.refusing) {
+            this.received += 1;
+            this.accepted.set(id, (this.accepted.get(id) ?? 0) + 1);
+            return callback();
+          }
+          this.refusals.set(id, (this.refusals.get(id) ?? 0) + 1);
+          callback(Object.assign(new Error('try again later'), { responseCode: 421 }));
         });
       },
     });

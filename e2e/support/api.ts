@@ -127,8 +127,34 @@ export function backwardMoves(statuses: readonly OrderStatus[]): string[] {
   return moves;
 }
 
-/** Messages waiting in each service's dead-letter queue (all zero when nothing went wrong). */
-export async function deadLetters(broker: TestBroker): Promise<Record<Service, number>> {
-  const depths = await Promise.all(SERVICES.map((s) => broker.depth(deadLetterQueueOf(s))));
-  return Object.fromEntries(SERVICES.map((s, i) => [s, depths[i]])) as Record<Service, number>;
+/**
+ * Each service's dead letters (all zero when nothing went wrong), counted where they are kept, in
+ * its database, once its DLQ is empty and it has kept as many as it dead-lettered (a message the
+ * keeper has taken but not yet written is neither in the queue's depth nor in the table).
+ */
+export async function deadLetters(system: System, broker: TestBroker): Promise<Record<Service, number>> {
+  const total = (metrics: string, name: string) =>
+    [...metrics.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)`, 'gm'))].reduce((sum, m) => sum + Number(m[1]), 0);
+  await eventually(
+    async () => {
+      const depths = await Promise.all(SERVICES.map((s) => broker.depth(deadLetterQueueOf(s))));
+      if (depths.some((n) => n > 0)) return false;
+      // A service not running (killed by a fault test) has nothing in hand.
+      const metrics = await Promise.all(SERVICES.map((s) => fetch(`${system.baseUrl(s)}/metrics`).then((r) => r.text(), () => '')));
+      return metrics.every((text) => total(text, 'troupe_dead_letters_kept_total') >= total(text, 'troupe_messages_dead_lettered_total'));
+    },
+    { what: 'every DLQ emptied into its service database' },
+  );
+  const counts = await Promise.all(SERVICES.map(async (s) => (await deadLetterRows(system, s)).length));
+  return Object.fromEntries(SERVICES.map((s, i) => [s, counts[i]])) as Record<Service, number>;
+}
+
+/** One service's dead letters as it keeps them: the event id and the message's headers. */
+export async function deadLetterRows(system: System, service: Service): Promise<{ id: string; headers: Record<string, unknown> }[]> {
+  const rows = await sql<{ id: string; headers: Record<string, unknown> | null }>(
+    system,
+    service,
+    "SELECT id, properties->'headers' AS headers FROM troupe_dead_letters ORDER BY dead_lettered_at, id",
+  );
+  return rows.map((row) => ({ id: row.id, headers: row.headers ?? {} }));
 }

@@ -1,31 +1,29 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { composeVersionOf, dockerClis } from '../../test/docker-compose';
 
 /**
- * A Docker CLI that can build the Dockerfile (BuildKit: its RUN steps run in parallel stages) and
- * reaches an engine. Docker 20.10's CLI has BuildKit built in; later CLIs need the buildx plugin,
- * and without it `DOCKER_BUILDKIT=1 docker build` refuses to start. DOCKER_CLI names one to use.
+ * A Docker CLI that reaches an engine and has Docker Compose v2, which builds troupe's images
+ * from docker-compose.yml (`docker compose build`: compose brings its own BuildKit client, so the
+ * CLI needs no buildx plugin). DOCKER_CLI names one to use.
  */
-export type Engine = { cli: string; version: string } | { cli: undefined; reason: string };
+export type Engine = { cli: string; version: string; compose: string } | { cli: undefined; reason: string };
 
 export function findEngine(): Engine {
-  const candidates = [process.env.DOCKER_CLI, '/usr/bin/docker', 'docker'].filter((cli): cli is string => !!cli);
   const reasons: string[] = [];
-  for (const cli of [...new Set(candidates)]) {
-    if (cli.startsWith('/') && !existsSync(cli)) continue;
+  for (const cli of dockerClis()) {
+    let version: string;
     try {
-      const version = execFileSync(cli, ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8', stdio: 'pipe', timeout: 15_000 }).trim();
-      try {
-        execFileSync(cli, ['build', '--help'], { stdio: 'pipe', env: { ...process.env, DOCKER_BUILDKIT: '1' }, timeout: 15_000 });
-      } catch {
-        reasons.push(`${cli}: engine ${version} answers, but this CLI cannot build with BuildKit (no buildx)`);
-        continue;
-      }
-      return { cli, version };
+      version = execFileSync(cli, ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8', stdio: 'pipe', timeout: 15_000 }).trim();
     } catch (error) {
       // The last line says why.
       const detail = (error as { stderr?: Buffer }).stderr?.toString().trim().split('\n').at(-1) ?? (error as Error).message;
       reasons.push(`${cli}: ${detail || 'no engine answers'}`);
+      continue;
+    }
+    try {
+      return { cli, version, compose: composeVersionOf(cli) };
+    } catch (error) {
+      reasons.push(`engine ${version} answers, but ${(error as Error).message}`);
     }
   }
   return { cli: undefined, reason: reasons.length > 0 ? reasons.join('; ') : 'no docker CLI found' };
@@ -39,7 +37,8 @@ export function docker(cli: string, args: string[], { timeoutMs = 60_000 }: { ti
       args,
       { env: { ...process.env, DOCKER_BUILDKIT: '1' }, maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs },
       (error, stdout, stderr) => {
-        if (error) reject(new Error(`docker ${args.slice(0, 2).join(' ')} failed (${error.code ?? error.signal}): ${stderr.trim().split('\n').slice(-30).join('\n')}`));
+        const what = args.join(' ').slice(0, 300);
+        if (error) reject(new Error(`docker ${what} failed (${error.code ?? error.signal}): ${stderr.trim().split('\n').slice(-30).join('\n')}`));
         else resolve(stdout);
       },
     );

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { deadLetterQueueOf, SERVICES, type ServiceName } from '@troupe/contracts';
-import { DeadLetters, parseBrokerUrls, type DeadLetter, type Selection } from '@troupe/messaging';
+import { SERVICES, type ServiceName } from '@troupe/contracts';
+import { ConfirmPublisher, DeadLetters, parseBrokerUrls, type DeadLetter, type Selection } from '@troupe/messaging';
+import pg from 'pg';
 import { connect, type ChannelModel } from 'amqplib';
 import { z } from 'zod';
 import { parseLoadOptions } from './load/options';
@@ -11,12 +12,14 @@ import { UsageError } from './usage-error';
 const USAGE = `usage: troupe dlq <list|show|replay|purge> --service <${SERVICES.join('|')}> [options]
        troupe load [options]     (troupe load --help)
 
-  list    the messages in <service>.dlq (left in place)        [--limit N] [--json]
+  list    the service's dead letters (left in place)            [--limit N] [--json]
   show    one message in full                                   --id ID
   replay  send messages back to the queue they failed on        --id ID [--id ID …] | --all
   purge   delete messages for good                              --id ID [--id ID …] | --all
 
-environment: RABBITMQ_URL (default amqp://guest:guest@localhost:5672; a cluster's nodes comma-separated)`;
+environment: DATABASE_URL, the service's database, where its dead letters are kept
+             (default postgres://postgres@localhost:5432/<service>);
+             RABBITMQ_URL, for replay (default amqp://guest:guest@localhost:5672; a cluster's nodes comma-separated)`;
 
 const env = z
   .object({
@@ -31,6 +34,7 @@ const env = z
           return z.NEVER;
         }
       }),
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   })
   .safeParse(process.env);
 
@@ -66,29 +70,36 @@ async function main(argv: string[]): Promise<void> {
   if (values.help || group !== 'dlq' || !command) throw new UsageError(USAGE);
   const service = values.service as ServiceName | undefined;
   if (!service || !SERVICES.includes(service)) throw new UsageError(`--service must be one of ${SERVICES.join(', ')}\n\n${USAGE}`);
-  if (!env.success) throw new UsageError(`RABBITMQ_URL ${env.error.issues[0]?.message ?? 'is invalid'}`);
+  if (!env.success) throw new UsageError(`${String(env.error.issues[0]?.path[0] ?? 'environment')} ${env.error.issues[0]?.message ?? 'is invalid'}`);
   const limit = Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
 
-  const connection = await connectToAnyNode(env.data.RABBITMQ_URL);
+  const pool = new pg.Pool({ connectionString: env.data.DATABASE_URL ?? `postgres://postgres@localhost:5432/${service}`, max: 2 });
+  let connection: ChannelModel | undefined;
   try {
-    // A service declares its DLQ when it first starts: before that there is nothing to look at,
-    // which is an answer, not a failure.
-    if (!(await queueExists(connection, deadLetterQueueOf(service)))) {
+    // A service creates its dead-letter table when it first starts: before that there is nothing
+    // to look at, which is an answer, not a failure.
+    if (!(await tableExists(pool))) {
       if (command === 'list' && values.json) return print(JSON.stringify({ count: 0, messages: [] }, null, 2));
-      const note = `no dead letters: ${deadLetterQueueOf(service)} does not exist yet (the ${service} service declares it when it first starts)`;
+      const note = `no dead letters: the ${service} database has no dead-letter table yet (the ${service} service creates it when it first starts)`;
       if (command === 'list') return print(note);
       if (!['show', 'replay', 'purge'].includes(command)) throw new UsageError(USAGE);
       throw new UsageError(note);
     }
-    const channel = await connection.createConfirmChannel();
-    channel.on('error', () => undefined); // a channel error also rejects the call that caused it
-    const dlq = new DeadLetters(channel, service);
+    const publisher = new ConfirmPublisher();
+    if (command === 'replay') {
+      connection = await connectToAnyNode(env.data.RABBITMQ_URL);
+      const channel = await connection.createConfirmChannel();
+      channel.on('error', () => undefined); // a channel error also rejects the call that caused it
+      publisher.attach(channel);
+    }
+    const dlq = new DeadLetters(pool, service, publisher);
+    const where = `${service}'s dead letters`;
     switch (command) {
       case 'list': {
         const [count, messages] = [await dlq.count(), await dlq.list(limit)];
         if (values.json) return print(JSON.stringify({ count, messages }, null, 2));
-        print(`${dlq.queue}: ${count} message(s)${count > messages.length ? `, showing ${messages.length}` : ''}`);
+        print(`${where}: ${count} message(s)${count > messages.length ? `, showing ${messages.length}` : ''}`);
         for (const m of messages) print(summary(m));
         return;
       }
@@ -96,7 +107,7 @@ async function main(argv: string[]): Promise<void> {
         const id = values.id?.[0];
         if (!id) throw new UsageError('show needs --id');
         const found = (await dlq.list(10_000)).find((m) => m.id === id);
-        if (!found) throw new UsageError(`no message ${id} in ${dlq.queue}`);
+        if (!found) throw new UsageError(`no message ${id} in ${where}`);
         return print(JSON.stringify(found, null, 2));
       }
       case 'replay':
@@ -107,7 +118,7 @@ async function main(argv: string[]): Promise<void> {
         print(`${done.length} message(s) ${command === 'replay' ? 'replayed' : 'purged'}`);
         if ('ids' in selection && done.length < selection.ids.length) {
           const missing = selection.ids.filter((id) => !done.some((m) => m.id === id));
-          throw new UsageError(`not found in ${dlq.queue}: ${missing.join(', ')}`);
+          throw new UsageError(`not found in ${where}: ${missing.join(', ')}`);
         }
         return;
       }
@@ -115,25 +126,14 @@ async function main(argv: string[]): Promise<void> {
         throw new UsageError(USAGE);
     }
   } finally {
-    await connection.close().catch(() => undefined);
+    await connection?.close().catch(() => undefined);
+    await pool.end().catch(() => undefined);
   }
 }
 
-/**
- * Whether `queue` exists, asked on a channel of its own: the broker answers a passive declare of a
- * missing queue by closing the channel (404 NOT_FOUND).
- */
-async function queueExists(connection: ChannelModel, queue: string): Promise<boolean> {
-  const channel = await connection.createChannel();
-  channel.on('error', () => undefined); // the 404 closes the channel; the rejected call below says so
-  try {
-    await channel.checkQueue(queue);
-    await channel.close();
-    return true;
-  } catch (error) {
-    if ((error as { code?: unknown }).code === 404) return false;
-    throw error;
-  }
+async function tableExists(pool: pg.Pool): Promise<boolean> {
+  const { rows } = await pool.query<{ found: string | null }>("SELECT to_regclass('troupe_dead_letters') AS found");
+  return rows[0]?.found != null;
 }
 
 async function load(argv: string[]): Promise<void> {

@@ -1,17 +1,27 @@
 import { createHash } from 'node:crypto';
-import { deadLetterQueueOf, ownExchangeOf, type DeadLetter, type ServiceName } from '@troupe/contracts';
-import type { ConfirmChannel, GetMessage } from 'amqplib';
+import { ownExchangeOf, type DeadLetter, type ServiceName } from '@troupe/contracts';
+import type { MessageProperties } from 'amqplib';
+import type { Pool } from 'pg';
 import { UnroutableError } from './errors';
 import { HEADER, copyHeaders, forwardOptions, numberHeader, stringHeader } from './headers';
-import { ConfirmPublisher } from './publisher';
+import type { ConfirmPublisher } from './publisher';
 import { endSpan, startReplaySpan } from './tracing';
 
 /** A dead-lettered message as an operator sees it: one of GET /admin/dlq's `messages`. */
 export type { DeadLetter };
 
+/** A dead letter sent back to the queue it failed on. */
+export type ReplayedDeadLetter = DeadLetter & { queue: string };
+
+/** What a dead letter is made of: its AMQP properties and its body, as the broker delivered them. */
+export interface StoredMessage {
+  properties: MessageProperties;
+  content: Buffer;
+}
+
 export type Selection = { all: true } | { ids: readonly string[] };
 
-export function describeDeadLetter(message: GetMessage): DeadLetter {
+export function describeDeadLetter(message: StoredMessage): DeadLetter {
   const p = message.properties;
   // A message the broker dead-lettered itself (delivery limit) carries x-first-death-* instead of ours.
   const brokerQueue = stringHeader(p, 'x-first-death-queue');
@@ -31,127 +41,162 @@ export function describeDeadLetter(message: GetMessage): DeadLetter {
   };
 }
 
-export function deadLetterId(message: GetMessage): string {
+/** The event id, or for a message that has none a hash of its body and headers (two poison messages with one body stay two). */
+export function deadLetterId(message: StoredMessage): string {
   const id = message.properties.messageId;
-  return typeof id === 'string' && id.length > 0 ? id : `sha256:${createHash('sha256').update(message.content).digest('hex').slice(0, 16)}`;
+  if (typeof id === 'string' && id.length > 0) return id;
+  const { 'x-delivery-count': _count, ...headers } = message.properties.headers ?? {};
+  return `sha256:${createHash('sha256').update(message.content).update(JSON.stringify(headers)).digest('hex').slice(0, 16)}`;
 }
 
-const selected = (selection: Selection, id: string) => ('all' in selection ? true : selection.ids.includes(id));
+/** AMQP properties as stored: JSON, with a Buffer header (AMQP byte array) as `{type: 'Buffer', data}`. */
+const fromStored = (text: string): MessageProperties =>
+  JSON.parse(text, (_key, value: unknown) =>
+    value && typeof value === 'object' && (value as { type?: unknown }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data)
+      ? Buffer.from((value as { data: number[] }).data)
+      : value,
+  ) as MessageProperties;
 
 /**
- * Inspect, replay and purge a service's dead-letter queue over AMQP (so it works whether the
- * service is up or not). Every operation takes the messages one by one and puts back, unacked,
- * the ones it was not asked about.
+ * Keeps one message in the table; a copy seen again (the broker redelivering it after the keeper
+ * lost its channel before the ack) finds its row and changes nothing.
+ */
+export async function keepDeadLetter(pool: Pool, message: StoredMessage): Promise<void> {
+  await pool.query(
+    'INSERT INTO troupe_dead_letters (id, replay_count, properties, body) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+    [deadLetterId(message), numberHeader(message.properties, HEADER.replayCount) ?? 0, JSON.stringify(message.properties), message.content],
+  );
+}
+
+interface Row {
+  id: string;
+  replay_count: number;
+  properties: string;
+  body: Buffer;
+}
+
+const COLUMNS = 'id, replay_count, properties::text AS properties, body';
+/** The rows `selection` names, oldest first; `$1`: the ids (ignored for all), `$2`: the limit. */
+const SELECTED = `SELECT ${COLUMNS} FROM troupe_dead_letters WHERE ($1::text[] IS NULL OR id = ANY($1)) ORDER BY dead_lettered_at, id LIMIT $2`;
+const idsOf = (selection: Selection) => ('all' in selection ? null : [...selection.ids]);
+const asMessage = (row: Row): StoredMessage => ({ properties: fromStored(row.properties), content: row.body });
+/** Rows a replay takes, sends and deletes per transaction: a failure costs at most these many a second send. */
+const REPLAY_CHUNK = 50;
+
+/**
+ * A service's dead letters: listed, counted, replayed and purged in its database, where the
+ * dead-letter keeper put them. Looking is a SELECT and moves nothing; a replay publishes the
+ * selected messages back (with a confirm) and deletes exactly the rows it sent.
  */
 export class DeadLetters {
-  private readonly publisher = new ConfirmPublisher();
-  readonly queue: string;
   private readonly exchange: string;
 
   constructor(
-    private readonly channel: ConfirmChannel,
+    private readonly pool: Pool,
     service: ServiceName,
+    /** Needed to replay; list, count and purge work without the broker. */
+    private readonly publisher?: ConfirmPublisher,
   ) {
-    this.queue = deadLetterQueueOf(service);
     this.exchange = ownExchangeOf(service);
-    this.publisher.attach(channel);
   }
 
-  /** Up to `limit` messages, left in the queue. */
+  /** Up to `limit` messages, oldest first, left where they are. */
   async list(limit = 100): Promise<DeadLetter[]> {
-    const taken = await this.take(limit);
-    await this.putBack(taken);
-    return taken.map(describeDeadLetter);
+    const { rows } = await this.pool.query<Row>(SELECTED, [null, limit]);
+    return rows.map((row) => describeDeadLetter(asMessage(row)));
   }
 
   async count(): Promise<number> {
-    return (await this.channel.checkQueue(this.queue)).messageCount;
+    const { rows } = await this.pool.query<{ n: string }>('SELECT count(*) AS n FROM troupe_dead_letters');
+    return Number(rows[0]?.n ?? 0);
   }
 
   /**
    * Sends the selected messages back to the queue they failed on (never to the fanout exchange:
    * the other subscribers already have them), as a fresh first attempt with `x-troupe-replay-count`
-   * incremented, each in a new trace linked to the original. The DLQ copy is acked only after the
-   * broker confirmed the replayed one: a failure half way leaves a message in both places at
-   * worst, and the consumer's inbox makes the second copy harmless.
+   * incremented, each in a new trace linked to the original. A row is deleted once the broker
+   * confirmed its message, in a transaction that holds the rows it took (a second replay beside it
+   * skips them): a failure half way keeps what was sent deleted and the rest in place.
    */
-  async replay(selection: Selection, limit = 10_000): Promise<(DeadLetter & { queue: string })[]> {
-    const taken = await this.take(limit);
-    const replayed: (DeadLetter & { queue: string })[] = [];
-    const settled = new Set<GetMessage>();
-    try {
-      for (const message of taken) {
-        const letter = describeDeadLetter(message);
-        const queue = letter.queue;
-        if (!selected(selection, letter.id) || !queue) continue;
-        await this.republish(message, letter);
-        this.channel.ack(message);
-        settled.add(message);
-        replayed.push({ ...letter, queue });
-      }
-    } finally {
-      await this.putBack(taken.filter((m) => !settled.has(m)));
-      await this.flush();
+  async replay(selection: Selection, limit = 10_000): Promise<ReplayedDeadLetter[]> {
+    const publisher = this.publisher;
+    if (!publisher) throw new Error('replaying needs the broker');
+    const replayed: ReplayedDeadLetter[] = [];
+    const passedOver = new Set<string>();
+    while (replayed.length < limit) {
+      const chunk = await this.replayChunk(publisher, selection, Math.min(REPLAY_CHUNK, limit - replayed.length), passedOver);
+      replayed.push(...chunk.replayed);
+      if (chunk.failure !== undefined) throw chunk.failure;
+      if (!chunk.more) break;
     }
     return replayed;
   }
 
+  /**
+   * One transaction: up to `size` selected rows locked (skipping what another replay holds),
+   * each sent and its row deleted once confirmed, then COMMIT. A failure to send ends it early and
+   * commits what was sent; a failure of the database rolls it back, and those rows are sent again
+   * by the next replay (the consumer's inbox makes the second copy harmless).
+   */
+  private async replayChunk(
+    publisher: ConfirmPublisher,
+    selection: Selection,
+    size: number,
+    passedOver: Set<string>,
+  ): Promise<{ replayed: ReplayedDeadLetter[]; more: boolean; failure?: unknown }> {
+    const replayed: ReplayedDeadLetter[] = [];
+    let failure: unknown;
+    let more = false;
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<Row>(
+        `SELECT ${COLUMNS} FROM troupe_dead_letters
+          WHERE ($1::text[] IS NULL OR id = ANY($1)) AND NOT ((id || ' ' || replay_count) = ANY($3::text[]))
+          ORDER BY dead_lettered_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        [idsOf(selection), size, [...passedOver]],
+      );
+      more = rows.length === size;
+      for (const row of rows) {
+        const letter = describeDeadLetter(asMessage(row));
+        const queue = letter.queue;
+        if (!queue) {
+          // Nowhere to send it: left where it is, and not taken again by this replay.
+          passedOver.add(`${row.id} ${row.replay_count}`);
+          continue;
+        }
+        try {
+          await this.republish(publisher, asMessage(row), letter);
+        } catch (error) {
+          failure = error;
+          break;
+        }
+        await client.query('DELETE FROM troupe_dead_letters WHERE id = $1 AND replay_count = $2', [row.id, row.replay_count]);
+        replayed.push({ ...letter, queue });
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release(true);
+      throw error;
+    }
+    client.release();
+    return { replayed, more, failure };
+  }
+
   /** Deletes the selected messages for good. */
   async purge(selection: Selection, limit = 10_000): Promise<DeadLetter[]> {
-    const taken = await this.take(limit);
-    const purged: DeadLetter[] = [];
-    const untouched: GetMessage[] = [];
-    for (const message of taken) {
-      const letter = describeDeadLetter(message);
-      if (selected(selection, letter.id)) {
-        this.channel.ack(message);
-        purged.push(letter);
-      } else {
-        untouched.push(message);
-      }
-    }
-    await this.putBack(untouched);
-    await this.flush();
-    return purged;
+    const { rows } = await this.pool.query<Row>(
+      `DELETE FROM troupe_dead_letters WHERE (id, replay_count) IN (SELECT id, replay_count FROM (${SELECTED} FOR UPDATE SKIP LOCKED) chosen) RETURNING ${COLUMNS}`,
+      [idsOf(selection), limit],
+    );
+    return rows.map((row) => describeDeadLetter(asMessage(row)));
   }
 
-  /**
-   * Acks have no reply: one round trip on the same channel after them guarantees the broker has
-   * processed them before we return (and before a caller such as the CLI closes the connection,
-   * which would otherwise lose the last acks and leave replayed messages in the DLQ).
-   */
-  private async flush(): Promise<void> {
-    await this.count();
-  }
-
-  private async take(limit: number): Promise<GetMessage[]> {
-    const taken: GetMessage[] = [];
-    while (taken.length < limit) {
-      const message = await this.channel.get(this.queue, { noAck: false });
-      if (!message) break;
-      taken.push(message);
-    }
-    return taken;
-  }
-
-  /**
-   * Returns messages to the queue, and waits (briefly) until the queue shows them again: a nack has
-   * no reply, and the next operation — another listing, a replay — must find them there.
-   */
-  private async putBack(messages: readonly GetMessage[]): Promise<void> {
-    if (messages.length === 0) return;
-    const before = await this.count();
-    for (const message of messages) this.channel.nack(message, false, true);
-    const deadline = Date.now() + 2000;
-    while ((await this.count()) < before + messages.length && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
-
-  private async republish(message: GetMessage, letter: DeadLetter): Promise<void> {
+  private async republish(publisher: ConfirmPublisher, message: StoredMessage, letter: DeadLetter): Promise<void> {
     const queue = letter.queue as string;
     const headers = copyHeaders(message.properties);
-    for (const name of [HEADER.attempt, HEADER.error, HEADER.deadLetterReason, HEADER.firstFailureAt, HEADER.lastFailureAt]) {
+    for (const name of [HEADER.attempt, HEADER.error, HEADER.deadLetterReason, HEADER.firstFailureAt, HEADER.lastFailureAt, HEADER.handBacks]) {
       delete headers[name];
     }
     const { span, headers: trace } = startReplaySpan(message.properties.headers, queue, letter.id);
@@ -160,7 +205,7 @@ export class DeadLetters {
     try {
       // Straight to the queue (through the service's own exchange), with confirm and `mandatory`:
       // a queue that no longer exists is an error.
-      await this.publisher.publish(
+      await publisher.publish(
         this.exchange,
         queue,
         message.content,
@@ -174,9 +219,8 @@ export class DeadLetters {
       endSpan(span);
     } catch (error) {
       endSpan(span, error);
-      throw error instanceof UnroutableError
-        ? new Error(`queue ${queue} does not exist: ${letter.id} stays in the DLQ`)
-        : new Error(`broker did not confirm the replay of ${letter.id}`);
+      if (error instanceof UnroutableError) throw new Error(`queue ${queue} does not exist: ${letter.id} stays in the dead letters`);
+      throw error;
     }
   }
 }

@@ -4,6 +4,7 @@ export { BrokerUnavailableError, DependencyError } from './errors';
 export { unavailableDependency } from './failures';
 export { subscribe, type Handler, type Subscription } from './handler';
 export { Messaging } from './messaging';
+export { ConfirmPublisher } from './publisher';
 export { type Dependency } from './outage';
 export { sharedUnitOfWork, type SharedUnitOfWork } from './shared-unit-of-work';
 export { type RunUnitOfWork } from './unit-of-work';

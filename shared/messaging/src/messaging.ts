@@ -1,4 +1,4 @@
-import { queueOf, type ServiceChecks, type ServiceName } from '@troupe/contracts';
+import { deadLetterQueueOf, ownExchangeOf, queueOf, type ServiceChecks, type ServiceName } from '@troupe/contracts';
 import type { ChannelModel } from 'amqplib';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
@@ -6,6 +6,7 @@ import { Registry } from 'prom-client';
 import { runBatch } from './batch';
 import { BrokerConnection } from './broker-connection';
 import { consumeBatch } from './consume-batch';
+import { DeadLetterKeeper } from './dead-letter-keeper';
 import { DeadLetters } from './dead-letters';
 import type { Delivery } from './delivery';
 import { BrokerUnavailableError, errorMessage } from './errors';
@@ -92,6 +93,7 @@ export class Messaging {
   private readonly lanes: Lanes<Delivery>;
   private readonly retry: RetryPolicy;
   private readonly outages: Outages;
+  private readonly keeper: DeadLetterKeeper;
   private current: ChannelModel | undefined;
   private stopping = false;
 
@@ -112,13 +114,14 @@ export class Messaging {
       sweepAfterMs: options.outboxSweepAfterMs ?? 5000,
     });
     this.runUnitOfWork = unitOfWork(pool, service, (events) => this.relay.dispatch(events));
-    const settler = new Settler({ service, publisher: this.publisher, logger, metrics, retry: this.retry, failedAttempts: this.failedAttempts });
+    const isCurrent = (delivery: Delivery) => this.consumers.some((c) => c.queue === delivery.queue && c.isCurrent(delivery));
+    const settler = new Settler({ service, publisher: this.publisher, logger, metrics, retry: this.retry, failedAttempts: this.failedAttempts, isCurrent });
     this.lanes = new Lanes<Delivery>(
       options.concurrency ?? 1,
       options.maxBatch ?? prefetch,
       (batch, moved) =>
         consumeBatch(batch, {
-          isCurrent: (delivery) => this.consumers.some((c) => c.queue === delivery.queue && c.isCurrent(delivery)),
+          isCurrent,
           triage: (delivery) => triage(delivery, { logger, metrics }),
           run: (jobs) => runBatch(jobs, { runUnitOfWork: this.runUnitOfWork, metrics, moved }),
           settler,
@@ -136,8 +139,19 @@ export class Messaging {
           prefetch,
           lanes: this.lanes,
           onChannelLost: (reason) => this.recycle(reason),
+          handBack: (delivery) => settler.handBack(delivery),
+          ownExchange: ownExchangeOf(service),
         }),
     );
+    this.keeper = new DeadLetterKeeper({
+      service,
+      pool,
+      logger: logger.child({ component: 'dead-letters' }),
+      metrics,
+      prefetch,
+      onChannelLost: (reason) => this.recycle(reason),
+      copyBack: (message) => settler.copyBack(message, deadLetterQueueOf(service)),
+    });
     this.outages = new Outages({
       dependencies: [databaseDependency(pool), ...(options.dependencies ?? [])],
       consumers: this.consumers,
@@ -180,17 +194,12 @@ export class Messaging {
     };
   }
 
-  /** Runs `work` against this service's dead-letter queue on a channel of its own. */
+  /**
+   * Runs `work` against this service's dead letters (in its database; a replay publishes with the
+   * service's confirmed publisher and fails with `BrokerUnavailableError` while it is away).
+   */
   async deadLetters<R>(work: (dlq: DeadLetters) => Promise<R>): Promise<R> {
-    const model = this.current;
-    if (!model) throw new BrokerUnavailableError('not connected to the broker');
-    const channel = await model.createConfirmChannel();
-    channel.on('error', () => undefined);
-    try {
-      return await work(new DeadLetters(channel, this.options.service));
-    } finally {
-      await channel.close().catch(() => undefined);
-    }
+    return work(new DeadLetters(this.options.pool, this.options.service, this.publisher));
   }
 
   /** Stop consuming, finish the batches in hand, stop the relay, close the connection. */
@@ -200,6 +209,7 @@ export class Messaging {
     await Promise.all(this.consumers.map((c) => c.cancel()));
     await this.lanes.idle();
     await Promise.all(this.consumers.map((c) => c.close()));
+    await this.keeper.stop();
     await this.relay.stop();
     await this.connection.close();
     this.current = undefined;
@@ -223,6 +233,7 @@ export class Messaging {
     this.publisher.attach(channel);
     this.current = model;
     for (const consumer of this.consumers) await consumer.attach(model);
+    await this.keeper.attach(model);
     this.metrics.brokerConnected.set(1);
     logger.info({ node: this.connection.node, subscriptions: this.consumers.map((c) => c.queue) }, 'connected to the broker');
     this.relay.resume();
@@ -232,6 +243,7 @@ export class Messaging {
     this.current = undefined;
     this.publisher.detach();
     for (const consumer of this.consumers) consumer.detach();
+    this.keeper.detach();
     this.metrics.brokerConnected.set(0);
     this.options.logger.warn({ err: errorMessage(error), node: this.connection.node }, 'lost the broker; reconnecting');
   }

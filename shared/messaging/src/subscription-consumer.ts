@@ -1,8 +1,9 @@
 import { decodeEvent } from '@troupe/contracts';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
-import { flushAcks, received, requeue, type Delivery } from './delivery';
+import { flushAcks, received, type Delivery } from './delivery';
 import { errorMessage } from './errors';
+import { forgetForeignCounters } from './headers';
 import type { Subscription } from './handler';
 import type { Lanes } from './lanes';
 import type { MessagingMetrics } from './metrics';
@@ -19,6 +20,10 @@ export interface SubscriptionConsumerDeps {
   lanes: Lanes<Delivery>;
   /** This consumer's channel died while the connection lives on: the connection is recycled. */
   onChannelLost: (reason: string) => void;
+  /** Sends a message taken but not handled back to its queue, no attempt spent (`Settler.handBack`). */
+  handBack: (delivery: Delivery) => Promise<void>;
+  /** The service's own exchange: only copies that came through it carry counts the library trusts. */
+  ownExchange: string;
 }
 
 /**
@@ -30,6 +35,10 @@ export class SubscriptionConsumer {
   private channel: Channel | undefined;
   private consumerTag: string | undefined;
   private stopping = false;
+  /** The `basic.consume` on its way, if any. */
+  private starting: Promise<void> | undefined;
+  /** Hand-backs not yet confirmed: the channel stays open until they are settled. */
+  private readonly handingBack = new Set<Promise<void>>();
   /** Dependencies whose outage keeps this subscription from consuming (see `Outages`). */
   private readonly pausedBy = new Set<string>();
 
@@ -79,11 +88,14 @@ export class SubscriptionConsumer {
   async pause(dependency: string): Promise<void> {
     this.pausedBy.add(dependency);
     const { channel, consumerTag } = this;
-    if (!channel || consumerTag === undefined) return;
-    this.consumerTag = undefined;
-    this.deps.metrics.consumerUp.set({ queue: this.queue }, 0);
-    await channel.cancel(consumerTag).catch(() => undefined);
-    for (const delivery of this.dropQueued()) requeue(delivery);
+    if (!channel) return;
+    // A consume still on its way is cancelled as it lands (see `consume`).
+    if (consumerTag !== undefined) {
+      this.consumerTag = undefined;
+      this.deps.metrics.consumerUp.set({ queue: this.queue }, 0);
+      await channel.cancel(consumerTag).catch(() => undefined);
+    }
+    await this.handBack(this.dropQueued());
   }
 
   async resume(dependency: string): Promise<void> {
@@ -104,14 +116,14 @@ export class SubscriptionConsumer {
     this.deps.metrics.consumerUp.set({ queue: this.queue }, 0);
   }
 
-  /** Stop taking messages; what was taken but not started goes back to the broker. */
+  /** Stop taking messages; what was taken but not started goes back to its queue. */
   async cancel(): Promise<void> {
     this.stopping = true;
     const { channel, consumerTag } = this;
     if (channel && consumerTag) await channel.cancel(consumerTag).catch(() => undefined);
     this.consumerTag = undefined;
-    this.dropQueued();
     this.deps.metrics.consumerUp.set({ queue: this.queue }, 0);
+    await this.handBack(this.dropQueued());
   }
 
   /** Sends the acks waiting for the end of this turn now (the connection is about to close). */
@@ -121,14 +133,30 @@ export class SubscriptionConsumer {
 
   /** After the batches in hand have finished (see `Messaging.stop`). */
   async close(): Promise<void> {
+    await Promise.all(this.handingBack);
     this.flushAcks();
     await this.channel?.close().catch(() => undefined);
   }
 
   private async consume(channel: Channel): Promise<void> {
-    const { consumerTag } = await channel.consume(this.queue, (message) => this.onMessage(channel, message), { noAck: false });
-    this.consumerTag = consumerTag;
-    this.deps.metrics.consumerUp.set({ queue: this.queue }, 1);
+    // One basic.consume at a time: a resume while an attach's consume is on its way adds nothing.
+    if (this.starting) return this.starting;
+    this.starting = (async () => {
+      const { consumerTag } = await channel.consume(this.queue, (message) => this.onMessage(channel, message), { noAck: false });
+      // Paused or stopped while the consume was on its way: a consumer now would take messages
+      // only to hand them straight back.
+      if (this.pausedBy.size > 0 || this.stopping || this.channel !== channel) {
+        await channel.cancel(consumerTag).catch(() => undefined);
+        return;
+      }
+      this.consumerTag = consumerTag;
+      this.deps.metrics.consumerUp.set({ queue: this.queue }, 1);
+    })();
+    try {
+      await this.starting;
+    } finally {
+      this.starting = undefined;
+    }
   }
 
   private onMessage(channel: Channel, message: ConsumeMessage | null): void {
@@ -141,11 +169,23 @@ export class SubscriptionConsumer {
     }
     // Before anything else: an ack for a later message must never cover this one unsettled.
     received({ channel, message });
-    if (this.stopping) return; // not acked: requeued when the channel closes
-    // Sent before the broker saw our cancel: straight back, untouched.
-    if (this.pausedBy.size > 0) return requeue({ channel, message });
+    forgetForeignCounters(message, this.deps.ownExchange);
     const decoded = decodeEvent(message.content);
-    this.deps.lanes.push({ queue: this.queue, subscription: this.subscription, channel, message, decoded }, decoded.ok ? decoded.event.orderId : undefined);
+    const delivery: Delivery = { queue: this.queue, subscription: this.subscription, channel, message, decoded };
+    // Sent before the broker saw our cancel: straight back, untouched.
+    if (this.stopping || this.pausedBy.size > 0) return void this.handBack([delivery]);
+    this.deps.lanes.push(delivery, decoded.ok ? decoded.event.orderId : undefined);
+  }
+
+  /** Hands `deliveries` back (see `Settler.handBack`); `close` waits for them. */
+  private async handBack(deliveries: readonly Delivery[]): Promise<void> {
+    const done = Promise.all(deliveries.map((delivery) => this.deps.handBack(delivery))).then(() => undefined);
+    this.handingBack.add(done);
+    try {
+      await done;
+    } finally {
+      this.handingBack.delete(done);
+    }
   }
 
   /** Takes this queue's deliveries that wait in the lanes, not yet started, out of them. */

@@ -71,7 +71,7 @@ describe('finding a broker node', () => {
     try {
       await connection.open();
       await eventually(async () => warnings().length >= 1, { what: 'the refusal warned' });
-      expect(warnings()[0]).toMatchObject({ msg: 'the broker refused the connection or its setup; retrying', node: expect.stringMatching(/:5672$/) });
+      expect(warnings()[0]).toMatchObject({ msg: 'the broker refused the connection or its setup; retrying', node: `${new URL(refusing).hostname}:${new URL(refusing).port || 5672}` });
     } finally {
       random.mockRestore();
       await connection.close();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { deadLetterQueueOf, decodeEvent, exchangeOf, SERVICES, type EventData, type EventType } from '@troupe/contracts';
+import { decodeEvent, exchangeOf, SERVICES, type EventData, type EventType } from '@troupe/contracts';
 import { startService, type BaseConfig, type RunningService, type ServiceSpec } from '@troupe/platform';
 import { createTestDatabase, createTestVhost, eventually, TestBroker, type TestDatabase, type TestVhost } from '@troupe/testing';
 import { expect, inject } from 'vitest';
@@ -30,16 +30,20 @@ export interface Harness<C extends BaseConfig> {
   awaitPublished<T extends EventType>(orderId: string, type: T, count?: number): Promise<Published<T>[]>;
   /** Everything published so far, once nothing more can be on its way. */
   settled(): Promise<Published[]>;
-  /** Waits for the event `eventId` to reach the service's dead-letter queue, and returns it. */
+  /** Waits for the event `eventId` to reach the service's dead letters (kept in its database), and returns it. */
   awaitDeadLetter(eventId: string): Promise<DeadLetter>;
-  /** Whether the event `eventId` has reached the dead-letter queue by now. */
+  /** Whether the event `eventId` is among the service's dead letters by now. */
   isDeadLettered(eventId: string): Promise<boolean>;
   /** A metric on GET /metrics, summed over the series whose labels include `labels`. */
   metric(name: string, labels?: Record<string, string>): Promise<number>;
   stop(): Promise<void>;
 }
 
-export type DeadLetter = Awaited<ReturnType<TestBroker['drain']>>[number];
+/** A dead letter as the service keeps it: the message's AMQP properties and body. */
+export interface DeadLetter {
+  properties: { messageId?: string; type?: string; headers?: Record<string, unknown> };
+  content: Buffer;
+}
 
 export interface HarnessOptions<C extends BaseConfig> {
   label: string;
@@ -88,13 +92,15 @@ export async function startHarness<C extends BaseConfig>(options: HarnessOptions
     const pool = running.pool;
     const published = <T extends EventType>(orderId: string, type: T) =>
       seen.filter((m): m is Published<T> => m.body.orderId === orderId && m.body.type === type);
-    // Everything taken off the DLQ so far: tests look for their own message by event id.
-    const dlq = deadLetterQueueOf(service);
-    const deadLetters: DeadLetter[] = [];
-    const isDeadLettered = async (eventId: string) => {
-      deadLetters.push(...(await connected.drain(dlq)));
-      return deadLetters.some((m) => m.properties.messageId === eventId);
+    // The service's dead-letter keeper moves what reaches its DLQ into troupe_dead_letters.
+    const deadLetter = async (eventId: string): Promise<DeadLetter | undefined> => {
+      const { rows } = await pool.query<{ properties: DeadLetter['properties']; body: Buffer }>(
+        'SELECT properties, body FROM troupe_dead_letters WHERE id = $1 ORDER BY replay_count DESC LIMIT 1',
+        [eventId],
+      );
+      return rows[0] && { properties: rows[0].properties, content: rows[0].body };
     };
+    const isDeadLettered = async (eventId: string) => (await deadLetter(eventId)) !== undefined;
     const settled = async () => {
       await eventually(async () => Number((await pool.query('SELECT count(*) FROM troupe_outbox')).rows[0].count) === 0, {
         what: 'an empty outbox',
@@ -116,10 +122,7 @@ export async function startHarness<C extends BaseConfig>(options: HarnessOptions
         return events;
       },
       isDeadLettered,
-      awaitDeadLetter: async (eventId) => {
-        await eventually(() => isDeadLettered(eventId), { what: `${eventId} in ${dlq}` });
-        return deadLetters.find((m) => m.properties.messageId === eventId)!;
-      },
+      awaitDeadLetter: (eventId) => eventually(() => deadLetter(eventId), { what: `${eventId} among the dead letters` }),
       metric: async (name, labels = {}) => metricValue(await (await fetch(`${baseUrl}/metrics`)).text(), name, labels),
       stop,
     };

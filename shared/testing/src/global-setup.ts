@@ -29,10 +29,15 @@ const COMPOSE_HINT =
   'if the compose stack is running (`make up`), run the tests against it with: ' +
   'RABBITMQ_URL=amqp://troupe:troupe-demo@localhost:5672 DATABASE_URL=postgres://postgres:troupe-demo@localhost:5432/postgres make test';
 
-/** Logs in once, so a wrong password stops the run at once with one line instead of failing every file. */
-async function assertCanLogIn(rabbitmqUrl: string, databaseUrl: string): Promise<void> {
+/**
+ * Logs in once, so a wrong password stops the run at once with one line instead of failing every
+ * file; says which versions the run is on.
+ */
+async function assertCanLogIn(rabbitmqUrl: string, databaseUrl: string): Promise<{ rabbitmq: string; postgres: string }> {
+  let rabbitmq: string;
   try {
     const connection = await amqp.connect(rabbitmqUrl, { timeout: 5000 });
+    rabbitmq = String(connection.connection.serverProperties?.version ?? 'unknown');
     await connection.close();
   } catch (error) {
     throw new Error(`cannot log in to RabbitMQ at ${redacted(rabbitmqUrl)} (${(error as Error).message.split('\n')[0]}); ${COMPOSE_HINT}`);
@@ -40,6 +45,7 @@ async function assertCanLogIn(rabbitmqUrl: string, databaseUrl: string): Promise
   const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5000 });
   try {
     await client.connect();
+    return { rabbitmq, postgres: (await client.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? 'unknown' };
   } catch (error) {
     throw new Error(`cannot log in to Postgres at ${redacted(databaseUrl)} (${(error as Error).message}); ${COMPOSE_HINT}`);
   } finally {
@@ -80,7 +86,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
       databaseUrl = container.getConnectionUri();
     }
   }
-  await assertCanLogIn(rabbitmqUrl, databaseUrl);
+  const versions = await assertCanLogIn(rabbitmqUrl, databaseUrl);
+  console.log(`tests run on RabbitMQ ${versions.rabbitmq} (${redacted(rabbitmqUrl)}) and PostgreSQL ${versions.postgres} (${redacted(databaseUrl)})`);
 
   // Each service runs under its own broker user and database role, as everywhere else; this run's
   // carry a suffix of their own, so parallel runs and `make dev` never share (or drop) each other's.

@@ -1,0 +1,125 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { it } from 'vitest';
+
+/**
+ * Docker Compose v2 (the `docker compose` CLI plugin), as the tests run it. `docker compose
+ * config` checks docker-compose.yml by compose's own rules and gives the file as compose reads it
+ * (merge keys, interpolation and profiles resolved); it needs no Docker engine.
+ * `docker compose build` builds troupe's images from the file's own build sections
+ * (e2e/images.e2e.test.ts). DOCKER_CLI names the docker CLI to use.
+ */
+export type Compose = { cli: string; version: string } | { cli: undefined; reason: string };
+
+const ROOT = resolve(__dirname, '..');
+export const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
+
+/** The docker CLIs to try, in order: DOCKER_CLI, Debian's, the one on PATH. */
+export const dockerClis = (): string[] =>
+  [...new Set([process.env.DOCKER_CLI, '/usr/bin/docker', 'docker'].filter((cli): cli is string => !!cli))].filter(
+    (cli) => !cli.startsWith('/') || existsSync(cli),
+  );
+
+/** The version of the CLI's compose plugin; throws, saying why, when it has none or not v2. */
+export function composeVersionOf(cli: string): string {
+  let version: string;
+  try {
+    version = execFileSync(cli, ['compose', 'version', '--short'], { encoding: 'utf8', stdio: 'pipe', timeout: 15_000 }).trim();
+  } catch (error) {
+    const detail = (error as { stderr?: Buffer }).stderr?.toString().trim().split('\n')[0] || (error as Error).message;
+    throw new Error(`${cli}: no compose plugin (${detail})`);
+  }
+  // v1 (the docker-compose 1.x program) is no plugin, and builds without BuildKit.
+  if (!/^v?2\./.test(version)) throw new Error(`${cli}: docker compose ${version} is not Compose v2`);
+  return version;
+}
+
+export function findCompose(): Compose {
+  const reasons: string[] = [];
+  for (const cli of dockerClis()) {
+    try {
+      return { cli, version: composeVersionOf(cli) };
+    } catch (error) {
+      reasons.push((error as Error).message);
+    }
+  }
+  return { cli: undefined, reason: reasons.length > 0 ? reasons.join('; ') : 'no docker CLI found' };
+}
+
+/**
+ * The docker CLI to run compose with, for the tests of a describe block that need it. Without
+ * compose the block gets one test that says so: skipped with a loud line, or failed under CI=true
+ * (CI's machine must run every test).
+ */
+export function composeFor(what: string): { cli: string; version: string } | undefined {
+  const found = findCompose();
+  if (found.cli !== undefined) return found;
+  const why = `Docker Compose v2 is not installed (${found.reason}); install it as the \`docker compose\` CLI plugin (Debian 13: apt-get install docker-compose; Docker's packages: docker-compose-plugin)`;
+  if (process.env.CI === 'true') {
+    it(`${what} (CI needs Docker Compose v2)`, () => {
+      throw new Error(why);
+    });
+  } else {
+    console.warn(`\n*** SKIPPED: ${what} was NOT checked — ${why}. ***\n`);
+    it.skip(`${what} (skipped: ${why})`, () => {});
+  }
+  return undefined;
+}
+
+/** A service as `docker compose config --format json` gives it (the parts the tests read). */
+export interface ComposeModelService {
+  image?: string;
+  build?: { context: string; dockerfile: string; args?: Record<string, string> };
+  profiles?: string[];
+  environment?: Record<string, string | null>;
+  ports?: { host_ip?: string; target: number; published?: string; protocol?: string }[];
+  healthcheck?: { test?: string[] };
+  depends_on?: Record<string, { condition: string; required: boolean }>;
+  command?: string[] | null;
+  read_only?: boolean;
+  tmpfs?: string[];
+  cap_drop?: string[];
+  security_opt?: string[];
+  init?: boolean;
+  stop_grace_period?: string;
+}
+
+export interface ComposeModel {
+  name: string;
+  services: Record<string, ComposeModelService>;
+}
+
+/**
+ * The arguments that point compose at troupe's file (or `file`, '-' for stdin, read from the
+ * project's directory): `profiles` turned on ('*' for all), and no `.env` read, so a developer's
+ * local one cannot change what the tests see.
+ */
+export function composeArgs({ profiles = [], projectName, file = COMPOSE_FILE }: { profiles?: string[]; projectName?: string; file?: string } = {}): string[] {
+  return [
+    'compose',
+    '--project-directory', ROOT,
+    '--file', file,
+    '--env-file', '/dev/null',
+    ...(projectName ? ['--project-name', projectName] : []),
+    ...profiles.flatMap((profile) => ['--profile', profile]),
+  ];
+}
+
+/**
+ * What `docker compose up` on a machine with no .env file sees: an environment with nothing of
+ * compose's variables in it (the file's defaults apply), only what the CLI itself needs.
+ */
+export const cleanEnv = (): NodeJS.ProcessEnv =>
+  Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => ['PATH', 'HOME', 'DOCKER_HOST', 'DOCKER_CONFIG', 'DOCKER_CONTEXT', 'DOCKER_BUILDKIT'].includes(key)),
+  );
+
+/** `docker compose config` with `args` after it; throws with compose's own message when it refuses the file. */
+export function composeConfig(cli: string, { profiles = [], args = [] }: { profiles?: string[]; args?: string[] } = {}): string {
+  return execFileSync(cli, [...composeArgs({ profiles }), 'config', ...args], { encoding: 'utf8', stdio: 'pipe', env: cleanEnv(), timeout: 30_000 });
+}
+
+/** The file as compose reads it, with `profiles` turned on. */
+export const composeModel = (cli: string, profiles: string[] = []): ComposeModel =>
+  JSON.parse(composeConfig(cli, { profiles, args: ['--format', 'json'] })) as ComposeModel;
