@@ -3,6 +3,7 @@ import { createTestDatabase, createTestVhost, eventually, type TestDatabase, typ
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { composeArgs, composeModel, type ComposeModelService } from '../test/docker-compose';
 import { getOrder, placeOrder, reaches } from './support/api';
+import { contracts } from './support/contracts';
 import { docker, findEngine, residentMb } from './support/docker';
 import { freePort, SERVICES, type Service } from './support/system';
 
@@ -120,7 +121,9 @@ if (engine.cli === undefined) {
     await run([...composeArgs({ projectName: PROJECT }), 'build', ...builtByCompose], 900_000);
     buildMs = Date.now() - buildStartedAt;
     for (const service of [...SERVICES, 'web'] as const) {
-      runs.set(service, { service, image: imageOf(service), container: `troupe-image-test-${service}-${tag}`, port: await freePort(), sizeMb: await sizeOf(service) });
+      const port = await freePort();
+      contracts.watch(`http://127.0.0.1:${port}`, service);
+      runs.set(service, { service, image: imageOf(service), container: `troupe-image-test-${service}-${tag}`, port, sizeMb: await sizeOf(service) });
     }
     cliImage.sizeMb = await sizeOf('loadgen');
 

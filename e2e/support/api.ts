@@ -1,18 +1,8 @@
-import { deadLetterQueueOf, type OrderRequest, type OrderStatus, type OrderView } from '@troupe/contracts';
+import { deadLetterQueueOf, type NotificationList, type OrderRequest, type OrderStatus, type OrderView, type StockLevel } from '@troupe/contracts';
 import { anOrderRequest, eventually, query, type TestBroker } from '@troupe/testing';
 import { SERVICES, type Service, type System } from './system';
 
 /** The public HTTP API (docs/design.md "HTTP API"), as a customer (or an operator) would call it. */
-
-export interface Notification {
-  id: string;
-  orderId: string;
-  kind: string;
-  channel: string;
-  /** Only with the admin token (personal data). */
-  recipient?: string;
-  subject: string;
-}
 
 /** Where the services answer: processes (System) or containers. */
 export type Endpoints = Pick<System, 'baseUrl'>;
@@ -44,11 +34,10 @@ export async function placeOrder(system: Endpoints, overrides: Partial<OrderRequ
 
 export const getOrder = (system: Endpoints, orderId: string) => getJson<OrderView>(system, 'order', `/orders/${orderId}`);
 
-export const getStock = (system: System, sku: string) =>
-  getJson<{ sku: string; available: number; reserved: number }>(system, 'inventory', `/stock/${sku}`);
+export const getStock = (system: System, sku: string) => getJson<StockLevel>(system, 'inventory', `/stock/${sku}`);
 
 export const getNotifications = async (system: System, orderId: string) =>
-  (await getJson<{ orderId: string; notifications: Notification[] }>(system, 'notification', `/notifications?orderId=${orderId}`))
+  (await getJson<NotificationList>(system, 'notification', `/notifications?orderId=${orderId}`))
     .notifications;
 
 export const historyTypes = (order: OrderView): string[] => order.history.map((h) => h.type);

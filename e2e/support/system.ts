@@ -4,6 +4,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { SERVICES, type ServiceName } from '@troupe/contracts';
 import { createTestDatabase, createTestVhost, type Access, type TestDatabase, type TestVhost } from '@troupe/testing';
+import { contracts } from './contracts';
 
 /**
  * The four services as real processes, started exactly as users start them (each package's
@@ -194,6 +195,7 @@ export class System {
     const vhost = options.vhost ?? (await createTestVhost(resources.rabbitmqUrl, resources.brokerAdmin, resources.access, `e2e-${label}`));
     const databases = await Promise.all(SERVICES.map((s) => createTestDatabase(resources.databaseUrl, `e2e_${label}_${s}`, resources.access[s])));
     const ports = await Promise.all(SERVICES.map(() => freePort()));
+    SERVICES.forEach((s, i) => contracts.watch(`http://127.0.0.1:${ports[i]}`, s));
     return new System(
       vhost,
       Object.fromEntries(SERVICES.map((s, i) => [s, databases[i]])) as Record<Service, TestDatabase>,
@@ -229,6 +231,7 @@ export class System {
    */
   async startReplica(service: Service): Promise<ServiceProcess> {
     const proc = this.spawn(service, await freePort());
+    contracts.watch(proc.baseUrl, service);
     this.replicas.push(proc);
     await this.waitUntilReady(proc, proc.baseUrl);
     return proc;

@@ -5,7 +5,7 @@ import { adminGuard, closeServer, createHttpApp, createLogger, listen, processMe
 import { shutdownTelemetry } from '@troupe/telemetry';
 import closeWithGrace from 'close-with-grace';
 import express, { type Express } from 'express';
-import { asyncApiDocument, openApiDocument } from '@troupe/contracts';
+import { asyncApiDocument, openApiDocument, type WebSettings } from '@troupe/contracts';
 import { loadConfig, type Config } from './config';
 
 import { deadLetterRoutes } from './http/dead-letters';
@@ -57,7 +57,7 @@ export function createWebApp(config: Config, logger: Logger): { app: Express; fe
         res.json(openApi);
       });
       app.get('/api/settings', (_req, res) => {
-        res.json({ admin: config.ADMIN_TOKEN !== undefined, jaegerUiUrl: links.jaegerUiUrl ?? null, mailpitUrl: links.mailpitUrl ?? null, catalogue: CATALOGUE });
+        res.json({ admin: config.ADMIN_TOKEN !== undefined, jaegerUiUrl: links.jaegerUiUrl ?? null, mailpitUrl: links.mailpitUrl ?? null, catalogue: [...CATALOGUE] } satisfies WebSettings);
       });
       const guard = config.ADMIN_TOKEN ? adminGuard(config.ADMIN_TOKEN) : undefined;
       orderRoutes(app, { upstream, feed, adminGuard: guard, links });

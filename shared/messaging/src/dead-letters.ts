@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ownExchangeOf, type ServiceName } from '@troupe/contracts';
+import { ownExchangeOf, type DeadLetter, type ServiceName } from '@troupe/contracts';
 import type { MessageProperties } from 'amqplib';
 import type { Pool } from 'pg';
 import { UnroutableError } from './errors';
@@ -7,23 +7,11 @@ import { HEADER, copyHeaders, forwardOptions, numberHeader, stringHeader } from 
 import type { ConfirmPublisher } from './publisher';
 import { endSpan, startReplaySpan } from './tracing';
 
-/** A dead-lettered message as an operator sees it. */
-export interface DeadLetter {
-  /** The event id (AMQP messageId), or a hash of the body for a message that had none. */
-  id: string;
-  type: string | undefined;
-  queue: string | undefined;
-  exchange: string | undefined;
-  reason: string | undefined;
-  error: string | undefined;
-  attempts: number | undefined;
-  firstFailureAt: string | undefined;
-  lastFailureAt: string | undefined;
-  replayCount: number;
-  /** The body as text (truncated for display by the caller if it wants). */
-  body: string;
-  headers: Record<string, unknown>;
-}
+/** A dead-lettered message as an operator sees it: one of GET /admin/dlq's `messages`. */
+export type { DeadLetter };
+
+/** A dead letter sent back to the queue it failed on. */
+export type ReplayedDeadLetter = DeadLetter & { queue: string };
 
 /** What a dead letter is made of: its AMQP properties and its body, as the broker delivered them. */
 export interface StoredMessage {
@@ -130,10 +118,10 @@ export class DeadLetters {
    * confirmed its message, in a transaction that holds the rows it took (a second replay beside it
    * skips them): a failure half way keeps what was sent deleted and the rest in place.
    */
-  async replay(selection: Selection, limit = 10_000): Promise<DeadLetter[]> {
+  async replay(selection: Selection, limit = 10_000): Promise<ReplayedDeadLetter[]> {
     const publisher = this.publisher;
     if (!publisher) throw new Error('replaying needs the broker');
-    const replayed: DeadLetter[] = [];
+    const replayed: ReplayedDeadLetter[] = [];
     const passedOver = new Set<string>();
     while (replayed.length < limit) {
       const chunk = await this.replayChunk(publisher, selection, Math.min(REPLAY_CHUNK, limit - replayed.length), passedOver);
@@ -155,8 +143,8 @@ export class DeadLetters {
     selection: Selection,
     size: number,
     passedOver: Set<string>,
-  ): Promise<{ replayed: DeadLetter[]; more: boolean; failure?: unknown }> {
-    const replayed: DeadLetter[] = [];
+  ): Promise<{ replayed: ReplayedDeadLetter[]; more: boolean; failure?: unknown }> {
+    const replayed: ReplayedDeadLetter[] = [];
     let failure: unknown;
     let more = false;
     const client = await this.pool.connect();
@@ -171,7 +159,8 @@ export class DeadLetters {
       more = rows.length === size;
       for (const row of rows) {
         const letter = describeDeadLetter(asMessage(row));
-        if (!letter.queue) {
+        const queue = letter.queue;
+        if (!queue) {
           // Nowhere to send it: left where it is, and not taken again by this replay.
           passedOver.add(`${row.id} ${row.replay_count}`);
           continue;
@@ -183,7 +172,7 @@ export class DeadLetters {
           break;
         }
         await client.query('DELETE FROM troupe_dead_letters WHERE id = $1 AND replay_count = $2', [row.id, row.replay_count]);
-        replayed.push(letter);
+        replayed.push({ ...letter, queue });
       }
       await client.query('COMMIT');
     } catch (error) {

@@ -1,4 +1,4 @@
-import { deadLetterQueueOf, ownExchangeOf, queueOf, type ServiceName } from '@troupe/contracts';
+import { deadLetterQueueOf, ownExchangeOf, queueOf, type ServiceChecks, type ServiceName } from '@troupe/contracts';
 import type { ChannelModel } from 'amqplib';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
@@ -66,14 +66,12 @@ export interface MessagingOptions {
   onFatal: (error: Error) => void;
 }
 
-export interface MessagingStatus {
-  broker: boolean;
-  /** Dependencies found away by the handlers, and for how long (see `Outages`). */
-  dependencies: Record<string, { up: boolean; downForMs?: number }>;
-  /** `host:port` of the broker node connected to (or being tried). */
-  brokerNode: string | undefined;
-  subscriptions: { queue: string; consuming: boolean; pausedBy?: string[] }[];
-}
+/**
+ * The broker's side of a service's readiness (GET /readyz's checks, less the database): whether
+ * it is connected and to which node, the dependencies found away by the handlers and for how
+ * long (see `Outages`), and each subscription. Typed from the contract the answer is published with.
+ */
+export type MessagingStatus = Omit<ServiceChecks, 'database'>;
 
 /**
  * A service's whole messaging side, wired together: the connection (re-declaring the topology and
