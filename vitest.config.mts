@@ -15,7 +15,12 @@ export default defineConfig({
   test: {
     // Runs once for all projects: finds (or starts) the broker and the database.
     globalSetup: ['./shared/testing/src/global-setup.ts'],
-    reporters: process.env.CI ? ['default', ['json', { outputFile: `.test-results/${process.env.VITEST_RESULTS ?? 'results'}.json` }]] : ['default'],
+    // The contract coverage reporter prints how much of docs/contracts the e2e suites saw.
+    reporters: [
+      'default',
+      './e2e/support/contract-coverage-reporter.ts',
+      ...(process.env.CI ? [['json', { outputFile: `.test-results/${process.env.VITEST_RESULTS ?? 'results'}.json` }] as const] : []),
+    ],
     projects: [
       {
         extends: true,
@@ -39,6 +44,8 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['e2e/**/*.e2e.test.ts'],
+          // Every answer and message the suites see is checked against docs/contracts (see the file).
+          setupFiles: ['./e2e/support/contract-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           fileParallelism: false,

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createTestDatabase, createTestVhost, eventually, type TestDatabase, type TestVhost } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { contracts } from './support/contracts';
 import { freePort } from './support/system';
 
 // `make dev` runs scripts/dev.js in the terminal's foreground process group: Ctrl-C signals every
@@ -31,6 +32,7 @@ describe('make dev', () => {
     const runners = await Promise.all(
       RUN.map(async (service, i) => {
         const port = await freePort();
+        contracts.watch(`http://127.0.0.1:${port}`, service);
         const child = spawn(process.execPath, [join(ROOT, 'scripts', 'dev.js'), service], {
           cwd: ROOT,
           detached: true,

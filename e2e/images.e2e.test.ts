@@ -3,6 +3,7 @@ import { createTestDatabase, createTestVhost, eventually, type TestDatabase, typ
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { composeArgs, composeModel, type ComposeModelService } from '../test/docker-compose';
 import { getOrder, placeOrder, reaches } from './support/api';
+import { contracts } from './support/contracts';
 import { docker, findEngine, residentMb } from './support/docker';
 import { freePort, SERVICES, type Service } from './support/system';
 
@@ -120,7 +121,9 @@ if (engine.cli === undefined) {
     await run([...composeArgs({ projectName: PROJECT }), 'build', ...builtByCompose], 900_000);
     buildMs = Date.now() - buildStartedAt;
     for (const service of [...SERVICES, 'gateway', 'web'] as const) {
-      runs.set(service, { service, image: imageOf(service), container: `troupe-image-test-${service}-${tag}`, port: await freePort(), sizeMb: await sizeOf(service) });
+      const port = await freePort();
+      contracts.watch(`http://127.0.0.1:${port}`, service);
+      runs.set(service, { service, image: imageOf(service), container: `troupe-image-test-${service}-${tag}`, port, sizeMb: await sizeOf(service) });
     }
     cliImage.sizeMb = await sizeOf('loadgen');
 
@@ -270,9 +273,10 @@ if (engine.cli === undefined) {
       expect(report.ok).toBe(true);
       expect(report.total).toMatchObject({ sent: CLI_LOAD_ORDERS, unexpected: 0 });
       expect(report.total.completed + report.total.cancelled).toBe(CLI_LOAD_ORDERS);
-      // And the operator's other command, against the broker: the DLQ is empty.
-      const dlq = await run(['run', '--rm', '--network', 'host', ...restrictions(compose.services.loadgen), '--env', `RABBITMQ_URL=${base.vhost.url}`, cliImage.image, 'node', 'dist/main.js', 'dlq', 'list', '--service', 'payment']);
-      expect(dlq.trim()).toBe('payment.dlq: 0 message(s)');
+      // And the operator's other command, against payment's database: no dead letters.
+      const paymentDb = (base.databases[SERVICES.indexOf('payment')] as TestDatabase).url;
+      const dlq = await run(['run', '--rm', '--network', 'host', ...restrictions(compose.services.loadgen), '--env', `RABBITMQ_URL=${base.vhost.url}`, '--env', `DATABASE_URL=${paymentDb}`, cliImage.image, 'node', 'dist/main.js', 'dlq', 'list', '--service', 'payment']);
+      expect(dlq.trim()).toBe("payment's dead letters: 0 message(s)");
     }, 240_000);
 
     it(`when ${LOAD_ORDERS} orders are placed (${LOAD_IN_FLIGHT} in flight), then every one completes and each container stays under ${MEMORY_BOUND_MB} MB RSS`, async () => {

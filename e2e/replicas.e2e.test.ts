@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { anOrderRequest } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reaches, sql } from './support/api';
+import { contracts } from './support/contracts';
 import { useSystem } from './support/hooks';
 import { RoundRobin } from './support/round-robin';
 
@@ -14,6 +15,7 @@ let front: RoundRobin;
 beforeAll(async () => {
   const replica = await ctx.system.startReplica('order');
   front = await RoundRobin.start([ctx.system.baseUrl('order'), replica.baseUrl]);
+  contracts.watch(front.url, 'order');
 });
 
 afterAll(async () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { TestBroker } from '@troupe/testing';
-import { inject, describe, expect, it, afterAll } from 'vitest';
+import { inject, describe, expect, it, afterAll, beforeAll } from 'vitest';
 import { deadLetterRows, sql } from '../support/api';
 import { useSystem } from '../support/hooks';
 import { needs } from '../support/needs';
@@ -8,13 +8,23 @@ import { RoundRobin } from '../support/round-robin';
 import { SERVICES, type ServiceProcess } from '../support/system';
 import { awaitBroker, brokerIsLocallyControllable, closeServiceConnections, startBroker, stopBroker } from './broker-control';
 import { expectAllInvariants, streamOrders, type Placed } from './load';
+import { mailCounts } from './mail-counts';
+import { SmtpSink } from './smtp-sink';
 
 // Fault injection: a stream of orders while processes are SIGKILLed, broker connections
 // are force-closed and the broker is stopped and started. After each run the databases must show:
 // every order terminal with the right outcome, one charge per order (refunds only for rejected
 // stock), one notification per order, stock conserved, and the DLQs holding exactly the poison
 // messages injected. This file runs on its own, after the other suites (`make test`).
-const ctx = useSystem('faults');
+// The customers' mailbox: a real SMTP server of the test's own, counting each mail where it lands.
+const sink = new SmtpSink();
+beforeAll(() => sink.start());
+afterAll(() => sink.stop());
+const ADMIN_TOKEN = 'faults-admin-token';
+// A longer, faster ladder: a quarter of deliveries failing must not exhaust any message's attempts.
+const ctx = useSystem('faults', () => ({ SMTP_URL: sink.url, ADMIN_TOKEN, RETRY_MAX_ATTEMPTS: '8', RETRY_BASE_DELAY_MS: '100' }));
+/** Transactions a service has in flight at most (CONSUMER_CONCURRENCY's default): what one kill can cut. */
+const IN_FLIGHT = 4;
 const poison: string[] = [];
 const allPlaced: Placed[] = [];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -26,9 +36,19 @@ async function injectPoison(): Promise<void> {
   await ctx.broker.publish('order.events', Buffer.from(`{"id":"${id}", this is not json`), { messageId: id, type: 'OrderPlaced' });
 }
 
-async function expectInvariants(placed: Placed[]): Promise<void> {
+/**
+ * Every invariant, and one mail per order where it lands: a killed notification process may leave
+ * one repeated mail per transaction it had in flight (the send done, the commit not), no more.
+ */
+async function expectInvariants(placed: Placed[], notificationKills = 0): Promise<void> {
   allPlaced.push(...placed);
   await expectAllInvariants(ctx.system, ctx.broker, placed, poison.length);
+  const mails = await mailCounts(ctx.system, sink, placed);
+  console.log(`mails: ${mails.orders} orders, ${mails.missing.length} without a mail, ${mails.extra} repeated (${notificationKills} notification processes killed)`);
+  expect(mails.missing).toEqual([]);
+  expect(sink.errors).toEqual([]);
+  expect(mails.extra).toBeLessThanOrEqual(IN_FLIGHT * notificationKills);
+  expect(mails.repeated.every((r) => r.times === 2)).toBe(true);
 }
 
 describe('under faults', () => {
@@ -43,7 +63,29 @@ describe('under faults', () => {
       }
     });
     expect(placed.length).toBe(200);
-    await expectInvariants(placed);
+    await expectInvariants(placed, 1);
+  });
+
+  it('when a quarter of mail deliveries fail during a stream, then every customer gets exactly one mail and every order completes', async () => {
+    await injectPoison();
+    const faults = (notificationDeliveryFailureRate: number) =>
+      fetch(`${ctx.system.baseUrl('notification')}/admin/faults`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ notificationDeliveryFailureRate }),
+      });
+    expect((await faults(0.25)).status).toBe(200);
+    try {
+      const placed = await streamOrders(ctx.system, { perSecond: 20, durationMs: 6_000 }, async () => undefined);
+      await expectInvariants(placed);
+      const [retried] = await sql<{ n: string }>(ctx.system, 'notification', "SELECT count(*) AS n FROM troupe_failed_attempts WHERE outcome = 'retried' AND order_id = ANY($1::uuid[])", [
+        placed.map((p) => p.orderId),
+      ]);
+      console.log(`delivery failure at 25%: ${placed.length} orders, ${retried?.n} mail attempts failed and retried`);
+      expect(Number(retried?.n), 'the switch failed some deliveries').toBeGreaterThan(0);
+    } finally {
+      await faults(0);
+    }
   });
 
   it('when every service runs two replicas (order behind a round-robin) and one of each is SIGKILLed during a stream, then nothing is lost or done twice', async () => {
@@ -66,7 +108,7 @@ describe('under faults', () => {
       expect(placed.length).toBe(200);
       console.log(`POST /orders through the round-robin: ${front.hits.join(' / ')} answered, ${front.accepted.join(' / ')} accepted, per order replica`);
       expect(Math.min(...front.accepted), 'both order replicas accepted orders').toBeGreaterThan(0);
-      await expectInvariants(placed);
+      await expectInvariants(placed, 1);
     } finally {
       await front.close();
     }

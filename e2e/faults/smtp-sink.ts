@@ -9,7 +9,11 @@ import { SMTPServer } from 'smtp-server';
  */
 export class SmtpSink {
   received = 0;
+  /** Message-ID (`<id@host>`) → how many times a mail with it was taken. */
+  readonly accepted = new Map<string, number>();
   refusing = false;
+  /** What went wrong on the server's side (a reset by a killed client is not counted). */
+  readonly errors: Error[] = [];
   /** Message-ID → how many times a mail with it was refused. */
   readonly refusals = new Map<string, number>();
   private server: SMTPServer | undefined;
@@ -30,15 +34,21 @@ export class SmtpSink {
           if (head.length < 64 * 1024) head += chunk.toString('utf8');
         });
         stream.on('end', () => {
+          const id = /^Message-ID:\s*(\S+)/im.exec(head)?.[1] ?? '(none)';
           if (!this.refusing) {
             this.received += 1;
+            this.accepted.set(id, (this.accepted.get(id) ?? 0) + 1);
             return callback();
           }
-          const id = /^Message-ID:\s*(\S+)/im.exec(head)?.[1] ?? '(none)';
           this.refusals.set(id, (this.refusals.get(id) ?? 0) + 1);
           callback(Object.assign(new Error('try again later'), { responseCode: 421 }));
         });
       },
+    });
+    // A client killed mid-session (a fault test's SIGKILL) resets its connection: the server
+    // reports it as an error of its own, which is the client's doing, not the sink's.
+    server.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') this.errors.push(error);
     });
     await new Promise<void>((resolve, reject) => {
       server.server.once('error', reject);

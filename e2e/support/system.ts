@@ -4,6 +4,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { SERVICES, type ServiceName } from '@troupe/contracts';
 import { createTestDatabase, createTestVhost, type Access, type TestDatabase, type TestVhost } from '@troupe/testing';
+import { contracts } from './contracts';
 
 /**
  * The four services and the card gateway as real processes, started exactly as users start them
@@ -198,6 +199,7 @@ export class System {
     const vhost = options.vhost ?? (await createTestVhost(resources.rabbitmqUrl, resources.brokerAdmin, resources.access, `e2e-${label}`));
     const databases = await Promise.all(PROCESSES.map((p) => createTestDatabase(resources.databaseUrl, `e2e_${label}_${p}`, resources.access[p])));
     const ports = await Promise.all(PROCESSES.map(() => freePort()));
+    PROCESSES.forEach((p, i) => contracts.watch(`http://127.0.0.1:${ports[i]}`, p));
     return new System(
       vhost,
       Object.fromEntries(PROCESSES.map((p, i) => [p, databases[i]])) as Record<Process, TestDatabase>,
@@ -237,6 +239,7 @@ export class System {
    */
   async startReplica(service: Service): Promise<ServiceProcess> {
     const proc = this.spawn(service, await freePort());
+    contracts.watch(proc.baseUrl, service);
     this.replicas.push(proc);
     await this.waitUntilReady(proc, proc.baseUrl);
     return proc;

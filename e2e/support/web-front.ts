@@ -1,3 +1,4 @@
+import { contracts } from './contracts';
 import { freePort, spawnService, type ServiceProcess, type System } from './system';
 
 /** The web front as a real process (its own `start` script), pointed at `system`'s four services and gateway. */
@@ -20,6 +21,7 @@ export async function startWebFront(system: System, env: Record<string, string> 
     system.logs,
   );
   const url = `http://127.0.0.1:${port}`;
+  contracts.watch(url, 'web');
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (!proc.running) throw new Error(`the web front exited before it was ready:\n${proc.printed}`);

@@ -19,6 +19,9 @@ export const notificationService = (config: Config): ServiceSpec<Config> => ({
       subscriptions: subscriptions(mailer),
       // Only the subscriptions whose handlers met the outage pause (scope 'reporting').
       dependencies: [{ name: SMTP, scope: 'reporting', probe: () => mailer.probe() }],
+      // A mail sent cannot be taken back: one per transaction, so a crash before the commit
+      // repeats at most one (with the same Message-ID).
+      messagesPerTransaction: 1,
       routes: (app) => notificationRoutes(app, pool, config.ADMIN_TOKEN),
       faults,
     };

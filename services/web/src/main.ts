@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { adminGuard, closeServer, createHttpApp, createLogger, listen, processMetrics, runProcess, type Logger } from '@troupe/platform';
 import { shutdownTelemetry } from '@troupe/telemetry';
 import express, { type Express } from 'express';
-import { asyncApiDocument, openApiDocument } from '@troupe/contracts';
+import { asyncApiDocument, openApiDocument, type WebSettings } from '@troupe/contracts';
 import { loadConfig, type Config } from './config';
 
 import { deadLetterRoutes } from './http/dead-letters';
@@ -56,7 +56,7 @@ export function createWebApp(config: Config, logger: Logger): { app: Express; fe
         res.json(openApi);
       });
       app.get('/api/settings', (_req, res) => {
-        res.json({ admin: config.ADMIN_TOKEN !== undefined, jaegerUiUrl: links.jaegerUiUrl ?? null, mailpitUrl: links.mailpitUrl ?? null, catalogue: CATALOGUE });
+        res.json({ admin: config.ADMIN_TOKEN !== undefined, jaegerUiUrl: links.jaegerUiUrl ?? null, mailpitUrl: links.mailpitUrl ?? null, catalogue: [...CATALOGUE] } satisfies WebSettings);
       });
       const guard = config.ADMIN_TOKEN ? adminGuard(config.ADMIN_TOKEN) : undefined;
       orderRoutes(app, { upstream, feed, adminGuard: guard, links });

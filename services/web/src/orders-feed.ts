@@ -1,15 +1,7 @@
+import type { OrderList, OrdersFeedEvent } from '@troupe/contracts';
 import type { Response } from 'express';
 import type { Logger } from 'pino';
 import type { Upstream } from './upstream';
-
-export interface OrderSummary {
-  orderId: string;
-  status: string;
-  items: { sku: string; quantity: number }[];
-  total: { amountCents: number; currency: string };
-  createdAt: string;
-  updatedAt: string;
-}
 
 /**
  * The live list of orders, as server-sent events. However many pages listen, the web front asks
@@ -64,12 +56,12 @@ export class OrdersFeed {
     if (this.polling) return;
     this.polling = true;
     try {
-      const { orders } = await this.upstream.get<{ orders: OrderSummary[] }>('order', `/orders?limit=${this.options.limit}`);
-      const data = JSON.stringify({ orders, available: true });
+      const { orders } = await this.upstream.get<OrderList>('order', `/orders?limit=${this.options.limit}`);
+      const data = JSON.stringify({ orders, available: true } satisfies OrdersFeedEvent);
       this.broadcast(data);
     } catch (error) {
       this.options.logger.warn({ err: (error as Error).message }, 'could not list the latest orders');
-      this.broadcast(JSON.stringify({ orders: [], available: false }));
+      this.broadcast(JSON.stringify({ orders: [], available: false } satisfies OrdersFeedEvent));
     } finally {
       this.polling = false;
     }

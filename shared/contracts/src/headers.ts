@@ -12,6 +12,7 @@ export const HEADER = {
   originalQueue: 'x-troupe-original-queue',
   replayCount: 'x-troupe-replay-count',
   replayedAt: 'x-troupe-replayed-at',
+  handBacks: 'x-troupe-hand-backs',
 } as const;
 
 /** What each header means, for the published AsyncAPI document. */
@@ -25,4 +26,5 @@ export const HEADER_DESCRIPTIONS: Record<keyof typeof HEADER, { description: str
   originalQueue: { type: 'string', description: 'The queue it failed on (a replay goes back there)' },
   replayCount: { type: 'integer', description: 'How many times it was replayed from a dead-letter queue' },
   replayedAt: { type: 'string', description: 'When it was last replayed (ISO 8601)' },
+  handBacks: { type: 'integer', description: 'How many times it was tried and handed back to its queue because a dependency was away (no attempt spent)' },
 };

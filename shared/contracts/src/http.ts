@@ -52,9 +52,12 @@ export type OrderView = z.infer<typeof orderViewSchema>;
 export const orderListSchema = z.object({
   orders: z.array(orderViewSchema.pick({ orderId: true, status: true, items: true, total: true, createdAt: true, updatedAt: true })),
 });
+export type OrderList = z.infer<typeof orderListSchema>;
+export type OrderSummary = OrderList['orders'][number];
 
 /** GET /stock/{sku} */
 export const stockLevelSchema = z.object({ sku, available: z.int().min(0), reserved: z.int().min(0) });
+export type StockLevel = z.infer<typeof stockLevelSchema>;
 
 /** GET /notifications?orderId= */
 export const notificationListSchema = z.object({
@@ -65,13 +68,15 @@ export const notificationListSchema = z.object({
       orderId: z.uuid(),
       kind: notificationKindSchema,
       channel: notificationChannelSchema,
-      recipient: z.string(),
+      recipient: z.string().optional().meta({ description: "The customer's address (only with the admin token: personal data)" }),
       subject: z.string(),
-      body: z.string(),
+      body: z.string().optional().meta({ description: 'The text sent (only with the admin token: personal data)' }),
       sentAt: z.iso.datetime(),
     }),
   ),
 });
+export type NotificationList = z.infer<typeof notificationListSchema>;
+export type Notification = NotificationList['notifications'][number];
 
 /** GET /failed-attempts query (every service). */
 export const failedAttemptsQuerySchema = z.object({ orderId: z.uuid('must be an order id (UUID)') });
@@ -102,14 +107,35 @@ export const failedAttemptListSchema = z.object({
 });
 export type FailedAttemptList = z.infer<typeof failedAttemptListSchema>;
 
-/** Every 4xx and 5xx: a message, and for a 400 each invalid field. */
+/** Every 4xx and 5xx: a message, for a 400 each invalid field, and for a 503 the dependency that is away. */
 export const errorSchema = z.object({
   error: z.string(),
   details: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  dependency: z.string().optional().meta({ description: 'A 503: what the service is waiting for (the database, the broker, or one of its own dependencies)' }),
 });
+export type ErrorBody = z.infer<typeof errorSchema>;
 
 /** GET /healthz */
 export const healthSchema = z.object({ status: z.literal('ok') });
+export type Health = z.infer<typeof healthSchema>;
+
+/** What a service checks before it says it is ready (GET /readyz), and what it reports besides. */
+export const serviceChecksSchema = z.object({
+  database: z.boolean(),
+  broker: z.boolean(),
+  brokerNode: z.string().optional().meta({ description: '`host:port` of the broker node connected to (or being tried)' }),
+  dependencies: z
+    .record(z.string(), z.object({ up: z.boolean(), downForMs: z.int().min(0).optional() }))
+    .meta({ description: 'The database and what handlers need besides (an SMTP server): up, or away and for how long (docs/decisions/0009)' }),
+  subscriptions: z.array(
+    z.object({
+      queue: z.string(),
+      consuming: z.boolean(),
+      pausedBy: z.array(z.string()).optional().meta({ description: 'The dependencies the subscription waits for' }),
+    }),
+  ),
+});
+export type ServiceChecks = z.infer<typeof serviceChecksSchema>;
 
 /**
  * GET /readyz: 200 when ready, 503 with the same body when not. The web front has no database or
@@ -118,15 +144,12 @@ export const healthSchema = z.object({ status: z.literal('ok') });
 export const readinessSchema = z.object({
   status: z.enum(['ready', 'not ready']),
   checks: z.union([
-    z.object({
-      database: z.boolean(),
-      broker: z.boolean(),
-      subscriptions: z.array(z.object({ queue: z.string(), consuming: z.boolean() }).loose()),
-    }),
+    serviceChecksSchema,
     z.strictObject({}).meta({ description: 'The web front: nothing of its own to check' }),
     z.strictObject({ database: z.boolean() }).meta({ description: 'The card gateway: its database alone' }),
   ]),
 });
+export type Readiness = z.infer<typeof readinessSchema>;
 
 // --- the admin API (only with ADMIN_TOKEN; `Authorization: Bearer <token>`) ---------------------
 
@@ -141,7 +164,7 @@ export const deadLetterListQuerySchema = z.object({ limit: z.coerce.number().int
 
 /** One message in a dead-letter queue, as GET /admin/dlq lists it. */
 export const deadLetterSchema = z.object({
-  id: z.string(),
+  id: z.string().meta({ description: 'The event id (AMQP messageId), or a hash of the body for a message that had none' }),
   type: z.string().optional(),
   queue: z.string().optional(),
   exchange: z.string().optional(),
@@ -151,20 +174,37 @@ export const deadLetterSchema = z.object({
   firstFailureAt: z.string().optional(),
   lastFailureAt: z.string().optional(),
   replayCount: z.int().min(0),
-  body: z.string(),
+  body: z.string().meta({ description: 'The body as text' }),
   headers: z.record(z.string(), z.unknown()),
 });
 
+export type DeadLetter = z.infer<typeof deadLetterSchema>;
+
 /** GET /admin/dlq */
 export const deadLetterListSchema = z.object({ count: z.int().min(0), messages: z.array(deadLetterSchema) });
+export type DeadLetterList = z.infer<typeof deadLetterListSchema>;
+
+/** POST /admin/dlq/replay: each message sent back, and the queue it went to. */
+export const deadLetterReplayResultSchema = z.object({ replayed: z.array(z.object({ id: z.string(), queue: z.string() })) });
+export type DeadLetterReplayResult = z.infer<typeof deadLetterReplayResultSchema>;
+
+/** POST /admin/dlq/purge: the ids deleted. */
+export const deadLetterPurgeResultSchema = z.object({ purged: z.array(z.string()) });
+export type DeadLetterPurgeResult = z.infer<typeof deadLetterPurgeResultSchema>;
+
+/** One fault switch: a number in a range, off at its default. */
+export const faultFlagSchema = z.object({
+  description: z.string(),
+  min: z.number(),
+  max: z.number(),
+  defaultValue: z.number().meta({ description: 'The value that means "no fault"' }),
+  unit: z.enum(['ratio', 'ms']),
+});
+export type FaultFlag = z.infer<typeof faultFlagSchema>;
 
 /** GET and PUT /admin/faults: every fault switch with its range and current value. */
-export const faultFlagsSchema = z.object({
-  flags: z.record(
-    z.string(),
-    z.object({ description: z.string(), min: z.number(), max: z.number(), defaultValue: z.number(), unit: z.enum(['ratio', 'ms']), value: z.number() }),
-  ),
-});
+export const faultFlagsSchema = z.object({ flags: z.record(z.string(), faultFlagSchema.extend({ value: z.number() })) });
+export type FaultFlags = z.infer<typeof faultFlagsSchema>;
 
 /** PUT /admin/faults body: any subset of the service's flags (each service checks names and ranges). */
 export const faultChangeSchema = z.record(z.string(), z.number());

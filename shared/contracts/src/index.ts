@@ -3,7 +3,17 @@ export type { AnyEvent, DecodeResult, EventData, EventType, NotificationChannel,
 export { brokerPermissionsOf, deadLetterQueueOf, exchangeOf, ownExchangeOf, queueOf, SERVICES, SUBSCRIBED_EVENTS, type ServiceName } from './topology';
 export {
   deadLetterListQuerySchema,
+  deadLetterListSchema,
+  deadLetterPurgeResultSchema,
+  deadLetterReplayResultSchema,
   deadLetterSelectionSchema,
+  errorSchema,
+  faultFlagsSchema,
+  healthSchema,
+  notificationListSchema,
+  orderViewSchema,
+  serviceChecksSchema,
+  stockLevelSchema,
   failedAttemptListSchema,
   failedAttemptsQuerySchema,
   idempotencyKeySchema,
@@ -12,9 +22,31 @@ export {
   orderRequestSchema,
   readinessSchema,
 } from './http';
-export type { FailedAttemptList, OrderRequest, OrderStatus, OrderView } from './http';
+export type {
+  DeadLetter,
+  DeadLetterList,
+  DeadLetterPurgeResult,
+  DeadLetterReplayResult,
+  ErrorBody,
+  FailedAttemptList,
+  FaultFlag,
+  FaultFlags,
+  Health,
+  Notification,
+  NotificationList,
+  OrderList,
+  OrderRequest,
+  OrderStatus,
+  OrderSummary,
+  OrderView,
+  Readiness,
+  ServiceChecks,
+  StockLevel,
+} from './http';
 export {
   journeySchema,
+  ordersFeedEventSchema,
+  placedOrderSchema,
   webDeadLetterSelectionSchema,
   webDeadLettersSchema,
   webFaultChangeSchema,
@@ -22,7 +54,7 @@ export {
   webSettingsSchema,
   webStockSchema,
 } from './web';
-export type { DeadLetterView, Journey, JourneyHop, JourneyNotification } from './web';
+export type { DeadLetterView, Journey, JourneyHop, JourneyNotification, OrdersFeedEvent, PlacedOrder, WebDeadLetters, WebFaults, WebSettings, WebStock } from './web';
 export {
   gatewayChargeRequestSchema,
   gatewayEntrySchema,

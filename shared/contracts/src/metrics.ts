@@ -15,6 +15,7 @@ export const METRIC = {
   dependencyOutages: 'troupe_dependency_outages_total',
   brokerConnected: 'troupe_broker_connected',
   dlqReplayed: 'troupe_dlq_replayed_total',
+  deadLettersKept: 'troupe_dead_letters_kept_total',
   publishFailures: 'troupe_publish_failures_total',
   consumerBatch: 'troupe_consumer_batch_messages',
   outboxPending: 'troupe_outbox_pending_messages',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { deadLetterSelectionSchema, failedAttemptListSchema, faultChangeSchema, faultFlagsSchema, notificationListSchema, orderListSchema, orderViewSchema } from './http';
+import { deadLetterSelectionSchema, errorSchema, failedAttemptListSchema, faultChangeSchema, faultFlagsSchema, notificationListSchema, orderListSchema, orderViewSchema } from './http';
 import { gatewayEntrySchema } from './gateway';
 import { SERVICES } from './topology';
 
@@ -17,19 +17,22 @@ export const webSettingsSchema = z.object({
   mailpitUrl: z.string().nullable(),
   catalogue: z.array(z.object({ sku: z.string(), name: z.string() })),
 });
+export type WebSettings = z.infer<typeof webSettingsSchema>;
 
 /** POST /api/orders: the order service's answer, whole (its 202, or its 4xx naming the field). */
 export const placedOrderSchema = z.object({
   status: z.int().meta({ description: "The order service's HTTP status" }),
   location: z.string().nullable().meta({ description: 'Its Location header' }),
   replayed: z.boolean().meta({ description: 'Idempotent-Replayed: true' }),
-  body: z.unknown().meta({ description: 'Its body: the order (202) or the error (4xx)' }),
+  body: z.union([orderViewSchema, errorSchema]).meta({ description: 'Its body: the order (202) or the error (4xx)' }),
 });
+export type PlacedOrder = z.infer<typeof placedOrderSchema>;
 
 /** The data of each `orders` event of GET /api/orders/stream. */
 export const ordersFeedEventSchema = orderListSchema.extend({
   available: z.boolean().meta({ description: 'false while the order service does not answer (orders is then empty)' }),
 });
+export type OrdersFeedEvent = z.infer<typeof ordersFeedEventSchema>;
 
 /** One event in an order's journey. */
 const hopSchema = z.object({
@@ -73,7 +76,7 @@ export const journeySchema = z.object({
   traceId: z.string().nullable(),
   traceUrl: z.string().nullable(),
   notifications: z
-    .array(notificationListSchema.shape.notifications.element.omit({ id: true, orderId: true }).partial({ recipient: true, body: true }))
+    .array(notificationListSchema.shape.notifications.element.omit({ id: true, orderId: true }))
     .meta({ description: 'What the customer was told (without their address or the text)' }),
   deadLetters: z.array(deadLetterViewSchema).meta({ description: "The order's messages in dead-letter queues (only for a request with the admin token)" }),
   mailpitUrl: z.string().nullable(),
@@ -91,11 +94,13 @@ export type DeadLetterView = z.infer<typeof deadLetterViewSchema>;
 export const webStockSchema = z.object({
   stock: z.array(z.object({ sku: z.string(), name: z.string(), available: z.int().nullable(), reserved: z.int().nullable() })),
 });
+export type WebStock = z.infer<typeof webStockSchema>;
 
 /** GET /api/admin/dead-letters: every service's dead letters. */
 export const webDeadLettersSchema = z.object({
   services: z.array(z.object({ service, count: z.int().min(0), messages: z.array(deadLetterViewSchema), available: z.boolean(), error: z.string().optional() })),
 });
+export type WebDeadLetters = z.infer<typeof webDeadLettersSchema>;
 
 /** POST /api/admin/dead-letters/{service}/{replay|purge} body: passed to the service. */
 export const webDeadLetterSelectionSchema = deadLetterSelectionSchema;
@@ -104,6 +109,7 @@ export const webDeadLetterSelectionSchema = deadLetterSelectionSchema;
 export const webFaultsSchema = z.object({
   services: z.array(z.object({ service: z.enum([...SERVICES, 'gateway']), available: z.boolean(), flags: faultFlagsSchema.shape.flags, error: z.string().optional() })),
 });
+export type WebFaults = z.infer<typeof webFaultsSchema>;
 
 /** PUT /api/admin/faults/{service} body: passed to the service, which checks names and ranges. */
 export const webFaultChangeSchema = faultChangeSchema;

@@ -10,8 +10,10 @@ CREATE TABLE troupe_dead_letters (
   -- A replayed message that fails again comes back with its replay count one higher: a row of
   -- its own, so the replay that sent it can delete the row it took and no other.
   replay_count     integer     NOT NULL,
-  -- The AMQP properties (headers included) and the body, as the broker delivered them.
-  properties       jsonb       NOT NULL,
+  -- The AMQP properties (headers included) and the body, as the broker delivered them. json,
+  -- not jsonb: a header may quote a body with a NUL in it (a poison message's parse error), which
+  -- jsonb refuses; json keeps the text as it is.
+  properties       json        NOT NULL,
   body             bytea       NOT NULL,
   dead_lettered_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (id, replay_count)

@@ -1,8 +1,9 @@
 import { classifyFailure } from './failures';
-import { claimInbox } from './inbox';
+import { claimInbox, releaseInbox } from './inbox';
 import type { Job } from './triage';
 import type { MessagingMetrics } from './metrics';
 import { context } from './tracing';
+import { runSteps } from './steps';
 import type { RunUnitOfWork } from './unit-of-work';
 
 /** How running a job ended; settling turns it into an ack, a retry or a dead letter. */
@@ -20,11 +21,12 @@ export interface BatchDeps {
  * (one statement for all), the handlers' effects and their outbox rows commit at once. Returns
  * each job's outcome, in the order the jobs ran; it acks nothing (see `Settler`).
  *
- * If a handler throws, the transaction rolls back, that job's outcome is the failure, and the
- * rest of the batch runs again without it: one failure never sinks the others, and the happy path
- * pays no savepoint round trips. A handler that ran before the failing one runs twice, so its
- * effects outside the database must be idempotent, as they must be anyway (a crash between an
- * external call and the commit repeats it too).
+ * Each handler runs in a savepoint (`runSteps`): if it throws, its statements and events are
+ * undone, its inbox row is released, its outcome is the failure, and the others commit. No
+ * handler runs again because another failed, so a call it makes outside the database happens once
+ * per transaction (decision 0023). A dependency found away ends the batch there: the jobs after it
+ * go back untried, the ones before it commit. If the transaction itself fails (the database gone,
+ * the COMMIT refused), every job's outcome is that failure.
  */
 export async function runBatch(batch: readonly Job[], deps: BatchDeps): Promise<{ job: Job; outcome: Outcome }[]> {
   if (batch.length === 0) return [];
@@ -33,55 +35,35 @@ export async function runBatch(batch: readonly Job[], deps: BatchDeps): Promise<
   // gives every transaction the same lock order, so two batches never deadlock. The sort is
   // stable: one order's events keep their arrival order.
   const jobs = [...batch].sort((a, b) => (a.event.orderId < b.event.orderId ? -1 : a.event.orderId > b.event.orderId ? 1 : 0));
-  const outcomes = new Map<Job, Outcome>();
-  let pending = jobs;
-  while (pending.length > 0) {
-    // A message alone in its transaction: its trace shows the whole transaction (BEGIN, inbox,
-    // outbox, COMMIT); in a shared one, only what its own handler did.
-    const only = pending.length === 1 ? pending[0]! : undefined;
-    const run = only ? await context.with(only.ctx, () => runOnce(pending, deps)) : await runOnce(pending, deps);
-    if (run.ok) {
-      pending.forEach((job, i) => outcomes.set(job, run.outcomes[i]!));
-      break;
-    }
-    const { failed, error } = run;
-    if (failed === undefined || classifyFailure(error).kind === 'dependency') {
-      // The transaction itself failed (database gone, say), or a dependency every message would
-      // meet again is away: the whole batch goes back, none of it charged an attempt.
-      for (const job of pending) outcomes.set(job, { kind: 'failed', error });
-      break;
-    }
-    outcomes.set(failed, { kind: 'failed', error });
-    pending = pending.filter((job) => job !== failed);
+  // A message alone in its transaction: its trace shows the whole transaction (BEGIN, inbox,
+  // outbox, COMMIT); in a shared one, only what its own handler did.
+  const only = jobs.length === 1 ? jobs[0]! : undefined;
+  try {
+    const outcomes = only ? await context.with(only.ctx, () => runOnce(jobs, deps)) : await runOnce(jobs, deps);
+    return jobs.map((job, i) => ({ job, outcome: outcomes[i]! }));
+  } catch (error) {
+    return jobs.map((job) => ({ job, outcome: { kind: 'failed', error } }));
   }
-  return jobs.map((job) => ({ job, outcome: outcomes.get(job) ?? { kind: 'failed', error: 'no outcome' } }));
 }
 
-/** One transaction over `jobs`: every outcome, or the job whose handler threw (none: the transaction itself failed). */
-async function runOnce(
-  jobs: readonly Job[],
-  { runUnitOfWork, moved }: BatchDeps,
-): Promise<{ ok: true; outcomes: Outcome[] } | { ok: false; failed: Job | undefined; error: unknown }> {
-  let running: Job | undefined;
-  try {
-    const outcomes = await runUnitOfWork(async (uow) => {
-      const fresh = await claimInbox(uow.db, jobs.map((job) => ({ queue: job.delivery.queue, eventId: job.event.id })));
-      const results: Outcome[] = [];
-      for (const [i, job] of jobs.entries()) {
-        if (!fresh[i]) {
-          results.push({ kind: 'duplicate' });
-          continue;
-        }
-        running = job;
+/** One transaction over `jobs`: each job's outcome, in order. Throws if the transaction itself fails. */
+async function runOnce(jobs: readonly Job[], { runUnitOfWork, moved }: BatchDeps): Promise<Outcome[]> {
+  return runUnitOfWork(async (uow) => {
+    const fresh = await claimInbox(uow.db, jobs.map((job) => ({ queue: job.delivery.queue, eventId: job.event.id })));
+    const results = await runSteps(
+      uow,
+      jobs.map((job, i) => ({ job, fresh: fresh[i] })),
+      async ({ job, fresh: isNew }): Promise<Outcome> => {
+        if (!isNew) return { kind: 'duplicate' };
         await context.with(job.ctx, () => job.handler(job.event, { ...uow, log: job.log, attempt: job.attempt }));
-        running = undefined;
         moved?.();
-        results.push({ kind: 'processed' });
-      }
-      return results;
-    });
-    return { ok: true, outcomes };
-  } catch (error) {
-    return { ok: false, failed: running, error };
-  }
+        return { kind: 'processed' };
+      },
+      (error) => classifyFailure(error).kind === 'dependency',
+    );
+    // A failed job's inbox row goes with its failure: it is tried again.
+    const failed = jobs.filter((_, i) => !results[i]!.ok);
+    await releaseInbox(uow.db, failed.map((job) => ({ queue: job.delivery.queue, eventId: job.event.id })));
+    return results.map((result): Outcome => (result.ok ? result.value : { kind: 'failed', error: result.error }));
+  });
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ownExchangeOf, type ServiceName } from '@troupe/contracts';
+import { ownExchangeOf, type DeadLetter, type ServiceName } from '@troupe/contracts';
 import type { MessageProperties } from 'amqplib';
 import type { Pool } from 'pg';
 import { UnroutableError } from './errors';
@@ -7,23 +7,11 @@ import { HEADER, copyHeaders, forwardOptions, numberHeader, stringHeader } from 
 import type { ConfirmPublisher } from './publisher';
 import { endSpan, startReplaySpan } from './tracing';
 
-/** A dead-lettered message as an operator sees it. */
-export interface DeadLetter {
-  /** The event id (AMQP messageId), or a hash of the body for a message that had none. */
-  id: string;
-  type: string | undefined;
-  queue: string | undefined;
-  exchange: string | undefined;
-  reason: string | undefined;
-  error: string | undefined;
-  attempts: number | undefined;
-  firstFailureAt: string | undefined;
-  lastFailureAt: string | undefined;
-  replayCount: number;
-  /** The body as text (truncated for display by the caller if it wants). */
-  body: string;
-  headers: Record<string, unknown>;
-}
+/** A dead-lettered message as an operator sees it: one of GET /admin/dlq's `messages`. */
+export type { DeadLetter };
+
+/** A dead letter sent back to the queue it failed on. */
+export type ReplayedDeadLetter = DeadLetter & { queue: string };
 
 /** What a dead letter is made of: its AMQP properties and its body, as the broker delivered them. */
 export interface StoredMessage {
@@ -53,10 +41,21 @@ export function describeDeadLetter(message: StoredMessage): DeadLetter {
   };
 }
 
+/** The event id, or for a message that has none a hash of its body and headers (two poison messages with one body stay two). */
 export function deadLetterId(message: StoredMessage): string {
   const id = message.properties.messageId;
-  return typeof id === 'string' && id.length > 0 ? id : `sha256:${createHash('sha256').update(message.content).digest('hex').slice(0, 16)}`;
+  if (typeof id === 'string' && id.length > 0) return id;
+  const { 'x-delivery-count': _count, ...headers } = message.properties.headers ?? {};
+  return `sha256:${createHash('sha256').update(message.content).update(JSON.stringify(headers)).digest('hex').slice(0, 16)}`;
 }
+
+/** AMQP properties as stored: JSON, with a Buffer header (AMQP byte array) as `{type: 'Buffer', data}`. */
+const fromStored = (text: string): MessageProperties =>
+  JSON.parse(text, (_key, value: unknown) =>
+    value && typeof value === 'object' && (value as { type?: unknown }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data)
+      ? Buffer.from((value as { data: number[] }).data)
+      : value,
+  ) as MessageProperties;
 
 /**
  * Keeps one message in the table; a copy seen again (the broker redelivering it after the keeper
@@ -72,15 +71,17 @@ export async function keepDeadLetter(pool: Pool, message: StoredMessage): Promis
 interface Row {
   id: string;
   replay_count: number;
-  properties: MessageProperties;
+  properties: string;
   body: Buffer;
 }
 
-const COLUMNS = 'id, replay_count, properties, body';
+const COLUMNS = 'id, replay_count, properties::text AS properties, body';
 /** The rows `selection` names, oldest first; `$1`: the ids (ignored for all), `$2`: the limit. */
 const SELECTED = `SELECT ${COLUMNS} FROM troupe_dead_letters WHERE ($1::text[] IS NULL OR id = ANY($1)) ORDER BY dead_lettered_at, id LIMIT $2`;
 const idsOf = (selection: Selection) => ('all' in selection ? null : [...selection.ids]);
-const asMessage = (row: Row): StoredMessage => ({ properties: row.properties, content: row.body });
+const asMessage = (row: Row): StoredMessage => ({ properties: fromStored(row.properties), content: row.body });
+/** Rows a replay takes, sends and deletes per transaction: a failure costs at most these many a second send. */
+const REPLAY_CHUNK = 50;
 
 /**
  * A service's dead letters: listed, counted, replayed and purged in its database, where the
@@ -117,27 +118,61 @@ export class DeadLetters {
    * confirmed its message, in a transaction that holds the rows it took (a second replay beside it
    * skips them): a failure half way keeps what was sent deleted and the rest in place.
    */
-  async replay(selection: Selection, limit = 10_000): Promise<DeadLetter[]> {
+  async replay(selection: Selection, limit = 10_000): Promise<ReplayedDeadLetter[]> {
     const publisher = this.publisher;
     if (!publisher) throw new Error('replaying needs the broker');
-    const replayed: DeadLetter[] = [];
+    const replayed: ReplayedDeadLetter[] = [];
+    const passedOver = new Set<string>();
+    while (replayed.length < limit) {
+      const chunk = await this.replayChunk(publisher, selection, Math.min(REPLAY_CHUNK, limit - replayed.length), passedOver);
+      replayed.push(...chunk.replayed);
+      if (chunk.failure !== undefined) throw chunk.failure;
+      if (!chunk.more) break;
+    }
+    return replayed;
+  }
+
+  /**
+   * One transaction: up to `size` selected rows locked (skipping what another replay holds),
+   * each sent and its row deleted once confirmed, then COMMIT. A failure to send ends it early and
+   * commits what was sent; a failure of the database rolls it back, and those rows are sent again
+   * by the next replay (the consumer's inbox makes the second copy harmless).
+   */
+  private async replayChunk(
+    publisher: ConfirmPublisher,
+    selection: Selection,
+    size: number,
+    passedOver: Set<string>,
+  ): Promise<{ replayed: ReplayedDeadLetter[]; more: boolean; failure?: unknown }> {
+    const replayed: ReplayedDeadLetter[] = [];
     let failure: unknown;
+    let more = false;
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      const { rows } = await client.query<Row>(`${SELECTED} FOR UPDATE SKIP LOCKED`, [idsOf(selection), limit]);
+      const { rows } = await client.query<Row>(
+        `SELECT ${COLUMNS} FROM troupe_dead_letters
+          WHERE ($1::text[] IS NULL OR id = ANY($1)) AND NOT ((id || ' ' || replay_count) = ANY($3::text[]))
+          ORDER BY dead_lettered_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        [idsOf(selection), size, [...passedOver]],
+      );
+      more = rows.length === size;
       for (const row of rows) {
         const letter = describeDeadLetter(asMessage(row));
-        if (!letter.queue) continue;
+        const queue = letter.queue;
+        if (!queue) {
+          // Nowhere to send it: left where it is, and not taken again by this replay.
+          passedOver.add(`${row.id} ${row.replay_count}`);
+          continue;
+        }
         try {
           await this.republish(publisher, asMessage(row), letter);
         } catch (error) {
-          // What was sent stays deleted (committed below); the rest stays for the next replay.
           failure = error;
           break;
         }
         await client.query('DELETE FROM troupe_dead_letters WHERE id = $1 AND replay_count = $2', [row.id, row.replay_count]);
-        replayed.push(letter);
+        replayed.push({ ...letter, queue });
       }
       await client.query('COMMIT');
     } catch (error) {
@@ -146,8 +181,7 @@ export class DeadLetters {
       throw error;
     }
     client.release();
-    if (failure !== undefined) throw failure;
-    return replayed;
+    return { replayed, more, failure };
   }
 
   /** Deletes the selected messages for good. */
@@ -162,7 +196,7 @@ export class DeadLetters {
   private async republish(publisher: ConfirmPublisher, message: StoredMessage, letter: DeadLetter): Promise<void> {
     const queue = letter.queue as string;
     const headers = copyHeaders(message.properties);
-    for (const name of [HEADER.attempt, HEADER.error, HEADER.deadLetterReason, HEADER.firstFailureAt, HEADER.lastFailureAt]) {
+    for (const name of [HEADER.attempt, HEADER.error, HEADER.deadLetterReason, HEADER.firstFailureAt, HEADER.lastFailureAt, HEADER.handBacks]) {
       delete headers[name];
     }
     const { span, headers: trace } = startReplaySpan(message.properties.headers, queue, letter.id);

@@ -1,7 +1,8 @@
-import type { MessageProperties, Options } from 'amqplib';
+import type { Message, MessageProperties, Options } from 'amqplib';
+import { HEADER } from '@troupe/contracts';
 
 /** Headers the library adds to retried and dead-lettered messages (shown by `troupe dlq show`). */
-export { HEADER } from '@troupe/contracts';
+export { HEADER };
 
 export type DeadLetterReason = 'poison' | 'permanent' | 'exhausted';
 
@@ -38,10 +39,27 @@ export function forwardOptions(properties: MessageProperties, headers: Record<st
   };
 }
 
+/** Larger than any count troupe keeps, and than what a Postgres integer column holds. */
+const MAX_COUNT = 1_000_000;
+
 export function numberHeader(properties: MessageProperties, name: string): number | undefined {
   const raw = properties.headers?.[name];
   const value = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw) : Number.NaN;
-  return Number.isInteger(value) && value > 0 ? value : undefined;
+  return Number.isInteger(value) && value > 0 ? Math.min(value, MAX_COUNT) : undefined;
+}
+
+// The counts the library keeps in a message's headers: it reads them only on copies it sent itself.
+const COUNTERS = [HEADER.attempt, HEADER.replayCount, HEADER.handBacks];
+
+/**
+ * Drops the library's counters from a message that did not come through the service's own
+ * exchange (retries, hand-backs and replays all do): a producer cannot make a message look like
+ * its fifth attempt, and so dead-letter it at its first failure.
+ */
+export function forgetForeignCounters(message: Message, ownExchange: string): void {
+  const headers = message.properties.headers;
+  if (!headers || message.fields.exchange === ownExchange) return;
+  for (const name of COUNTERS) delete headers[name];
 }
 
 export function stringHeader(properties: MessageProperties, name: string): string | undefined {

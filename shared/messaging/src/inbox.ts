@@ -21,3 +21,13 @@ export async function claimInbox(db: PoolClient, entries: readonly InboxEntry[])
   const inserted = new Set(rows.map((r) => `${r.consumer} ${r.event_id}`));
   return entries.map((e) => inserted.delete(`${e.queue} ${e.eventId.toLowerCase()}`));
 }
+
+/** Takes entries back out of the inbox (their handlers failed: they will be tried again). */
+export async function releaseInbox(db: PoolClient, entries: readonly InboxEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  await db.query({
+    name: 'troupe-inbox-release',
+    text: 'DELETE FROM troupe_inbox WHERE (consumer, event_id) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))',
+    values: [entries.map((e) => e.queue), entries.map((e) => e.eventId)],
+  });
+}

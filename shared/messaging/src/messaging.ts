@@ -1,4 +1,4 @@
-import { queueOf, type ServiceName } from '@troupe/contracts';
+import { deadLetterQueueOf, ownExchangeOf, queueOf, type ServiceChecks, type ServiceName } from '@troupe/contracts';
 import type { ChannelModel } from 'amqplib';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
@@ -66,14 +66,12 @@ export interface MessagingOptions {
   onFatal: (error: Error) => void;
 }
 
-export interface MessagingStatus {
-  broker: boolean;
-  /** Dependencies found away by the handlers, and for how long (see `Outages`). */
-  dependencies: Record<string, { up: boolean; downForMs?: number }>;
-  /** `host:port` of the broker node connected to (or being tried). */
-  brokerNode: string | undefined;
-  subscriptions: { queue: string; consuming: boolean; pausedBy?: string[] }[];
-}
+/**
+ * The broker's side of a service's readiness (GET /readyz's checks, less the database): whether
+ * it is connected and to which node, the dependencies found away by the handlers and for how
+ * long (see `Outages`), and each subscription. Typed from the contract the answer is published with.
+ */
+export type MessagingStatus = Omit<ServiceChecks, 'database'>;
 
 /**
  * A service's whole messaging side, wired together: the connection (re-declaring the topology and
@@ -116,13 +114,14 @@ export class Messaging {
       sweepAfterMs: options.outboxSweepAfterMs ?? 5000,
     });
     this.runUnitOfWork = unitOfWork(pool, service, (events) => this.relay.dispatch(events));
-    const settler = new Settler({ service, publisher: this.publisher, logger, metrics, retry: this.retry, failedAttempts: this.failedAttempts });
+    const isCurrent = (delivery: Delivery) => this.consumers.some((c) => c.queue === delivery.queue && c.isCurrent(delivery));
+    const settler = new Settler({ service, publisher: this.publisher, logger, metrics, retry: this.retry, failedAttempts: this.failedAttempts, isCurrent });
     this.lanes = new Lanes<Delivery>(
       options.concurrency ?? 1,
       options.maxBatch ?? prefetch,
       (batch, moved) =>
         consumeBatch(batch, {
-          isCurrent: (delivery) => this.consumers.some((c) => c.queue === delivery.queue && c.isCurrent(delivery)),
+          isCurrent,
           triage: (delivery) => triage(delivery, { logger, metrics }),
           run: (jobs) => runBatch(jobs, { runUnitOfWork: this.runUnitOfWork, metrics, moved }),
           settler,
@@ -141,14 +140,17 @@ export class Messaging {
           lanes: this.lanes,
           onChannelLost: (reason) => this.recycle(reason),
           handBack: (delivery) => settler.handBack(delivery),
+          ownExchange: ownExchangeOf(service),
         }),
     );
     this.keeper = new DeadLetterKeeper({
       service,
       pool,
       logger: logger.child({ component: 'dead-letters' }),
+      metrics,
       prefetch,
       onChannelLost: (reason) => this.recycle(reason),
+      copyBack: (message) => settler.copyBack(message, deadLetterQueueOf(service)),
     });
     this.outages = new Outages({
       dependencies: [databaseDependency(pool), ...(options.dependencies ?? [])],

@@ -58,6 +58,15 @@ export function createMessagingMetrics(registry: Registry) {
           registers,
         }),
     ),
+    deadLettersKept: once(
+      METRIC.deadLettersKept,
+      () =>
+        new Counter({
+          name: METRIC.deadLettersKept,
+          help: "Messages moved from the dead-letter queue into the service's database (a copy already kept counts again).",
+          registers,
+        }),
+    ),
     duplicates: once(
       METRIC.inboxDuplicates,
       () =>

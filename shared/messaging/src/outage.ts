@@ -1,3 +1,4 @@
+import type { ServiceChecks } from '@troupe/contracts';
 import type { Logger } from 'pino';
 import { errorMessage } from './errors';
 import type { MessagingMetrics } from './metrics';
@@ -77,7 +78,7 @@ export class Outages {
   }
 
   /** Dependencies now down, with how long. */
-  status(): Record<string, { up: boolean; downForMs?: number }> {
+  status(): ServiceChecks['dependencies'] {
     const names = new Set([...this.byName.keys(), ...this.down.keys()]);
     const now = Date.now();
     return Object.fromEntries(

@@ -1,5 +1,6 @@
 import { deadLetterQueueOf, ownExchangeOf, type ServiceName } from '@troupe/contracts';
 import type { Logger } from 'pino';
+import type { Message } from 'amqplib';
 import type { Outcome } from './batch';
 import { ack, requeue, type Delivery } from './delivery';
 import { errorMessage } from './errors';
@@ -20,7 +21,16 @@ export interface SettlerDeps {
   retry: RetryPolicy;
   /** Where each failed attempt is recorded once the message has been moved on. */
   failedAttempts: FailedAttempts;
+  /** Whether the delivery's channel is still the one its subscription consumes on (else the broker has it back already). */
+  isCurrent: (delivery: Delivery) => boolean;
 }
+
+/**
+ * Tries of one message that a dependency failed, after which its failure counts as its own (an
+ * attempt spent): a message that meets a dependency every time while the dependency's probe
+ * passes (a query that always times out, say) must not go round for ever.
+ */
+export const MAX_HAND_BACKS = 100;
 
 /**
  * Settles each message with the broker once its outcome is known: ack (done, a duplicate, or
@@ -73,13 +83,17 @@ export class Settler {
     const { delivery } = job;
     const labels = { queue: delivery.queue, type: job.event.type };
     const failure = classifyFailure(error);
-    if (failure.kind === 'dependency') {
+    const handBacks = numberHeader(delivery.message.properties, HEADER.handBacks) ?? 0;
+    if (failure.kind === 'dependency' && handBacks < MAX_HAND_BACKS) {
       // Not the message's fault: back to its queue as it came, this attempt not counted.
       job.log.debug({ err: errorMessage(error), dependency: failure.dependency }, 'dependency unavailable; message handed back');
       job.span.addEvent('dependency unavailable', { 'troupe.dependency': failure.dependency });
-      await this.handBack(delivery);
+      await this.handBack(delivery, handBacks + 1);
       metrics.consumed.inc({ ...labels, outcome: 'requeued' });
       return;
+    }
+    if (failure.kind === 'dependency') {
+      job.log.warn({ err: errorMessage(error), handBacks }, 'a dependency failed this message every time it was tried; counted as its own failure');
     }
     if (failure.kind === 'permanent' || job.attempt >= retry.maxAttempts) {
       const reason: DeadLetterReason = failure.kind === 'permanent' ? 'permanent' : 'exhausted';
@@ -106,24 +120,36 @@ export class Settler {
 
   /**
    * Back to its queue as it came, no attempt spent (a dependency is away, or the consumer is pausing
-   * or stopping). Not with a nack: RabbitMQ 4 counts every message handed back towards its queue's
+   * or stopping; `handBacks`: the message was tried, and this is its count so far). Not with a nack: RabbitMQ 4 counts every message handed back towards its queue's
    * delivery limit, and dead-letters (or drops) it past the limit, so a message caught in a few
    * outages would end in the DLQ without ever failing (decision 0021). A copy goes to the same queue
    * through the service's own exchange, confirmed, and then the original is acked; a message that
    * cannot be copied (the broker is going away) is nacked back, as before.
    */
-  async handBack(delivery: Delivery): Promise<void> {
+  async handBack(delivery: Delivery, handBacks?: number): Promise<void> {
+    // Its channel is gone: the broker has it back already, and a copy would be a second one.
+    if (!this.deps.isCurrent(delivery)) return;
     const { message } = delivery;
-    const options = forwardOptions(message.properties, {
+    const headers = {
       ...copyHeaders(message.properties),
       [HEADER.originalExchange]: stringHeader(message.properties, HEADER.originalExchange) ?? message.fields.exchange,
-    });
+      ...(handBacks === undefined ? {} : { [HEADER.handBacks]: handBacks }),
+    };
     try {
-      await this.deps.publisher.publish(this.ownExchange, delivery.queue, message.content, options);
+      await this.deps.publisher.publish(this.ownExchange, delivery.queue, message.content, forwardOptions(message.properties, headers));
       ack(delivery);
     } catch {
       requeue(delivery);
     }
+  }
+
+  /**
+   * A confirmed copy of `message` to `queue` (the DLQ, from its keeper), every header kept but the
+   * broker's delivery count; the caller acks the original.
+   */
+  async copyBack(message: Message, queue: string): Promise<void> {
+    const { 'x-delivery-count': _count, ...headers } = message.properties.headers ?? {};
+    await this.deps.publisher.publish(this.ownExchange, queue, message.content, forwardOptions(message.properties, headers));
   }
 
   /**

@@ -2,6 +2,7 @@ import { ROOT_CONTEXT, type Context } from '@opentelemetry/api';
 import { DependencyError } from './errors';
 import { classifyFailure } from './failures';
 import { Lanes } from './lanes';
+import { runSteps, type StepResult } from './steps';
 import { context } from './tracing';
 import type { RunUnitOfWork, UnitOfWork } from './unit-of-work';
 
@@ -25,7 +26,7 @@ export interface SharedUnitOfWorkOptions {
   maxBatch: number;
   /** How long the running transactions may go without finishing a caller's work before another starts beside them. */
   spreadAfterMs: number;
-  /** Called as each transaction starts, with how many callers' work it runs (reruns included). */
+  /** Called as each transaction starts, with how many callers' work it runs. */
   onTransaction?: (callers: number) => void;
 }
 
@@ -51,12 +52,12 @@ const stopping = () => new DependencyError('service', new Error('stopping; try a
  * order of their keys, so two transactions (in two processes, say) that lock the same keys' rows
  * take them in the same order and never deadlock.
  *
- * If one caller's work throws, the transaction rolls back, that caller gets the error, and the
- * others run again together without it; if one of them throws too, the rest run one transaction
- * each. A bad caller therefore costs the others one run at most, several cost them two. Work
- * must be safe to run again, which work that only touches the transaction is. A failure every
- * caller would meet (the database away, the `COMMIT` failing) is every caller's answer. Calls
- * with the same key never run in two of this process's transactions at once.
+ * Each caller's work runs in a savepoint (`runSteps`, as the consumers' handlers do): if it
+ * throws, its statements are undone, that caller gets the error, and the others commit; no work
+ * runs twice. A dependency found away ends the transaction's run there, and the callers not yet
+ * run get that failure; a failure of the transaction itself (the database away, the `COMMIT`
+ * failing) is every caller's answer. Calls with the same key never run in two of this process's
+ * transactions at once.
  */
 export function sharedUnitOfWork(runUnitOfWork: RunUnitOfWork, options: SharedUnitOfWorkOptions): SharedUnitOfWork {
   let closed = false;
@@ -88,71 +89,39 @@ async function runTogether(
   moved: () => void,
   onTransaction: ((callers: number) => void) | undefined,
 ): Promise<void> {
-  const unanswered = new Set(callers);
-  const answer = (caller: Caller, outcome: { value: unknown } | { error: unknown }) => {
-    if (!unanswered.delete(caller)) return;
-    if ('error' in outcome) caller.reject(outcome.error);
-    else caller.resolve(outcome.value);
-  };
-  try {
-    let pending = [...callers].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    let failures = 0;
-    while (pending.length > 0) {
-      // After a second failure, the rest run one transaction each: a few bad callers must not
-      // make the others run again once per bad caller.
-      const group = failures >= 2 ? pending.slice(0, 1) : pending;
-      const run = await runOnce(runUnitOfWork, group, moved, onTransaction);
-      if (run.ok) {
-        group.forEach((caller, i) => answer(caller, { value: run.results[i] }));
-        pending = pending.slice(group.length);
-        continue;
-      }
-      const { failed, error } = run;
-      // The transaction itself failed, or the database is away: every caller in it would meet it again.
-      if (failed === undefined || group.length === 1 || classifyFailure(error).kind === 'dependency') {
-        for (const caller of group) answer(caller, { error });
-        pending = pending.slice(group.length);
-        continue;
-      }
-      answer(failed, { error });
-      pending = pending.filter((caller) => caller !== failed);
-      failures += 1;
-    }
-  } finally {
-    // Whatever went wrong above, no caller is left waiting.
-    for (const caller of [...unanswered]) answer(caller, { error: new Error('the shared transaction ended without an answer') });
-  }
-}
-
-/** One transaction over `callers`: every result, or the caller whose work threw (none: the transaction itself failed). */
-async function runOnce(
-  runUnitOfWork: RunUnitOfWork,
-  callers: readonly Caller[],
-  moved: () => void,
-  onTransaction: ((callers: number) => void) | undefined,
-): Promise<{ ok: true; results: unknown[] } | { ok: false; failed: Caller | undefined; error: unknown }> {
-  let running: Caller | undefined;
-  const all = async (uow: UnitOfWork): Promise<unknown[]> => {
-    const results: unknown[] = [];
-    for (const caller of callers) {
-      running = caller;
-      results.push(await context.with(caller.ctx, () => caller.work(uow)));
-      running = undefined;
-      moved();
-    }
-    return results;
-  };
+  const sorted = [...callers].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   // A caller alone in its transaction: its trace shows the whole transaction; in a shared one,
   // each trace shows only its own work, and the transaction's own statements belong to none.
-  const ctx = callers.length === 1 ? callers[0]!.ctx : ROOT_CONTEXT;
+  const ctx = sorted.length === 1 ? sorted[0]!.ctx : ROOT_CONTEXT;
   try {
-    onTransaction?.(callers.length);
+    onTransaction?.(sorted.length);
   } catch {
     // metrics must not fail the work
   }
+  let results: StepResult<unknown>[];
   try {
-    return { ok: true, results: await context.with(ctx, () => runUnitOfWork(all)) };
+    results = await context.with(ctx, () =>
+      runUnitOfWork((uow) =>
+        runSteps(
+          uow,
+          sorted,
+          async (caller) => {
+            const value = await context.with(caller.ctx, () => caller.work(uow));
+            moved();
+            return value;
+          },
+          (error) => classifyFailure(error).kind === 'dependency',
+        ),
+      ),
+    );
   } catch (error) {
-    return { ok: false, failed: running, error };
+    // The transaction itself failed (the database away, the COMMIT refused): every caller's answer.
+    for (const caller of sorted) caller.reject(error);
+    return;
   }
+  sorted.forEach((caller, i) => {
+    const result = results[i]!;
+    if (result.ok) caller.resolve(result.value);
+    else caller.reject(result.error);
+  });
 }

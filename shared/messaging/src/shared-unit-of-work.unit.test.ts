@@ -3,19 +3,31 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DependencyError } from './errors';
 import { sharedUnitOfWork } from './shared-unit-of-work';
-import type { RunUnitOfWork, UnitOfWork } from './unit-of-work';
+import type { RunUnitOfWork, TransactionUnitOfWork, UnitOfWork } from './unit-of-work';
 
 /**
- * A transaction runner that records what each transaction ran and what it committed: a
+ * A transaction runner that records what each transaction ran and what it committed, with
+ * savepoints as Postgres has them: ROLLBACK TO undoes what was written since the savepoint. A
  * transaction whose work throws commits nothing. `failCommit` makes every COMMIT fail.
  */
 function transactions(options: { failCommit?: Error } = {}) {
   const ran: string[][] = [];
   const committed: string[][] = [];
   const run: RunUnitOfWork = async (work) => {
-    const writes: string[] = [];
-    ran.push(writes);
-    const uow = { db: { query: async (text: string) => void writes.push(text) } } as unknown as UnitOfWork;
+    const statements: string[] = [];
+    ran.push(statements);
+    let writes: string[] = [];
+    const savepoints: number[] = [];
+    const query = async (text: string) => {
+      if (text === 'SAVEPOINT troupe_step') savepoints.push(writes.length);
+      else if (text === 'RELEASE SAVEPOINT troupe_step') savepoints.pop();
+      else if (text === 'ROLLBACK TO SAVEPOINT troupe_step') writes = writes.slice(0, savepoints.at(-1));
+      else {
+        statements.push(text);
+        writes.push(text);
+      }
+    };
+    const uow = { db: { query }, checkpoint: () => () => undefined } as unknown as TransactionUnitOfWork;
     const result = await work(uow);
     if (options.failCommit) throw options.failCommit;
     committed.push(writes);
@@ -77,7 +89,7 @@ describe('sharedUnitOfWork', () => {
     expect(seen).toEqual({ a: 'a', b: 'b', c: 'c' });
   });
 
-  it('when two callers\' work throws, then the rest run together once more, then one transaction each', async () => {
+  it("when two callers' work throws, then each gets its error and the others commit in the same transaction, no work run twice", async () => {
     const { run, ran, committed } = transactions();
     const shared = sharedUnitOfWork(run, options).run;
     const answers = await Promise.allSettled([
@@ -92,8 +104,8 @@ describe('sharedUnitOfWork', () => {
       { status: 'rejected', reason: new Error('bad c') },
       { status: 'fulfilled', value: 'd' },
     ]);
-    expect(ran).toEqual([['a', 'b'], ['a', 'c'], ['a'], ['d']]);
-    expect(committed).toEqual([['a'], ['d']]);
+    expect(ran).toEqual([['a', 'b', 'c', 'd']]);
+    expect(committed).toEqual([['a', 'd']]);
   });
 
   it('when counting a transaction throws, then the work still runs and every caller is answered', async () => {
@@ -140,18 +152,18 @@ describe('sharedUnitOfWork', () => {
       { status: 'rejected', reason: bad },
       { status: 'fulfilled', value: 'c' },
     ]);
-    expect(ran).toEqual([['a', 'b'], ['a', 'c']]);
+    expect(ran).toEqual([['a', 'b', 'c']]);
     expect(committed).toEqual([['a', 'c']]);
   });
 
-  it('when the database is away, then every caller gets the failure at once, without a run per caller', async () => {
+  it('when the database is away, then every caller gets the failure at once, the ones after it untried', async () => {
     const { run, ran, committed } = transactions();
     const shared = sharedUnitOfWork(run, options).run;
     const away = new DependencyError('database', new Error('connection refused'));
     const answers = await Promise.allSettled([shared('a', write('a', away)), shared('b', write('b')), shared('c', write('c'))]);
-    expect(answers.map((a) => a.status)).toEqual(['rejected', 'rejected', 'rejected']);
-    expect(ran).toHaveLength(1);
-    expect(committed).toEqual([]);
+    expect(answers).toEqual([0, 1, 2].map(() => ({ status: 'rejected', reason: away })));
+    expect(ran).toEqual([['a']]);
+    expect(committed.flat()).toEqual([]);
   });
 
   it('when the COMMIT fails, then every caller of that transaction gets the failure', async () => {

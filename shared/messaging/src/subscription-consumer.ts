@@ -3,6 +3,7 @@ import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { flushAcks, received, type Delivery } from './delivery';
 import { errorMessage } from './errors';
+import { forgetForeignCounters } from './headers';
 import type { Subscription } from './handler';
 import type { Lanes } from './lanes';
 import type { MessagingMetrics } from './metrics';
@@ -21,6 +22,8 @@ export interface SubscriptionConsumerDeps {
   onChannelLost: (reason: string) => void;
   /** Sends a message taken but not handled back to its queue, no attempt spent (`Settler.handBack`). */
   handBack: (delivery: Delivery) => Promise<void>;
+  /** The service's own exchange: only copies that came through it carry counts the library trusts. */
+  ownExchange: string;
 }
 
 /**
@@ -32,6 +35,8 @@ export class SubscriptionConsumer {
   private channel: Channel | undefined;
   private consumerTag: string | undefined;
   private stopping = false;
+  /** The `basic.consume` on its way, if any. */
+  private starting: Promise<void> | undefined;
   /** Hand-backs not yet confirmed: the channel stays open until they are settled. */
   private readonly handingBack = new Set<Promise<void>>();
   /** Dependencies whose outage keeps this subscription from consuming (see `Outages`). */
@@ -83,10 +88,13 @@ export class SubscriptionConsumer {
   async pause(dependency: string): Promise<void> {
     this.pausedBy.add(dependency);
     const { channel, consumerTag } = this;
-    if (!channel || consumerTag === undefined) return;
-    this.consumerTag = undefined;
-    this.deps.metrics.consumerUp.set({ queue: this.queue }, 0);
-    await channel.cancel(consumerTag).catch(() => undefined);
+    if (!channel) return;
+    // A consume still on its way is cancelled as it lands (see `consume`).
+    if (consumerTag !== undefined) {
+      this.consumerTag = undefined;
+      this.deps.metrics.consumerUp.set({ queue: this.queue }, 0);
+      await channel.cancel(consumerTag).catch(() => undefined);
+    }
     await this.handBack(this.dropQueued());
   }
 
@@ -131,9 +139,24 @@ export class SubscriptionConsumer {
   }
 
   private async consume(channel: Channel): Promise<void> {
-    const { consumerTag } = await channel.consume(this.queue, (message) => this.onMessage(channel, message), { noAck: false });
-    this.consumerTag = consumerTag;
-    this.deps.metrics.consumerUp.set({ queue: this.queue }, 1);
+    // One basic.consume at a time: a resume while an attach's consume is on its way adds nothing.
+    if (this.starting) return this.starting;
+    this.starting = (async () => {
+      const { consumerTag } = await channel.consume(this.queue, (message) => this.onMessage(channel, message), { noAck: false });
+      // Paused or stopped while the consume was on its way: a consumer now would take messages
+      // only to hand them straight back.
+      if (this.pausedBy.size > 0 || this.stopping || this.channel !== channel) {
+        await channel.cancel(consumerTag).catch(() => undefined);
+        return;
+      }
+      this.consumerTag = consumerTag;
+      this.deps.metrics.consumerUp.set({ queue: this.queue }, 1);
+    })();
+    try {
+      await this.starting;
+    } finally {
+      this.starting = undefined;
+    }
   }
 
   private onMessage(channel: Channel, message: ConsumeMessage | null): void {
@@ -146,6 +169,7 @@ export class SubscriptionConsumer {
     }
     // Before anything else: an ack for a later message must never cover this one unsettled.
     received({ channel, message });
+    forgetForeignCounters(message, this.deps.ownExchange);
     const decoded = decodeEvent(message.content);
     const delivery: Delivery = { queue: this.queue, subscription: this.subscription, channel, message, decoded };
     // Sent before the broker saw our cancel: straight back, untouched.

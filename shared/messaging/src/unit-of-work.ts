@@ -13,8 +13,14 @@ export interface UnitOfWork {
   onCommit(callback: () => void): void;
 }
 
+/** The unit of work as the library's own runners see it: with a way to undo one step of it. */
+export interface TransactionUnitOfWork extends UnitOfWork {
+  /** Remembers what is staged now; the function it returns forgets whatever was staged since. */
+  checkpoint(): () => void;
+}
+
 /** Runs `work` as one unit of work; the capability routes and the consumers are given. */
-export type RunUnitOfWork = <R>(work: (uow: UnitOfWork) => Promise<R>) => Promise<R>;
+export type RunUnitOfWork = <R>(work: (uow: TransactionUnitOfWork) => Promise<R>) => Promise<R>;
 
 /**
  * The transactional outbox, whole: BEGIN; `work`; its staged events written to the outbox;
@@ -25,13 +31,20 @@ export function unitOfWork(pool: Pool, service: ServiceName, handOff: (events: O
   return async (work) => {
     const staged: OutboxEvent[] = [];
     const committed: (() => void)[] = [];
-    const uow: (db: PoolClient) => UnitOfWork = (db) => ({
+    const uow: (db: PoolClient) => TransactionUnitOfWork = (db) => ({
       db,
       onCommit: (callback) => committed.push(callback),
       publish(type, orderId, data) {
         const event = stageEvent(service, type, orderId, data);
         staged.push(event);
         return event.id;
+      },
+      checkpoint() {
+        const [events, callbacks] = [staged.length, committed.length];
+        return () => {
+          staged.length = events;
+          committed.length = callbacks;
+        };
       },
     });
     const result = await withTransaction(
@@ -80,7 +93,10 @@ export async function withTransaction<R>(
   try {
     const result = await work(db);
     await begin;
-    await Promise.all([finish?.(db), db.query('COMMIT')]);
+    const [, commit] = await Promise.all([finish?.(db), db.query('COMMIT')]);
+    // A transaction left failed (a statement's error caught and ignored) answers COMMIT with a
+    // rollback, not an error: nothing was committed, and the caller must not think otherwise.
+    if (commit.command === 'ROLLBACK') throw new Error('the transaction had failed: COMMIT rolled it back');
     return result;
   } catch (error) {
     await db.query('ROLLBACK').catch(() => {

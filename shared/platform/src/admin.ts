@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { BrokerUnavailableError, type DeadLetters, type Selection } from '@troupe/messaging';
 import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
-import { deadLetterListQuerySchema, deadLetterSelectionSchema } from '@troupe/contracts';
+import { deadLetterListQuerySchema, deadLetterSelectionSchema, type DeadLetterList, type DeadLetterPurgeResult, type DeadLetterReplayResult } from '@troupe/contracts';
 import { HttpError, validationError } from './http';
 
 const selectionSchema = deadLetterSelectionSchema;
@@ -18,7 +18,8 @@ export function hasAdminToken(req: Request, token: string | undefined): boolean 
 /** `Authorization: Bearer <token>` or 401, compared in constant time. */
 export function adminGuard(token: string): RequestHandler {
   return (req: Request, _res: Response, next: NextFunction) => {
-    if (!hasAdminToken(req, token)) return next(new HttpError(401, 'admin token required'));
+    // A 401 says how to authenticate (RFC 9110 section 11.6.1; the bearer scheme is RFC 6750's).
+    if (!hasAdminToken(req, token)) return next(new HttpError(401, 'admin token required', undefined, { 'WWW-Authenticate': 'Bearer' }));
     next();
   };
 }
@@ -48,16 +49,16 @@ export function adminRoutes(
     const limit = limitSchema.safeParse(req.query.limit);
     if (!limit.success) throw validationError(limit.error);
     const [count, messages] = await withDlq(async (dlq) => [await dlq.count(), await dlq.list(limit.data)] as const);
-    res.json({ count, messages });
+    res.json({ count, messages } satisfies DeadLetterList);
   });
   app.post('/admin/dlq/replay', guard, async (req, res) => {
     const wanted = selection(req.body);
     const replayed = await withDlq((dlq) => dlq.replay(wanted));
-    res.json({ replayed: replayed.map((m) => ({ id: m.id, queue: m.queue })) });
+    res.json({ replayed: replayed.map((m) => ({ id: m.id, queue: m.queue })) } satisfies DeadLetterReplayResult);
   });
   app.post('/admin/dlq/purge', guard, async (req, res) => {
     const wanted = selection(req.body);
     const purged = await withDlq((dlq) => dlq.purge(wanted));
-    res.json({ purged: purged.map((m) => m.id) });
+    res.json({ purged: purged.map((m) => m.id) } satisfies DeadLetterPurgeResult);
   });
 }

@@ -1,16 +1,9 @@
+import type { FaultFlag, FaultFlags } from '@troupe/contracts';
 import type { Express, RequestHandler } from 'express';
 import { z } from 'zod';
 import { validationError } from './http';
 
-/** One fault switch: a number in a range, off at its default. */
-export interface FaultFlag {
-  description: string;
-  min: number;
-  max: number;
-  /** The value that means "no fault". */
-  defaultValue: number;
-  unit: 'ratio' | 'ms';
-}
+export type { FaultFlag };
 
 /**
  * Fault switches for demonstrations, changed at run time: keyed, typed flags with a default, in
@@ -55,7 +48,7 @@ export class Faults<K extends string = string> {
   }
 
   /** Every flag with its current value, as the admin API shows it. */
-  describe() {
+  describe(): FaultFlags['flags'] {
     return Object.fromEntries(this.keys().map((key) => [key, { ...this.flags[key], value: this.value(key) }]));
   }
 }
@@ -64,12 +57,12 @@ export class Faults<K extends string = string> {
 export function faultRoutes(app: Express, faults: Faults, guard: RequestHandler): void {
   const schema = faults.changeSchema();
   app.get('/admin/faults', guard, (_req, res) => {
-    res.json({ flags: faults.describe() });
+    res.json({ flags: faults.describe() } satisfies FaultFlags);
   });
   app.put('/admin/faults', guard, (req, res) => {
     const parsed = schema.safeParse(req.body);
     if (!parsed.success) throw validationError(parsed.error);
     faults.set(parsed.data as Record<string, number>);
-    res.json({ flags: faults.describe() });
+    res.json({ flags: faults.describe() } satisfies FaultFlags);
   });
 }

@@ -5,15 +5,16 @@ import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { ZodError } from 'zod';
-import { METRIC } from '@troupe/contracts';
+import { METRIC, type ErrorBody, type Health, type Readiness as ReadinessBody } from '@troupe/contracts';
 import { unavailableDependency } from '@troupe/messaging';
 
 /** How long a client should wait before trying again while a dependency is away. */
 export const RETRY_AFTER_SECONDS = 5;
 
+/** Whether the process is ready, and its checks as GET /readyz publishes them (`readinessSchema`). */
 export interface Readiness {
   ready: boolean;
-  checks: Record<string, unknown>;
+  checks: ReadinessBody['checks'];
 }
 
 export interface HttpAppOptions {
@@ -25,12 +26,13 @@ export interface HttpAppOptions {
   routes: (app: Express) => void;
 }
 
-/** An HTTP error the client can act on: `status` and a JSON body `{ error, details? }`. */
+/** An HTTP error the client can act on: `status`, a JSON body `{ error, details? }`, and any headers the status calls for. */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
-    readonly details?: unknown,
+    readonly details?: ErrorBody['details'],
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
   }
@@ -56,6 +58,9 @@ export function createHttpApp(options: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  // Every answer is live state (an order's status, stock, a journey): no ETag, so no conditional
+  // request gets a 304 with no body, which the published document does not have.
+  app.set('etag', false);
 
   const requests = new Counter({
     name: METRIC.httpRequests,
@@ -108,11 +113,11 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.use(express.json({ limit: options.bodyLimitBytes ?? 16 * 1024, strict: true }));
 
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    res.json({ status: 'ok' } satisfies Health);
   });
   app.get('/readyz', async (_req, res) => {
     const { ready, checks } = await options.readiness();
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks } satisfies ReadinessBody);
   });
   app.get('/metrics', async (_req, res) => {
     res.set('Content-Type', registry.contentType).send(await registry.metrics());
@@ -126,16 +131,17 @@ export function createHttpApp(options: HttpAppOptions): Express {
     if (dependency !== undefined && !res.headersSent) {
       // The server's condition, not the request's: say so, and when to come back (decision 0009).
       req.log.warn({ dependency, err: (error as Error).message }, 'dependency unavailable');
-      res.status(503).set('Retry-After', String(RETRY_AFTER_SECONDS)).json({ error: `${dependency} unavailable; try again later`, dependency });
+      res.status(503).set('Retry-After', String(RETRY_AFTER_SECONDS)).json({ error: `${dependency} unavailable; try again later`, dependency } satisfies ErrorBody);
       return;
     }
     const status = httpStatusOf(error);
     if (status >= 500) req.log.error({ err: error }, 'request failed');
-    const body: { error: string; details?: unknown } = {
+    const body: ErrorBody = {
       error: status >= 500 ? 'internal error' : publicMessage(error, status),
     };
     if (error instanceof HttpError && error.details !== undefined) body.details = error.details;
     if (res.headersSent) return;
+    if (error instanceof HttpError && error.headers) res.set(error.headers);
     res.status(status).json(body);
   };
   app.use(onError);

@@ -2,6 +2,9 @@ import { connect, type ChannelModel, type ConfirmChannel, type GetMessage } from
 
 /** A plain AMQP client for tests: publish what a producer would, look into queues. */
 export class TestBroker {
+  /** The message ids this client published (so a test can tell its own messages from the services'). */
+  readonly published = new Set<string>();
+
   private constructor(
     private readonly connection: ChannelModel,
     readonly channel: ConfirmChannel,
@@ -17,6 +20,8 @@ export class TestBroker {
   async publish(exchange: string, body: unknown, options: { messageId?: string; type?: string; headers?: Record<string, unknown> } = {}) {
     const content = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
     const envelope = typeof body === 'object' && body !== null && !Buffer.isBuffer(body) ? (body as { id?: string; type?: string }) : {};
+    const messageId = options.messageId ?? envelope.id;
+    if (messageId !== undefined) this.published.add(messageId);
     await new Promise<void>((resolve, reject) => {
       this.channel.publish(
         exchange,
@@ -25,7 +30,7 @@ export class TestBroker {
         {
           persistent: true,
           contentType: 'application/json',
-          messageId: options.messageId ?? envelope.id,
+          messageId,
           type: options.type ?? envelope.type,
           headers: options.headers ?? {},
         },

@@ -1,12 +1,7 @@
+import type { StockLevel } from '@troupe/contracts';
 import type { PoolClient } from 'pg';
 
 type Queryable = Pick<PoolClient, 'query'>;
-
-export interface StockLevel {
-  sku: string;
-  available: number;
-  reserved: number;
-}
 
 /**
  * Locks the stock rows of `skus` for the rest of the transaction, always in SKU order, so two
@@ -44,6 +39,7 @@ export async function reserve(db: Queryable, id: string, orderId: string, lines:
 }
 
 export async function getStock(db: Queryable, sku: string): Promise<StockLevel | undefined> {
-  const { rows } = await db.query<StockLevel>('SELECT sku, available, reserved FROM stock WHERE sku = $1', [sku]);
-  return rows[0];
+  const { rows } = await db.query<{ sku: string; available: number; reserved: number }>('SELECT sku, available, reserved FROM stock WHERE sku = $1', [sku]);
+  const row = rows[0];
+  return row && { sku: row.sku, available: row.available, reserved: row.reserved };
 }

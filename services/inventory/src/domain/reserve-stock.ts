@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { TypedEvent } from '@troupe/contracts';
+import type { StockLevel, TypedEvent } from '@troupe/contracts';
 import type { UnitOfWork } from '@troupe/messaging/domain';
-import { lockStockFor, reserve, type StockLevel } from '../db/stock';
+import { lockStockFor, reserve } from '../db/stock';
 
 interface Line {
   sku: string;

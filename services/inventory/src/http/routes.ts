@@ -1,4 +1,4 @@
-import { SKU_PATTERN } from '@troupe/contracts';
+import { SKU_PATTERN, type StockLevel } from '@troupe/contracts';
 import { HttpError } from '@troupe/platform';
 import type { Express } from 'express';
 import type { Pool } from 'pg';
@@ -9,6 +9,6 @@ export function stockRoutes(app: Express, pool: Pool): void {
     const { sku } = req.params;
     const level = SKU_PATTERN.test(sku) ? await getStock(pool, sku) : undefined;
     if (!level) throw new HttpError(404, `no such SKU ${sku.slice(0, 64)}`);
-    res.json(level);
+    res.json(level satisfies StockLevel);
   });
 }

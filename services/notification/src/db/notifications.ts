@@ -1,17 +1,10 @@
+import type { Notification, NotificationChannel, NotificationKind } from '@troupe/contracts';
 import type { PoolClient } from 'pg';
 
 type Queryable = Pick<PoolClient, 'query'>;
 
-export interface NotificationRecord {
-  id: string;
-  orderId: string;
-  kind: string;
-  channel: string;
-  recipient: string;
-  subject: string;
-  body: string;
-  sentAt: string;
-}
+/** A notification as stored: GET /notifications' shape, the address and the text always there. */
+export type NotificationRecord = Required<Notification>;
 
 /** False when this order already had a notification of this kind (its id, derived from both, included). */
 export async function insertNotification(db: Queryable, n: Omit<NotificationRecord, 'sentAt'>): Promise<boolean> {
@@ -26,7 +19,7 @@ export async function insertNotification(db: Queryable, n: Omit<NotificationReco
 
 export async function notificationsFor(db: Queryable, orderId: string): Promise<NotificationRecord[]> {
   const { rows } = await db.query<{
-    id: string; order_id: string; kind: string; channel: string; recipient: string; subject: string; body: string; sent_at: Date;
+    id: string; order_id: string; kind: NotificationKind; channel: NotificationChannel; recipient: string; subject: string; body: string; sent_at: Date;
   }>('SELECT id, order_id, kind, channel, recipient, subject, body, sent_at FROM notifications WHERE order_id = $1 ORDER BY sent_at, id', [orderId]);
   return rows.map((r) => ({
     id: r.id, orderId: r.order_id, kind: r.kind, channel: r.channel, recipient: r.recipient, subject: r.subject, body: r.body,

@@ -1,3 +1,4 @@
+import type { NotificationList } from '@troupe/contracts';
 import { hasAdminToken, HttpError } from '@troupe/platform';
 import type { Express } from 'express';
 import type { Pool } from 'pg';
@@ -22,6 +23,6 @@ export function notificationRoutes(app: Express, pool: Pool, adminToken: string 
     res.json({
       orderId: parsed.data.orderId,
       notifications: personal ? notifications : notifications.map(({ recipient: _recipient, body: _body, ...rest }) => rest),
-    });
+    } satisfies NotificationList);
   });
 }

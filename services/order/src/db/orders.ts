@@ -1,4 +1,4 @@
-import type { OrderStatus, OrderView } from '@troupe/contracts';
+import type { OrderStatus, OrderSummary, OrderView } from '@troupe/contracts';
 import type { PoolClient } from 'pg';
 
 type Queryable = Pick<PoolClient, 'query'>;
@@ -111,16 +111,6 @@ export async function getOrder(db: Queryable, id: string): Promise<OrderView | u
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };
-}
-
-/** One line of the list of latest orders. */
-export interface OrderSummary {
-  orderId: string;
-  status: OrderStatus;
-  items: LineItem[];
-  total: { amountCents: number; currency: string };
-  createdAt: string;
-  updatedAt: string;
 }
 
 /** The `limit` most recently placed orders, newest first. */

@@ -1,5 +1,5 @@
 import { trace } from '@opentelemetry/api';
-import type { OrderRequest } from '@troupe/contracts';
+import type { OrderList, OrderRequest, OrderView } from '@troupe/contracts';
 import { sharedUnitOfWork, type RunUnitOfWork } from '@troupe/messaging';
 import type { UnitOfWork } from '@troupe/messaging/domain';
 import { HttpError } from '@troupe/platform';
@@ -56,7 +56,7 @@ export function orderRoutes(app: Express, deps: OrderRoutesDeps): { close: () =>
   });
 
   app.get('/orders', async (req: Request, res: Response) => {
-    res.json({ orders: await latestOrders(deps.pool, parseListQuery(req.query).limit) });
+    res.json({ orders: await latestOrders(deps.pool, parseListQuery(req.query).limit) } satisfies OrderList);
   });
 
   app.get('/orders/:id', async (req: Request<{ id: string }>, res: Response) => {
@@ -64,7 +64,7 @@ export function orderRoutes(app: Express, deps: OrderRoutesDeps): { close: () =>
     if (UUID.test(id)) res.locals.orderId = id;
     const order = UUID.test(id) ? await getOrder(deps.pool, id) : undefined;
     if (!order) throw new HttpError(404, `no order ${id.slice(0, 64)}`);
-    res.json(order);
+    res.json(order satisfies OrderView);
   });
 
   return { close: () => placing.close() };

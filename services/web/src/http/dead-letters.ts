@@ -1,28 +1,16 @@
-import { SERVICES, webDeadLetterSelectionSchema, type ServiceName } from '@troupe/contracts';
+import { SERVICES, webDeadLetterSelectionSchema, type DeadLetterList, type ServiceName, type WebDeadLetters } from '@troupe/contracts';
 import { HttpError, validationError } from '@troupe/platform';
 import type { Express, Request, Response, RequestHandler } from 'express';
 import { z } from 'zod';
 import type { DeadLetterView } from '../journey';
 import type { Upstream } from '../upstream';
 
-interface ServiceDeadLetter {
-  id: string;
-  type?: string;
-  queue?: string;
-  reason?: string;
-  error?: string;
-  attempts?: number;
-  lastFailureAt?: string;
-  replayCount: number;
-  body: string;
-}
-
 const serviceName = z.enum(SERVICES);
 const selection = webDeadLetterSelectionSchema;
 
 /** One service's dead letters through its admin API, each with the order it was about. */
 export async function deadLettersOf(upstream: Upstream, service: ServiceName): Promise<{ service: ServiceName; count: number; messages: DeadLetterView[] }> {
-  const { count, messages } = await upstream.get<{ count: number; messages: ServiceDeadLetter[] }>(service, '/admin/dlq?limit=100', { admin: true });
+  const { count, messages } = await upstream.get<DeadLetterList>(service, '/admin/dlq?limit=100', { admin: true });
   return {
     service,
     count,
@@ -61,7 +49,7 @@ export function deadLetterRoutes(app: Express, upstream: Upstream, guard: Reques
         ),
       ),
     );
-    res.json({ services });
+    res.json({ services } satisfies WebDeadLetters);
   });
 
   for (const action of ['replay', 'purge'] as const) {

@@ -1,4 +1,4 @@
-import { webFaultChangeSchema } from '@troupe/contracts';
+import { webFaultChangeSchema, type FaultFlags, type WebFaults } from '@troupe/contracts';
 import { HttpError, validationError } from '@troupe/platform';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
@@ -15,13 +15,13 @@ export function faultRoutes(app: Express, upstream: Upstream, guard: RequestHand
   app.get('/api/admin/faults', guard, async (_req, res) => {
     const services = await Promise.all(
       FAULTY_SERVICES.map((service) =>
-        upstream.get<{ flags: Record<string, unknown> }>(service, '/admin/faults', { admin: true }).then(
+        upstream.get<FaultFlags>(service, '/admin/faults', { admin: true }).then(
           ({ flags }) => ({ service, available: true, flags }),
           (error: unknown) => ({ service, available: false, flags: {}, error: (error as Error).message }),
         ),
       ),
     );
-    res.json({ services });
+    res.json({ services } satisfies WebFaults);
   });
 
   app.put('/api/admin/faults/:service', guard, async (req: Request<{ service: string }>, res: Response) => {

@@ -1,8 +1,8 @@
 import { HttpError } from '@troupe/platform';
-import { SERVICES, type FailedAttemptList, type GatewayEntry, type OrderView } from '@troupe/contracts';
+import { SERVICES, type FailedAttemptList, type GatewayEntry, type NotificationList, type OrderView, type PlacedOrder } from '@troupe/contracts';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
-import { buildJourney, type DeadLetterView, type JourneyNotification, type ServiceFailedAttempts } from '../journey';
+import { buildJourney, type DeadLetterView, type ServiceFailedAttempts } from '../journey';
 import type { OrdersFeed } from '../orders-feed';
 import type { Upstream } from '../upstream';
 import { deadLettersOf } from './dead-letters';
@@ -25,7 +25,7 @@ export function orderRoutes(app: Express, deps: OrderRoutesDeps): void {
   // goes back to the page whole, with the headers a client would look at.
   app.post('/api/orders', async (req: Request, res: Response) => {
     const key = req.get('Idempotency-Key');
-    const response = await upstream.call('order', '/orders', {
+    const response = await upstream.call<PlacedOrder['body']>('order', '/orders', {
       method: 'POST',
       body: req.body ?? {},
       ...(key === undefined ? {} : { headers: { 'Idempotency-Key': key } }),
@@ -36,7 +36,7 @@ export function orderRoutes(app: Express, deps: OrderRoutesDeps): void {
       location: response.headers.get('location'),
       replayed: response.headers.get('idempotent-replayed') === 'true',
       body: response.body,
-    });
+    } satisfies PlacedOrder);
   });
 
   app.get('/api/orders/stream', (_req, res) => feed.subscribe(res));
@@ -50,8 +50,8 @@ export function orderRoutes(app: Express, deps: OrderRoutesDeps): void {
     const admin = await isAdmin(deps.adminGuard, req, res);
     const [notifications, deadLetters, failedAttempts, gatewayEntries] = await Promise.all([
       upstream
-        .get<{ notifications: JourneyNotification[] }>('notification', `/notifications?orderId=${id.data}`)
-        .then((r) => r.notifications)
+        .get<NotificationList>('notification', `/notifications?orderId=${id.data}`)
+        .then((r) => r.notifications.map(({ id: _id, orderId: _orderId, ...told }) => told))
         .catch(() => []),
       admin ? deadLettersFor(upstream) : Promise.resolve([]),
       failedAttemptsFor(upstream, id.data, admin),

@@ -1,3 +1,4 @@
+import type { StockLevel, WebStock } from '@troupe/contracts';
 import type { Express } from 'express';
 import type { Upstream } from '../upstream';
 
@@ -13,10 +14,10 @@ export function stockRoutes(app: Express, upstream: Upstream): void {
   app.get('/api/stock', async (_req, res) => {
     const stock = await Promise.all(
       CATALOGUE.map(async ({ sku, name }) => {
-        const response = await upstream.call<{ available: number; reserved: number }>('inventory', `/stock/${sku}`);
+        const response = await upstream.call<StockLevel>('inventory', `/stock/${sku}`);
         return response.status === 200 ? { sku, name, available: response.body.available, reserved: response.body.reserved } : { sku, name, available: null, reserved: null };
       }),
     );
-    res.json({ stock });
+    res.json({ stock } satisfies WebStock);
   });
 }

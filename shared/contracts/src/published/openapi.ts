@@ -1,6 +1,8 @@
 import type { z } from 'zod';
 import {
   deadLetterListSchema,
+  deadLetterPurgeResultSchema,
+  deadLetterReplayResultSchema,
   deadLetterSelectionSchema,
   errorSchema,
   faultChangeSchema,
@@ -42,6 +44,8 @@ const SCHEMAS = {
   Readiness: [readinessSchema, 'output'],
   DeadLetterSelection: [deadLetterSelectionSchema, 'input'],
   DeadLetterList: [deadLetterListSchema, 'output'],
+  DeadLetterReplayResult: [deadLetterReplayResultSchema, 'output'],
+  DeadLetterPurgeResult: [deadLetterPurgeResultSchema, 'output'],
   FaultFlags: [faultFlagsSchema, 'output'],
   FaultChange: [faultChangeSchema, 'input'],
   FailedAttemptList: [failedAttemptListSchema, 'output'],
@@ -60,11 +64,22 @@ const json = (name: SchemaName, description: string) => ({ description, content:
 const error = (description: string) => json('Error', description);
 const query = (name: string, schema: z.ZodType, description: string, required = false) => ({ name, in: 'query', required, description, schema: jsonSchema(schema, 'draft-2020-12', 'output') });
 const admin = { security: [{ adminToken: [] }], tags: ['admin'] };
-const adminErrors = { '401': error('No or a wrong admin token'), '503': error('The broker is unavailable; try again') };
+/** A 503: the service's database, broker or another dependency is away for now (docs/decisions/0009). */
+const unavailable = (description: string) => ({
+  ...error(description),
+  headers: { 'Retry-After': { description: 'Seconds to wait before trying again', required: false, schema: { type: 'string', pattern: '^[0-9]+$' } } },
+});
+const dependencyAway = unavailable('A dependency (the database, the broker) is away; try again after Retry-After seconds');
+const badPath = error('The path is not valid percent-encoded UTF-8');
+const noAdmin = error('ADMIN_TOKEN is not set: the admin routes do not exist');
+const adminErrors = {
+  '401': { ...error('No or a wrong admin token'), headers: { 'WWW-Authenticate': { description: 'How to authenticate: Bearer (the admin token)', required: true, schema: { type: 'string', const: 'Bearer' } } } },
+  '404': noAdmin,
+  '503': unavailable('The broker is unavailable; try again'),
+};
 const orderIdParameter = { name: 'orderId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 const webAdmin = { security: [{ adminToken: [] }], tags: ['web', 'admin'] };
 const upstreamError = error('A service did not answer in time, or answered 5xx; the error names it');
-const passedOn = (what: string) => ({ description: `${what}, as the service answered it (its status and body)`, content: { 'application/json': { schema: {} } } });
 
 /**
  * The four services' HTTP APIs as an OpenAPI 3.1 document, generated from the zod contracts.
@@ -78,7 +93,7 @@ export function openApiDocument() {
       title: 'troupe HTTP APIs',
       version: '1.0.0',
       description:
-        'The order, payment, inventory and notification services, the card gateway payment charges through, and the web front over them. Every 4xx and 5xx answer is JSON: `{ error, details? }`, a 400 naming each invalid field.',
+        'The order, payment, inventory and notification services, the card gateway payment charges through, and the web front over them. Every 4xx and 5xx answer is JSON: `{ error, details? }`, a 400 naming each invalid field; so is the 400 to a request the HTTP parser cannot read, on any path. A path that is not here is 404.',
       license: { name: 'MIT', identifier: 'MIT' },
     },
     servers: ALL,
@@ -91,7 +106,7 @@ export function openApiDocument() {
       { name: 'gateway', description: 'The card gateway (:3004): charges and refunds under the caller\'s idempotency key, and its ledger' },
       { name: 'web', description: 'The web front (:8080): the page and the API it calls, over the four services\' HTTP APIs' },
     ],
-    paths: {
+    paths: withCommonResponses({
       '/orders': {
         servers: [server('order')],
         post: {
@@ -117,9 +132,11 @@ export function openApiDocument() {
               },
             },
             '400': error('Invalid body or Idempotency-Key, or an unknown SKU; details name the field'),
+            '409': error('A request with the same Idempotency-Key is being processed; retry'),
             '413': error('Body larger than MAX_BODY_BYTES'),
             '415': error('Body is not JSON'),
             '422': error('Idempotency-Key already used with another body'),
+            '503': unavailable('Overloaded (more than MAX_IN_FLIGHT requests waited longer than MAX_WAIT_MS), or a dependency is away; try again after Retry-After seconds'),
           },
         },
         get: {
@@ -127,7 +144,7 @@ export function openApiDocument() {
           tags: ['orders'],
           summary: 'The latest orders, newest first',
           parameters: [query('limit', orderListQuerySchema.shape.limit, 'How many (1-100)')],
-          responses: { '200': json('OrderList', 'The latest orders'), '400': error('Invalid limit, or an unknown parameter') },
+          responses: { '200': json('OrderList', 'The latest orders'), '400': error('Invalid limit, or an unknown parameter'), '503': dependencyAway },
         },
       },
       '/orders/{orderId}': {
@@ -137,7 +154,7 @@ export function openApiDocument() {
           tags: ['orders'],
           summary: 'An order: status and every event seen about it, in order',
           parameters: [{ name: 'orderId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
-          responses: { '200': json('Order', 'The order'), '404': error('No such order') },
+          responses: { '200': json('Order', 'The order'), '400': badPath, '404': error('No such order'), '503': dependencyAway },
         },
       },
       '/stock/{sku}': {
@@ -147,7 +164,7 @@ export function openApiDocument() {
           tags: ['stock'],
           summary: 'Stock of one SKU',
           parameters: [{ name: 'sku', in: 'path', required: true, schema: jsonSchema(stockLevelSchema.shape.sku, 'draft-2020-12') }],
-          responses: { '200': json('StockLevel', 'Available and reserved units'), '404': error('No such SKU') },
+          responses: { '200': json('StockLevel', 'Available and reserved units'), '400': badPath, '404': error('No such SKU'), '503': dependencyAway },
         },
       },
       '/notifications': {
@@ -157,7 +174,7 @@ export function openApiDocument() {
           tags: ['notifications'],
           summary: 'What a customer was told about an order',
           parameters: [{ name: 'orderId', in: 'query', required: true, schema: { type: 'string', format: 'uuid' } }],
-          responses: { '200': json('NotificationList', 'The notifications, oldest first'), '400': error('orderId missing or not a UUID') },
+          responses: { '200': json('NotificationList', 'The notifications, oldest first'), '400': error('orderId missing or not a UUID'), '503': dependencyAway },
         },
       },
       '/failed-attempts': {
@@ -169,7 +186,7 @@ export function openApiDocument() {
             'Every attempt at one of the order\'s messages that failed here, oldest first: retried (and the backoff) or dead-lettered (and why). The broker forgets a failure once a retry succeeds; this record does not (kept INBOX_RETENTION_SECONDS). The error\'s message is in the answer only with the admin token.',
           security: [{}, { adminToken: [] }],
           parameters: [query('orderId', failedAttemptsQuerySchema.shape.orderId, 'The order', true)],
-          responses: { '200': json('FailedAttemptList', 'The failed attempts, oldest first'), '400': error('orderId missing or not a UUID') },
+          responses: { '200': json('FailedAttemptList', 'The failed attempts, oldest first'), '400': error('orderId missing or not a UUID'), '503': dependencyAway },
         },
       },
       '/healthz': {
@@ -210,7 +227,7 @@ export function openApiDocument() {
           summary: 'Send messages back to the queue they failed on',
           requestBody: { required: true, content: { 'application/json': { schema: ref('DeadLetterSelection') } } },
           responses: {
-            '200': { description: 'What was replayed', content: { 'application/json': { schema: { type: 'object', properties: { replayed: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, queue: { type: 'string' } } } } } } } } },
+            '200': json('DeadLetterReplayResult', 'What was replayed'),
             '400': error('Invalid selection'),
             ...adminErrors,
           },
@@ -223,7 +240,7 @@ export function openApiDocument() {
           summary: 'Delete messages from the dead-letter queue for good',
           requestBody: { required: true, content: { 'application/json': { schema: ref('DeadLetterSelection') } } },
           responses: {
-            '200': { description: 'The ids purged', content: { 'application/json': { schema: { type: 'object', properties: { purged: { type: 'array', items: { type: 'string' } } } } } } },
+            '200': json('DeadLetterPurgeResult', 'The ids purged'),
             '400': error('Invalid selection'),
             ...adminErrors,
           },
@@ -231,18 +248,18 @@ export function openApiDocument() {
       },
       '/admin/faults': {
         servers: FAULTY,
-        get: { ...admin, operationId: 'getFaults', summary: "This service's fault switches", responses: { '200': json('FaultFlags', 'Every switch'), '401': adminErrors['401'] } },
+        get: { ...admin, operationId: 'getFaults', summary: "This service's fault switches", responses: { '200': json('FaultFlags', 'Every switch'), '401': adminErrors['401'], '404': noAdmin } },
         put: {
           ...admin,
           operationId: 'setFaults',
           summary: 'Change some fault switches (the rest keep their value)',
           requestBody: { required: true, content: { 'application/json': { schema: ref('FaultChange') } } },
-          responses: { '200': json('FaultFlags', 'Every switch, after the change'), '400': error('An unknown switch or a value out of range; details name it'), '401': adminErrors['401'] },
+          responses: { '200': json('FaultFlags', 'Every switch, after the change'), '400': error('An unknown switch or a value out of range; details name it'), '401': adminErrors['401'], '404': noAdmin },
         },
       },
       ...gatewayPaths(),
       ...webPaths(),
-    },
+    }),
     components: {
       schemas: Object.fromEntries(
         [...Object.entries(SCHEMAS), ...Object.entries(GATEWAY_SCHEMAS)].map(([name, [schema, io]]) => [name, jsonSchema(schema, 'draft-2020-12', io)]),
@@ -252,14 +269,35 @@ export function openApiDocument() {
   };
 }
 
+/**
+ * What any route may answer besides its own responses: Node's HTTP parser refuses headers over
+ * 16 KB (431) and a request that does not arrive in time (408) before a route sees them, and a
+ * route that takes a body refuses one over the size limit (413) or not JSON (415). A route's own
+ * description of a status wins; the statuses are listed in order.
+ */
+function withCommonResponses<P extends Record<string, Record<string, unknown>>>(paths: P): P {
+  const common = { '408': error('The request did not arrive in time'), '431': error('Request headers larger than 16 KB') };
+  const withBody = { '413': error('Body larger than the limit'), '415': error('Body is not JSON (Content-Type: application/json)') };
+  for (const item of Object.values(paths)) {
+    for (const [method, value] of Object.entries(item)) {
+      if (method === 'servers') continue;
+      const operation = value as { responses: Record<string, unknown>; requestBody?: unknown };
+      const responses: Record<string, unknown> = { ...common, ...(operation.requestBody ? withBody : {}), ...operation.responses };
+      operation.responses = Object.fromEntries(Object.keys(responses).sort().map((status) => [status, responses[status]]));
+    }
+  }
+  return paths;
+}
+
 /** The web front's routes (services/web): the page, the API it calls, and the published contracts. */
 function webPaths() {
   const web = { servers: [WEB] };
   const document = (what: string) => ({ description: what, content: { 'application/json': { schema: { type: 'object' } } } });
+  const notModified = { description: 'Not modified: the copy the browser revalidated (If-None-Match, If-Modified-Since) is current' };
   return {
     '/': {
       ...web,
-      get: { tags: ['web'], operationId: 'webPage', summary: 'The page', responses: { '200': { description: 'index.html', content: { 'text/html': { schema: { type: 'string' } } } } } },
+      get: { tags: ['web'], operationId: 'webPage', summary: 'The page', responses: { '200': { description: 'index.html', content: { 'text/html': { schema: { type: 'string' } } } }, '304': notModified } },
     },
     '/{asset}': {
       ...web,
@@ -268,7 +306,7 @@ function webPaths() {
         operationId: 'webAsset',
         summary: "The page's files, as they are (no build step), under a strict Content-Security-Policy",
         parameters: [{ name: 'asset', in: 'path', required: true, schema: { type: 'string', enum: [...WEB_ASSETS] } }],
-        responses: { '200': { description: 'The file', content: { 'text/html': { schema: { type: 'string' } }, 'text/javascript': { schema: { type: 'string' } }, 'text/css': { schema: { type: 'string' } } } }, '404': error('No such file') },
+        responses: { '200': { description: 'The file', content: { 'text/html': { schema: { type: 'string' } }, 'text/javascript': { schema: { type: 'string' } }, 'text/css': { schema: { type: 'string' } } } }, '304': notModified, '404': error('No such file') },
       },
     },
     '/api/settings': {
@@ -319,7 +357,7 @@ function webPaths() {
         ...webAdmin,
         operationId: 'webDeadLetters',
         summary: "Every service's dead letters, each with the order it was about",
-        responses: { '200': json('WebDeadLetters', 'Per service (available: false where it did not answer)'), '401': adminErrors['401'] },
+        responses: { '200': json('WebDeadLetters', 'Per service (available: false where it did not answer)'), '401': adminErrors['401'], '404': noAdmin },
       },
     },
     ...Object.fromEntries(
@@ -333,14 +371,14 @@ function webPaths() {
             summary: action === 'replay' ? 'Replay dead letters of one service (its POST /admin/dlq/replay)' : 'Purge dead letters of one service (its POST /admin/dlq/purge)',
             parameters: [{ name: 'service', in: 'path', required: true, schema: { type: 'string', enum: [...SERVICES] } }],
             requestBody: { required: true, content: { 'application/json': { schema: ref('DeadLetterSelection') } } },
-            responses: { '200': passedOn(action === 'replay' ? 'What was replayed' : 'The ids purged'), '400': error('Invalid selection'), '401': adminErrors['401'], '404': error('No such service'), '502': upstreamError },
+            responses: { '200': action === 'replay' ? json('DeadLetterReplayResult', 'What was replayed, as the service answered') : json('DeadLetterPurgeResult', 'The ids purged, as the service answered'), '400': error('Invalid selection'), '401': adminErrors['401'], '404': error('No such service, or ADMIN_TOKEN is not set'), '502': upstreamError },
           },
         },
       ]),
     ),
     '/api/admin/faults': {
       ...web,
-      get: { ...webAdmin, operationId: 'webFaults', summary: 'The fault switches of the card gateway, inventory and notification', responses: { '200': json('WebFaults', 'Per service'), '401': adminErrors['401'] } },
+      get: { ...webAdmin, operationId: 'webFaults', summary: 'The fault switches of the card gateway, inventory and notification', responses: { '200': json('WebFaults', 'Per service'), '401': adminErrors['401'], '404': noAdmin } },
     },
     '/api/admin/faults/{service}': {
       ...web,
@@ -350,7 +388,7 @@ function webPaths() {
         summary: "Change one service's fault switches (its PUT /admin/faults)",
         parameters: [{ name: 'service', in: 'path', required: true, schema: { type: 'string', enum: ['gateway', 'inventory', 'notification'] } }],
         requestBody: { required: true, content: { 'application/json': { schema: ref('FaultChange') } } },
-        responses: { '200': json('FaultFlags', 'Every switch, after the change'), '400': error('An unknown switch or a value out of range; details name it'), '401': adminErrors['401'], '404': error('No fault switches there'), '502': upstreamError },
+        responses: { '200': json('FaultFlags', 'Every switch, after the change'), '400': error('An unknown switch or a value out of range; details name it'), '401': adminErrors['401'], '404': error('No fault switches there, or ADMIN_TOKEN is not set'), '502': upstreamError },
       },
     },
     '/contracts/asyncapi.json': {

@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto';
+import { anOrderRequest } from '@troupe/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { placeOrder, reaches, settled } from './support/api';
+import { useSystem } from './support/hooks';
+import { SERVICES, type ServiceProcess } from './support/system';
+import { startWebFront } from './support/web-front';
+
+// Every route of the published document, its refusals included, asked once: the statuses are
+// asserted here, and every answer is checked against docs/contracts/openapi.json by the e2e
+// project's setup file (a violation fails the test that met it). The workflow's own suites cover
+// the happy paths; this covers what they leave out: the admin API with and without the token, the
+// refusals of each route and the web front's. (A 304 cannot be asked for here: fetch turns a
+// conditional request into one that refuses cached answers; the browser suite meets them.)
+const ADMIN_TOKEN = 'contracts-admin-token';
+const ctx = useSystem('contracts', () => ({ ADMIN_TOKEN }));
+let web: string;
+let webFront: ServiceProcess | undefined;
+
+type Target = Parameters<typeof ctx.system.baseUrl>[0] | 'web';
+const url = (target: Target, path: string) => `${target === 'web' ? web : ctx.system.baseUrl(target)}${path}`;
+const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
+async function ask(target: Target, method: string, path: string, options: { body?: string; headers?: Record<string, string> } = {}) {
+  const response = await fetch(url(target, path), {
+    method,
+    headers: { ...(options.body === undefined ? {} : { 'content-type': 'application/json' }), ...options.headers },
+    ...(options.body === undefined ? {} : { body: options.body }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  await response.arrayBuffer();
+  return response;
+}
+
+const statusOf = async (...args: Parameters<typeof ask>) => (await ask(...args)).status;
+
+describe('every route against the published document', () => {
+  beforeAll(async () => {
+    const started = await startWebFront(ctx.system, { ADMIN_TOKEN });
+    web = started.url;
+    webFront = started.proc;
+  });
+
+  afterAll(async () => {
+    await webFront?.stop();
+  });
+
+  it('when POST /orders is refused in each way it can be, then each refusal has its documented status and body', async () => {
+    const key = randomUUID();
+    const body = JSON.stringify(anOrderRequest());
+    expect(await statusOf('order', 'POST', '/orders', { body, headers: { 'idempotency-key': key } })).toBe(202);
+    const replayed = await ask('order', 'POST', '/orders', { body, headers: { 'idempotency-key': key } });
+    expect([replayed.status, replayed.headers.get('idempotent-replayed')]).toEqual([202, 'true']);
+    expect(await statusOf('order', 'POST', '/orders', { body: JSON.stringify(anOrderRequest({ customerId: 'another' })), headers: { 'idempotency-key': key } })).toBe(422);
+    expect(await statusOf('order', 'POST', '/orders', { body: '{not json' })).toBe(400);
+    expect(await statusOf('order', 'POST', '/orders', { body: JSON.stringify(anOrderRequest({ items: [{ sku: 'SKU-NOPE', quantity: 1 }] })) })).toBe(400);
+    expect(await statusOf('order', 'POST', '/orders', { body: 'plain text', headers: { 'content-type': 'text/plain' } })).toBe(415);
+    expect(await statusOf('order', 'POST', '/orders', { body: JSON.stringify({ ...anOrderRequest(), customerId: 'x'.repeat(40_000) }) })).toBe(413);
+    expect(await statusOf('order', 'GET', '/healthz', { headers: { 'x-large': 'x'.repeat(20_000) } })).toBe(431);
+  });
+
+  it('when orders, stock and notifications are read, including what does not exist, then each answer is the documented one', async () => {
+    const order = await placeOrder(ctx.system);
+    await settled(ctx.system, order.orderId);
+    expect(await statusOf('order', 'GET', `/orders/${order.orderId}`)).toBe(200);
+    expect(await statusOf('order', 'GET', `/orders/${randomUUID()}`)).toBe(404);
+    expect(await statusOf('order', 'GET', '/orders/%ff')).toBe(400);
+    expect(await statusOf('order', 'GET', '/orders?limit=5')).toBe(200);
+    expect(await statusOf('order', 'GET', '/orders?limit=0')).toBe(400);
+    expect(await statusOf('inventory', 'GET', '/stock/SKU-MUG')).toBe(200);
+    expect(await statusOf('inventory', 'GET', '/stock/SKU-NOPE')).toBe(404);
+    expect(await statusOf('notification', 'GET', `/notifications?orderId=${order.orderId}`)).toBe(200);
+    expect(await statusOf('notification', 'GET', `/notifications?orderId=${order.orderId}`, { headers: admin })).toBe(200);
+    expect(await statusOf('notification', 'GET', '/notifications?orderId=nope')).toBe(400);
+    for (const service of SERVICES) {
+      expect(await statusOf(service, 'GET', '/metrics')).toBe(200);
+      expect(await statusOf(service, 'GET', `/failed-attempts?orderId=${order.orderId}`, { headers: admin })).toBe(200);
+      expect(await statusOf(service, 'GET', '/failed-attempts?orderId=nope')).toBe(400);
+      expect(await statusOf(service, 'GET', '/no-such-route')).toBe(404);
+    }
+  });
+
+  it('when the admin API is used with and without the token, then every answer is documented, the 401 saying how to authenticate', async () => {
+    for (const service of SERVICES) {
+      const refused = await ask(service, 'GET', '/admin/dlq');
+      expect([refused.status, refused.headers.get('www-authenticate')]).toEqual([401, 'Bearer']);
+      expect(await statusOf(service, 'GET', '/admin/dlq?limit=10', { headers: admin })).toBe(200);
+      expect(await statusOf(service, 'GET', '/admin/dlq?limit=0', { headers: admin })).toBe(400);
+      expect(await statusOf(service, 'POST', '/admin/dlq/replay', { body: JSON.stringify({ ids: ['none'] }), headers: admin })).toBe(200);
+      expect(await statusOf(service, 'POST', '/admin/dlq/purge', { body: JSON.stringify({ ids: ['none'] }), headers: admin })).toBe(200);
+      expect(await statusOf(service, 'POST', '/admin/dlq/purge', { body: JSON.stringify({ everything: true }), headers: admin })).toBe(400);
+      expect(await statusOf(service, 'POST', '/admin/dlq/purge', { body: 'all', headers: { ...admin, 'content-type': 'text/plain' } })).toBe(415);
+    }
+    for (const service of ['payment', 'inventory', 'notification'] as const) {
+      expect(await statusOf(service, 'GET', '/admin/faults', { headers: admin })).toBe(200);
+      expect(await statusOf(service, 'GET', '/admin/faults')).toBe(401);
+      expect(await statusOf(service, 'PUT', '/admin/faults', { body: JSON.stringify({ nope: 1 }), headers: admin })).toBe(400);
+    }
+    // A charge dead-lettered by the fault switch, then replayed with the switch off.
+    expect(await statusOf('payment', 'PUT', '/admin/faults', { body: JSON.stringify({ paymentGatewayFailureRate: 1 }), headers: admin })).toBe(200);
+    const order = await placeOrder(ctx.system);
+    await expect
+      .poll(async () => ((await (await fetch(url('payment', '/admin/dlq'), { headers: admin })).json()) as { count: number }).count, { timeout: 30_000, interval: 250 })
+      .toBe(1);
+    expect(await statusOf('payment', 'PUT', '/admin/faults', { body: JSON.stringify({ paymentGatewayFailureRate: 0 }), headers: admin })).toBe(200);
+    expect(await statusOf('payment', 'POST', '/admin/dlq/replay', { body: JSON.stringify({ all: true }), headers: admin })).toBe(200);
+    await reaches(ctx.system, order.orderId, 'COMPLETED');
+    expect(await statusOf('payment', 'GET', `/failed-attempts?orderId=${order.orderId}`, { headers: admin })).toBe(200);
+  });
+
+  it("when the web front's routes are asked, refusals and revalidations included, then each answer is the documented one", async () => {
+    const order = await placeOrder(ctx.system);
+    await settled(ctx.system, order.orderId);
+    expect(await statusOf('web', 'GET', '/')).toBe(200);
+    expect(await statusOf('web', 'GET', '/app.js')).toBe(200);
+    expect(await statusOf('web', 'GET', '/nope.js')).toBe(404);
+    expect(await statusOf('web', 'POST', '/api/orders', { body: JSON.stringify({ nope: 1 }) })).toBe(200);
+    expect(await statusOf('web', 'GET', `/api/orders/${order.orderId}/journey`, { headers: admin })).toBe(200);
+    expect(await statusOf('web', 'GET', `/api/orders/${randomUUID()}/journey`)).toBe(404);
+    expect(await statusOf('web', 'GET', '/api/orders/nope/journey')).toBe(400);
+    expect(await statusOf('web', 'PUT', '/api/admin/faults/payment', { body: JSON.stringify({ paymentGatewayFailureRate: 0 }), headers: admin })).toBe(200);
+    expect(await statusOf('web', 'PUT', '/api/admin/faults/payment', { body: JSON.stringify({ paymentGatewayFailureRate: 2 }), headers: admin })).toBe(400);
+    expect(await statusOf('web', 'PUT', '/api/admin/faults/order', { body: JSON.stringify({ paymentGatewayFailureRate: 0 }), headers: admin })).toBe(404);
+    expect(await statusOf('web', 'PUT', '/api/admin/faults/payment', { body: JSON.stringify({ paymentGatewayFailureRate: 0 }) })).toBe(401);
+    expect(await statusOf('web', 'POST', '/api/admin/dead-letters/payment/purge', { body: JSON.stringify({ ids: ['none'] }), headers: admin })).toBe(200);
+    expect(await statusOf('web', 'POST', '/api/admin/dead-letters/payment/replay', { body: JSON.stringify({ nope: true }), headers: admin })).toBe(400);
+    expect(await statusOf('web', 'POST', '/api/admin/dead-letters/nope/purge', { body: JSON.stringify({ ids: ['none'] }), headers: admin })).toBe(404);
+  });
+});
