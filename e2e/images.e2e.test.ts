@@ -7,7 +7,7 @@ import { contracts } from './support/contracts';
 import { docker, findEngine, residentMb } from './support/docker';
 import { freePort, SERVICES, type Service } from './support/system';
 
-// Every image docker-compose.yml builds: the four services, the web front and the CLI (the
+// Every image docker-compose.yml builds: the four services, the card gateway, the web front and the CLI (the
 // loadgen profile), built by `docker compose build` from the file's own build sections, run as
 // containers with the restrictions compose puts on them (read-only root, no capabilities, an
 // init; read from `docker compose config`), the services against the test broker and database,
@@ -20,7 +20,7 @@ import { freePort, SERVICES, type Service } from './support/system';
  */
 const PROJECT = 'troupe-image-test';
 /** The compose services built from this repository, each run below as the service it is. */
-const BUILT = [...SERVICES, 'web', 'loadgen'] as const;
+const BUILT = [...SERVICES, 'gateway', 'web', 'loadgen'] as const;
 type Built = (typeof BUILT)[number];
 /** The bound every service is held to (docs/decisions/0007-memory-bounds.md). */
 const MEMORY_BOUND_MB = 150;
@@ -48,7 +48,7 @@ const seconds = (duration: string | undefined): number =>
   [...(duration ?? '10s').matchAll(/(\d+)(ms|s|m|h)/g)].reduce((total, [, n, unit]) => total + Number(n) * { ms: 0.001, s: 1, m: 60, h: 3600 }[unit as 'ms'], 0);
 
 interface Run {
-  service: Service | 'web';
+  service: Service | 'gateway' | 'web';
   image: string;
   container: string;
   port: number;
@@ -79,12 +79,12 @@ if (engine.cli === undefined) {
   const builtByCompose = Object.keys(compose.services).filter((name) => compose.services[name as Built].build !== undefined);
   const imageOf = (service: Built) => `${PROJECT}-${service}`;
   let buildMs = 0;
-  const runs = new Map<Service | 'web', Run>();
+  const runs = new Map<Service | 'gateway' | 'web', Run>();
   const each = () => SERVICES.map((service) => runs.get(service) as Run & { service: Service });
-  const base = {} as { vhost: TestVhost; databases: TestDatabase[] };
+  const base = {} as { vhost: TestVhost; databases: TestDatabase[]; gatewayDatabase: TestDatabase };
   const tag = `${Date.now().toString(36)}`;
 
-  const baseUrl = (service: Service | 'web') => `http://127.0.0.1:${(runs.get(service) as Run).port}`;
+  const baseUrl = (service: Service | 'gateway' | 'web') => `http://127.0.0.1:${(runs.get(service) as Run).port}`;
   const endpoints = { baseUrl };
   const logsOf = async (r: Run) => run(['logs', '--tail', '80', r.container]).catch((error: Error) => error.message);
 
@@ -120,7 +120,7 @@ if (engine.cli === undefined) {
     const buildStartedAt = Date.now();
     await run([...composeArgs({ projectName: PROJECT }), 'build', ...builtByCompose], 900_000);
     buildMs = Date.now() - buildStartedAt;
-    for (const service of [...SERVICES, 'web'] as const) {
+    for (const service of [...SERVICES, 'gateway', 'web'] as const) {
       const port = await freePort();
       contracts.watch(`http://127.0.0.1:${port}`, service);
       runs.set(service, { service, image: imageOf(service), container: `troupe-image-test-${service}-${tag}`, port, sizeMb: await sizeOf(service) });
@@ -131,6 +131,18 @@ if (engine.cli === undefined) {
     const access = inject('access');
     base.vhost = await createTestVhost(inject('rabbitmqUrl'), inject('brokerAdmin'), access, 'e2e-images');
     base.databases = await Promise.all(SERVICES.map((s) => createTestDatabase(inject('databaseUrl'), `e2e_images_${s}`, access[s])));
+    base.gatewayDatabase = await createTestDatabase(inject('databaseUrl'), 'e2e_images_gateway', access.gateway);
+
+    // The card gateway first: payment charges through it. No broker: its database alone.
+    const gateway = runs.get('gateway') as Run;
+    const gatewayStartedAt = Date.now();
+    await run([
+      'run', '--detach', '--name', gateway.container, '--network', 'host',
+      ...restrictions(compose.services.gateway),
+      ...Object.entries({ DATABASE_URL: base.gatewayDatabase.url, PORT: String(gateway.port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' }).flatMap(([key, value]) => ['--env', `${key}=${value}`]),
+      gateway.image,
+    ]);
+    gateway.readyMs = await waitUntilReady(gateway, gatewayStartedAt);
 
     await Promise.all(
       each().map(async (r, i) => {
@@ -141,6 +153,7 @@ if (engine.cli === undefined) {
           HOST: '127.0.0.1', // the host's network: listen on its loopback only
           LOG_LEVEL: 'warn',
           SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+          ...(r.service === 'payment' ? { GATEWAY_URL: baseUrl('gateway') } : {}),
         };
         const startedAt = Date.now();
         await run([
@@ -159,7 +172,7 @@ if (engine.cli === undefined) {
       PORT: String(web.port),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
-      ...Object.fromEntries(SERVICES.map((service) => [`${service.toUpperCase()}_URL`, baseUrl(service)])),
+      ...Object.fromEntries([...SERVICES, 'gateway' as const].map((service) => [`${service.toUpperCase()}_URL`, baseUrl(service)])),
     };
     const startedAt = Date.now();
     await run([
@@ -185,7 +198,7 @@ if (engine.cli === undefined) {
     console.table(rows);
     // The images stay, so the next run builds from cache.
     await Promise.allSettled([...runs.values()].map((r) => run(['rm', '--force', r.container])));
-    await Promise.allSettled([...(base.databases ?? []).map((db) => db.drop()), base.vhost?.delete()]);
+    await Promise.allSettled([...(base.databases ?? []).map((db) => db.drop()), base.gatewayDatabase?.drop(), base.vhost?.delete()]);
   }, 120_000);
 
   describe('the service images, run as containers', () => {

@@ -52,6 +52,11 @@ describe.skipIf(!browserAvailable())('the page', () => {
       items.map((i) => (i.hasAttribute('data-event') ? i.getAttribute('data-event') : `${i.getAttribute('data-outcome')} ${i.getAttribute('data-failed-attempt')}@${i.querySelector('.svc')?.textContent}`)),
     );
   const failedAttempts = () => page.locator('#timeline li[data-failed-attempt]');
+  /** The card gateway's entries as the journey lists them: kind, outcome and idempotency key. */
+  const gatewayEntries = () =>
+    page.locator('#journey-gateway li[data-ledger-kind]').evaluateAll((items) =>
+      items.map((i) => `${i.getAttribute('data-ledger-kind')} ${i.getAttribute('data-outcome')} ${i.querySelector('.meta')?.textContent?.match(/Idempotency-Key (\S+)/)?.[1]}`),
+    );
 
   it('when "Paid and completed" is clicked, then the journey fills in hop by hop to COMPLETED, with the trace link and what the customer was told (without their address)', async () => {
     const orderId = await clickPath('Paid and completed');
@@ -69,15 +74,17 @@ describe.skipIf(!browserAvailable())('the page', () => {
     await screenshot(page, 'page-completed');
   });
 
-  it('when "Card declined" is clicked, then the journey ends CANCELLED after PaymentFailed from payment', async () => {
-    await clickPath('Card declined');
+  it('when "Card declined" is clicked, then the journey ends CANCELLED after PaymentFailed from payment, and the gateway lists the declined charge', async () => {
+    const orderId = await clickPath('Card declined');
     await expect.poll(events, { timeout: 20_000 }).toEqual(['OrderPlaced@order', 'PaymentFailed@payment', 'NotificationSent@notification']);
     expect(await journeyStatus()).toBe('CANCELLED');
+    expect(await gatewayEntries()).toEqual([`charge declined ${orderId}`]);
+    expect(await page.locator('#journey-gateway li').textContent()).toContain('card declined');
     expect(await page.locator('#journey-notes .meta').textContent()).toMatch(/PAYMENT_DECLINED · by log ·/);
   });
 
   it('when "Sold out, refunded" is clicked, then the journey shows the charge, the rejection and the refund, and ends CANCELLED', async () => {
-    await clickPath('Sold out, refunded');
+    const orderId = await clickPath('Sold out, refunded');
     await expect.poll(events, { timeout: 20_000 }).toEqual([
       'OrderPlaced@order',
       'PaymentCompleted@payment',
@@ -87,6 +94,8 @@ describe.skipIf(!browserAvailable())('the page', () => {
     ]);
     expect(await journeyStatus()).toBe('CANCELLED');
     expect(await page.locator('#journey-summary').textContent()).toMatch(/cancelled after .* · compensated/);
+    // The gateway's own ledger: the charge under the order id, the refund under a key of its own.
+    expect(await gatewayEntries()).toEqual([`charge approved ${orderId}`, `refund refunded refund:${orderId}`]);
     await screenshot(page, 'journey-sold-out-refunded');
   });
 
@@ -105,7 +114,8 @@ describe.skipIf(!browserAvailable())('the page', () => {
     // Without the admin token the page says what kind of failure it was, not the error's text.
     expect(await first.locator('.reason').textContent()).toBe('TransientGatewayError');
     await screenshot(page, 'journey-flaky-retried');
-    expect(await sql(env.system, 'payment', 'SELECT calls FROM gateway_calls WHERE order_id = $1', [orderId])).toEqual([{ calls: 3 }]);
+    // Three calls to the gateway under one key, two of them 503: one charge in its ledger.
+    expect(await gatewayEntries()).toEqual([`charge approved ${orderId}`]);
     expect(await sql(env.system, 'payment', 'SELECT status FROM payments WHERE order_id = $1', [orderId])).toEqual([{ status: 'CAPTURED' }]);
     await expect.poll(events, { timeout: 20_000 }).toEqual(['OrderPlaced@order', 'PaymentCompleted@payment', 'InventoryReserved@inventory', 'NotificationSent@notification']);
   });
@@ -157,7 +167,8 @@ describe.skipIf(!browserAvailable())('the page', () => {
       ['payment', 1, 'retried', 'TransientGatewayError', undefined],
       ['payment', 2, 'retried', 'TransientGatewayError', undefined],
     ]);
-    expect(adminJourney.failedAttempts.map((f) => f.error)).toEqual(['gateway timed out (simulated, call 1 of 3)', 'gateway timed out (simulated, call 2 of 3)']);
+    expect(adminJourney.failedAttempts.map((f) => f.error)).toEqual(['gateway timed out (simulated, attempt 1 of 3)', 'gateway timed out (simulated, attempt 2 of 3)']);
+    expect(publicJourney.gatewayEntries.map((g) => [g.kind, g.idempotencyKey, g.outcome, g.amountCents])).toEqual([['charge', order.orderId, 'approved', order.total.amountCents]]);
     // The services' own record, which the journey is made of.
     const record = failedAttemptListSchema.parse(await fetch(`${env.system.baseUrl('payment')}/failed-attempts?orderId=${order.orderId}`).then((r) => r.json()));
     expect(record.failedAttempts).toHaveLength(2);
@@ -206,29 +217,30 @@ describe.skipIf(!browserAvailable())('the page', () => {
   });
 
   it('when the gateway failure rate is switched to 100%, then the journey shows the charge retried then dead-lettered; switched off and replayed from the journey, the order completes', async () => {
-    const payment = page.locator('form.fault-form[data-service="payment"]');
-    await payment.getByLabel('Gateway failure rate (%)').fill('100');
-    await payment.getByRole('button', { name: 'Apply to payment' }).click();
-    await expect.poll(() => payment.locator('.fault.on').count()).toBe(1);
+    const gateway = page.locator('form.fault-form[data-service="gateway"]');
+    await gateway.getByLabel('Gateway failure rate (%)').fill('100');
+    await gateway.getByRole('button', { name: 'Apply to gateway' }).click();
+    await expect.poll(() => gateway.locator('.fault.on').count()).toBe(1);
 
     const orderId = await clickPath('Paid and completed');
     const dead = page.locator('#journey-dead-list li');
     // Retries first, each with its reason (the admin token is in, so the error's text shows) ...
     await failedAttempts().first().waitFor({ timeout: 10_000 });
     expect(await dead.count()).toBe(0);
-    expect(await failedAttempts().first().locator('.reason').textContent()).toBe('TransientGatewayError: gateway unavailable (fault switch paymentGatewayFailureRate)');
+    expect(await failedAttempts().first().locator('.reason').textContent()).toBe('TransientGatewayError: gateway unavailable (fault switch gatewayFailureRate)');
     // ... then, RETRY_MAX_ATTEMPTS being 5 (the default), after four retries with backoff, the dead-letter queue.
     await expect.poll(() => dead.locator('.meta').textContent().catch(() => ''), { timeout: 40_000 }).toBe(`5 attempts · order ${orderId.slice(0, 8)}`);
     await expect.poll(timeline, { timeout: 10_000 }).toEqual(['OrderPlaced', 'retried 1@payment', 'retried 2@payment', 'retried 3@payment', 'retried 4@payment', 'dead-lettered 5@payment']);
     expect(await failedAttempts().last().locator('.times').textContent()).toMatch(/ · dead-lettered to payment\.dlq \(exhausted\)$/);
-    expect(await dead.locator('.reason').textContent()).toContain('fault switch paymentGatewayFailureRate');
+    expect(await dead.locator('.reason').textContent()).toContain('fault switch gatewayFailureRate');
+    expect(await page.locator('#journey-gateway').textContent()).toBe('Nothing charged yet.');
     expect(await events()).toEqual(['OrderPlaced@order']);
     expect(await page.locator('#timeline li.waiting').textContent()).toBe('stopped: a message is in a dead-letter queue');
     expect(await journeyStatus()).toBe('PENDING');
     await screenshot(page, 'journey-dead-lettered');
 
-    await payment.getByRole('button', { name: 'All off' }).click();
-    await expect.poll(() => payment.locator('.fault.on').count()).toBe(0);
+    await gateway.getByRole('button', { name: 'All off' }).click();
+    await expect.poll(() => gateway.locator('.fault.on').count()).toBe(0);
     await dead.getByRole('button', { name: /^Replay/ }).click();
     await expect.poll(journeyStatus, { timeout: 20_000 }).toBe('COMPLETED');
     await expect.poll(events, { timeout: 20_000 }).toEqual(['OrderPlaced@order', 'PaymentCompleted@payment', 'InventoryReserved@inventory', 'NotificationSent@notification']);

@@ -1,10 +1,11 @@
 import { eventually } from '@troupe/testing';
 import { describe, expect, it } from 'vitest';
-import { deadLetters, getNotifications, getOrder, getStock, historyTypes, placeOrder, settled, sql } from './support/api';
+import { deadLetters, getNotifications, getOrder, getStock, historyTypes, ledgerLines, placeOrder, settled, sql } from './support/api';
 import { useSystem } from './support/hooks';
 
-// The choreography as a customer sees it: the four services as real processes, driven over HTTP
-// only; each service's database is read directly for the invariants behind the answers.
+// The choreography as a customer sees it: the four services and the card gateway as real
+// processes, driven over HTTP only; each service's database and the gateway's ledger are read
+// for the invariants behind the answers.
 const ADMIN_TOKEN = 'workflow-admin-token';
 // A short backoff, so that a charge that keeps failing reaches the dead letters in about a second.
 const env = useSystem('workflow', () => ({ ADMIN_TOKEN, RETRY_BASE_DELAY_MS: '100' }));
@@ -37,6 +38,7 @@ describe('an order, all four services running', () => {
     expect(await sql(system, 'inventory', 'SELECT items FROM reservations WHERE order_id = $1', [placed.orderId])).toEqual([
       { items: [{ sku: 'SKU-TSHIRT', quantity: 2 }] },
     ]);
+    expect(await ledgerLines(system, placed.orderId)).toEqual([['charge', placed.orderId, 'approved']]);
     expect(await deadLetters(system, broker)).toEqual(noDeadLetters);
   });
 
@@ -49,6 +51,7 @@ describe('an order, all four services running', () => {
     expect(historyTypes(order)).toEqual(['OrderPlaced', 'PaymentFailed', 'NotificationSent']);
     expect((await getNotifications(system, placed.orderId)).map((n) => n.kind)).toEqual(['PAYMENT_DECLINED']);
     expect(await sql(system, 'payment', 'SELECT status FROM payments WHERE order_id = $1', [placed.orderId])).toEqual([{ status: 'DECLINED' }]);
+    expect(await ledgerLines(system, placed.orderId)).toEqual([['charge', placed.orderId, 'declined']]);
     expect(await sql(system, 'inventory', 'SELECT id FROM reservations WHERE order_id = $1', [placed.orderId])).toEqual([]);
     expect(await deadLetters(system, broker)).toEqual(noDeadLetters);
   });
@@ -63,13 +66,17 @@ describe('an order, all four services running', () => {
     expect(await sql(system, 'payment', 'SELECT status, refund_reason FROM payments WHERE order_id = $1', [placed.orderId])).toEqual([
       { status: 'REFUNDED', refund_reason: 'not enough stock' },
     ]);
+    expect(await ledgerLines(system, placed.orderId)).toEqual([
+      ['charge', placed.orderId, 'approved'],
+      ['refund', `refund:${placed.orderId}`, 'refunded'],
+    ]);
     expect((await getNotifications(system, placed.orderId)).map((n) => n.kind)).toEqual(['ORDER_CANCELLED_REFUNDED']);
     expect(await getStock(system, 'SKU-SOLDOUT')).toEqual({ sku: 'SKU-SOLDOUT', available: 0, reserved: 0 });
     expect(await sql(system, 'inventory', 'SELECT id FROM reservations WHERE order_id = $1', [placed.orderId])).toEqual([]);
     expect(await deadLetters(system, broker)).toEqual(noDeadLetters);
   });
 
-  it('when the gateway fails twice before approving, then the order is COMPLETED with one payment after three gateway calls', async () => {
+  it('when the gateway fails twice before approving, then the order is COMPLETED with one payment and one charge in the gateway', async () => {
     const { system, broker } = env;
     const placed = await placeOrder(system, { paymentMethod: { token: 'tok_flaky' } });
 
@@ -77,7 +84,8 @@ describe('an order, all four services running', () => {
     expect(order.status).toBe('COMPLETED');
     expect(historyTypes(order)).toEqual(['OrderPlaced', 'PaymentCompleted', 'InventoryReserved', 'NotificationSent']);
     expect(await sql(system, 'payment', 'SELECT status FROM payments WHERE order_id = $1', [placed.orderId])).toEqual([{ status: 'CAPTURED' }]);
-    expect(await sql(system, 'payment', 'SELECT calls FROM gateway_calls WHERE order_id = $1', [placed.orderId])).toEqual([{ calls: 3 }]);
+    expect((await sql(system, 'payment', 'SELECT count(*)::int AS retries FROM troupe_failed_attempts WHERE order_id = $1', [placed.orderId]))[0]).toEqual({ retries: 2 });
+    expect(await ledgerLines(system, placed.orderId)).toEqual([['charge', placed.orderId, 'approved']]);
     expect(await deadLetters(system, broker)).toEqual(noDeadLetters);
   });
 
@@ -147,6 +155,10 @@ describe('an order, all four services running', () => {
     const kindOf = new Map(notifications.map((n) => [n.order_id, n.kind]));
     expect(completed.every((id) => kindOf.get(id) === 'ORDER_CONFIRMED')).toBe(true);
     expect(cancelled.every((id) => kindOf.get(id) === 'ORDER_CANCELLED_REFUNDED')).toBe(true);
+    // The card gateway's own count: one charge each, and a refund for each cancelled order alone.
+    const charged = (id: string) => ['charge', id, 'approved'];
+    for (const id of completed) expect(await ledgerLines(system, id)).toEqual([charged(id)]);
+    for (const id of cancelled) expect(await ledgerLines(system, id)).toEqual([charged(id), ['refund', `refund:${id}`, 'refunded']]);
     expect(await deadLetters(system, broker)).toEqual(noDeadLetters);
   });
 
@@ -154,7 +166,12 @@ describe('an order, all four services running', () => {
     const { system, broker } = env;
     const admin = (path: string, init: RequestInit = {}) =>
       fetch(`${system.baseUrl('payment')}${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' } });
-    const faults = (paymentGatewayFailureRate: number) => admin('/admin/faults', { method: 'PUT', body: JSON.stringify({ paymentGatewayFailureRate }) });
+    const faults = (failureRate: number) =>
+      fetch(`${system.baseUrl('gateway')}/admin/faults`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ gatewayFailureRate: failureRate }),
+      });
     expect((await faults(1)).status).toBe(200);
     const placed = await placeOrder(system, { paymentMethod: { token: 'tok_visa' } });
     const listed = async () => (await admin('/admin/dlq')).json() as Promise<{ count: number; messages: { id: string; body: string; headers: unknown; queue: string }[] }>;
@@ -171,6 +188,7 @@ describe('an order, all four services running', () => {
     const order = await settled(system, placed.orderId, { events: 4 });
     expect(order.status).toBe('COMPLETED');
     expect(await sql(system, 'payment', 'SELECT status FROM payments WHERE order_id = $1', [placed.orderId])).toEqual([{ status: 'CAPTURED' }]);
+    expect(await ledgerLines(system, placed.orderId)).toEqual([['charge', placed.orderId, 'approved']]);
     expect(await deadLetters(system, broker)).toEqual(noDeadLetters);
   });
 });

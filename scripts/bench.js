@@ -423,7 +423,8 @@ async function startTroupe(label = '') {
   const ports = {};
   /** Each service's database, as the admin (to seed history into). */
   const adminUrls = {};
-  for (const service of SERVICES) {
+  // The card gateway first (payment charges through it); it has a database but no broker user.
+  for (const service of ['gateway', ...SERVICES]) {
     const db = await database(`bench_${service}_${id}`, access[service]);
     adminUrls[service] = Object.assign(new URL(ADMIN_DB), { pathname: `/bench_${service}_${id}` }).toString();
     const replicas = service === 'payment' || service === 'inventory' ? REPLICAS : 1;
@@ -438,7 +439,8 @@ async function startTroupe(label = '') {
         cwd: dir,
         env: {
           ...process.env,
-          RABBITMQ_URL: withCredentials(url, access[service].brokerUser, access[service].brokerPassword),
+          ...(access[service].brokerUser ? { RABBITMQ_URL: withCredentials(url, access[service].brokerUser, access[service].brokerPassword) } : {}),
+          ...(service === 'payment' ? { GATEWAY_URL: `http://127.0.0.1:${ports.gateway}` } : {}),
           DATABASE_URL: db,
           PORT: String(port),
           LOG_LEVEL: 'info',
@@ -457,7 +459,7 @@ async function startTroupe(label = '') {
       cleanups.push(() => new Promise((r) => (child.exitCode !== null ? r() : (child.once('exit', r), child.kill('SIGTERM')))));
     }
   }
-  for (const service of SERVICES) {
+  for (const service of ['gateway', ...SERVICES]) {
     for (;;) {
       const ok = await fetch(`http://127.0.0.1:${ports[service]}/readyz`).then((r) => r.ok, () => false);
       if (ok) break;

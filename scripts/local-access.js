@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Sets up a local RabbitMQ and Postgres for `make dev`: each service's broker user (permissions on
 // its own names only) and database role (owner of its database, CONNECT revoked from PUBLIC), the
-// four databases, and the fanout exchanges on the vhost. Idempotent. The passwords are generated
+// four databases and the card gateway's (role and database, no broker user), and the fanout
+// exchanges on the vhost. Idempotent. The passwords are generated
 // once into .tools/local-credentials.json (git-ignored, mode 600); delete that file and run again
 // to rotate them. Admin connections: RABBITMQ_ADMIN_URL (default guest on localhost, which only
 // works from the broker's own machine) and DATABASE_ADMIN_URL (default postgres on localhost).
@@ -9,29 +10,31 @@ const { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } = requir
 const { dirname, join } = require('node:path');
 const { SERVICES } = require('@troupe/contracts');
 const { brokerAdmin, discoverBrokerAdmin } = require('@troupe/testing/dist/broker-admin.js');
-const { ensureBrokerUsers, ensureDbRoles, ensureServiceDatabase, newAccess, vhostDefinitions, withCredentials } = require('@troupe/testing/dist/access.js');
+const { DATABASE_OWNERS, ensureBrokerUsers, ensureDbRoles, ensureServiceDatabase, newAccess, vhostDefinitions, withCredentials } = require('@troupe/testing/dist/access.js');
 
 const CREDENTIALS = join(__dirname, '..', '.tools', 'local-credentials.json');
 const RABBITMQ_ADMIN_URL = process.env.RABBITMQ_ADMIN_URL ?? 'amqp://guest:guest@localhost:5672';
 const DATABASE_ADMIN_URL = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@localhost:5432/postgres';
 
-/** The local service credentials: read, or generated once. */
+/** The local service credentials: read, or generated once (and completed when one is missing). */
 function localAccess() {
-  if (existsSync(CREDENTIALS)) return JSON.parse(readFileSync(CREDENTIALS, 'utf8'));
-  const access = newAccess();
+  const saved = existsSync(CREDENTIALS) ? JSON.parse(readFileSync(CREDENTIALS, 'utf8')) : {};
+  if (DATABASE_OWNERS.every((owner) => saved[owner])) return saved;
+  const access = { ...newAccess(), ...saved };
   mkdirSync(dirname(CREDENTIALS), { recursive: true });
   writeFileSync(CREDENTIALS, `${JSON.stringify(access, null, 2)}\n`, { mode: 0o600 });
   chmodSync(CREDENTIALS, 0o600);
   return access;
 }
 
-/** The URLs each service connects with under `make dev`. */
+/** The URLs each service (and the gateway, which has no broker) connects with under `make dev`. */
 function serviceUrls(access, service) {
   const vhost = new URL(RABBITMQ_ADMIN_URL);
   const database = new URL(withCredentials(DATABASE_ADMIN_URL, access[service].dbRole, access[service].dbPassword));
   database.pathname = `/${service}`;
+  const { brokerUser, brokerPassword } = access[service];
   return {
-    RABBITMQ_URL: withCredentials(vhost.toString(), access[service].brokerUser, access[service].brokerPassword),
+    ...(brokerUser ? { RABBITMQ_URL: withCredentials(vhost.toString(), brokerUser, brokerPassword) } : {}),
     DATABASE_URL: database.toString(),
   };
 }
@@ -44,8 +47,8 @@ async function main() {
   await ensureBrokerUsers(admin, access);
   await admin.importDefinitions(vhostDefinitions(vhost, operator, access));
   await ensureDbRoles(DATABASE_ADMIN_URL, access);
-  for (const service of SERVICES) await ensureServiceDatabase(DATABASE_ADMIN_URL, service, access[service].dbRole);
-  console.log(`local access ready: broker users ${SERVICES.map((s) => access[s].brokerUser).join(', ')} on vhost ${vhost} (via ${admin.via}); database roles ${SERVICES.map((s) => access[s].dbRole).join(', ')}`);
+  for (const owner of DATABASE_OWNERS) await ensureServiceDatabase(DATABASE_ADMIN_URL, owner, access[owner].dbRole);
+  console.log(`local access ready: broker users ${SERVICES.map((s) => access[s].brokerUser).join(', ')} on vhost ${vhost} (via ${admin.via}); database roles ${DATABASE_OWNERS.map((s) => access[s].dbRole).join(', ')}`);
 }
 
 module.exports = { localAccess, serviceUrls };

@@ -14,6 +14,7 @@ troupe's addresses (published on 127.0.0.1 only; \`docker compose ps\` shows wha
     payment        http://127.0.0.1:3001
     inventory      http://127.0.0.1:3002    GET /stock/{sku}
     notification   http://127.0.0.1:3003    GET /notifications?orderId={id}
+    gateway        http://127.0.0.1:3004    the card gateway: GET /ledger?orderId={id}
     (each also serves /healthz, /readyz and /metrics)
 
   Look inside

@@ -17,6 +17,7 @@ import { configSchema as inventorySchema } from '../services/inventory/src/confi
 import { configSchema as notificationSchema } from '../services/notification/src/config';
 import { configSchema as orderSchema } from '../services/order/src/config';
 import { configSchema as paymentSchema } from '../services/payment/src/config';
+import { configSchema as gatewaySchema } from '../services/gateway/src/config';
 import { configSchema as webSchema } from '../services/web/src/config';
 
 const root = resolve(__dirname, '..');
@@ -101,6 +102,9 @@ interface ComposeService {
   depends_on?: string[] | Record<string, { condition?: string }>;
   volumes?: (string | { source?: string; target?: string })[];
   network_mode?: string;
+  read_only?: boolean;
+  cap_drop?: string[];
+  security_opt?: string[];
 }
 
 const composeText = read('docker-compose.yml');
@@ -343,8 +347,8 @@ describe('docker-compose.yml: the four services', () => {
     const command = [serviceOf('postgres').command ?? []].flat();
     const setting = command.map((arg) => /^max_connections=(\d+)$/.exec(String(arg))?.[1]).find(Boolean);
     expect(setting, 'postgres is started with -c max_connections=N').toBeDefined();
-    const pools = SERVICE_NAMES.map((name) => {
-      const parsed = (SERVICES[name] as ConfigSchema).safeParse(envOf(name)) as { data?: { DATABASE_POOL_SIZE?: number } };
+    const pools = [...SERVICE_NAMES, 'gateway'].map((name) => {
+      const parsed = (SERVICES[name] ?? (gatewaySchema as ConfigSchema)).safeParse(envOf(name)) as { data?: { DATABASE_POOL_SIZE?: number } };
       const replicas = serviceOf(name).deploy?.replicas ?? 1;
       return (parsed.data?.DATABASE_POOL_SIZE ?? Infinity) * replicas;
     });
@@ -478,6 +482,49 @@ describe('docker-compose.yml: every container', () => {
   });
 });
 
+describe('docker-compose.yml: the card gateway', () => {
+  const env = () => envOf('gateway');
+  const port = () => portFromEnv('gateway');
+
+  it('the environment passes its config schema, every variable one it reads (or an OTEL_ one), HOST 0.0.0.0', () => {
+    const result = (gatewaySchema as ConfigSchema).safeParse(env());
+    expect((result.error?.issues ?? []).map((issue) => `${issue.path.join('.')}: ${issue.message}`)).toEqual([]);
+    expect(Object.keys(env()).filter((key) => !(key in (gatewaySchema as ConfigSchema).shape) && !key.startsWith('OTEL_'))).toEqual([]);
+    expect(env().HOST).toBe('0.0.0.0');
+  });
+
+  it('is built from the root Dockerfile (SERVICE=gateway), publishes PORT on 127.0.0.1, and its healthcheck asks its /readyz', () => {
+    const build = serviceOf('gateway').build;
+    expect([build?.context, String(build?.args?.SERVICE), Number(build?.args?.PORT)]).toEqual(['.', 'gateway', port()]);
+    expect(portsOf('gateway')).toEqual([{ hostIp: '127.0.0.1', published: port(), target: port() }]);
+    const argv = serviceOf('gateway').healthcheck?.test as string[];
+    expect(argv.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
+    expect([...argv.join(' ').matchAll(/http:\/\/127\.0\.0\.1:(\d+)\/readyz/g)].map((url) => Number(url[1]))).toEqual([port()]);
+    expect(read('Dockerfile')).toMatch(/\bgateway\|/);
+  });
+
+  it('reaches its own database as its own role, with the password Postgres gives it, and has no broker', () => {
+    const password = envOf('postgres').TROUPE_GATEWAY_PASSWORD;
+    expect(password, 'Postgres sets this password').toBeTruthy();
+    const database = new URL(env().DATABASE_URL as string);
+    expect([database.hostname, decodeURIComponent(database.username), decodeURIComponent(database.password), database.pathname]).toEqual(['postgres', 'troupe_gateway', password, '/gateway']);
+    expect(read('infra/postgres/start-with-roles.sh')).toMatch(/for service in [a-z ]*\bgateway\b/);
+    expect(env().RABBITMQ_URL).toBeUndefined();
+    expect(dependsOn('gateway')).toEqual({ postgres: 'service_healthy', jaeger: 'service_healthy' });
+  });
+
+  it('runs as locked down as the services: read-only, no capabilities, no new privileges', () => {
+    const gateway = serviceOf('gateway');
+    expect([gateway.read_only, gateway.cap_drop, gateway.security_opt]).toEqual([true, ['ALL'], ['no-new-privileges:true']]);
+  });
+
+  it('payment calls it by its compose name and port, and starts once it is healthy', () => {
+    const url = new URL(envOf('payment').GATEWAY_URL as string);
+    expect([url.hostname, Number(url.port)]).toEqual(['gateway', port()]);
+    expect(dependsOn('payment')).toMatchObject({ gateway: 'service_healthy' });
+  });
+});
+
 describe('docker-compose.yml: the web front', () => {
   const env = () => envOf('web');
 
@@ -488,18 +535,18 @@ describe('docker-compose.yml: the web front', () => {
     expect(unknown).toEqual([]);
   });
 
-  it('talks to each service at the port that service listens on, by its compose name', () => {
-    for (const name of SERVICE_NAMES) {
+  it('talks to each service and the card gateway at the port it listens on, by its compose name', () => {
+    for (const name of [...SERVICE_NAMES, 'gateway']) {
       const url = new URL(env()[`${name.toUpperCase()}_URL`] as string);
       expect([url.hostname, Number(url.port)]).toEqual([name, portFromEnv(name)]);
     }
   });
 
-  it('is built from the root Dockerfile (SERVICE=web), publishes PORT on 127.0.0.1, and starts after the four services are healthy', () => {
+  it('is built from the root Dockerfile (SERVICE=web), publishes PORT on 127.0.0.1, and starts after the four services and the gateway are healthy', () => {
     const build = serviceOf('web').build;
     expect([build?.context, String(build?.args?.SERVICE), Number(build?.args?.PORT)]).toEqual(['.', 'web', portFromEnv('web')]);
     expect(portsOf('web')).toEqual([{ hostIp: '127.0.0.1', published: portFromEnv('web'), target: portFromEnv('web') }]);
-    expect(dependsOn('web')).toEqual(Object.fromEntries(SERVICE_NAMES.map((name) => [name, 'service_healthy'])));
+    expect(dependsOn('web')).toEqual(Object.fromEntries([...SERVICE_NAMES, 'gateway'].map((name) => [name, 'service_healthy'])));
     expect(read('Dockerfile')).toMatch(/order\|payment\|inventory\|notification\|web\b/);
   });
 
@@ -664,7 +711,7 @@ describe('infra/postgres and infra/rabbitmq: each service its own role and user'
 
   it("Postgres' entrypoint creates a role and a database for exactly the services in the DATABASE_URLs, and is mounted", () => {
     const listed = /for service in ([a-z ]+); do/.exec(roles)?.[1]?.split(' ') ?? [];
-    const wanted = SERVICE_NAMES.map((name) => decodeURIComponent(new URL(envOf(name).DATABASE_URL as string).pathname.slice(1)));
+    const wanted = [...SERVICE_NAMES, 'gateway'].map((name) => decodeURIComponent(new URL(envOf(name).DATABASE_URL as string).pathname.slice(1)));
     expect([...listed].sort()).toEqual([...wanted].sort());
     expect(roles).toMatch(/NOSUPERUSER NOCREATEDB NOCREATEROLE/);
     expect(roles).toMatch(/REVOKE ALL ON DATABASE :"db" FROM PUBLIC/);
@@ -698,7 +745,7 @@ describe('infra/prometheus', () => {
   };
   const targetsOf = (job: { static_configs?: { targets: string[] }[] }) => (job.static_configs ?? []).flatMap((sc) => sc.targets);
 
-  it.each(SERVICE_NAMES)('scrapes %s on the port its compose environment gives it', (name) => {
+  it.each([...SERVICE_NAMES, 'gateway'])('scrapes %s on the port its compose environment gives it', (name) => {
     const jobs = config.scrape_configs.filter((job) => targetsOf(job).includes(`${name}:${portFromEnv(name)}`));
     expect(jobs).toHaveLength(1);
     expect((jobs[0] as { metrics_path?: string }).metrics_path ?? '/metrics').toBe('/metrics');

@@ -22,6 +22,7 @@ import { configSchema as inventorySchema } from '../services/inventory/src/confi
 import { configSchema as notificationSchema } from '../services/notification/src/config';
 import { configSchema as orderSchema } from '../services/order/src/config';
 import { configSchema as paymentSchema } from '../services/payment/src/config';
+import { configSchema as gatewaySchema } from '../services/gateway/src/config';
 import { parseBrokerUrls } from '../shared/messaging/src/broker-addresses';
 import { containersOf, kustomize, type Container, type K8sObject } from './kustomize';
 
@@ -43,8 +44,9 @@ const SERVICES: Record<string, { shape: Record<string, unknown>; safeParse(v: un
   payment: paymentSchema,
   inventory: inventorySchema,
   notification: notificationSchema,
+  gateway: gatewaySchema,
 };
-const PORTS: Record<string, number> = { order: 3000, payment: 3001, inventory: 3002, notification: 3003 };
+const PORTS: Record<string, number> = { order: 3000, payment: 3001, inventory: 3002, notification: 3003, gateway: 3004 };
 
 const find = (kind: string, name: string): K8sObject => {
   const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
@@ -77,7 +79,7 @@ describe('deploy/kubernetes: the demo overlay', () => {
       }
     }
     expect(failures).toEqual([]);
-    expect(objects.length).toBe(1 + 1 + 1 + 1 + 4 * 4); // namespace, config, secret, rabbitmq, 4 × (deployment, service, pdb, hpa)
+    expect(objects.length).toBe(1 + 1 + 1 + 1 + 5 * 4); // namespace, config, secret, rabbitmq, 4 services and the gateway × (deployment, service, pdb, hpa)
   });
 
   it('when a field has the wrong type, then the schema check fails (the check is real)', () => {
@@ -123,6 +125,12 @@ describe('deploy/kubernetes: the demo overlay', () => {
     expect(JSON.stringify(committed)).not.toMatch(/password|amqp:\/\/|postgres:\/\//i);
   });
 
+  it('payment calls the card gateway at its Service and port', () => {
+    const url = new URL(containerOf('payment').env.find((v) => v.name === 'GATEWAY_URL')?.value as string);
+    expect([url.hostname, Number(url.port)]).toEqual(['gateway', PORTS.gateway]);
+    expect(containerOf('gateway').env.some((v) => v.name === 'RABBITMQ_URL')).toBe(false);
+  });
+
   describe.each(Object.keys(SERVICES))('the %s service', (service) => {
     it('runs at least two replicas, kept by a disruption budget and scaled on CPU by an autoscaler', () => {
       const deployment = find('Deployment', service) as K8sObject & { spec: { replicas: number; selector: unknown } };
@@ -162,7 +170,8 @@ describe('deploy/kubernetes: the demo overlay', () => {
     it("the ConfigMap and the Secret together give an environment the service's config schema accepts, with no unknown variable", () => {
       const config = find('ConfigMap', 'troupe-config').data as Record<string, string>;
       const data = secret().data;
-      const env: Record<string, string> = { ...config };
+      const fromConfig = (containerOf(service) as { envFrom?: { configMapRef?: { name: string } }[] }).envFrom?.some((e) => e.configMapRef?.name === 'troupe-config');
+      const env: Record<string, string> = fromConfig ? { ...config } : {};
       for (const variable of containerOf(service).env) {
         const ref = variable.valueFrom?.secretKeyRef;
         if (ref) {

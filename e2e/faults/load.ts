@@ -93,6 +93,8 @@ export interface Invariants {
   wrongPayment: string[];
   notificationsPerOrderNotOne: string[];
   wrongReservation: string[];
+  /** Orders whose charges and refunds in the card gateway's own ledger are not exactly as their kind says. */
+  gatewayLedgerWrong: string[];
 }
 
 /** What `checkInvariants` returns when all is well. */
@@ -104,7 +106,65 @@ export const noViolations = (orders: number): Invariants => ({
   wrongPayment: [],
   notificationsPerOrderNotOne: [],
   wrongReservation: [],
+  gatewayLedgerWrong: [],
 });
+
+/** One order's entries in the card gateway's ledger, counted. */
+export interface LedgerCount {
+  approved: number;
+  declined: number;
+  refunds: number;
+}
+
+/**
+ * Charges and refunds per order, counted by the card gateway itself (its ledger, in its own
+ * database): what the card holder would see, whatever the services recorded.
+ */
+export async function ledgerCounts(system: System, orderIds: readonly string[]): Promise<Map<string, LedgerCount>> {
+  const rows = await sql<{ order_id: string; approved: number; declined: number; refunds: number }>(
+    system,
+    'gateway',
+    `SELECT order_id,
+            count(*) FILTER (WHERE kind = 'charge' AND outcome = 'approved')::int AS approved,
+            count(*) FILTER (WHERE kind = 'charge' AND outcome = 'declined')::int AS declined,
+            count(*) FILTER (WHERE kind = 'refund')::int AS refunds
+       FROM ledger_entries WHERE order_id = ANY($1::text[]) GROUP BY order_id`,
+    [orderIds],
+  );
+  const counts = new Map(orderIds.map((id) => [id, { approved: 0, declined: 0, refunds: 0 }]));
+  for (const { order_id, ...count } of rows) counts.set(order_id, count);
+  return counts;
+}
+
+/**
+ * What the gateway must hold for each kind of order: every order reaches payment, so exactly one
+ * charge each (declined for a declined card), and one refund for a sold-out order alone.
+ */
+const expectedLedger: Record<Kind, LedgerCount> = {
+  visa: { approved: 1, declined: 0, refunds: 0 },
+  flaky: { approved: 1, declined: 0, refunds: 0 },
+  declined: { approved: 0, declined: 1, refunds: 0 },
+  soldout: { approved: 1, declined: 0, refunds: 1 },
+};
+
+/** Each order whose ledger count differs from its kind's, with what the gateway holds. */
+export function ledgerViolations(placed: readonly Placed[], counts: Map<string, LedgerCount>): string[] {
+  return placed.flatMap((p) => {
+    const got = counts.get(p.orderId) ?? { approved: 0, declined: 0, refunds: 0 };
+    const want = expectedLedger[p.kind];
+    const same = got.approved === want.approved && got.declined === want.declined && got.refunds === want.refunds;
+    return same ? [] : [`${p.orderId} (${p.kind}): ${got.approved} approved, ${got.declined} declined, ${got.refunds} refunds`];
+  });
+}
+
+/** The ledger's totals over `placed`, for a run's closing line. */
+export function ledgerTotals(counts: Map<string, LedgerCount>): LedgerCount {
+  return [...counts.values()].reduce((sum, c) => ({ approved: sum.approved + c.approved, declined: sum.declined + c.declined, refunds: sum.refunds + c.refunds }), {
+    approved: 0,
+    declined: 0,
+    refunds: 0,
+  });
+}
 
 /**
  * Waits until every accepted order is terminal and notified, then reads the four databases and
@@ -159,6 +219,7 @@ export async function checkInvariants(system: System, placed: readonly Placed[])
     }
     if ((reservations.get(p.orderId)?.length ?? 0) !== (want.reserved ? 1 : 0)) result.wrongReservation.push(`${p.orderId} (${p.kind})`);
   }
+  result.gatewayLedgerWrong = ledgerViolations(placed, await ledgerCounts(system, ids));
   return result;
 }
 
@@ -177,7 +238,8 @@ export async function stockLedger(system: System): Promise<{ sku: string; availa
 const SEEDED: Record<string, number> = { 'SKU-TSHIRT': 1_000_000, 'SKU-MUG': 1_000_000, 'SKU-HOODIE': 1_000_000, 'SKU-SOLDOUT': 0 };
 
 /**
- * Every invariant of a fault run: each order terminal with the right outcome, one charge, one
+ * Every invariant of a fault run: each order terminal with the right outcome, one charge (in
+ * payment's database and in the gateway's ledger), a refund for a sold-out order alone, one
  * reservation per accepted line, one notification; stock conserved; the DLQs holding exactly the
  * poison injected (into payment's queue) and nothing else.
  */
@@ -191,5 +253,6 @@ export async function expectAllInvariants(system: System, broker: TestBroker, pl
   const dlqs = await deadLetters(system, broker);
   expect(dlqs).toEqual({ order: 0, payment: poisonInjected, inventory: 0, notification: 0 });
   const byKind = placed.reduce<Record<string, number>>((n, p) => ({ ...n, [p.kind]: (n[p.kind] ?? 0) + 1 }), {});
-  console.log(`invariants hold for ${placed.length} orders ${JSON.stringify(byKind)}; DLQs ${JSON.stringify(dlqs)}`);
+  const ledger = ledgerTotals(await ledgerCounts(system, placed.map((p) => p.orderId)));
+  console.log(`invariants hold for ${placed.length} orders ${JSON.stringify(byKind)}; gateway ledger ${JSON.stringify(ledger)}; DLQs ${JSON.stringify(dlqs)}`);
 }

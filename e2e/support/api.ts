@@ -1,11 +1,13 @@
-import { deadLetterQueueOf, type NotificationList, type OrderRequest, type OrderStatus, type OrderView, type StockLevel } from '@troupe/contracts';
+import { deadLetterQueueOf, type GatewayEntry, type NotificationList, type OrderRequest, type OrderStatus, type OrderView, type StockLevel } from '@troupe/contracts';
 import { anOrderRequest, eventually, query, type TestBroker } from '@troupe/testing';
-import { SERVICES, type Service, type System } from './system';
+import { SERVICES, type Process, type Service, type System } from './system';
 
 /** The public HTTP API (docs/design.md "HTTP API"), as a customer (or an operator) would call it. */
 
 /** Where the services answer: processes (System) or containers. */
-export type Endpoints = Pick<System, 'baseUrl'>;
+export interface Endpoints {
+  baseUrl(service: Service): string;
+}
 
 const TERMINAL: readonly OrderStatus[] = ['COMPLETED', 'CANCELLED'];
 
@@ -39,6 +41,17 @@ export const getStock = (system: System, sku: string) => getJson<StockLevel>(sys
 export const getNotifications = async (system: System, orderId: string) =>
   (await getJson<NotificationList>(system, 'notification', `/notifications?orderId=${orderId}`))
     .notifications;
+
+/** The card gateway's ledger for the order: every charge and refund, oldest first. */
+export async function gatewayLedger(system: Pick<System, 'baseUrl'>, orderId: string): Promise<GatewayEntry[]> {
+  const response = await fetch(`${system.baseUrl('gateway')}/ledger?orderId=${orderId}`, { signal: AbortSignal.timeout(5000) });
+  if (response.status !== 200) throw new Error(`GET /ledger on the gateway: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { entries: GatewayEntry[] }).entries;
+}
+
+/** The ledger as [kind, idempotency key, outcome], for exact comparisons. */
+export const ledgerLines = async (system: Pick<System, 'baseUrl'>, orderId: string) =>
+  (await gatewayLedger(system, orderId)).map((e) => [e.kind, e.idempotencyKey, e.outcome]);
 
 export const historyTypes = (order: OrderView): string[] => order.history.map((h) => h.type);
 
@@ -76,10 +89,10 @@ export function reaches(system: Endpoints, orderId: string, status: OrderStatus,
   );
 }
 
-/** Runs one query against a service's own database. */
+/** Runs one query against a service's own database (or the gateway's). */
 export function sql<R extends Record<string, unknown> = Record<string, unknown>>(
   system: System,
-  service: Service,
+  service: Process,
   text: string,
   values: unknown[] = [],
 ): Promise<R[]> {

@@ -7,13 +7,17 @@ import { createTestDatabase, createTestVhost, type Access, type TestDatabase, ty
 import { contracts } from './contracts';
 
 /**
- * The four services as real processes, started exactly as users start them (each package's
- * `start` script, as scripts/dev.js does), against a vhost and four databases of their own.
+ * The four services and the card gateway as real processes, started exactly as users start them
+ * (each package's `start` script, as scripts/dev.js does), against a vhost and five databases of
+ * their own.
  */
 export { SERVICES };
 export type Service = ServiceName;
-/** A package with a `start` script under services/: the four services, and the web front. */
-export type Startable = Service | 'web';
+/** What a System runs: the four services and the card gateway they charge through. */
+export type Process = Service | 'gateway';
+export const PROCESSES: readonly Process[] = ['gateway', ...SERVICES];
+/** A package with a `start` script under services/: the four services, the gateway and the web front. */
+export type Startable = Process | 'web';
 
 export interface Exit {
   code: number | null;
@@ -170,14 +174,14 @@ export interface SystemResources {
  */
 export class System {
   readonly logs = new Logs();
-  private readonly processes = new Map<Service, ServiceProcess>();
+  private readonly processes = new Map<Process, ServiceProcess>();
   /** Extra copies of a service (competing consumers), each on a port of its own. */
   private readonly replicas: ServiceProcess[] = [];
 
   private constructor(
     readonly vhost: TestVhost,
-    private readonly databases: Record<Service, TestDatabase>,
-    private readonly ports: Record<Service, number>,
+    private readonly databases: Record<Process, TestDatabase>,
+    private readonly ports: Record<Process, number>,
     private readonly env: Record<string, string>,
     private readonly readyTimeoutMs: number,
   ) {}
@@ -193,33 +197,37 @@ export class System {
     options: { vhost?: TestVhost; readyTimeoutMs?: number } = {},
   ): Promise<System> {
     const vhost = options.vhost ?? (await createTestVhost(resources.rabbitmqUrl, resources.brokerAdmin, resources.access, `e2e-${label}`));
-    const databases = await Promise.all(SERVICES.map((s) => createTestDatabase(resources.databaseUrl, `e2e_${label}_${s}`, resources.access[s])));
-    const ports = await Promise.all(SERVICES.map(() => freePort()));
-    SERVICES.forEach((s, i) => contracts.watch(`http://127.0.0.1:${ports[i]}`, s));
+    const databases = await Promise.all(PROCESSES.map((p) => createTestDatabase(resources.databaseUrl, `e2e_${label}_${p}`, resources.access[p])));
+    const ports = await Promise.all(PROCESSES.map(() => freePort()));
+    PROCESSES.forEach((p, i) => contracts.watch(`http://127.0.0.1:${ports[i]}`, p));
     return new System(
       vhost,
-      Object.fromEntries(SERVICES.map((s, i) => [s, databases[i]])) as Record<Service, TestDatabase>,
-      Object.fromEntries(SERVICES.map((s, i) => [s, ports[i]])) as Record<Service, number>,
+      Object.fromEntries(PROCESSES.map((p, i) => [p, databases[i]])) as Record<Process, TestDatabase>,
+      Object.fromEntries(PROCESSES.map((p, i) => [p, ports[i]])) as Record<Process, number>,
       env,
       options.readyTimeoutMs ?? READY_TIMEOUT_MS,
     );
   }
 
-  baseUrl(service: Service): string {
+  baseUrl(service: Process): string {
     return `http://127.0.0.1:${this.ports[service]}`;
   }
 
-  databaseUrl(service: Service): string {
+  databaseUrl(service: Process): string {
     return this.databases[service].url;
   }
 
-  isRunning(service: Service): boolean {
+  isRunning(service: Process): boolean {
     return this.processes.get(service)?.running ?? false;
   }
 
-  /** Starts `service` and waits until GET /readyz is 200 (broker, database, every subscription). */
-  async start(service: Service): Promise<void> {
+  /**
+   * Starts `service` and waits until GET /readyz is 200 (broker, database, every subscription).
+   * Payment's first start starts the gateway it charges through, if nothing has yet.
+   */
+  async start(service: Process): Promise<void> {
     if (this.isRunning(service)) throw new Error(`${service} is already running`);
+    if (service === 'payment' && !this.processes.has('gateway')) await this.start('gateway');
     const proc = this.spawn(service, this.ports[service]);
     this.processes.set(service, proc);
     await this.waitUntilReady(proc, this.baseUrl(service));
@@ -237,11 +245,13 @@ export class System {
     return proc;
   }
 
-  private spawn(service: Service, port: number): ServiceProcess {
+  private spawn(service: Process, port: number): ServiceProcess {
     return spawnService(
       service,
       {
-        RABBITMQ_URL: this.vhost.urlFor(service),
+        // The gateway has no broker; payment calls it.
+        ...(service === 'gateway' ? {} : { RABBITMQ_URL: this.vhost.urlFor(service) }),
+        ...(service === 'payment' ? { GATEWAY_URL: this.baseUrl('gateway') } : {}),
         DATABASE_URL: this.databases[service].url,
         PORT: String(port),
         HOST: '127.0.0.1',
@@ -253,23 +263,25 @@ export class System {
     );
   }
 
+  /** The gateway first, then the four services together. */
   async startAll(): Promise<void> {
+    if (!this.isRunning('gateway')) await this.start('gateway');
     await Promise.all(SERVICES.map((s) => this.start(s)));
   }
 
   /** Sends `signal` (SIGTERM by default) and waits for the process to exit. */
-  async stop(service: Service, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = STOP_TIMEOUT_MS): Promise<Exit> {
+  async stop(service: Process, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = STOP_TIMEOUT_MS): Promise<Exit> {
     const proc = this.processes.get(service);
     if (!proc) throw new Error(`${service} was never started`);
     return proc.stop(signal, timeoutMs);
   }
 
   /** kill -9: no shutdown hooks, in-flight work lost to the broker's redelivery. */
-  kill(service: Service): Promise<Exit> {
+  kill(service: Process): Promise<Exit> {
     return this.stop(service, 'SIGKILL');
   }
 
-  async restart(service: Service, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  async restart(service: Process, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     await this.stop(service, signal);
     await this.start(service);
   }

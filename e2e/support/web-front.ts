@@ -1,7 +1,7 @@
 import { contracts } from './contracts';
 import { freePort, spawnService, type ServiceProcess, type System } from './system';
 
-/** The web front as a real process (its own `start` script), pointed at `system`'s four services. */
+/** The web front as a real process (its own `start` script), pointed at `system`'s four services and gateway. */
 export async function startWebFront(system: System, env: Record<string, string> = {}): Promise<{ url: string; proc: ServiceProcess }> {
   const port = await freePort();
   const proc = spawnService(
@@ -14,6 +14,7 @@ export async function startWebFront(system: System, env: Record<string, string> 
       PAYMENT_URL: system.baseUrl('payment'),
       INVENTORY_URL: system.baseUrl('inventory'),
       NOTIFICATION_URL: system.baseUrl('notification'),
+      GATEWAY_URL: system.baseUrl('gateway'),
       POLL_INTERVAL_MS: '200',
       ...env,
     },

@@ -21,7 +21,8 @@ until pg_isready -q --host=127.0.0.1 --username="$POSTGRES_USER" --dbname=postgr
   sleep 1
 done
 
-for service in order payment inventory notification; do
+# The card gateway too: a database and role of its own, like the services'.
+for service in order payment inventory notification gateway; do
   var="TROUPE_${service^^}_PASSWORD"
   psql -v ON_ERROR_STOP=1 -q --host=127.0.0.1 --username="$POSTGRES_USER" --dbname=postgres \
     -v role="troupe_${service}" -v db="${service}" -v password="${!var:?$var is not set}" <<'SQL'
@@ -37,7 +38,7 @@ SELECT format('ALTER %s public.%I OWNER TO %I', CASE c.relkind WHEN 'S' THEN 'SE
    AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i')) \gexec
 SQL
 done
-echo "troupe: service roles troupe_order, troupe_payment, troupe_inventory, troupe_notification ready"
+echo "troupe: service roles troupe_order, troupe_payment, troupe_inventory, troupe_notification, troupe_gateway ready"
 touch "$ready"
 
 wait "$server"

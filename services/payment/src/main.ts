@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import { runMain, type ServiceSpec } from '@troupe/platform';
-import { SimulatedGateway } from './adapters/simulated-gateway';
+import { GATEWAY, httpGateway } from './adapters/http-gateway';
 import { loadConfig, type Config } from './config';
-import { paymentFaults, withFaults } from './faults';
 import { subscriptions } from './handlers';
 
 /** The payment service: charges for placed orders, refunds when the stock is not there. */
@@ -10,9 +9,13 @@ export const paymentService = (config: Config): ServiceSpec<Config> => ({
   name: 'payment',
   config,
   migrationsDir: join(__dirname, '..', 'migrations'),
-  compose: ({ pool }) => {
-    const faults = paymentFaults();
-    return { subscriptions: subscriptions(withFaults(new SimulatedGateway(pool), faults)), faults };
+  compose: () => {
+    const gateway = httpGateway({ url: config.GATEWAY_URL, timeoutMs: config.GATEWAY_TIMEOUT_MS });
+    return {
+      subscriptions: subscriptions(gateway),
+      // Only the subscriptions whose handlers met the outage pause (scope 'reporting').
+      dependencies: [{ name: GATEWAY, scope: 'reporting', probe: () => gateway.probe() }],
+    };
   },
 });
 

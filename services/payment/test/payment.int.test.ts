@@ -3,19 +3,21 @@ import { HEADER } from '@troupe/contracts';
 import { inboxPruning, pruneRound } from '@troupe/platform';
 import { anEvent, eventually } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, type Config } from '../src/config';
-import { paymentService } from '../src/main';
-import { expectEnvelope, expectReady, startHarness, type Harness } from '@troupe/service-harness';
+import type { Config } from '../src/config';
+import { expectEnvelope, expectReady, type Harness } from '@troupe/service-harness';
+import { startPaymentWithGateway, type TestGateway } from './gateway';
 
 let payment: Harness<Config>;
+let gateway: TestGateway;
 const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 beforeAll(async () => {
-  payment = await startHarness({ label: 'payment', loadConfig, service: paymentService, publishesOn: 'payment.events', env: { ADMIN_TOKEN } });
+  ({ payment, gateway } = await startPaymentWithGateway('payment', { ADMIN_TOKEN, GATEWAY_TIMEOUT_MS: '1000' }));
 });
 
 afterAll(async () => {
   await payment?.stop();
+  await gateway?.remove();
 });
 
 const anOrderPlaced = (token = 'tok_visa') => anEvent('OrderPlaced', { data: { paymentMethod: { token } } });
@@ -28,8 +30,8 @@ const paymentsOf = async (orderId: string) =>
     )
   ).rows;
 
-const gatewayCalls = async (orderId: string) =>
-  (await payment.running.pool.query<{ calls: number }>('SELECT calls FROM gateway_calls WHERE order_id = $1', [orderId])).rows[0]?.calls ?? 0;
+/** The gateway's ledger for the order, as [kind, idempotency key, outcome]. */
+const ledgerOf = async (orderId: string) => (await gateway.ledger(orderId)).map((e) => [e.kind, e.idempotencyKey, e.outcome]);
 
 const retried = () => payment.metric('troupe_messages_retried_total', { queue: 'payment.order.events', type: 'OrderPlaced' });
 
@@ -58,6 +60,7 @@ describe('on OrderPlaced', () => {
       items: placed.data.items,
     });
     expect(payment.published(placed.orderId, 'PaymentFailed')).toHaveLength(0);
+    expect(await ledgerOf(placed.orderId)).toEqual([['charge', placed.orderId, 'approved']]);
   });
 
   it('when the card is declined, then a DECLINED payment is stored, PaymentFailed is published, and nothing is retried', async () => {
@@ -74,6 +77,7 @@ describe('on OrderPlaced', () => {
     // A decline is an answer, not a failure: the message was handled once and never retried.
     expect(await retried()).toBe(retriedBefore);
     expect(await payment.isDeadLettered(placed.id)).toBe(false);
+    expect(await ledgerOf(placed.orderId)).toEqual([['charge', placed.orderId, 'declined']]);
   });
 
   it('when the payment token is unknown, then the payment is declined as such', async () => {
@@ -94,7 +98,8 @@ describe('on OrderPlaced', () => {
 
     const [completed] = await payment.awaitPublished(placed.orderId, 'PaymentCompleted');
     expectEnvelope(completed!, 'PaymentCompleted', placed.orderId);
-    expect(await gatewayCalls(placed.orderId)).toBe(3);
+    // Three calls under one key, two of them 503: one charge in the gateway's ledger.
+    expect(await ledgerOf(placed.orderId)).toEqual([['charge', placed.orderId, 'approved']]);
     expect(await paymentsOf(placed.orderId)).toEqual([expect.objectContaining({ id: completed!.body.data.paymentId, status: 'CAPTURED' })]);
     expect(await retried()).toBe(retriedBefore + 2);
     // Retries wait on this consumer's own queues, never the DLQ, and leave nothing behind.
@@ -116,6 +121,45 @@ describe('on OrderPlaced', () => {
     );
     expect(await paymentsOf(placed.orderId)).toHaveLength(1);
     await payment.awaitPublished(placed.orderId, 'PaymentCompleted', 1);
+    expect(await ledgerOf(placed.orderId)).toHaveLength(1);
+  });
+
+  it('when the gateway charged but the payment was never recorded (a crash before COMMIT), then the redelivered order charges nothing new', async () => {
+    const placed = anOrderPlaced('tok_visa');
+    // The call the crashed attempt made: the gateway charged under the order id, payment kept nothing.
+    const { paymentMethod, total } = placed.data;
+    const first = await fetch(`${gateway.url}/charges`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'Idempotency-Key': placed.orderId },
+      body: JSON.stringify({ orderId: placed.orderId, token: paymentMethod.token, ...total }),
+    });
+    const charged = (await first.json()) as { id: string };
+
+    await payment.broker.publish('order.events', placed);
+
+    await payment.awaitPublished(placed.orderId, 'PaymentCompleted');
+    expect(await paymentsOf(placed.orderId)).toEqual([expect.objectContaining({ status: 'CAPTURED' })]);
+    expect(await gateway.ledger(placed.orderId)).toEqual([expect.objectContaining({ id: charged.id, kind: 'charge', outcome: 'approved' })]);
+  });
+
+  it('when the gateway cannot be reached, then OrderPlaced waits without spending attempts, and is charged once it is back', async () => {
+    const retriedBefore = await retried();
+    const outages = () => payment.metric('troupe_dependency_outages_total', { dependency: 'gateway' });
+    const outagesBefore = await outages();
+    await gateway.stop();
+    const placed = anOrderPlaced('tok_visa');
+    try {
+      await payment.broker.publish('order.events', placed);
+      await eventually(async () => (await outages()) === outagesBefore + 1, { what: 'the gateway outage noticed' });
+      expect(await payment.metric('troupe_dependency_up', { dependency: 'gateway' })).toBe(0);
+    } finally {
+      await gateway.start();
+    }
+
+    await payment.awaitPublished(placed.orderId, 'PaymentCompleted');
+    expect(await retried()).toBe(retriedBefore);
+    expect(await payment.isDeadLettered(placed.id)).toBe(false);
+    expect(await ledgerOf(placed.orderId)).toEqual([['charge', placed.orderId, 'approved']]);
   });
 
   it('when the same order arrives again as another event (new event id), then it is not charged again', async () => {
@@ -164,6 +208,10 @@ describe('on InventoryRejected', () => {
     expect(await paymentsOf(placed.orderId)).toEqual([
       expect.objectContaining({ id: paymentId, status: 'REFUNDED', refund_reason: 'not enough stock', refunded_at: expect.any(Date) }),
     ]);
+    expect(await ledgerOf(placed.orderId)).toEqual([
+      ['charge', placed.orderId, 'approved'],
+      ['refund', `refund:${placed.orderId}`, 'refunded'],
+    ]);
   });
 
   it('when the rejection arrives twice (redelivered, and republished under a new id), then the customer is refunded once', async () => {
@@ -184,6 +232,7 @@ describe('on InventoryRejected', () => {
     );
     await payment.awaitPublished(placed.orderId, 'PaymentRefunded', 1);
     expect(await paymentsOf(placed.orderId)).toEqual([expect.objectContaining({ status: 'REFUNDED' })]);
+    expect((await ledgerOf(placed.orderId)).filter(([kind]) => kind === 'refund')).toHaveLength(1);
   });
 
   it('when stock is rejected for an order that was never paid, then the event is dead-lettered as permanent, without retries', async () => {
@@ -198,9 +247,9 @@ describe('on InventoryRejected', () => {
 });
 
 describe('health and metrics', () => {
-  it('when the service is connected, then /healthz and /readyz are 200 and /readyz lists both subscriptions consuming', async () => {
+  it('when the service is connected, then /healthz and /readyz are 200 and /readyz lists both subscriptions consuming and the gateway up', async () => {
     expect((await fetch(`${payment.baseUrl}/healthz`)).status).toBe(200);
-    await expectReady(payment.baseUrl, ['payment.order.events', 'payment.inventory.events']);
+    await expectReady(payment.baseUrl, ['payment.order.events', 'payment.inventory.events'], ['gateway']);
   });
 
   it('when events were published, then /metrics counts them by exchange and type', async () => {

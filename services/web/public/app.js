@@ -206,6 +206,21 @@ async function showJourney(orderId) {
     ...journey.deadLetters.map((d) => deadLetterItem(d, { withService: true, onAction: state.token ? (action, selection) => replayHere(action, selection, d.service) : undefined })),
   );
 
+  // The gateway's own ledger: what the card holder sees, one entry per idempotency key.
+  $('journey-gateway').replaceChildren(
+    ...(journey.gatewayEntries.length
+      ? journey.gatewayEntries.map((g) =>
+          el(
+            'li',
+            { 'data-ledger-kind': g.kind, 'data-outcome': g.outcome },
+            el('span', { class: 'outcome' }, `${g.kind} ${g.outcome}`),
+            ` · ${money(g)}${g.declineReason ? ` · ${g.declineReason}` : ''}`,
+            el('span', { class: 'meta' }, `Idempotency-Key ${g.idempotencyKey} · +${ms(g.sincePlacedMs)} since placed`),
+          ),
+        )
+      : [el('li', { class: 'empty' }, 'Nothing charged yet.')]),
+  );
+
   $('journey-notes').replaceChildren(
     ...(journey.notifications.length
       ? journey.notifications.map((n) =>
@@ -355,8 +370,8 @@ function unlocked() {
 // --- operations: fault switches -----------------------------------------------------------------
 
 const LABELS = {
-  paymentGatewayFailureRate: 'Gateway failure rate',
-  paymentGatewayLatencyMs: 'Gateway latency',
+  gatewayFailureRate: 'Gateway failure rate',
+  gatewayLatencyMs: 'Gateway latency',
   notificationDeliveryFailureRate: 'Delivery failure rate',
   inventorySlownessMs: 'Reservation slowness',
 };

@@ -39,6 +39,8 @@ export const configSchema = z.object({
   PAYMENT_URL: httpUrl('http://payment:3001').default('http://127.0.0.1:3001'),
   INVENTORY_URL: httpUrl('http://inventory:3002').default('http://127.0.0.1:3002'),
   NOTIFICATION_URL: httpUrl('http://notification:3003').default('http://127.0.0.1:3003'),
+  /** The card gateway's HTTP API: its ledger (on each journey) and its fault switches. */
+  GATEWAY_URL: httpUrl('http://gateway:3004').default('http://127.0.0.1:3004'),
   /**
    * The services' admin token. Set: the page offers dead letters and fault switches to whoever
    * types the same token; unset: neither exists, here or on the page.

@@ -3,6 +3,7 @@ import {
   isEventType,
   type DeadLetterView,
   type FailedAttemptList,
+  type GatewayEntry,
   type Journey,
   type JourneyHop,
   type JourneyNotification,
@@ -30,12 +31,12 @@ const KINDS: Record<string, JourneyHop['kind']> = {
 
 /**
  * The story of one order: every event in order, who produced it, and the time between hops; the
- * attempts that failed on the way (in whichever service), what the customer was told, and its
- * messages in dead-letter queues.
+ * attempts that failed on the way (in whichever service), the card gateway's charges and refunds,
+ * what the customer was told, and its messages in dead-letter queues.
  */
 export function buildJourney(
   order: OrderView,
-  found: { notifications: JourneyNotification[]; deadLetters: DeadLetterView[]; failedAttempts: ServiceFailedAttempts[] },
+  found: { notifications: JourneyNotification[]; deadLetters: DeadLetterView[]; failedAttempts: ServiceFailedAttempts[]; gatewayEntries?: GatewayEntry[] },
   links: { jaegerUiUrl?: string | undefined; mailpitUrl?: string | undefined },
 ): Journey {
   const placed = Date.parse(order.createdAt);
@@ -70,6 +71,7 @@ export function buildJourney(
     traceId: order.traceId,
     traceUrl: order.traceId && links.jaegerUiUrl ? `${links.jaegerUiUrl}/trace/${order.traceId}` : null,
     notifications: found.notifications,
+    gatewayEntries: (found.gatewayEntries ?? []).map((entry) => ({ ...entry, sincePlacedMs: sincePlaced(entry.createdAt) })),
     deadLetters: found.deadLetters.filter((d) => d.orderId === order.orderId),
     mailpitUrl: links.mailpitUrl ?? null,
   };

@@ -43,6 +43,30 @@ describe('buildJourney', () => {
     expect(journey).toMatchObject({ outcome: 'cancelled', compensated: true, traceUrl: null, mailpitUrl: null });
   });
 
+  it("when the gateway holds a charge and a refund, then the journey shows both with their keys and the time since placed", () => {
+    const orderId = '4b0c0000-0000-4000-8000-000000000001';
+    const entry = (kind: 'charge' | 'refund', outcome: 'approved' | 'refunded', key: string, ms: number) => ({
+      id: `0000000${ms}-0000-4000-8000-000000000000`.slice(-36),
+      kind,
+      idempotencyKey: key,
+      orderId,
+      amountCents: 4000,
+      currency: 'USD',
+      outcome,
+      declineReason: null,
+      createdAt: new Date(Date.UTC(2026, 0, 1) + ms).toISOString(),
+    });
+    const gatewayEntries = [entry('charge', 'approved', orderId, 11), entry('refund', 'refunded', `refund:${orderId}`, 29)];
+
+    const journey = buildJourney(anOrder([['OrderPlaced', 0]], { status: 'CANCELLED' }), { ...none, gatewayEntries }, {});
+
+    expect(journey.gatewayEntries.map((g) => [g.kind, g.idempotencyKey, g.outcome, g.sincePlacedMs])).toEqual([
+      ['charge', orderId, 'approved', 11],
+      ['refund', `refund:${orderId}`, 'refunded', 29],
+    ]);
+    expect(buildJourney(anOrder([['OrderPlaced', 0]], { status: 'PENDING' }), none, {}).gatewayEntries).toEqual([]);
+  });
+
   it("when dead letters are given, then only this order's are kept", () => {
     const mine = { service: 'payment' as const, id: 'e1', type: 'OrderPlaced', queue: 'payment.order.events', reason: 'failed', error: 'x', attempts: 5, lastFailureAt: undefined, replayCount: 0, orderId: '4b0c0000-0000-4000-8000-000000000001' };
     const other = { ...mine, id: 'e2', orderId: 'another' };

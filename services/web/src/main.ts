@@ -1,9 +1,8 @@
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { adminGuard, closeServer, createHttpApp, createLogger, listen, processMetrics, type Logger } from '@troupe/platform';
+import { adminGuard, closeServer, createHttpApp, createLogger, listen, processMetrics, runProcess, type Logger } from '@troupe/platform';
 import { shutdownTelemetry } from '@troupe/telemetry';
-import closeWithGrace from 'close-with-grace';
 import express, { type Express } from 'express';
 import { asyncApiDocument, openApiDocument, type WebSettings } from '@troupe/contracts';
 import { loadConfig, type Config } from './config';
@@ -30,7 +29,7 @@ const CONTENT_SECURITY_POLICY = "default-src 'self'; img-src 'self' data:; style
 export function createWebApp(config: Config, logger: Logger): { app: Express; feed: OrdersFeed } {
   const registry = processMetrics('web');
   const upstream = new Upstream(
-    { order: config.ORDER_URL, payment: config.PAYMENT_URL, inventory: config.INVENTORY_URL, notification: config.NOTIFICATION_URL },
+    { order: config.ORDER_URL, payment: config.PAYMENT_URL, inventory: config.INVENTORY_URL, notification: config.NOTIFICATION_URL, gateway: config.GATEWAY_URL },
     config.UPSTREAM_TIMEOUT_MS,
     config.ADMIN_TOKEN,
   );
@@ -89,24 +88,4 @@ export async function startWeb(config: Config, logger: Logger = createLogger('we
   return { server, port, stop };
 }
 
-async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n`);
-    process.exit(1);
-  }
-  const logger = createLogger('web', config.LOG_LEVEL);
-  const running = await startWeb(config, logger).catch((error: unknown) => {
-    logger.fatal({ err: (error as Error).message }, 'start-up failed');
-    process.exit(1);
-  });
-  closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS, logger }, async ({ signal, err }) => {
-    if (err) logger.error({ err }, 'crashed; shutting down');
-    else logger.info({ signal }, 'shutting down');
-    await running.stop();
-  });
-}
-
-if (require.main === module) void main();
+if (require.main === module) void runProcess('web', loadConfig, startWeb);

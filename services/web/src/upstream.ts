@@ -1,6 +1,9 @@
 import { HttpError } from '@troupe/platform';
 import type { ServiceName } from '@troupe/contracts';
 
+/** What the web front calls: the four services, and the card gateway. */
+export type Upstreamed = ServiceName | 'gateway';
+
 export interface UpstreamResponse<T = unknown> {
   status: number;
   body: T;
@@ -16,17 +19,17 @@ export interface CallOptions {
 }
 
 /**
- * The four services' HTTP APIs, as the web front calls them. A service that does not answer in
+ * The four services' HTTP APIs and the card gateway's, as the web front calls them. A service that does not answer in
  * time is the page's 502, naming the service; its own 4xx answers are passed on as they are.
  */
 export class Upstream {
   constructor(
-    private readonly urls: Record<ServiceName, string>,
+    private readonly urls: Record<Upstreamed, string>,
     private readonly timeoutMs: number,
     private readonly adminToken: string | undefined,
   ) {}
 
-  async call<T = unknown>(service: ServiceName, path: string, options: CallOptions = {}): Promise<UpstreamResponse<T>> {
+  async call<T = unknown>(service: Upstreamed, path: string, options: CallOptions = {}): Promise<UpstreamResponse<T>> {
     const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     if (options.admin && this.adminToken) headers.authorization = `Bearer ${this.adminToken}`;
@@ -53,7 +56,7 @@ export class Upstream {
   }
 
   /** GET that must succeed: anything but 2xx is the page's 502. */
-  async get<T>(service: ServiceName, path: string, options: CallOptions = {}): Promise<T> {
+  async get<T>(service: Upstreamed, path: string, options: CallOptions = {}): Promise<T> {
     const response = await this.call<T>(service, path, options);
     if (response.status >= 300) throw new HttpError(502, `the ${service} service answered ${response.status} to ${path.split('?')[0]}`);
     return response.body;

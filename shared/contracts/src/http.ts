@@ -143,7 +143,11 @@ export type ServiceChecks = z.infer<typeof serviceChecksSchema>;
  */
 export const readinessSchema = z.object({
   status: z.enum(['ready', 'not ready']),
-  checks: z.union([serviceChecksSchema, z.strictObject({}).meta({ description: 'The web front: nothing of its own to check' })]),
+  checks: z.union([
+    serviceChecksSchema,
+    z.strictObject({}).meta({ description: 'The web front: nothing of its own to check' }),
+    z.strictObject({ database: z.boolean() }).meta({ description: 'The card gateway: its database alone' }),
+  ]),
 });
 export type Readiness = z.infer<typeof readinessSchema>;
 

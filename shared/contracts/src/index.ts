@@ -55,6 +55,14 @@ export {
   webStockSchema,
 } from './web';
 export type { DeadLetterView, Journey, JourneyHop, JourneyNotification, OrdersFeedEvent, PlacedOrder, WebDeadLetters, WebFaults, WebSettings, WebStock } from './web';
+export {
+  gatewayChargeRequestSchema,
+  gatewayEntrySchema,
+  gatewayLedgerQuerySchema,
+  gatewayLedgerSchema,
+  gatewayRefundRequestSchema,
+} from './gateway';
+export type { GatewayChargeRequest, GatewayEntry, GatewayLedger, GatewayRefundRequest } from './gateway';
 export { HEADER } from './headers';
 export { HISTOGRAM_METRICS, METRIC } from './metrics';
 export { asyncApiDocument, openApiDocument, WEB_ASSETS } from './published';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { deadLetterSelectionSchema, errorSchema, failedAttemptListSchema, faultChangeSchema, faultFlagsSchema, notificationListSchema, orderListSchema, orderViewSchema } from './http';
+import { gatewayEntrySchema } from './gateway';
 import { SERVICES } from './topology';
 
 /**
@@ -79,6 +80,9 @@ export const journeySchema = z.object({
     .meta({ description: 'What the customer was told (without their address or the text)' }),
   deadLetters: z.array(deadLetterViewSchema).meta({ description: "The order's messages in dead-letter queues (only for a request with the admin token)" }),
   mailpitUrl: z.string().nullable(),
+  gatewayEntries: z
+    .array(gatewayEntrySchema.extend({ sincePlacedMs: z.int().min(0) }))
+    .meta({ description: "The card gateway's charges and refunds for the order, from its own ledger, oldest first (empty while it does not answer)" }),
 });
 export type Journey = z.infer<typeof journeySchema>;
 export type JourneyHop = Journey['hops'][number];
@@ -101,9 +105,9 @@ export type WebDeadLetters = z.infer<typeof webDeadLettersSchema>;
 /** POST /api/admin/dead-letters/{service}/{replay|purge} body: passed to the service. */
 export const webDeadLetterSelectionSchema = deadLetterSelectionSchema;
 
-/** GET /api/admin/faults: the fault switches of the services that have them. */
+/** GET /api/admin/faults: the fault switches of the services that have them, and the card gateway's. */
 export const webFaultsSchema = z.object({
-  services: z.array(z.object({ service, available: z.boolean(), flags: faultFlagsSchema.shape.flags, error: z.string().optional() })),
+  services: z.array(z.object({ service: z.enum([...SERVICES, 'gateway']), available: z.boolean(), flags: faultFlagsSchema.shape.flags, error: z.string().optional() })),
 });
 export type WebFaults = z.infer<typeof webFaultsSchema>;
 

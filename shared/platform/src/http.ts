@@ -95,7 +95,8 @@ export function createHttpApp(options: HttpAppOptions): Express {
         const orderId = (res as unknown as { locals?: { orderId?: string } }).locals?.orderId;
         return orderId ? { orderId } : {};
       },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      // A 503 is an answer the server chose (a dependency away, a transient failure), not a fault in it.
+      customLogLevel: (_req, res, err) => (err || (res.statusCode >= 500 && res.statusCode !== 503) ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
       serializers: {
         req: (req: { method: string; url: string; id: unknown }) => ({ id: req.id, method: req.method, url: req.url }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),

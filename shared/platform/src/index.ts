@@ -1,8 +1,10 @@
 export { adminGuard, hasAdminToken } from './admin';
 export { commonConfig, ConfigError, parseConfig } from './config';
-export { Faults } from './faults';
+export { createPool, migrate } from './db';
+export { faultRoutes, Faults } from './faults';
 export { closeServer, createHttpApp, HttpError, listen, validationError } from './http';
 export { createLogger, type Logger } from './logger';
 export { processMetrics } from './metrics';
+export { runProcess } from './process';
 export { inboxPruning, pruneRound, type PruneTask } from './pruning';
 export { runMain, startService, type BaseConfig, type RunningService, type ServiceSpec } from './service';

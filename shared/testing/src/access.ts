@@ -16,24 +16,26 @@ export interface ServiceAccess {
   dbPassword: string;
 }
 
-export type Access = Record<ServiceName, ServiceAccess>;
+/** A database role alone: the card gateway has a database of its own but no broker user. */
+export type DatabaseAccess = Pick<ServiceAccess, 'dbRole' | 'dbPassword'>;
+
+export type Access = Record<ServiceName, ServiceAccess> & { gateway: DatabaseAccess };
+
+/** Everything with a database of its own: the four services and the card gateway. */
+export const DATABASE_OWNERS = [...SERVICES, 'gateway'] as const;
 
 /** Names for each service's user and role; `suffix` keeps a test run's apart from `make dev`'s. */
 export function newAccess(suffix = ''): Access {
   // Hex: a password starting with '-' would be taken for an option by rabbitmqctl.
   const password = () => randomBytes(20).toString('hex');
   const tail = suffix ? `-${suffix}` : '';
-  return Object.fromEntries(
-    SERVICES.map((service) => [
-      service,
-      {
-        brokerUser: `troupe-${service}${tail}`,
-        brokerPassword: password(),
-        dbRole: `troupe_${service}${tail}`.replace(/-/g, '_'),
-        dbPassword: password(),
-      },
-    ]),
-  ) as Access;
+  const dbRole = (owner: string) => `troupe_${owner}${tail}`.replace(/-/g, '_');
+  return {
+    ...Object.fromEntries(
+      SERVICES.map((service) => [service, { brokerUser: `troupe-${service}${tail}`, brokerPassword: password(), dbRole: dbRole(service), dbPassword: password() }]),
+    ),
+    gateway: { dbRole: dbRole('gateway'), dbPassword: password() },
+  } as Access;
 }
 
 /** Creates (or re-passwords) the broker users; they get permissions per vhost (`vhostDefinitions`). */
@@ -76,11 +78,11 @@ async function withClient<R>(url: string, work: (client: pg.Client) => Promise<R
   }
 }
 
-/** Creates each service's role (login, no superuser, no CREATEDB/CREATEROLE), or resets its password. */
+/** Creates each service's role (and the gateway's) (login, no superuser, no CREATEDB/CREATEROLE), or resets its password. */
 export async function ensureDbRoles(adminUrl: string, access: Access): Promise<void> {
   await withClient(adminUrl, async (client) => {
-    for (const service of SERVICES) {
-      const { dbRole, dbPassword } = access[service];
+    for (const owner of DATABASE_OWNERS) {
+      const { dbRole, dbPassword } = access[owner];
       const exists = (await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [dbRole])).rowCount === 1;
       await client.query(
         `${exists ? 'ALTER' : 'CREATE'} ROLE ${ident(dbRole)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD ${literal(dbPassword)}`,
@@ -117,8 +119,8 @@ export async function ensureServiceDatabase(adminUrl: string, name: string, role
 /** Drops every database the roles own, then the roles. */
 export async function dropDbRoles(adminUrl: string, access: Access): Promise<void> {
   await withClient(adminUrl, async (client) => {
-    for (const service of SERVICES) {
-      const { dbRole } = access[service];
+    for (const owner of DATABASE_OWNERS) {
+      const { dbRole } = access[owner];
       const owned = await client.query<{ datname: string }>(
         'SELECT datname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE r.rolname = $1',
         [dbRole],

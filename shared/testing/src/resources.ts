@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { ServiceName } from '@troupe/contracts';
-import { ensureServiceDatabase, vhostDefinitions, withCredentials, type Access, type ServiceAccess } from './access';
+import { ensureServiceDatabase, vhostDefinitions, withCredentials, type Access, type DatabaseAccess } from './access';
 import { brokerAdmin } from './broker-admin';
 
 const suffix = () => `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
@@ -47,7 +47,7 @@ export interface TestDatabase {
  * that service's role as troupe sets it up (`ensureServiceDatabase`: CONNECT revoked from PUBLIC),
  * and `url` connects as that role; without, `url` connects as the admin.
  */
-export async function createTestDatabase(databaseUrl: string, label = 'test', owner?: ServiceAccess): Promise<TestDatabase> {
+export async function createTestDatabase(databaseUrl: string, label = 'test', owner?: DatabaseAccess): Promise<TestDatabase> {
   const name = `troupe_${label}_${suffix()}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
   if (owner) {
     await ensureServiceDatabase(databaseUrl, name, owner.dbRole);

@@ -8,7 +8,8 @@ import type { PaymentGateway } from './gateway';
 export async function chargeCustomer(uow: UnitOfWork, gateway: PaymentGateway, order: TypedEvent<'OrderPlaced'>): Promise<void> {
   const { customer, items, total, paymentMethod } = order.data;
   // The inbox stops a redelivered event; this stops the same order arriving as another event
-  // (re-published by hand, say). A real gateway would also get the order id as idempotency key.
+  // (re-published by hand, say). Neither helps when the gateway charged and we crashed before
+  // COMMIT: the gateway's idempotency key, the order id, does (adapters/http-gateway.ts).
   if (await findPayment(uow.db, order.orderId)) return;
   const result = await gateway.charge({ orderId: order.orderId, token: paymentMethod.token, ...total });
   const id = randomUUID();

@@ -4,8 +4,8 @@ import type { Express, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import type { Upstream } from '../upstream';
 
-/** The services that have fault switches. */
-export const FAULTY_SERVICES = ['payment', 'inventory', 'notification'] as const;
+/** What has fault switches: the card gateway (failures, latency), inventory and notification. */
+export const FAULTY_SERVICES = ['gateway', 'inventory', 'notification'] as const;
 const serviceName = z.enum(FAULTY_SERVICES);
 // The service checks each flag's range and name; this only keeps the shape honest.
 const change = webFaultChangeSchema;

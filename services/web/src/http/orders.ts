@@ -1,5 +1,5 @@
 import { HttpError } from '@troupe/platform';
-import { SERVICES, type FailedAttemptList, type NotificationList, type OrderView, type PlacedOrder } from '@troupe/contracts';
+import { SERVICES, type FailedAttemptList, type GatewayEntry, type NotificationList, type OrderView, type PlacedOrder } from '@troupe/contracts';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import { buildJourney, type DeadLetterView, type ServiceFailedAttempts } from '../journey';
@@ -48,15 +48,20 @@ export function orderRoutes(app: Express, deps: OrderRoutesDeps): void {
     if (found.status === 404) throw new HttpError(404, `no order ${id.data}`);
     if (found.status !== 200) throw new HttpError(502, `the order service answered ${found.status}`);
     const admin = await isAdmin(deps.adminGuard, req, res);
-    const [notifications, deadLetters, failedAttempts] = await Promise.all([
+    const [notifications, deadLetters, failedAttempts, gatewayEntries] = await Promise.all([
       upstream
         .get<NotificationList>('notification', `/notifications?orderId=${id.data}`)
         .then((r) => r.notifications.map(({ id: _id, orderId: _orderId, ...told }) => told))
         .catch(() => []),
       admin ? deadLettersFor(upstream) : Promise.resolve([]),
       failedAttemptsFor(upstream, id.data, admin),
+      // The card gateway's own record of the order's charges and refunds.
+      upstream
+        .get<{ entries: GatewayEntry[] }>('gateway', `/ledger?orderId=${id.data}`)
+        .then((r) => r.entries)
+        .catch(() => []),
     ]);
-    res.json(buildJourney(found.body, { notifications, deadLetters, failedAttempts }, deps.links));
+    res.json(buildJourney(found.body, { notifications, deadLetters, failedAttempts, gatewayEntries }, deps.links));
   });
 }
 

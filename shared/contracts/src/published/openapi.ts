@@ -22,12 +22,13 @@ import {
 } from '../http';
 import { journeySchema, ordersFeedEventSchema, placedOrderSchema, webDeadLettersSchema, webFaultsSchema, webSettingsSchema, webStockSchema } from '../web';
 import { SERVICES, type ServiceName } from '../topology';
+import { GATEWAY_SCHEMAS, GATEWAY_SERVER, gatewayPaths } from './gateway-openapi';
 import { jsonSchema } from './json-schema';
 
 const PORTS: Record<ServiceName, number> = { order: 3000, payment: 3001, inventory: 3002, notification: 3003 };
 const server = (service: ServiceName) => ({ url: `http://localhost:${PORTS[service]}`, description: `the ${service} service` });
 const ALL = SERVICES.map(server);
-const FAULTY = (['payment', 'inventory', 'notification'] as const).map(server);
+const FAULTY = [GATEWAY_SERVER, ...(['inventory', 'notification'] as const).map(server)];
 const WEB = { url: 'http://localhost:8080', description: 'the web front (the page and its API)' };
 /** The files of the page, served as they are (services/web/public; a test keeps the list current). */
 export const WEB_ASSETS = ['app.js', 'index.html', 'style.css'] as const;
@@ -92,7 +93,7 @@ export function openApiDocument() {
       title: 'troupe HTTP APIs',
       version: '1.0.0',
       description:
-        'The order, payment, inventory and notification services, and the web front over them. Every 4xx and 5xx answer is JSON: `{ error, details? }`, a 400 naming each invalid field; so is the 400 to a request the HTTP parser cannot read, on any path. A path that is not here is 404.',
+        'The order, payment, inventory and notification services, the card gateway payment charges through, and the web front over them. Every 4xx and 5xx answer is JSON: `{ error, details? }`, a 400 naming each invalid field; so is the 400 to a request the HTTP parser cannot read, on any path. A path that is not here is 404.',
       license: { name: 'MIT', identifier: 'MIT' },
     },
     servers: ALL,
@@ -102,6 +103,7 @@ export function openApiDocument() {
       { name: 'notifications' },
       { name: 'operations' },
       { name: 'admin', description: 'Only when ADMIN_TOKEN is set' },
+      { name: 'gateway', description: 'The card gateway (:3004): charges and refunds under the caller\'s idempotency key, and its ledger' },
       { name: 'web', description: 'The web front (:8080): the page and the API it calls, over the four services\' HTTP APIs' },
     ],
     paths: withCommonResponses({
@@ -188,11 +190,11 @@ export function openApiDocument() {
         },
       },
       '/healthz': {
-        servers: [...ALL, WEB],
+        servers: [...ALL, GATEWAY_SERVER, WEB],
         get: { operationId: 'health', tags: ['operations'], summary: 'The process is up', responses: { '200': json('Health', 'Up') } },
       },
       '/readyz': {
-        servers: [...ALL, WEB],
+        servers: [...ALL, GATEWAY_SERVER, WEB],
         get: {
           operationId: 'readiness',
           tags: ['operations'],
@@ -201,7 +203,7 @@ export function openApiDocument() {
         },
       },
       '/metrics': {
-        servers: [...ALL, WEB],
+        servers: [...ALL, GATEWAY_SERVER, WEB],
         get: {
           operationId: 'metrics',
           tags: ['operations'],
@@ -255,10 +257,13 @@ export function openApiDocument() {
           responses: { '200': json('FaultFlags', 'Every switch, after the change'), '400': error('An unknown switch or a value out of range; details name it'), '401': adminErrors['401'], '404': noAdmin },
         },
       },
+      ...gatewayPaths(),
       ...webPaths(),
     }),
     components: {
-      schemas: Object.fromEntries((Object.keys(SCHEMAS) as SchemaName[]).map((name) => [name, jsonSchema(SCHEMAS[name][0], 'draft-2020-12', SCHEMAS[name][1])])),
+      schemas: Object.fromEntries(
+        [...Object.entries(SCHEMAS), ...Object.entries(GATEWAY_SCHEMAS)].map(([name, [schema, io]]) => [name, jsonSchema(schema, 'draft-2020-12', io)]),
+      ),
       securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' } },
     },
   };
@@ -373,7 +378,7 @@ function webPaths() {
     ),
     '/api/admin/faults': {
       ...web,
-      get: { ...webAdmin, operationId: 'webFaults', summary: 'The fault switches of payment, inventory and notification', responses: { '200': json('WebFaults', 'Per service'), '401': adminErrors['401'], '404': noAdmin } },
+      get: { ...webAdmin, operationId: 'webFaults', summary: 'The fault switches of the card gateway, inventory and notification', responses: { '200': json('WebFaults', 'Per service'), '401': adminErrors['401'], '404': noAdmin } },
     },
     '/api/admin/faults/{service}': {
       ...web,
@@ -381,7 +386,7 @@ function webPaths() {
         ...webAdmin,
         operationId: 'webSetFaults',
         summary: "Change one service's fault switches (its PUT /admin/faults)",
-        parameters: [{ name: 'service', in: 'path', required: true, schema: { type: 'string', enum: ['payment', 'inventory', 'notification'] } }],
+        parameters: [{ name: 'service', in: 'path', required: true, schema: { type: 'string', enum: ['gateway', 'inventory', 'notification'] } }],
         requestBody: { required: true, content: { 'application/json': { schema: ref('FaultChange') } } },
         responses: { '200': json('FaultFlags', 'Every switch, after the change'), '400': error('An unknown switch or a value out of range; details name it'), '401': adminErrors['401'], '404': error('No fault switches there, or ADMIN_TOKEN is not set'), '502': upstreamError },
       },

@@ -1,0 +1,29 @@
+import { parseConfig } from '@troupe/platform';
+import { z } from 'zod';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** Every variable the gateway reads, validated once at start-up (see README). */
+export const configSchema = z.object({
+  /** The gateway's own Postgres database: its ledger. */
+  DATABASE_URL: z
+    .string()
+    .refine((value) => URL.canParse(value) && /^postgres(ql)?:$/.test(new URL(value).protocol), 'must be a URL like postgres://user@host:5432/db')
+    .default('postgres://postgres@localhost:5432/gateway'),
+  /** Connections in the gateway's Postgres pool. */
+  DATABASE_POOL_SIZE: int(1, 100).default(10),
+  /** HTTP port (0: any free port). */
+  PORT: int(0, 65535).default(3004),
+  /** Interface to listen on: loopback by default; containers set 0.0.0.0. */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** pino level. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Bearer token for the fault switches (/admin/faults); unset = no admin routes. */
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Longest graceful shutdown before the process is killed. */
+  SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => parseConfig(configSchema, env);

@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { decide } from './tokens';
+
+describe('decide', () => {
+  it('when the token is tok_visa, then the charge is approved', () => {
+    expect(decide('tok_visa', 0)).toEqual({ outcome: 'approved' });
+  });
+
+  it('when the token is tok_declined, then the charge is declined as such', () => {
+    expect(decide('tok_declined', 0)).toEqual({ outcome: 'declined', reason: 'card declined' });
+  });
+
+  it('when the token is tok_flaky, then its first two attempts fail transiently and the third is approved', () => {
+    expect(decide('tok_flaky', 0)).toEqual({ outcome: 'transient', message: 'gateway timed out (simulated, attempt 1 of 3)' });
+    expect(decide('tok_flaky', 1)).toEqual({ outcome: 'transient', message: 'gateway timed out (simulated, attempt 2 of 3)' });
+    expect(decide('tok_flaky', 2)).toEqual({ outcome: 'approved' });
+  });
+
+  it('when the token is unknown, then the charge is declined as unknown', () => {
+    expect(decide('tok_stolen', 0)).toEqual({ outcome: 'declined', reason: 'unknown payment token' });
+  });
+});
