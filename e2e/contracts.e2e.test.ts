@@ -91,21 +91,30 @@ describe('every route against the published document', () => {
       expect(await statusOf(service, 'POST', '/admin/dlq/purge', { body: JSON.stringify({ everything: true }), headers: admin })).toBe(400);
       expect(await statusOf(service, 'POST', '/admin/dlq/purge', { body: 'all', headers: { ...admin, 'content-type': 'text/plain' } })).toBe(415);
     }
-    for (const service of ['payment', 'inventory', 'notification'] as const) {
+    for (const service of ['gateway', 'inventory', 'notification'] as const) {
       expect(await statusOf(service, 'GET', '/admin/faults', { headers: admin })).toBe(200);
       expect(await statusOf(service, 'GET', '/admin/faults')).toBe(401);
       expect(await statusOf(service, 'PUT', '/admin/faults', { body: JSON.stringify({ nope: 1 }), headers: admin })).toBe(400);
     }
-    // A charge dead-lettered by the fault switch, then replayed with the switch off.
-    expect(await statusOf('payment', 'PUT', '/admin/faults', { body: JSON.stringify({ paymentGatewayFailureRate: 1 }), headers: admin })).toBe(200);
+    expect(await statusOf('payment', 'GET', '/admin/faults', { headers: admin })).toBe(404);
+    // A charge dead-lettered by the gateway's fault switch, then replayed with the switch off.
+    expect(await statusOf('gateway', 'PUT', '/admin/faults', { body: JSON.stringify({ gatewayFailureRate: 1 }), headers: admin })).toBe(200);
     const order = await placeOrder(ctx.system);
     await expect
       .poll(async () => ((await (await fetch(url('payment', '/admin/dlq'), { headers: admin })).json()) as { count: number }).count, { timeout: 30_000, interval: 250 })
       .toBe(1);
-    expect(await statusOf('payment', 'PUT', '/admin/faults', { body: JSON.stringify({ paymentGatewayFailureRate: 0 }), headers: admin })).toBe(200);
+    expect(await statusOf('gateway', 'PUT', '/admin/faults', { body: JSON.stringify({ gatewayFailureRate: 0 }), headers: admin })).toBe(200);
     expect(await statusOf('payment', 'POST', '/admin/dlq/replay', { body: JSON.stringify({ all: true }), headers: admin })).toBe(200);
     await reaches(ctx.system, order.orderId, 'COMPLETED');
     expect(await statusOf('payment', 'GET', `/failed-attempts?orderId=${order.orderId}`, { headers: admin })).toBe(200);
+    // The gateway's own routes: the ledger, a charge replayed under its key, a bad request.
+    expect(await statusOf('gateway', 'GET', `/ledger?orderId=${order.orderId}`)).toBe(200);
+    expect(await statusOf('gateway', 'GET', '/ledger')).toBe(400);
+    const charge = { orderId: order.orderId, amountCents: 100, currency: 'USD', token: 'tok_visa' };
+    expect(await statusOf('gateway', 'POST', '/charges', { body: JSON.stringify(charge), headers: { 'idempotency-key': `contracts-${order.orderId}` } })).toBe(201);
+    const replayed = await ask('gateway', 'POST', '/charges', { body: JSON.stringify(charge), headers: { 'idempotency-key': `contracts-${order.orderId}` } });
+    expect([replayed.status, replayed.headers.get('idempotent-replayed')]).toEqual([201, 'true']);
+    expect(await statusOf('gateway', 'POST', '/charges', { body: JSON.stringify({ ...charge, amountCents: 'lots' }), headers: { 'idempotency-key': 'contracts-bad' } })).toBe(400);
   });
 
   it("when the web front's routes are asked, refusals and revalidations included, then each answer is the documented one", async () => {
@@ -118,10 +127,10 @@ describe('every route against the published document', () => {
     expect(await statusOf('web', 'GET', `/api/orders/${order.orderId}/journey`, { headers: admin })).toBe(200);
     expect(await statusOf('web', 'GET', `/api/orders/${randomUUID()}/journey`)).toBe(404);
     expect(await statusOf('web', 'GET', '/api/orders/nope/journey')).toBe(400);
-    expect(await statusOf('web', 'PUT', '/api/admin/faults/payment', { body: JSON.stringify({ paymentGatewayFailureRate: 0 }), headers: admin })).toBe(200);
-    expect(await statusOf('web', 'PUT', '/api/admin/faults/payment', { body: JSON.stringify({ paymentGatewayFailureRate: 2 }), headers: admin })).toBe(400);
-    expect(await statusOf('web', 'PUT', '/api/admin/faults/order', { body: JSON.stringify({ paymentGatewayFailureRate: 0 }), headers: admin })).toBe(404);
-    expect(await statusOf('web', 'PUT', '/api/admin/faults/payment', { body: JSON.stringify({ paymentGatewayFailureRate: 0 }) })).toBe(401);
+    expect(await statusOf('web', 'PUT', '/api/admin/faults/gateway', { body: JSON.stringify({ gatewayFailureRate: 0 }), headers: admin })).toBe(200);
+    expect(await statusOf('web', 'PUT', '/api/admin/faults/gateway', { body: JSON.stringify({ gatewayFailureRate: 2 }), headers: admin })).toBe(400);
+    expect(await statusOf('web', 'PUT', '/api/admin/faults/payment', { body: JSON.stringify({ gatewayFailureRate: 0 }), headers: admin })).toBe(404);
+    expect(await statusOf('web', 'PUT', '/api/admin/faults/gateway', { body: JSON.stringify({ gatewayFailureRate: 0 }) })).toBe(401);
     expect(await statusOf('web', 'POST', '/api/admin/dead-letters/payment/purge', { body: JSON.stringify({ ids: ['none'] }), headers: admin })).toBe(200);
     expect(await statusOf('web', 'POST', '/api/admin/dead-letters/payment/replay', { body: JSON.stringify({ nope: true }), headers: admin })).toBe(400);
     expect(await statusOf('web', 'POST', '/api/admin/dead-letters/nope/purge', { body: JSON.stringify({ ids: ['none'] }), headers: admin })).toBe(404);

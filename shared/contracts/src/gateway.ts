@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { textSchema } from './events';
 
 /**
  * The card gateway's HTTP API (services/gateway, :3004): charges and refunds, each under the
@@ -6,7 +7,8 @@ import { z } from 'zod';
  * front and the tests read the ledger.
  */
 
-const amountCents = z.int().min(1).max(100_000_000);
+// Up to what a Postgres integer holds: every order total troupe accepts fits (100 lines of 1,000).
+const amountCents = z.int().min(1).max(2_147_483_647);
 const currency = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code like USD');
 const reference = (what: string) => z.string().regex(/^[\x21-\x7e]{1,100}$/, `must be ${what}: 1-100 printable ASCII characters`);
 
@@ -15,7 +17,8 @@ export const gatewayChargeRequestSchema = z.strictObject({
   orderId: reference('the order it pays for'),
   amountCents,
   currency,
-  token: reference('a card token'),
+  // What an order accepts as a token: an unknown one is declined, never refused as a bad request.
+  token: textSchema(1, 200),
 });
 export type GatewayChargeRequest = z.infer<typeof gatewayChargeRequestSchema>;
 

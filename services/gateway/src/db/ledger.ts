@@ -40,6 +40,13 @@ export const underLocks =
   (pool: Pool): UnderLocks =>
   async (locks, work) => {
     const client = await pool.connect();
+    // A checked-out client has no 'error' listener of the pool's: a connection lost mid-transaction
+    // (a statement timed out, the server restarted) would be an uncaught error and end the process.
+    let broken = false;
+    const onLost = () => {
+      broken = true;
+    };
+    client.on('error', onLost);
     try {
       await client.query('BEGIN');
       for (const name of [...locks].sort()) await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [name]);
@@ -47,10 +54,13 @@ export const underLocks =
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
       throw error;
     } finally {
-      client.release();
+      client.removeListener('error', onLost);
+      client.release(broken);
     }
   };
 

@@ -40,6 +40,11 @@ export function httpGateway({ url, timeoutMs }: HttpGatewayOptions): PaymentGate
     const answer = (await response.json().catch(() => undefined)) as unknown;
     const said = (answer as { error?: unknown } | undefined)?.error;
     const reason = typeof said === 'string' ? said : `HTTP ${response.status}`;
+    // A 503 naming a dependency of the gateway's own (its database) is the gateway's outage, as
+    // an unreachable gateway is: the subscription pauses, no attempt is spent.
+    if (response.status === 503 && typeof (answer as { dependency?: unknown } | undefined)?.dependency === 'string') {
+      throw new DependencyError(GATEWAY, new Error(reason));
+    }
     if (response.status >= 500 || TRY_AGAIN.has(response.status)) throw new TransientGatewayError(reason);
     if (response.status >= 400) throw new PermanentError(`gateway refused ${path} (${response.status}): ${reason}`);
     const entry = gatewayEntrySchema.safeParse(answer);
@@ -57,8 +62,10 @@ export function httpGateway({ url, timeoutMs }: HttpGatewayOptions): PaymentGate
       await call('/refunds', `refund:${orderId}`, { orderId, amountCents, currency });
     },
     async probe(): Promise<void> {
-      const response = await fetch(new URL('/healthz', url), { signal: AbortSignal.timeout(timeoutMs) });
-      if (!response.ok) throw new Error(`gateway /healthz answered ${response.status}`);
+      // Ready, not only alive: a gateway whose database is away answers /healthz but charges nothing.
+      const response = await fetch(new URL('/readyz', url), { signal: AbortSignal.timeout(timeoutMs) });
+      await response.body?.cancel();
+      if (!response.ok) throw new Error(`gateway /readyz answered ${response.status}`);
     },
   };
 }
