@@ -213,7 +213,7 @@ async function showJourney(orderId) {
           el(
             'li',
             { 'data-ledger-kind': g.kind, 'data-outcome': g.outcome },
-            el('span', { class: 'outcome' }, `${g.kind} ${g.outcome}`),
+            el('span', { class: 'outcome' }, g.kind === 'refund' ? 'refunded' : `charge ${g.outcome}`),
             ` · ${money(g)}${g.declineReason ? ` · ${g.declineReason}` : ''}`,
             el('span', { class: 'meta' }, `Idempotency-Key ${g.idempotencyKey} · +${ms(g.sincePlacedMs)} since placed`),
           ),
