@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { useSystem } from '../support/hooks';
 import { ledgerCounts, ledgerTotals, streamOrders } from './load';
-import { expectAllInvariants, injectPoison, LADDER_MS, lastCompletion, report, SHORT_LADDER } from './outage-run';
+import { expectAllInvariants, injectPoison, LADDER_MS, lastCompletion, report, SHORT_LADDER, streamWithOutage } from './outage-run';
 
 // The card gateway is a dependency of its own (services/gateway), with its ledger in its own
 // database. Killed for far longer than the retry ladder, payment pauses the subscription that met
@@ -20,19 +20,11 @@ afterEach(async () => {
 describe('with the card gateway gone', () => {
   it('when the gateway is SIGKILLed and stays down for longer than the whole retry ladder during a stream, then nothing is dead-lettered and every order is charged once when it is back', async () => {
     poison.push(await injectPoison(ctx.broker));
-    let downAt = 0;
-    let returnedAt = 0;
-    let readyzWhileDown: { status: number; body: { checks: { dependencies: Record<string, { up: boolean }> } } } | undefined;
-    const placed = await streamOrders(ctx.system, { perSecond: 10, durationMs: 18_000 }, async () => {
-      await sleep(3_000);
-      await ctx.system.kill('gateway');
-      downAt = Date.now();
-      await sleep(OUTAGE_MS / 2);
-      const ready = await fetch(`${ctx.system.baseUrl('payment')}/readyz`);
-      readyzWhileDown = { status: ready.status, body: (await ready.json()) as never };
-      await sleep(OUTAGE_MS / 2);
-      await ctx.system.start('gateway');
-      returnedAt = Date.now();
+    const { placed, downAt, returnedAt, readyzWhileDown } = await streamWithOutage(ctx.system, {
+      outageMs: OUTAGE_MS,
+      watched: 'payment',
+      takeAway: async () => void (await ctx.system.kill('gateway')),
+      bringBack: () => ctx.system.start('gateway'),
     });
 
     expect(readyzWhileDown?.status).toBe(503);

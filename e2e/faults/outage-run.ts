@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { TestBroker } from '@troupe/testing';
 import { expect } from 'vitest';
 import { deadLetterRows, deadLetters, sql } from '../support/api';
-import type { System } from '../support/system';
-import { checkInvariants, noViolations, stockLedger, type Placed } from './load';
+import type { Service, System } from '../support/system';
+import { checkInvariants, noViolations, stockLedger, streamOrders, type Placed } from './load';
 
 /**
  * What the dependency-outage runs share: a short retry ladder (200 + 400 + 800 ms, so every outage
@@ -52,4 +52,36 @@ export function report(run: string, figures: { placed: Placed[]; outageMs: numbe
     `${run}: ${figures.placed.length} orders ${JSON.stringify(byKind)}, outage ${(figures.outageMs / 1000).toFixed(1)} s ` +
       `(ladder ${LADDER_MS / 1000} s), DLQs after ${JSON.stringify(figures.depths)}, last order done ${(figures.recoveryMs / 1000).toFixed(1)} s after the dependency returned`,
   );
+}
+
+/** What a dependent service's /readyz said while the dependency was away. */
+export interface ReadyzWhileDown {
+  status: number;
+  body: { checks: { dependencies: Record<string, { up: boolean }> } };
+}
+
+/**
+ * A stream of orders (10/s for 18 s) with a dependency taken away 3 s in for `outageMs`, and the
+ * `watched` service's /readyz read halfway through the outage.
+ */
+export async function streamWithOutage(
+  system: System,
+  { outageMs, watched, takeAway, bringBack }: { outageMs: number; watched: Service; takeAway: () => Promise<void>; bringBack: () => Promise<void> },
+): Promise<{ placed: Placed[]; downAt: number; returnedAt: number; readyzWhileDown: ReadyzWhileDown | undefined }> {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  let downAt = 0;
+  let returnedAt = 0;
+  let readyzWhileDown: ReadyzWhileDown | undefined;
+  const placed = await streamOrders(system, { perSecond: 10, durationMs: 18_000 }, async () => {
+    await sleep(3_000);
+    await takeAway();
+    downAt = Date.now();
+    await sleep(outageMs / 2);
+    const ready = await fetch(`${system.baseUrl(watched)}/readyz`);
+    readyzWhileDown = { status: ready.status, body: (await ready.json()) as ReadyzWhileDown['body'] };
+    await sleep(outageMs / 2);
+    await bringBack();
+    returnedAt = Date.now();
+  });
+  return { placed, downAt, returnedAt, readyzWhileDown };
 }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from '../support/api';
 import { useSystem } from '../support/hooks';
 import { streamOrders } from './load';
-import { expectAllInvariants, injectPoison, LADDER_MS, lastCompletion, report, SHORT_LADDER } from './outage-run';
+import { expectAllInvariants, injectPoison, LADDER_MS, lastCompletion, report, SHORT_LADDER, streamWithOutage } from './outage-run';
 import { SmtpSink } from './smtp-sink';
 
 // The notification service's SMTP server gone for far longer than the retry ladder (decision
@@ -23,19 +23,11 @@ const ctx = useSystem('smtpdown', () => ({ ...SHORT_LADDER, SMTP_URL: sink.url }
 describe('with the SMTP server gone', () => {
   it('when the SMTP server is down for longer than the whole retry ladder during a stream, then nothing is dead-lettered and every customer is told once it is back', async () => {
     poison.push(await injectPoison(ctx.broker));
-    let downAt = 0;
-    let returnedAt = 0;
-    let readyzWhileDown: { status: number; body: { checks: { dependencies: Record<string, { up: boolean }> } } } | undefined;
-    const placed = await streamOrders(ctx.system, { perSecond: 10, durationMs: 18_000 }, async () => {
-      await sleep(3_000);
-      await sink.stop();
-      downAt = Date.now();
-      await sleep(OUTAGE_MS / 2);
-      const ready = await fetch(`${ctx.system.baseUrl('notification')}/readyz`);
-      readyzWhileDown = { status: ready.status, body: (await ready.json()) as never };
-      await sleep(OUTAGE_MS / 2);
-      await sink.start();
-      returnedAt = Date.now();
+    const { placed, downAt, returnedAt, readyzWhileDown } = await streamWithOutage(ctx.system, {
+      outageMs: OUTAGE_MS,
+      watched: 'notification',
+      takeAway: () => sink.stop(),
+      bringBack: () => sink.start(),
     });
 
     expect(readyzWhileDown?.status).toBe(503);
