@@ -7,6 +7,6 @@ export { Messaging } from './messaging';
 export { ConfirmPublisher } from './publisher';
 export { type Dependency } from './outage';
 export { sharedUnitOfWork, type SharedUnitOfWork } from './shared-unit-of-work';
-export { type RunUnitOfWork } from './unit-of-work';
+export { type RunUnitOfWork, withTransaction } from './unit-of-work';
 export const MIGRATIONS_DIR = require('node:path').join(__dirname, '..', 'migrations') as string;
 export { type FailedAttempt } from './failed-attempts';

@@ -1,6 +1,7 @@
 export { adminGuard, hasAdminToken } from './admin';
 export { commonConfig, ConfigError, parseConfig } from './config';
 export { createPool, migrate } from './db';
+export { withTransaction } from '@troupe/messaging';
 export { faultRoutes, Faults } from './faults';
 export { closeServer, createHttpApp, HttpError, listen, validationError } from './http';
 export { createLogger, type Logger } from './logger';

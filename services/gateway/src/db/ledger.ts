@@ -1,6 +1,7 @@
 import type { GatewayEntry } from '@troupe/contracts';
 import type { Pool, PoolClient } from 'pg';
 import type { LedgerTransaction, StoredEntry, UnderLocks } from '../domain/ledger';
+import { withTransaction } from '@troupe/platform';
 
 type Queryable = Pick<PoolClient, 'query'>;
 
@@ -38,31 +39,13 @@ const toEntry = (row: Row): StoredEntry => ({
  */
 export const underLocks =
   (pool: Pool): UnderLocks =>
-  async (locks, work) => {
-    const client = await pool.connect();
-    // A checked-out client has no 'error' listener of the pool's: a connection lost mid-transaction
-    // (a statement timed out, the server restarted) would be an uncaught error and end the process.
-    let broken = false;
-    const onLost = () => {
-      broken = true;
-    };
-    client.on('error', onLost);
-    try {
-      await client.query('BEGIN');
+  (locks, work) =>
+    // The platform's transaction: a lost connection destroys its client, a COMMIT answered with a
+    // rollback is a failure.
+    withTransaction(pool, async (client) => {
       for (const name of [...locks].sort()) await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [name]);
-      const result = await work(ledgerTransaction(client));
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {
-        broken = true;
-      });
-      throw error;
-    } finally {
-      client.removeListener('error', onLost);
-      client.release(broken);
-    }
-  };
+      return work(ledgerTransaction(client));
+    });
 
 function ledgerTransaction(db: Queryable): LedgerTransaction {
   return {
