@@ -856,11 +856,11 @@ describe('scripts/print-urls.sh', () => {
     expect(published.filter((port) => !script.includes(`127.0.0.1:${port}`))).toEqual([]);
   });
 
-  it("prints the README's list of addresses, line for line (one list, not two)", () => {
+  it("prints docs/operations.md's list of addresses, line for line (one list, not two)", () => {
     const printed = execFileSync('bash', [join(root, 'scripts/print-urls.sh')], { encoding: 'utf8' }).trimEnd();
-    const section = read('README.md').split(/^## /m).find((part) => part.startsWith('Where to look')) ?? '';
+    const section = read('docs/operations.md').split(/^## /m).find((part) => part.startsWith('Where to look')) ?? '';
     const listed = /```text\n([\s\S]*?)\n```/.exec(section)?.[1];
-    expect(listed, 'README.md: a ```text block under "Where to look"').toBeDefined();
+    expect(listed, 'docs/operations.md: a ```text block under "Where to look"').toBeDefined();
     expect(listed).toBe(printed);
   });
 });

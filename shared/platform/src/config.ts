@@ -33,7 +33,7 @@ const brokerUrls = z.string().superRefine((value, ctx) => {
 });
 
 /**
- * The variables every service reads (README.md "Configuration"). Each service extends this with
+ * The variables every service reads (docs/configuration.md). Each service extends this with
  * its own keys in its `config.ts`.
  */
 export function commonConfig(service: string, defaultPort: number) {

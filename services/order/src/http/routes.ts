@@ -18,7 +18,7 @@ export interface OrderRoutesDeps {
   runUnitOfWork: RunUnitOfWork;
   metrics: OrderMetrics;
   idempotencyTtlSeconds: number;
-  /** Bounds on POST /orders under overload (README "Configuration"). */
+  /** Bounds on POST /orders under overload (docs/configuration.md). */
   admission: { maxInFlight: number; maxWaitMs: number };
   /**
    * The transactions POST /orders requests share (docs/decisions/0020): in flight at most, when
