@@ -9,8 +9,17 @@
 const { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } = require('node:fs');
 const { dirname, join } = require('node:path');
 const { SERVICES } = require('@troupe/contracts');
-const { brokerAdmin, discoverBrokerAdmin } = require('@troupe/testing/dist/broker-admin.js');
-const { DATABASE_OWNERS, ensureBrokerUsers, ensureDbRoles, ensureServiceDatabase, newAccess, vhostDefinitions, withCredentials } = require('@troupe/testing/dist/access.js');
+const {
+  brokerAdmin,
+  DATABASE_OWNERS,
+  discoverBrokerAdmin,
+  ensureBrokerUsers,
+  ensureDbRoles,
+  ensureServiceDatabase,
+  newAccess,
+  vhostDefinitions,
+  withCredentials,
+} = require('@troupe/testing');
 
 const CREDENTIALS = join(__dirname, '..', '.tools', 'local-credentials.json');
 const RABBITMQ_ADMIN_URL = process.env.RABBITMQ_ADMIN_URL ?? 'amqp://guest:guest@localhost:5672';

@@ -38,6 +38,25 @@ export function newAccess(suffix = ''): Access {
   } as Access;
 }
 
+/**
+ * A run's own broker users and database roles (`newAccess(suffix)`), created now; `remove` deletes
+ * them and every database the roles own. Nothing is left behind when the creation fails half-way.
+ */
+export async function provisionAccess(admin: BrokerAdmin, adminUrl: string, suffix: string): Promise<{ access: Access; remove: () => Promise<void> }> {
+  const access = newAccess(suffix);
+  const remove = async () => {
+    await Promise.allSettled([deleteBrokerUsers(admin, access), dropDbRoles(adminUrl, access)]);
+  };
+  try {
+    await ensureBrokerUsers(admin, access);
+    await ensureDbRoles(adminUrl, access);
+  } catch (error) {
+    await remove();
+    throw error;
+  }
+  return { access, remove };
+}
+
 /** Creates (or re-passwords) the broker users; they get permissions per vhost (`vhostDefinitions`). */
 export async function ensureBrokerUsers(admin: BrokerAdmin, access: Access): Promise<void> {
   await admin.importDefinitions({

@@ -3,7 +3,7 @@ import amqp from 'amqplib';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { randomBytes } from 'node:crypto';
-import { deleteBrokerUsers, dropDbRoles, ensureBrokerUsers, ensureDbRoles, newAccess } from './access';
+import { provisionAccess } from './access';
 import { brokerAdmin, discoverBrokerAdmin } from './broker-admin';
 
 import './provided';
@@ -93,15 +93,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // carry a suffix of their own, so parallel runs and `make dev` never share (or drop) each other's.
   const adminSpec = await discoverBrokerAdmin(rabbitmqUrl, managementUrl);
   const admin = brokerAdmin(adminSpec);
-  const access = newAccess(`test-${Date.now().toString(36)}${randomBytes(2).toString('hex')}`);
-  const removeAccess = () => Promise.allSettled([deleteBrokerUsers(admin, access), dropDbRoles(databaseUrl!, access)]);
-  try {
-    await ensureBrokerUsers(admin, access);
-    await ensureDbRoles(databaseUrl, access);
-  } catch (error) {
-    await removeAccess();
-    throw error;
-  }
+  const { access, remove: removeAccess } = await provisionAccess(admin, databaseUrl, `test-${Date.now().toString(36)}${randomBytes(2).toString('hex')}`);
 
   project.provide('rabbitmqUrl', rabbitmqUrl);
   project.provide('brokerAdmin', adminSpec);

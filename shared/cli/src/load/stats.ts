@@ -22,7 +22,11 @@ export interface PathSummary {
   p99Ms: number | null;
 }
 
-/** The nearest-rank percentile of ascending `sorted` (null when empty). */
+/**
+ * The nearest-rank percentile of ascending `sorted` (null when empty): the value at rank ⌈p% × n⌉,
+ * the smallest with at least p% of the sample at or below it. `troupe load` and `make bench` both
+ * report this one (exported as `@troupe/cli/stats`).
+ */
 export function percentile(sorted: readonly number[], p: number): number | null {
   if (sorted.length === 0) return null;
   const rank = Math.ceil((p / 100) * sorted.length);

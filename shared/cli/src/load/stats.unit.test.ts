@@ -3,9 +3,14 @@ import { pathPicker } from './paths';
 import { formatTable, percentile, summarize, type Outcome } from './stats';
 
 describe('percentile', () => {
-  it('when asked for p50/p95/p99 of 1..100, then the nearest ranks 50, 95 and 99', () => {
+  it('when asked for p50/p95/p99 of 1..100, then the nearest ranks 50, 95 and 99 (p99 is not the largest)', () => {
     const values = Array.from({ length: 100 }, (_, i) => i + 1);
     expect([percentile(values, 50), percentile(values, 95), percentile(values, 99)]).toEqual([50, 95, 99]);
+  });
+
+  it('when asked for p50 of [1, 2, 3, 4], then 2 (rank ⌈0.5 × 4⌉ = 2, not the value above the middle)', () => {
+    expect(percentile([1, 2, 3, 4], 50)).toBe(2);
+    expect([percentile([1, 2, 3, 4], 25), percentile([1, 2, 3, 4], 75), percentile([1, 2, 3, 4], 100)]).toEqual([1, 3, 4]);
   });
 
   it('when there is one value or none, then that value, or null', () => {

@@ -97,18 +97,15 @@ function batcher(work, max = Infinity) {
   };
 }
 
-/** The outbox consumers' batches and messages, for `stats`. */
-const handled = { batches: 0, messages: 0 };
-
-/** One queue of the outbox reference (described at the top). */
-async function outboxConsumer(connection, databaseUrl, prefetch, deleteRows, { queue, relayTo }) {
+/** One queue of the outbox reference (described at the top); counts its batches and messages in `counts`. */
+async function outboxConsumer(connection, databaseUrl, prefetch, deleteRows, counts, { queue, relayTo }) {
   const client = await pgClient(databaseUrl, 'SET synchronous_commit = on');
   const consume = await connection.createChannel();
   await consume.prefetch(prefetch);
   const publish = relayTo ? await connection.createConfirmChannel() : undefined;
   const handle = batcher(async (batch) => {
-    handled.batches += 1;
-    handled.messages += batch.length;
+    counts.batches += 1;
+    counts.messages += batch.length;
     const ids = batch.map((m) => m.properties.messageId);
     await client.query('BEGIN');
     const claimed = (await run(client, 'claim', [queue, ids])).rows.map((row) => row.event_id);
@@ -143,8 +140,10 @@ async function main() {
   if (topologyName === 'outbox') {
     const deleter = await pgClient(databaseUrl, `${SCHEMA}; SET synchronous_commit = off`);
     const deleteRows = batcher((ids) => run(deleter, 'delete', [ids]));
-    for (const q of topology.queues.filter((q) => q.handled)) await outboxConsumer(connection, databaseUrl, Number(prefetch), deleteRows, q);
-    process.on('message', (m) => m === 'stats' && process.send({ stats: handled }));
+    // The outbox consumers' batches and messages, for `stats`.
+    const counts = { batches: 0, messages: 0 };
+    for (const q of topology.queues.filter((q) => q.handled)) await outboxConsumer(connection, databaseUrl, Number(prefetch), deleteRows, counts, q);
+    process.on('message', (m) => m === 'stats' && process.send({ stats: counts }));
   }
   for (const { queue, relayTo, handled } of topology.queues) {
     if (handled) continue;

@@ -1,7 +1,8 @@
-// The bench's history phase: `orders` orders' worth of rows written straight into the four
-// services' databases with set-based INSERTs (never through the system), as a service holds them
-// after that many orders: every order, its history and its payment, reservation and notification,
-// each consumer's inbox rows, and an idempotency key per order. See docs/benchmarks.md.
+// The history phase's data (history.js): `orders` orders' worth of rows written straight into the
+// four services' databases with set-based INSERTs (never through the system), as a service holds
+// them after that many orders: every order, its history and its payment, reservation and
+// notification, each consumer's inbox rows, and an idempotency key per order. Also the EXPLAIN of
+// each hot-path statement against them. See docs/benchmarks.md.
 const { Client } = require('pg');
 
 // Seeded rows are spread over the last week: inside the inbox's retention and the keys' lifetime,

@@ -1,0 +1,60 @@
+// The amqplib references troupe is measured against (relay.js runs them), each in a process and a
+// vhost of its own: the bench publishes an order's first event and waits for its last.
+const { fork } = require('node:child_process');
+const { randomUUID } = require('node:crypto');
+const { join } = require('node:path');
+const amqp = require('amqplib');
+const { completions } = require('./load');
+const { database, referenceVhost } = require('./start-up');
+
+// An OrderPlaced-sized body (the choreography relay carries events as large as troupe's).
+const EVENT_PADDING = 'x'.repeat(700);
+
+/** `topology`: `hops` (the bare relay), `choreography` or `outbox` (relay.js describes each). */
+async function startReference(run, topology = 'hops') {
+  const [first, last] = topology === 'hops' ? ['b0.events', 'b3.events'] : ['order.events', 'notification.events'];
+  const url = await referenceVhost(run, `troupe-bench-${topology}-${run.stamp}`);
+  const relayArgs = [url, '100', topology, ...(topology === 'outbox' ? [(await database(run, `bench_outbox_${run.stamp}`)).url] : [])];
+  const { outboxMaxBatch } = run.options;
+  const env = { ...process.env, ...(outboxMaxBatch > 0 ? { OUTBOX_MAX_BATCH: String(outboxMaxBatch) } : {}) };
+  const relay = fork(join(__dirname, 'relay.js'), relayArgs, { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  run.started(relay);
+  let stopping = false;
+  run.defer(() => new Promise((r) => (relay.exitCode !== null ? r() : ((stopping = true), relay.once('exit', r), relay.kill('SIGTERM')))));
+  await new Promise((resolve, reject) => {
+    relay.once('message', resolve);
+    relay.once('exit', () => reject(new Error(`the ${topology} reference exited`)));
+  });
+  // A reference that dies mid-run would leave every order of its rounds to time out: end the run.
+  relay.once('exit', (code) => stopping || (console.error(`the ${topology} reference exited (${code}) mid-run`), run.end(1)));
+  const done = await completions(url, last);
+  run.defer(() => done.close());
+  const connection = await amqp.connect(url, { noDelay: true });
+  run.defer(() => connection.close());
+  const channel = await connection.createConfirmChannel();
+  return {
+    pid: relay.pid,
+    /** The outbox reference's consumer batches and messages so far. */
+    stats: () =>
+      new Promise((resolve) => {
+        relay.once('message', (m) => resolve(m.stats));
+        relay.send('stats');
+      }),
+    placeAndWait: async () => {
+      const orderId = randomUUID();
+      const completed = done.wait(orderId);
+      await new Promise((resolve, reject) =>
+        channel.publish(
+          first,
+          '',
+          Buffer.from(JSON.stringify({ id: randomUUID(), orderId, ...(topology === 'hops' ? {} : { data: EVENT_PADDING }) })),
+          { persistent: true, messageId: orderId },
+          (e) => (e ? reject(e) : resolve()),
+        ),
+      );
+      await completed;
+    },
+  };
+}
+
+module.exports = { startReference };
