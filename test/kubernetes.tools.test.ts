@@ -2,7 +2,8 @@
  * deploy/kubernetes, checked without a cluster: the demo overlay is rendered (by the kustomize
  * subset in ./kustomize.ts, and by `kubectl kustomize`, which must agree), every object of a
  * built-in kind is validated against the Kubernetes 1.33 API's JSON schemas (the kubernetes-models
- * package) and the operators' kinds field by field, and the objects must agree with the code:
+ * package) and the operators' kinds against their CRDs' schemas (./crd-schemas.json), and the
+ * objects must agree with the code:
  * ports, probes, the variables each service reads, each service's own broker user, database role
  * and Secrets, the restricted Pod Security Standard, and the network flows troupe needs (./k8s-rules.ts).
  * A tools test: it runs git and kubectl (without kubectl it says so, and fails under CI=true).
@@ -19,6 +20,7 @@ import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
+import Ajv from 'ajv';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { brokerPermissionsOf, exchangeOf, SERVICES as MESSAGING_SERVICES, type ServiceName } from '@troupe/contracts';
@@ -47,8 +49,19 @@ const SCHEMAS: Record<string, { new (data: never): { validate(): void } }> = {
   'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
 };
-/** The operators' kinds: no schema here; the tests below check the fields troupe sets. */
-const OPERATED = ['rabbitmq.com/v1beta1/RabbitmqCluster', 'rabbitmq.com/v1beta1/User', 'rabbitmq.com/v1beta1/Permission', 'rabbitmq.com/v1beta1/Exchange', 'postgresql.cnpg.io/v1/Cluster', 'postgresql.cnpg.io/v1/Database'];
+/**
+ * The operators' kinds, by their CRDs' schemas cut down to the fields the overlay sets
+ * (scripts/crd-schemas.js writes them from the operators' releases): a field a CRD does not have is
+ * refused, as `kubectl apply` refuses it.
+ */
+const CRD_SCHEMAS = JSON.parse(readFileSync(join(__dirname, 'crd-schemas.json'), 'utf8')) as Record<string, { source: string; schema: object }>;
+const crdValidators = Object.fromEntries(Object.entries(CRD_SCHEMAS).map(([kind, { schema }]) => [kind, new Ajv({ strict: false, allErrors: true }).compile(schema)]));
+const crdErrors = (o: K8sObject): string[] => {
+  const validate = crdValidators[`${o.apiVersion}/${o.kind}`];
+  if (!validate) return [`${o.apiVersion} ${o.kind}: no schema in test/crd-schemas.json (run scripts/crd-schemas.js)`];
+  const name = `${o.kind}/${o.metadata.name}`;
+  return validate(o as unknown) ? [] : (validate.errors ?? []).map((e) => `${name}${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`);
+};
 const SERVICES: Record<string, { shape: Record<string, unknown>; safeParse(v: unknown): { success: boolean } }> = {
   order: orderSchema,
   payment: paymentSchema,
@@ -107,10 +120,13 @@ function environmentOf(service: string): { env: Record<string, string>; feeders:
 }
 
 describe('deploy/kubernetes: the demo overlay', () => {
-  it('every object of a built-in kind passes the Kubernetes 1.33 API schema of its kind; the rest are the operators\' kinds', () => {
+  it("every object passes the schema of its kind: the Kubernetes 1.33 API's, or its operator's CRD", () => {
     const failures: string[] = [];
     for (const o of objects) {
-      if (OPERATED.includes(`${o.apiVersion}/${o.kind}`)) continue;
+      if (`${o.apiVersion}/${o.kind}` in CRD_SCHEMAS || /rabbitmq\.com|cnpg\.io/.test(o.apiVersion)) {
+        failures.push(...crdErrors(o));
+        continue;
+      }
       const Model = SCHEMAS[`${o.apiVersion}/${o.kind}`];
       if (!Model) {
         failures.push(`${o.apiVersion} ${o.kind}/${o.metadata.name}: no schema known to this test`);
@@ -128,10 +144,16 @@ describe('deploy/kubernetes: the demo overlay', () => {
     expect([count('User'), count('Permission'), count('Database'), count('Secret')]).toEqual([4, 4, 5, 4 + 5 + 1]);
   });
 
-  it('when a field has the wrong type, then the schema check fails (the check is real)', () => {
+  it('when a field has the wrong type, or a CRD has no such field, then the schema check fails (the check is real)', () => {
     const broken = structuredClone(find('Deployment', 'order')) as K8sObject & { spec: { replicas: unknown } };
     broken.spec.replicas = 'two';
     expect(() => new Deployment(broken as never).validate()).toThrow(/replicas/);
+    const misspelt = structuredClone(find('Cluster', 'troupe-postgres')) as K8sObject & { spec: { managed: { roles: Record<string, unknown>[] } } };
+    (misspelt.spec.managed.roles[0] as Record<string, unknown>).passwordSecrets = { name: 'x' };
+    expect(crdErrors(misspelt).join()).toMatch(/passwordSecrets/);
+    const wrongType = structuredClone(find('Permission', 'troupe-order')) as K8sObject & { spec: { vhost: unknown } };
+    wrongType.spec.vhost = 7;
+    expect(crdErrors(wrongType).join()).toMatch(/vhost/);
   });
 
   it('everything lands in the troupe-demo namespace, which enforces the restricted pod security standard', () => {
