@@ -1,4 +1,5 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { readinessSchema } from '@troupe/contracts';
 import { startService, type RunningService } from '@troupe/platform';
 import { anOrderRequest, createTestDatabase, createTestVhost, eventually, TestBroker, type TestDatabase, type TestVhost } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -78,7 +79,8 @@ afterAll(async () => {
 
 const probe = async (path: string) => {
   const response = await fetch(`${baseUrl}${path}`);
-  return { status: response.status, body: (await response.json()) as { status: string; checks: Record<string, unknown> } };
+  // The published Readiness schema, for both routes.
+  return { status: response.status, body: readinessSchema.parse(await response.json()) as { status: string; checks: Record<string, unknown> } };
 };
 const outboxSize = async () => Number((await order.pool.query('SELECT count(*) FROM troupe_outbox')).rows[0].count);
 
