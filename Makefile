@@ -14,7 +14,7 @@ export PATH := $(NODE_DIR)/bin:$(PATH)
 PNPM := $(CURDIR)/.tools/node_modules/.bin/pnpm
 SERVICES := order payment inventory notification
 
-.PHONY: install build dev access contracts test test-unit test-int test-e2e test-faults up down bench clean
+.PHONY: install build dev access contracts test test-unit test-tools test-int test-e2e test-faults up down bench clean
 
 $(NODE): Dockerfile
 	@echo "installing Node $(NODE_VERSION) ($(NODE_PLATFORM)) into .tools/node"
@@ -51,12 +51,12 @@ access: install
 dev: access
 	node scripts/dev.js gateway $(SERVICES) web
 
-## test: every test against a real broker and database: unit, integration and end-to-end first,
+## test: every test against a real broker and database: unit, tools, integration and end-to-end first,
 ## then the fault-injection suite on its own (it kills processes and stops the broker). The tests'
 ## own types are checked first (the build leaves test files out)
 test: install
 	$(PNPM) exec tsc -p tsconfig.tests.json
-	VITEST_RESULTS=main $(PNPM) exec vitest run --project unit --project int --project e2e
+	VITEST_RESULTS=main $(PNPM) exec vitest run --project unit --project tools --project int --project e2e
 	VITEST_RESULTS=faults $(PNPM) exec vitest run --project faults
 
 test-faults: install
@@ -64,6 +64,8 @@ test-faults: install
 
 test-unit: install
 	$(PNPM) exec vitest run --project unit
+test-tools: install
+	$(PNPM) exec vitest run --project tools
 test-int: install
 	$(PNPM) exec vitest run --project int
 test-e2e: install

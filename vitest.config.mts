@@ -1,9 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-// Suffixes tell tests apart (STYLE.md): *.unit.test.ts (pure, no I/O), *.int.test.ts (one service
-// against the real broker and database, each file in its own vhost and database), *.e2e.test.ts
-// (all four services as real processes).
+// Suffixes tell tests apart (STYLE.md): *.unit.test.ts (pure, no I/O), *.tools.test.ts (the
+// repository's files checked by running a tool: bash, git, Docker Compose, kubectl, promtool, erl),
+// *.int.test.ts (one service against the real broker and database, each file in its own vhost and
+// database), *.e2e.test.ts (all four services as real processes).
 export default defineConfig({
   resolve: {
     // The test helpers are used from source: they import vitest itself, which their CommonJS build cannot.
@@ -28,6 +29,14 @@ export default defineConfig({
           name: 'unit',
           include: ['**/*.unit.test.ts'],
           exclude: ['**/node_modules/**', '**/dist/**'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'tools',
+          include: ['test/**/*.tools.test.ts'],
+          testTimeout: 60_000,
         },
       },
       {

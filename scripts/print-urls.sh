@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prints where everything `docker compose up` started can be reached (used by `make up`).
 # The ports are the ones published in docker-compose.yml, all on 127.0.0.1 only;
-# test/compose.unit.test.ts checks that every published port is listed here.
+# test/compose.tools.test.ts checks that every published port is listed here.
 set -euo pipefail
 
 cat <<URLS

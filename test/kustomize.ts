@@ -6,8 +6,9 @@ import { parseAllDocuments, parse } from 'yaml';
 /**
  * The part of kustomize that deploy/kubernetes uses, so that the manifests can be rendered and
  * validated where no kustomize (or kubectl) is installed: resources (files and directories),
- * `namespace`, `labels`, `images`, `secretGenerator` (envs files, a content hash appended to the
- * name and every reference to it rewritten) and JSON 6902 `patches` (add, replace, remove).
+ * `namespace`, `labels`, `images`, `secretGenerator` (envs files, a `type`, a content hash
+ * appended to the name and every reference to it rewritten unless `options.disableNameSuffixHash`,
+ * `options.labels`) and JSON 6902 `patches` (add, replace, remove).
  * Anything else in a kustomization fails loudly rather than being ignored.
  */
 export type K8sObject = {
@@ -21,7 +22,12 @@ interface Kustomization {
   namespace?: string;
   labels?: { pairs: Record<string, string>; includeSelectors?: boolean }[];
   images?: { name: string; newName?: string; newTag?: string }[];
-  secretGenerator?: { name: string; envs?: string[] }[];
+  secretGenerator?: {
+    name: string;
+    type?: string;
+    envs?: string[];
+    options?: { disableNameSuffixHash?: boolean; labels?: Record<string, string> };
+  }[];
   patches?: { target: { group?: string; version?: string; kind: string; name: string }; patch: string }[];
 }
 
@@ -53,10 +59,15 @@ export function kustomize(dir: string, readEnvFile: (path: string) => string = (
         data[trimmed.slice(0, at)] = Buffer.from(trimmed.slice(at + 1)).toString('base64');
       }
     }
-    const hash = createHash('sha256').update(JSON.stringify(data)).digest('hex').slice(0, 10);
-    const name = `${generator.name}-${hash}`;
-    renamed.set(generator.name, name);
-    objects.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name }, type: 'Opaque', data });
+    const unknownOptions = Object.keys(generator.options ?? {}).filter((key) => !['disableNameSuffixHash', 'labels'].includes(key));
+    if (unknownOptions.length > 0) throw new Error(`secretGenerator ${generator.name}: options not understood here: ${unknownOptions.join(', ')}`);
+    let name = generator.name;
+    if (!generator.options?.disableNameSuffixHash) {
+      name = `${generator.name}-${createHash('sha256').update(JSON.stringify(data)).digest('hex').slice(0, 10)}`;
+      renamed.set(generator.name, name);
+    }
+    const labels = generator.options?.labels;
+    objects.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name, ...(labels ? { labels } : {}) }, type: generator.type ?? 'Opaque', data });
   }
   if (renamed.size > 0) objects = objects.map((o) => renameSecretRefs(o, renamed));
 

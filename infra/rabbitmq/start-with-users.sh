@@ -4,7 +4,7 @@
 # with least-privilege permissions on the vhost "/" (docs/decisions/0012-least-privilege.md).
 # Passwords come from the environment: TROUPE_<SERVICE>_PASSWORD. The operator user is the image's
 # RABBITMQ_DEFAULT_USER. The permissions are those of brokerPermissionsOf() in
-# shared/contracts/src/topology.ts; test/compose.unit.test.ts checks that the two agree.
+# shared/contracts/src/topology.ts; test/compose.tools.test.ts checks that the two agree.
 set -euo pipefail
 
 ready=/tmp/troupe-users-ready

@@ -1,6 +1,6 @@
 /**
  * Every metric troupe's services export, by name (with its unit): the code registers each under
- * this name, and the dashboard (infra/grafana) is held to this list by test/compose.unit.test.ts.
+ * this name, and the dashboard (infra/grafana) is held to this list by test/compose.tools.test.ts.
  */
 export const METRIC = {
   // shared/messaging

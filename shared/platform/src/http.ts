@@ -21,6 +21,12 @@ export interface HttpAppOptions {
   logger: Logger;
   registry: Registry;
   readiness: () => Promise<Readiness>;
+  /**
+   * Whether this replica can take requests, whatever its other dependencies say (GET
+   * /readyz/requests, the Kubernetes readiness probe of a service whose requests need only its
+   * database); unset: no such route.
+   */
+  requestReadiness?: () => Promise<Readiness>;
   /** Largest JSON body accepted (bytes); larger is 413. */
   bodyLimitBytes?: number;
   routes: (app: Express) => void;
@@ -89,7 +95,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.use(
     pinoHttp({
       logger,
-      autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') },
+      autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/readyz/requests', '/metrics'].includes(req.url ?? '') },
       // Routes about an order put its id in res.locals, so the request's log line carries it.
       customProps: (_req, res) => {
         const orderId = (res as unknown as { locals?: { orderId?: string } }).locals?.orderId;
@@ -115,10 +121,12 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' } satisfies Health);
   });
-  app.get('/readyz', async (_req, res) => {
-    const { ready, checks } = await options.readiness();
+  const answerReadiness = (check: () => Promise<Readiness>) => async (_req: Request, res: Response) => {
+    const { ready, checks } = await check();
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks } satisfies ReadinessBody);
-  });
+  };
+  app.get('/readyz', answerReadiness(options.readiness));
+  if (options.requestReadiness) app.get('/readyz/requests', answerReadiness(options.requestReadiness));
   app.get('/metrics', async (_req, res) => {
     res.set('Content-Type', registry.contentType).send(await registry.metrics());
   });

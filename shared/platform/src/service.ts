@@ -127,7 +127,13 @@ export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): 
   const app = createHttpApp({
     logger,
     registry,
-    readiness: () => readiness(pool, messaging),
+    readiness: async () => readiness(await databaseUp(pool), messaging),
+    // The outbox keeps what the service writes while the broker is away: its requests need only
+    // its database (docs/decisions/0027).
+    requestReadiness: async () => {
+      const database = await databaseUp(pool);
+      return { ready: database, checks: { database } };
+    },
     ...(spec.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: spec.bodyLimitBytes }),
     routes: (app) => {
       failedAttemptRoutes(app, messaging, config.ADMIN_TOKEN);
@@ -171,14 +177,18 @@ export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): 
   return { ...ctx, server, port, stop };
 }
 
-async function readiness(pool: Pool, messaging: Messaging): Promise<Readiness> {
-  const database = await Promise.race([
+/** The database answers within 2 s. */
+function databaseUp(pool: Pool): Promise<boolean> {
+  return Promise.race([
     pool.query('SELECT 1').then(
       () => true,
       () => false,
     ),
     new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref()),
   ]);
+}
+
+function readiness(database: boolean, messaging: Messaging): Readiness {
   const { broker, brokerNode, dependencies, subscriptions } = messaging.status();
   const ready = database && broker && subscriptions.every((s) => s.consuming);
   return { ready, checks: { database, broker, brokerNode, dependencies, subscriptions } };

@@ -202,6 +202,17 @@ export function openApiDocument() {
           responses: { '200': json('Readiness', 'Ready'), '503': json('Readiness', 'Not ready; checks say what is missing') },
         },
       },
+      '/readyz/requests': {
+        servers: ALL,
+        get: {
+          operationId: 'requestReadiness',
+          tags: ['operations'],
+          summary: 'This replica can take requests: its database answers (the broker may be away: the outbox keeps what it publishes)',
+          description:
+            "The probe to route requests by (Kubernetes' readinessProbe of the order service): unlike /readyz, which says whether every dependency is there, it leaves the broker out, so a broker outage does not take the order API off the network (docs/decisions/0027).",
+          responses: { '200': json('Readiness', 'Ready; checks hold the database alone'), '503': json('Readiness', 'The database does not answer') },
+        },
+      },
       '/metrics': {
         servers: [...ALL, GATEWAY_SERVER, WEB],
         get: {
