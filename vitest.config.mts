@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-// Suffixes tell tests apart (STYLE.md): *.unit.test.ts (pure, no I/O), *.tools.test.ts (the
+// Suffixes tell tests apart (docs/testing.md): *.unit.test.ts (pure, no I/O), *.tools.test.ts (the
 // repository's files checked by running a tool: bash, git, Docker Compose, kubectl, promtool, erl),
 // *.int.test.ts (one service against the real broker and database, each file in its own vhost and
 // database), *.e2e.test.ts (all four services as real processes).
