@@ -1,5 +1,6 @@
 import { parseBrokerUrls } from '@troupe/messaging';
 import { z } from 'zod';
+import { DEFAULT_SERVER_TIMEOUTS, QUERY_TIMEOUT_MS, type ServerTimeouts } from './db';
 
 /** Thrown at start-up when the environment is not valid; the message names every bad variable. */
 export class ConfigError extends Error {
@@ -33,6 +34,32 @@ const brokerUrls = z.string().superRefine((value, ctx) => {
 });
 
 /**
+ * The server's bounds on each database session (decision 0025); every pool reads them, the
+ * gateway's included.
+ */
+export function databaseTimeouts() {
+  return {
+    /**
+     * Postgres `statement_timeout`: the server cancels a statement running this long. Not below
+     * the pool's own 10 s wait, which gives up first and makes the failure the database's (an
+     * outage, decision 0009); this one ends what the server would otherwise go on running.
+     */
+    DATABASE_STATEMENT_TIMEOUT_MS: int(QUERY_TIMEOUT_MS, 3_600_000).default(DEFAULT_SERVER_TIMEOUTS.statementTimeoutMs),
+    /**
+     * Postgres `idle_in_transaction_session_timeout`: the server ends a session left this long
+     * inside a transaction (its locks released). Above the longest outside call made inside one.
+     */
+    DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: int(1000, 3_600_000).default(DEFAULT_SERVER_TIMEOUTS.idleInTransactionTimeoutMs),
+  };
+}
+
+/** The pool's `ServerTimeouts` from a config holding `databaseTimeouts()`. */
+export const serverTimeoutsOf = (config: { DATABASE_STATEMENT_TIMEOUT_MS: number; DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: number }): ServerTimeouts => ({
+  statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+  idleInTransactionTimeoutMs: config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+});
+
+/**
  * The variables every service reads (docs/configuration.md). Each service extends this with
  * its own keys in its `config.ts`.
  */
@@ -47,6 +74,7 @@ export function commonConfig(service: string, defaultPort: number) {
     DATABASE_URL: url(/^postgres(ql)?:$/, 'postgres://user@host:5432/db').default(`postgres://postgres@localhost:5432/${service}`),
     /** Connections in this service's Postgres pool. */
     DATABASE_POOL_SIZE: int(1, 100).default(20),
+    ...databaseTimeouts(),
     /** HTTP port (0: any free port). */
     PORT: int(0, 65535).default(defaultPort),
     /** Interface to listen on: loopback by default; containers set 0.0.0.0. */

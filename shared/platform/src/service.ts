@@ -11,6 +11,7 @@ import type { Registry } from 'prom-client';
 import { adminGuard, adminRoutes } from './admin';
 import { failedAttemptRoutes } from './failed-attempts';
 import { faultRoutes, type Faults } from './faults';
+import { serverTimeoutsOf } from './config';
 import { createPool, migrate } from './db';
 import { closeServer, createHttpApp, listen, type Readiness } from './http';
 import { createLogger } from './logger';
@@ -31,6 +32,8 @@ export interface BaseConfig {
   RETRY_MAX_ATTEMPTS: number;
   RETRY_BASE_DELAY_MS: number;
   RABBITMQ_GIVE_UP_AFTER_MS: number;
+  DATABASE_STATEMENT_TIMEOUT_MS: number;
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: number;
   SHUTDOWN_TIMEOUT_MS: number;
   INBOX_RETENTION_SECONDS: number;
   PRUNE_INTERVAL_MS: number;
@@ -101,7 +104,7 @@ export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): 
   const logger = spec.logger ?? createLogger(name, config.LOG_LEVEL);
   const registry = processMetrics(name);
 
-  const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE, logger);
+  const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE, logger, serverTimeoutsOf(config));
   await migrate(config.DATABASE_URL, [MIGRATIONS_DIR, spec.migrationsDir], logger);
 
   let fatal: ((error: Error) => void) | undefined;
