@@ -1,12 +1,28 @@
 import type { ConfirmChannel, Options } from 'amqplib';
 import { BrokerUnavailableError, UnroutableError } from './errors';
 
+export interface ConfirmPublisherOptions {
+  /** Longest wait for a publish's confirm (back-pressure included) before the broker counts as away. */
+  confirmTimeoutMs: number;
+  /** A confirm did not come in time: the channel is dropped, and the connection should be too. */
+  onStalled: (reason: string) => void;
+}
+
 /**
  * Publishes on a confirm channel and resolves only once the broker has confirmed the message
  * *and* routed it to at least one queue (`mandatory`: a confirm alone says nothing about routing).
  * Honours back-pressure: when `publish` returns false, later publishes wait for `drain`.
+ *
+ * Every publish is bounded (decision 0025): its caller may hold a transaction and row locks while
+ * it waits (the outbox claim), and a broker under a resource alarm, or one that hangs, never
+ * confirms. Past `confirmTimeoutMs` the publish fails as the broker's outage and the channel is
+ * given up (`ready` turns false, `onStalled` recycles the connection): the event stays in the
+ * outbox and goes out again once the broker is back; a confirm that was merely late makes a
+ * duplicate, which consumers' inboxes absorb.
  */
 export class ConfirmPublisher {
+  constructor(private readonly options: ConfirmPublisherOptions) {}
+
   private channel: ConfirmChannel | undefined;
   private drained: Promise<void> = Promise.resolve();
   /** messageIds the broker returned as unroutable; the return always precedes the confirm. */
@@ -34,6 +50,27 @@ export class ConfirmPublisher {
   }
 
   async publish(exchange: string, routingKey: string, body: Buffer, options: Options.Publish): Promise<void> {
+    const { confirmTimeoutMs, onStalled } = this.options;
+    const channel = this.channel;
+    let timer: NodeJS.Timeout | undefined;
+    const stalled = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const reason = `broker did not confirm ${String(options.messageId ?? '')} within ${confirmTimeoutMs} ms`;
+        reject(new BrokerUnavailableError(reason));
+        if (channel !== undefined && this.channel === channel) {
+          this.channel = undefined;
+          onStalled(reason);
+        }
+      }, confirmTimeoutMs);
+    });
+    try {
+      await Promise.race([this.send(exchange, routingKey, body, options), stalled]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async send(exchange: string, routingKey: string, body: Buffer, options: Options.Publish): Promise<void> {
     await this.drained;
     const channel = this.channel;
     if (!channel) throw new BrokerUnavailableError('not connected to the broker');

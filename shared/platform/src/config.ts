@@ -103,6 +103,12 @@ export function commonConfig(service: string, defaultPort: number) {
     RETRY_BASE_DELAY_MS: int(10, 3_600_000).default(1000),
     /** Exit non-zero (so the orchestrator restarts us) after the broker is away this long. */
     RABBITMQ_GIVE_UP_AFTER_MS: int(1000, 86_400_000).default(300_000),
+    /**
+     * Longest wait for the broker's confirm of a publish. A broker that has not confirmed by then
+     * (a resource alarm, a node that hangs) counts as away: the connection is recycled and the
+     * events stay in the outbox for later (decision 0025).
+     */
+    RABBITMQ_CONFIRM_TIMEOUT_MS: int(100, 600_000).default(10_000),
     /** Bearer token for the /admin endpoints (dead-letter queue); unset = admin endpoints off. */
     ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     /**

@@ -32,6 +32,7 @@ export interface BaseConfig {
   RETRY_MAX_ATTEMPTS: number;
   RETRY_BASE_DELAY_MS: number;
   RABBITMQ_GIVE_UP_AFTER_MS: number;
+  RABBITMQ_CONFIRM_TIMEOUT_MS: number;
   DATABASE_STATEMENT_TIMEOUT_MS: number;
   DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: number;
   SHUTDOWN_TIMEOUT_MS: number;
@@ -123,6 +124,7 @@ export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): 
     spreadAfterMs: config.CONSUMER_SPREAD_AFTER_MS,
     retry: { maxAttempts: config.RETRY_MAX_ATTEMPTS, baseDelayMs: config.RETRY_BASE_DELAY_MS },
     giveUpAfterMs: config.RABBITMQ_GIVE_UP_AFTER_MS,
+    confirmTimeoutMs: config.RABBITMQ_CONFIRM_TIMEOUT_MS,
     onFatal: (error) => fatal?.(error),
   });
   const ctx: ServiceContext<C> = { config, logger, pool, registry, messaging };
