@@ -50,6 +50,8 @@ export interface MessagingOptions {
   giveUpAfterMs?: number;
   /** Longest wait for a publish's confirm; past it the broker counts as away (see `ConfirmPublisher`). */
   confirmTimeoutMs?: number;
+  /** Largest message body handled; a bigger one is dead-lettered without being parsed (see `decodeWithin`). */
+  maxMessageBytes?: number;
   /** AMQP heartbeat, so a dead TCP peer is noticed in seconds rather than minutes. */
   heartbeatSeconds?: number;
   /** Outbox relay safety-net poll interval. */
@@ -140,6 +142,7 @@ export class Messaging {
           logger,
           metrics,
           prefetch,
+          maxMessageBytes: options.maxMessageBytes ?? 65_536,
           lanes: this.lanes,
           onChannelLost: (reason) => this.recycle(reason),
           handBack: (delivery) => settler.handBack(delivery),

@@ -109,6 +109,12 @@ export function commonConfig(service: string, defaultPort: number) {
      * events stay in the outbox for later (decision 0025).
      */
     RABBITMQ_CONFIRM_TIMEOUT_MS: int(100, 600_000).default(10_000),
+    /**
+     * Largest message body a consumer takes in; a bigger one is dead-lettered unread. Below the
+     * broker's max_message_size (256 KiB, infra/rabbitmq/rabbitmq.conf): PREFETCH × this, for each
+     * subscription, is what decoded messages may hold of the heap (decision 0025).
+     */
+    MAX_MESSAGE_BYTES: int(1024, 16_777_216).default(65_536),
     /** Bearer token for the /admin endpoints (dead-letter queue); unset = admin endpoints off. */
     ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     /**

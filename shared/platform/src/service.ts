@@ -33,6 +33,7 @@ export interface BaseConfig {
   RETRY_BASE_DELAY_MS: number;
   RABBITMQ_GIVE_UP_AFTER_MS: number;
   RABBITMQ_CONFIRM_TIMEOUT_MS: number;
+  MAX_MESSAGE_BYTES: number;
   DATABASE_STATEMENT_TIMEOUT_MS: number;
   DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: number;
   SHUTDOWN_TIMEOUT_MS: number;
@@ -125,6 +126,7 @@ export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): 
     retry: { maxAttempts: config.RETRY_MAX_ATTEMPTS, baseDelayMs: config.RETRY_BASE_DELAY_MS },
     giveUpAfterMs: config.RABBITMQ_GIVE_UP_AFTER_MS,
     confirmTimeoutMs: config.RABBITMQ_CONFIRM_TIMEOUT_MS,
+    maxMessageBytes: config.MAX_MESSAGE_BYTES,
     onFatal: (error) => fatal?.(error),
   });
   const ctx: ServiceContext<C> = { config, logger, pool, registry, messaging };
