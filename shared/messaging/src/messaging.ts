@@ -108,7 +108,14 @@ export class Messaging {
     this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
     this.failedAttempts = new FailedAttempts(pool);
     const prefetch = options.prefetch ?? 50;
-    this.publisher = new ConfirmPublisher({ confirmTimeoutMs: options.confirmTimeoutMs ?? 10_000, onStalled: (reason) => this.recycle(reason) });
+    this.publisher = new ConfirmPublisher({
+      confirmTimeoutMs: options.confirmTimeoutMs ?? 10_000,
+      onStalled: (reason) => logger.warn({ reason }, 'the broker is not confirming; publishing paused until it does'),
+      onRecovered: () => {
+        logger.info('the broker confirms again; publishing resumed');
+        this.relay.resume();
+      },
+    });
     this.relay = new OutboxRelay({
       pool,
       publisher: this.publisher,

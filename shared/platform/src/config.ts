@@ -105,8 +105,8 @@ export function commonConfig(service: string, defaultPort: number) {
     RABBITMQ_GIVE_UP_AFTER_MS: int(1000, 86_400_000).default(300_000),
     /**
      * Longest wait for the broker's confirm of a publish. A broker that has not confirmed by then
-     * (a resource alarm, a node that hangs) counts as away: the connection is recycled and the
-     * events stay in the outbox for later (decision 0025).
+     * (a resource alarm, a node that hangs) counts as away: publishing stalls until it confirms
+     * again, and the events wait in the outbox (decision 0025).
      */
     RABBITMQ_CONFIRM_TIMEOUT_MS: int(100, 600_000).default(10_000),
     /**
