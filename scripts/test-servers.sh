@@ -37,13 +37,13 @@ EOF
 start_rabbitmq() {
   local bin=$1 dir=$STATE/rabbitmq
   mkdir -p "$dir"
-  # The settings troupe's brokers run with (infra/rabbitmq): RabbitMQ 4.3's refusals, and the
-  # dead-lettering confirm timeout. The plugin keys stay out: the node runs no plugin. RabbitMQ
-  # 4.0 takes any queue for a transient non-exclusive one when its app starts again (a false
-  # positive fixed in 4.1.0), so on 4.0 that refusal would stop `rabbitmqctl start_app` after a
-  # `stop_app`, as the fault tests do: it is left out there.
-  local refusals='^deprecated_features'
-  case "$("$bin/rabbitmqctl" version 2>/dev/null)" in 4.0.*) refusals='^deprecated_features\.permit\.global_qos' ;; esac
+  # The settings troupe's brokers run with (infra/rabbitmq): RabbitMQ 4.3's refusals, the largest
+  # message, and the dead-lettering confirm timeout. The plugin keys stay out: the node runs no
+  # plugin. RabbitMQ 4.0 takes any queue for a transient non-exclusive one when its app starts
+  # again (a false positive fixed in 4.1.0), so on 4.0 that refusal would stop `rabbitmqctl
+  # start_app` after a `stop_app`, as the fault tests do: it is left out there.
+  local refusals='^deprecated_features\|^max_message_size'
+  case "$("$bin/rabbitmqctl" version 2>/dev/null)" in 4.0.*) refusals='^deprecated_features\.permit\.global_qos\|^max_message_size' ;; esac
   { echo "listeners.tcp.default = 127.0.0.1:$AMQP_PORT"; grep "$refusals" "$HERE/infra/rabbitmq/rabbitmq.conf"; } >"$dir/rabbitmq.conf"
   cp "$HERE/infra/rabbitmq/advanced.config" "$dir/advanced.config"
   echo '[].' >"$dir/enabled_plugins"

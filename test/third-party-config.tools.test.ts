@@ -142,6 +142,7 @@ const RABBITMQ_4_KEYS: { key: RegExp; values: RegExp; source: string }[] = [
   { key: /^prometheus\.tcp\.port$/, values: /^\d+$/, source: 'rabbitmq_prometheus.schema' },
   { key: /^management\.tcp\.port$/, values: /^\d+$/, source: 'rabbitmq_management.schema' },
   { key: /^loopback_users\.\S+$/, values: /^(true|false)$/, source: 'rabbit.schema' },
+  { key: /^max_message_size$/, values: /^\d+$/, source: 'rabbit.schema' },
   { key: /^log\.console\.level$/, values: /^(debug|info|notice|warning|error|critical|none)$/, source: 'rabbit.schema' },
 ];
 /** Plugins the rabbitmq:4.x-management image ships and troupe may enable. */

@@ -34,3 +34,21 @@ export const stopBroker = () => run('rabbitmqctl', ['-q', 'stop_app'], { timeout
 export const startBroker = () => run('rabbitmqctl', ['-q', 'start_app'], { timeout: 120_000 });
 /** Waits until the broker accepts AMQP work again (start_app returns before every listener is up). */
 export const awaitBroker = () => run('rabbitmqctl', ['-q', 'await_startup'], { timeout: 120_000 });
+
+let watermark: string | undefined;
+
+/**
+ * Raises the broker's memory alarm (high watermark 0): RabbitMQ blocks every connection that
+ * publishes and stops reading from it, so nothing sent is confirmed, while the connections stay
+ * open and heartbeats keep flowing. It blocks the whole broker: only on a broker of the test's own.
+ */
+export async function raiseMemoryAlarm(): Promise<void> {
+  const { stdout } = await run('rabbitmqctl', ['-q', 'eval', 'vm_memory_monitor:get_vm_memory_high_watermark().'], { timeout: 60_000 });
+  watermark = /^\d+(\.\d+)?$/.test(stdout.trim()) ? stdout.trim() : '0.4';
+  await run('rabbitmqctl', ['-q', 'set_vm_memory_high_watermark', '0'], { timeout: 60_000 });
+}
+
+/** Puts the watermark back as it was before `raiseMemoryAlarm`: the alarm clears. */
+export async function clearMemoryAlarm(): Promise<void> {
+  await run('rabbitmqctl', ['-q', 'set_vm_memory_high_watermark', watermark ?? '0.4'], { timeout: 60_000 });
+}

@@ -27,11 +27,12 @@ export class OwnRabbitmq {
     return `amqp://guest:guest@127.0.0.1:${this.port}`;
   }
 
-  static async create(): Promise<OwnRabbitmq> {
+  /** `conf`: rabbitmq.conf lines beside its listener (troupe's `max_message_size`, say). */
+  static async create(conf: readonly string[] = []): Promise<OwnRabbitmq> {
     const dir = mkdtempSync(join(tmpdir(), 'troupe-rmq-'));
     const [port, distPort] = [await freePort(), await freePort()];
     const node = `troupe${port}@localhost`;
-    writeFileSync(join(dir, 'rabbitmq.conf'), `listeners.tcp.local = 127.0.0.1:${port}\n`);
+    writeFileSync(join(dir, 'rabbitmq.conf'), [`listeners.tcp.local = 127.0.0.1:${port}`, ...conf, ''].join('\n'));
     writeFileSync(join(dir, 'enabled_plugins'), '[].\n');
     const { stdout } = await run('id', ['-u', 'rabbitmq']);
     const { stdout: gid } = await run('id', ['-g', 'rabbitmq']);

@@ -3,15 +3,20 @@ import { SMTPServer } from 'smtp-server';
 
 /**
  * A real SMTP server that accepts every mail and counts it; it can be stopped (the port refuses
- * connections, as a mail server that is down would) and started again on the same port, or told to
+ * connections, as a mail server that is down would) and started again on the same port, told to
  * refuse every mail with 421 while it keeps answering (`refusing`), counting the refusals of each
- * Message-ID.
+ * Message-ID, or to hang (`hanging`): `'greeting'`, connections are accepted and never greeted;
+ * `'data'`, they are served until a mail's data is in, which is never answered (neither taken nor
+ * refused). Either way a mail whose data was coming in when it began to hang is never answered.
  */
 export class SmtpSink {
   received = 0;
   /** Message-ID (`<id@host>`) → how many times a mail with it was taken. */
   readonly accepted = new Map<string, number>();
   refusing = false;
+  hanging: false | 'greeting' | 'data' = false;
+  /** Mails whose data came in while hanging, never answered. */
+  stalled = 0;
   /** What went wrong on the server's side (a reset by a killed client is not counted). */
   readonly errors: Error[] = [];
   /** Message-ID → how many times a mail with it was refused. */
@@ -28,12 +33,20 @@ export class SmtpSink {
       authOptional: true,
       disabledCommands: ['STARTTLS', 'AUTH'],
       logger: false,
+      // The greeting goes out once this calls back.
+      onConnect: (_session, callback) => {
+        if (this.hanging !== 'greeting') callback();
+      },
       onData: (stream, _session, callback) => {
         let head = '';
         stream.on('data', (chunk: Buffer) => {
           if (head.length < 64 * 1024) head += chunk.toString('utf8');
         });
         stream.on('end', () => {
+          if (this.hanging) {
+            this.stalled += 1;
+            return;
+          }
           const id = /^Message-ID:\s*(\S+)/im.exec(head)?.[1] ?? '(none)';
           if (!this.refusing) {
             this.received += 1;

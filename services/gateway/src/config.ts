@@ -1,4 +1,4 @@
-import { parseConfig } from '@troupe/platform';
+import { databaseTimeouts, parseConfig } from '@troupe/platform';
 import { z } from 'zod';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -12,6 +12,7 @@ export const configSchema = z.object({
     .default('postgres://postgres@localhost:5432/gateway'),
   /** Connections in the gateway's Postgres pool. */
   DATABASE_POOL_SIZE: int(1, 100).default(10),
+  ...databaseTimeouts(),
   /** HTTP port (0: any free port). */
   PORT: int(0, 65535).default(3004),
   /** Interface to listen on: loopback by default; containers set 0.0.0.0. */

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { adminGuard, closeServer, createHttpApp, createLogger, createPool, faultRoutes, listen, migrate, processMetrics, runProcess, type Logger } from '@troupe/platform';
+import { adminGuard, closeServer, createHttpApp, createLogger, createPool, faultRoutes, listen, migrate, processMetrics, runProcess, serverTimeoutsOf, type Logger } from '@troupe/platform';
 import { shutdownTelemetry } from '@troupe/telemetry';
 import type { Pool } from 'pg';
 import { loadConfig, type Config } from './config';
@@ -23,7 +23,7 @@ export interface RunningGateway {
  * card API is. It takes no part in the choreography (no broker): payment calls it over HTTP.
  */
 export async function startGateway(config: Config, logger: Logger = createLogger('gateway', config.LOG_LEVEL)): Promise<RunningGateway> {
-  const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE, logger);
+  const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE, logger, serverTimeoutsOf(config));
   await migrate(config.DATABASE_URL, [join(__dirname, '..', 'migrations')], logger);
   const faults = gatewayFaults();
   const app = createHttpApp({

@@ -9,6 +9,11 @@ export const configSchema = z.object({
     .string()
     .regex(/^smtps?:\/\/[^\s]+$/, 'must be a URL like smtp://host:1025')
     .optional(),
+  /**
+   * Longest wait on the SMTP server: to connect, for its greeting, for each answer. A mail is
+   * sent inside the message's transaction; a server silent this long counts as away (decision 0025).
+   */
+  SMTP_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   /** Sender address of the emails. */
   MAIL_FROM: z.email().default('orders@troupe.example'),
 });

@@ -14,7 +14,7 @@ export const notificationService = (config: Config): ServiceSpec<Config> => ({
   migrationsDir: join(__dirname, '..', 'migrations'),
   compose: ({ pool, logger }) => {
     const faults = notificationFaults();
-    const mailer = withFaults(config.SMTP_URL ? smtpMailer(config.SMTP_URL, config.MAIL_FROM) : logMailer(logger), faults);
+    const mailer = withFaults(config.SMTP_URL ? smtpMailer(config.SMTP_URL, config.MAIL_FROM, config.SMTP_TIMEOUT_MS) : logMailer(logger), faults);
     return {
       subscriptions: subscriptions(mailer),
       // Only the subscriptions whose handlers met the outage pause (scope 'reporting').

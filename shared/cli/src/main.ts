@@ -86,7 +86,8 @@ async function main(argv: string[]): Promise<void> {
       if (!['show', 'replay', 'purge'].includes(command)) throw new UsageError(USAGE);
       throw new UsageError(note);
     }
-    const publisher = new ConfirmPublisher();
+    // A broker that does not confirm within 10 s fails the replay (the rows stay); the CLI exits.
+    const publisher = new ConfirmPublisher({ confirmTimeoutMs: 10_000, onStalled: () => undefined, onRecovered: () => undefined });
     if (command === 'replay') {
       connection = await connectToAnyNode(env.data.RABBITMQ_URL);
       const channel = await connection.createConfirmChannel();

@@ -48,6 +48,10 @@ export interface MessagingOptions {
   deliveryLimit?: number;
   /** Give up (and call `onFatal`) when the broker has been unreachable this long. */
   giveUpAfterMs?: number;
+  /** Longest wait for a publish's confirm; past it the broker counts as away (see `ConfirmPublisher`). */
+  confirmTimeoutMs?: number;
+  /** Largest message body handled; a bigger one is dead-lettered without being parsed (see `decodeWithin`). */
+  maxMessageBytes?: number;
   /** AMQP heartbeat, so a dead TCP peer is noticed in seconds rather than minutes. */
   heartbeatSeconds?: number;
   /** Outbox relay safety-net poll interval. */
@@ -87,7 +91,7 @@ export class Messaging {
   readonly runUnitOfWork: RunUnitOfWork;
   /** Every failed attempt at a message, by order (what the journey of an order shows). */
   readonly failedAttempts: FailedAttempts;
-  private readonly publisher = new ConfirmPublisher();
+  private readonly publisher: ConfirmPublisher;
   private readonly connection: BrokerConnection;
   private readonly consumers: SubscriptionConsumer[];
   private readonly lanes: Lanes<Delivery>;
@@ -104,6 +108,14 @@ export class Messaging {
     this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
     this.failedAttempts = new FailedAttempts(pool);
     const prefetch = options.prefetch ?? 50;
+    this.publisher = new ConfirmPublisher({
+      confirmTimeoutMs: options.confirmTimeoutMs ?? 10_000,
+      onStalled: (reason) => logger.warn({ reason }, 'the broker is not confirming; publishing paused until it does'),
+      onRecovered: () => {
+        logger.info('the broker confirms again; publishing resumed');
+        this.relay.resume();
+      },
+    });
     this.relay = new OutboxRelay({
       pool,
       publisher: this.publisher,
@@ -137,6 +149,7 @@ export class Messaging {
           logger,
           metrics,
           prefetch,
+          maxMessageBytes: options.maxMessageBytes ?? 65_536,
           lanes: this.lanes,
           onChannelLost: (reason) => this.recycle(reason),
           handBack: (delivery) => settler.handBack(delivery),

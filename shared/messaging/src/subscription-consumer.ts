@@ -1,4 +1,3 @@
-import { decodeEvent } from '@troupe/contracts';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { flushAcks, received, type Delivery } from './delivery';
@@ -7,11 +6,14 @@ import { forgetForeignCounters } from './headers';
 import type { Subscription } from './handler';
 import type { Lanes } from './lanes';
 import type { MessagingMetrics } from './metrics';
+import { decodeWithin } from './triage';
 
 export interface SubscriptionConsumerDeps {
   logger: Logger;
   metrics: MessagingMetrics;
   prefetch: number;
+  /** Largest body decoded; a bigger one goes to the lanes as poison, unread (`decodeWithin`). */
+  maxMessageBytes: number;
   /**
    * Where deliveries wait to be handled: shared by every subscription of the service and keyed
    * by orderId, so all of one order's messages, whichever queue they came from, are handled one
@@ -170,7 +172,7 @@ export class SubscriptionConsumer {
     // Before anything else: an ack for a later message must never cover this one unsettled.
     received({ channel, message });
     forgetForeignCounters(message, this.deps.ownExchange);
-    const decoded = decodeEvent(message.content);
+    const decoded = decodeWithin(message.content, this.deps.maxMessageBytes);
     const delivery: Delivery = { queue: this.queue, subscription: this.subscription, channel, message, decoded };
     // Sent before the broker saw our cancel: straight back, untouched.
     if (this.stopping || this.pausedBy.size > 0) return void this.handBack([delivery]);

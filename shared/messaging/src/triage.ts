@@ -1,4 +1,4 @@
-import type { AnyEvent, EventType } from '@troupe/contracts';
+import { decodeEvent, type AnyEvent, type DecodeResult, type EventType } from '@troupe/contracts';
 import type { Context, Span } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { Delivery } from './delivery';
@@ -30,6 +30,16 @@ export type Triage =
 export interface TriageDeps {
   logger: Logger;
   metrics: MessagingMetrics;
+}
+
+/**
+ * Decodes a message body of at most `maxBytes`; a bigger one is poison, unread. Parsing is what
+ * the limit saves: a body turns into several times its size of objects, and every prefetched
+ * message is decoded as it arrives (decision 0025).
+ */
+export function decodeWithin(body: Buffer, maxBytes: number): DecodeResult {
+  if (body.length > maxBytes) return { ok: false, reason: `body of ${body.length} bytes is over the ${maxBytes}-byte limit; not read` };
+  return decodeEvent(body);
 }
 
 /** Decode and route: a job for its handler (its process span started), or what to settle at once. */

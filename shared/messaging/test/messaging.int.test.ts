@@ -27,6 +27,7 @@ const behaviour = new Map<string, (attempt: number, db: pg.PoolClient) => void |
 /** How many times each order's handler was called: a call stands for a call outside the database. */
 const calls = new Map<string, number>();
 const SWEEP_AFTER_MS = 1500;
+const MAX_MESSAGE_BYTES = 16_384;
 
 // The behaviour runs last: a handler that fails after writing and publishing leaves neither.
 const onOrderPlaced: Handler<'OrderPlaced'> = async (event, ctx) => {
@@ -81,6 +82,7 @@ beforeAll(async () => {
     // and tried again after the first probe, as often as it keeps reporting it.
     dependencies: [{ name: 'card-api', scope: 'reporting', probe: async () => undefined }],
     outboxSweepAfterMs: SWEEP_AFTER_MS,
+    maxMessageBytes: MAX_MESSAGE_BYTES,
     onFatal: (error) => {
       throw error;
     },
@@ -148,6 +150,21 @@ describe('messaging: consuming', () => {
       [HEADER.originalExchange]: 'order.events',
     });
     expect(String(dead!.properties.headers?.[HEADER.error])).toMatch(/not valid JSON/);
+  });
+
+  it('when a message is over the size limit, then it is dead-lettered unread with its size as the reason, and the next message is handled', async () => {
+    // A valid event, padded: handled had it been read. At the limit, it is.
+    const big = anEvent('OrderPlaced');
+    const body = JSON.stringify(big);
+    await broker.publish('order.events', Buffer.from(body.padEnd(MAX_MESSAGE_BYTES + 1)), { messageId: big.id });
+    const atLimit = anEvent('OrderPlaced');
+    await broker.publish('order.events', Buffer.from(JSON.stringify(atLimit).padEnd(MAX_MESSAGE_BYTES)), { messageId: atLimit.id });
+    await eventually(async () => (await effects(atLimit.orderId)) === 1, { what: 'the message at the limit handled' });
+    const [dead] = await eventually(async () => (await deadCount()) === 1 && deadLetters(), { what: 'the oversized message among the dead letters' });
+    expect(dead!.content.length).toBe(MAX_MESSAGE_BYTES + 1);
+    expect(dead!.properties.headers).toMatchObject({ [HEADER.deadLetterReason]: 'poison', [HEADER.originalQueue]: 'payment.order.events' });
+    expect(String(dead!.properties.headers?.[HEADER.error])).toBe(`body of ${MAX_MESSAGE_BYTES + 1} bytes is over the ${MAX_MESSAGE_BYTES}-byte limit; not read`);
+    expect(await effects(big.orderId)).toBe(0);
   });
 
   it('when a message does not match its contract, then it is dead-lettered naming the field', async () => {

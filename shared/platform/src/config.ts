@@ -1,5 +1,6 @@
 import { parseBrokerUrls } from '@troupe/messaging';
 import { z } from 'zod';
+import { DEFAULT_SERVER_TIMEOUTS, QUERY_TIMEOUT_MS, type ServerTimeouts } from './db';
 
 /** Thrown at start-up when the environment is not valid; the message names every bad variable. */
 export class ConfigError extends Error {
@@ -33,6 +34,32 @@ const brokerUrls = z.string().superRefine((value, ctx) => {
 });
 
 /**
+ * The server's bounds on each database session (decision 0025); every pool reads them, the
+ * gateway's included.
+ */
+export function databaseTimeouts() {
+  return {
+    /**
+     * Postgres `statement_timeout`: the server cancels a statement running this long. Not below
+     * the pool's own 10 s wait, which gives up first and makes the failure the database's (an
+     * outage, decision 0009); this one ends what the server would otherwise go on running.
+     */
+    DATABASE_STATEMENT_TIMEOUT_MS: int(QUERY_TIMEOUT_MS, 3_600_000).default(DEFAULT_SERVER_TIMEOUTS.statementTimeoutMs),
+    /**
+     * Postgres `idle_in_transaction_session_timeout`: the server ends a session left this long
+     * inside a transaction (its locks released). Above the longest outside call made inside one.
+     */
+    DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: int(1000, 3_600_000).default(DEFAULT_SERVER_TIMEOUTS.idleInTransactionTimeoutMs),
+  };
+}
+
+/** The pool's `ServerTimeouts` from a config holding `databaseTimeouts()`. */
+export const serverTimeoutsOf = (config: { DATABASE_STATEMENT_TIMEOUT_MS: number; DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: number }): ServerTimeouts => ({
+  statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+  idleInTransactionTimeoutMs: config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+});
+
+/**
  * The variables every service reads (docs/configuration.md). Each service extends this with
  * its own keys in its `config.ts`.
  */
@@ -47,6 +74,7 @@ export function commonConfig(service: string, defaultPort: number) {
     DATABASE_URL: url(/^postgres(ql)?:$/, 'postgres://user@host:5432/db').default(`postgres://postgres@localhost:5432/${service}`),
     /** Connections in this service's Postgres pool. */
     DATABASE_POOL_SIZE: int(1, 100).default(20),
+    ...databaseTimeouts(),
     /** HTTP port (0: any free port). */
     PORT: int(0, 65535).default(defaultPort),
     /** Interface to listen on: loopback by default; containers set 0.0.0.0. */
@@ -75,6 +103,18 @@ export function commonConfig(service: string, defaultPort: number) {
     RETRY_BASE_DELAY_MS: int(10, 3_600_000).default(1000),
     /** Exit non-zero (so the orchestrator restarts us) after the broker is away this long. */
     RABBITMQ_GIVE_UP_AFTER_MS: int(1000, 86_400_000).default(300_000),
+    /**
+     * Longest wait for the broker's confirm of a publish. A broker that has not confirmed by then
+     * (a resource alarm, a node that hangs) counts as away: publishing stalls until it confirms
+     * again, and the events wait in the outbox (decision 0025).
+     */
+    RABBITMQ_CONFIRM_TIMEOUT_MS: int(100, 600_000).default(10_000),
+    /**
+     * Largest message body a consumer takes in; a bigger one is dead-lettered unread. Below the
+     * broker's max_message_size (256 KiB, infra/rabbitmq/rabbitmq.conf): PREFETCH × this, for each
+     * subscription, is what decoded messages may hold of the heap (decision 0025).
+     */
+    MAX_MESSAGE_BYTES: int(1024, 16_777_216).default(65_536),
     /** Bearer token for the /admin endpoints (dead-letter queue); unset = admin endpoints off. */
     ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     /**

@@ -1,5 +1,5 @@
 export { adminGuard, hasAdminToken } from './admin';
-export { commonConfig, ConfigError, parseConfig } from './config';
+export { commonConfig, ConfigError, databaseTimeouts, parseConfig, serverTimeoutsOf } from './config';
 export { createPool, migrate } from './db';
 export { withTransaction } from '@troupe/messaging';
 export { faultRoutes, Faults } from './faults';

@@ -11,6 +11,7 @@ import type { Registry } from 'prom-client';
 import { adminGuard, adminRoutes } from './admin';
 import { failedAttemptRoutes } from './failed-attempts';
 import { faultRoutes, type Faults } from './faults';
+import { serverTimeoutsOf } from './config';
 import { createPool, migrate } from './db';
 import { closeServer, createHttpApp, listen, type Readiness } from './http';
 import { createLogger } from './logger';
@@ -31,6 +32,10 @@ export interface BaseConfig {
   RETRY_MAX_ATTEMPTS: number;
   RETRY_BASE_DELAY_MS: number;
   RABBITMQ_GIVE_UP_AFTER_MS: number;
+  RABBITMQ_CONFIRM_TIMEOUT_MS: number;
+  MAX_MESSAGE_BYTES: number;
+  DATABASE_STATEMENT_TIMEOUT_MS: number;
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: number;
   SHUTDOWN_TIMEOUT_MS: number;
   INBOX_RETENTION_SECONDS: number;
   PRUNE_INTERVAL_MS: number;
@@ -101,7 +106,7 @@ export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): 
   const logger = spec.logger ?? createLogger(name, config.LOG_LEVEL);
   const registry = processMetrics(name);
 
-  const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE, logger);
+  const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE, logger, serverTimeoutsOf(config));
   await migrate(config.DATABASE_URL, [MIGRATIONS_DIR, spec.migrationsDir], logger);
 
   let fatal: ((error: Error) => void) | undefined;
@@ -120,6 +125,8 @@ export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): 
     spreadAfterMs: config.CONSUMER_SPREAD_AFTER_MS,
     retry: { maxAttempts: config.RETRY_MAX_ATTEMPTS, baseDelayMs: config.RETRY_BASE_DELAY_MS },
     giveUpAfterMs: config.RABBITMQ_GIVE_UP_AFTER_MS,
+    confirmTimeoutMs: config.RABBITMQ_CONFIRM_TIMEOUT_MS,
+    maxMessageBytes: config.MAX_MESSAGE_BYTES,
     onFatal: (error) => fatal?.(error),
   });
   const ctx: ServiceContext<C> = { config, logger, pool, registry, messaging };

@@ -18,9 +18,14 @@ const isServerOutage = (error: unknown): boolean => {
  * Sends through SMTP (Mailpit in the demo). A failure throws, so the message is retried; the
  * server being unreachable throws a `DependencyError` instead, which pauses the subscriptions
  * until `probe` passes, without spending the message's attempts.
+ *
+ * `timeoutMs` bounds every wait on the server: connecting, its greeting, and each answer (a
+ * server silent that long mid-session). A mail is sent inside the message's open transaction,
+ * so nodemailer's defaults (2 min to connect, 10 min of silence) would hold a connection and its
+ * row locks that long; a server that hangs is an outage like one that refuses (decision 0025).
  */
-export function smtpMailer(url: string, from: string): Mailer {
-  const transport = nodemailer.createTransport(url);
+export function smtpMailer(url: string, from: string, timeoutMs: number): Mailer {
+  const transport = nodemailer.createTransport({ url, connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs });
   return {
     channel: 'email',
     async send(mail) {
