@@ -35,7 +35,8 @@ export const startBroker = () => run('rabbitmqctl', ['-q', 'start_app'], { timeo
 /** Waits until the broker accepts AMQP work again (start_app returns before every listener is up). */
 export const awaitBroker = () => run('rabbitmqctl', ['-q', 'await_startup'], { timeout: 120_000 });
 
-let watermark: string | undefined;
+/** The watermark in force before `raiseMemoryAlarm`, as `set_vm_memory_high_watermark` takes it. */
+let watermark: string[] | undefined;
 
 /**
  * Raises the broker's memory alarm (high watermark 0): RabbitMQ blocks every connection that
@@ -44,11 +45,17 @@ let watermark: string | undefined;
  */
 export async function raiseMemoryAlarm(): Promise<void> {
   const { stdout } = await run('rabbitmqctl', ['-q', 'eval', 'vm_memory_monitor:get_vm_memory_high_watermark().'], { timeout: 60_000 });
-  watermark = /^\d+(\.\d+)?$/.test(stdout.trim()) ? stdout.trim() : '0.4';
+  const value = stdout.trim();
+  const absolute = /^\{absolute,\s*(\d+)\}$/.exec(value);
+  if (absolute) watermark = ['absolute', absolute[1]!];
+  else if (/^\d+(\.\d+)?$/.test(value)) watermark = [value];
+  else throw new Error(`the broker's memory high watermark reads ${JSON.stringify(value)}: not raising an alarm that could not be put back`);
   await run('rabbitmqctl', ['-q', 'set_vm_memory_high_watermark', '0'], { timeout: 60_000 });
 }
 
-/** Puts the watermark back as it was before `raiseMemoryAlarm`: the alarm clears. */
+/** Puts the watermark back as it was before `raiseMemoryAlarm`: the alarm clears. Safe to call twice. */
 export async function clearMemoryAlarm(): Promise<void> {
-  await run('rabbitmqctl', ['-q', 'set_vm_memory_high_watermark', watermark ?? '0.4'], { timeout: 60_000 });
+  if (!watermark) return;
+  await run('rabbitmqctl', ['-q', 'set_vm_memory_high_watermark', ...watermark], { timeout: 60_000 });
+  watermark = undefined;
 }

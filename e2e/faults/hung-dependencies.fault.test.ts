@@ -23,7 +23,8 @@ const sink = new SmtpSink();
 const poison: string[] = [];
 
 beforeAll(() => sink.start());
-afterAll(() => sink.stop());
+// The broker is put back whatever the test met on the way.
+afterAll(() => Promise.all([sink.stop(), clearMemoryAlarm()]));
 const ctx = useSystem('hung', () => ({
   ...SHORT_LADDER,
   SMTP_URL: sink.url,
