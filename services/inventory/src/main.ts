@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { runMain, type ServiceSpec } from '@troupe/platform';
+import { runMain, type ServiceSpec } from '@troupe/service';
 import { loadConfig, type Config } from './config';
 import { inventoryFaults } from './faults';
 import { subscriptions } from './handlers';

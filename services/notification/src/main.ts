@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { runMain, type ServiceSpec } from '@troupe/platform';
+import { runMain, type ServiceSpec } from '@troupe/service';
 import { logMailer } from './adapters/log-mailer';
 import { SMTP, smtpMailer } from './adapters/smtp-mailer';
 import { loadConfig, type Config } from './config';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { OrderRequest } from '@troupe/contracts';
-import { pruneRound } from '@troupe/platform';
+import { pruneRound } from '@troupe/service';
 import { anOrderRequest } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/config';

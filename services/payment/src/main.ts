@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { runMain, type ServiceSpec } from '@troupe/platform';
+import { runMain, type ServiceSpec } from '@troupe/service';
 import { GATEWAY, httpGateway } from './adapters/http-gateway';
 import { loadConfig, type Config } from './config';
 import { subscriptions } from './handlers';

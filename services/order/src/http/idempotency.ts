@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { PoolClient } from 'pg';
-import { HttpError, type PruneTask } from '@troupe/platform';
+import { HttpError } from '@troupe/platform';
+import type { PruneTask } from '@troupe/service';
 
 export interface StoredResponse {
   statusCode: number;
