@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { runMain, type ServiceSpec } from '@troupe/service';
 import { loadConfig, type Config } from './config';
+import { expiredKeys } from './db/idempotency-keys';
 import { orderStore } from './db/orders';
 import { subscriptions } from './handlers';
-import { expiredKeys } from './http/idempotency';
 import { orderRoutes } from './http/routes';
 import { createOrderMetrics } from './metrics';
 
