@@ -13,10 +13,10 @@ import { subscriptions as payment } from '../services/payment/src/handlers';
 
 // The handlers' own dependencies are never called: only the table's shape is read.
 const tables: Record<ServiceName, Subscription[]> = {
-  order: order({} as never),
-  payment: payment({} as never),
-  inventory: inventory({} as never),
-  notification: notification({} as never),
+  order: order({} as never, {} as never),
+  payment: payment({} as never, {} as never),
+  inventory: inventory({} as never, {} as never),
+  notification: notification({} as never, {} as never),
 };
 
 describe('the subscription tables', () => {

@@ -1,4 +1,5 @@
-import { databaseTimeouts, parseConfig } from '@troupe/platform';
+import { parseConfig } from '@troupe/platform';
+import { databaseTimeouts } from '@troupe/service';
 import { z } from 'zod';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);

@@ -1,7 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { adminGuard, closeServer, createHttpApp, createLogger, createPool, faultRoutes, listen, migrate, processMetrics, runProcess, serverTimeoutsOf, type Logger } from '@troupe/platform';
+import { adminGuard, closeServer, createHttpApp, createLogger, faultRoutes, listen, processMetrics, runProcess, type Logger } from '@troupe/platform';
+import { createPool, migrate, serverTimeoutsOf, unavailableDependency } from '@troupe/service';
 import { shutdownTelemetry } from '@troupe/telemetry';
 import type { Pool } from 'pg';
 import { loadConfig, type Config } from './config';
@@ -40,6 +41,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       ]);
       return { ready: database, checks: { database } };
     },
+    unavailableDependency,
     routes: (app) => {
       if (config.ADMIN_TOKEN) faultRoutes(app, faults, adminGuard(config.ADMIN_TOKEN));
       gatewayRoutes(app, pool, faults);

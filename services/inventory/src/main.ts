@@ -1,6 +1,7 @@
 import { join } from 'node:path';
-import { runMain, type ServiceSpec } from '@troupe/platform';
+import { runMain, type ServiceSpec } from '@troupe/service';
 import { loadConfig, type Config } from './config';
+import { stockStore } from './db/stock';
 import { inventoryFaults } from './faults';
 import { subscriptions } from './handlers';
 import { stockRoutes } from './http/routes';
@@ -12,7 +13,7 @@ export const inventoryService = (config: Config): ServiceSpec<Config> => ({
   migrationsDir: join(__dirname, '..', 'migrations'),
   compose: ({ pool }) => {
     const faults = inventoryFaults();
-    return { subscriptions: subscriptions(faults), routes: (app) => stockRoutes(app, pool), faults };
+    return { subscriptions: subscriptions(stockStore, faults), routes: (app) => stockRoutes(app, pool), faults };
   },
 });
 

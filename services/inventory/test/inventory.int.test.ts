@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { startService } from '@troupe/platform';
+import { startService } from '@troupe/service';
 import { anEvent, eventually } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/config';

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
-import { runMain, type ServiceSpec } from '@troupe/platform';
+import { runMain, type ServiceSpec } from '@troupe/service';
 import { logMailer } from './adapters/log-mailer';
 import { SMTP, smtpMailer } from './adapters/smtp-mailer';
 import { loadConfig, type Config } from './config';
+import { notificationStore } from './db/notifications';
 import { notificationFaults, withFaults } from './faults';
 import { subscriptions } from './handlers';
 import { notificationRoutes } from './http/routes';
@@ -16,7 +17,7 @@ export const notificationService = (config: Config): ServiceSpec<Config> => ({
     const faults = notificationFaults();
     const mailer = withFaults(config.SMTP_URL ? smtpMailer(config.SMTP_URL, config.MAIL_FROM, config.SMTP_TIMEOUT_MS) : logMailer(logger), faults);
     return {
-      subscriptions: subscriptions(mailer),
+      subscriptions: subscriptions(notificationStore, mailer),
       // Only the subscriptions whose handlers met the outage pause (scope 'reporting').
       dependencies: [{ name: SMTP, scope: 'reporting', probe: () => mailer.probe() }],
       // A mail sent cannot be taken back: one per transaction, so a crash before the commit

@@ -86,7 +86,7 @@ describe('order configuration', () => {
     for (const name of ['PORT', 'DATABASE_URL', 'LOG_LEVEL', 'MAX_BODY_BYTES']) expect(error.message).toContain(name);
   });
 
-  // BUG (shared/platform/src/config.ts): PORT is int(1, 65535), yet startService documents PORT=0
+  // BUG (shared/service/src/config.ts): PORT is int(1, 65535), yet startService documents PORT=0
   // ("any free port", used by tests and side-by-side replicas). Turn into `it` once 0 is allowed.
   it('when PORT is 0, then it is accepted (bind any free port)', () => {
     expect(loadConfig({ PORT: '0' }).PORT).toBe(0);

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
-import { runMain, type ServiceSpec } from '@troupe/platform';
+import { runMain, type ServiceSpec } from '@troupe/service';
 import { loadConfig, type Config } from './config';
+import { expiredKeys } from './db/idempotency-keys';
+import { orderStore } from './db/orders';
 import { subscriptions } from './handlers';
-import { expiredKeys } from './http/idempotency';
 import { orderRoutes } from './http/routes';
 import { createOrderMetrics } from './metrics';
 
@@ -16,12 +17,13 @@ export const orderService = (config: Config): ServiceSpec<Config> => ({
     const metrics = createOrderMetrics(registry);
     let routes: { close: () => Promise<void> } | undefined;
     return {
-      subscriptions: subscriptions(metrics),
+      subscriptions: subscriptions(orderStore, metrics),
       pruning: [expiredKeys],
       stop: async () => routes?.close(),
       routes: (app, { runUnitOfWork }) => {
         routes = orderRoutes(app, {
           pool,
+          orders: orderStore,
           runUnitOfWork,
           metrics,
           idempotencyTtlSeconds: config.IDEMPOTENCY_KEY_TTL_SECONDS,

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { OrderRequest } from '@troupe/contracts';
-import { pruneRound } from '@troupe/platform';
+import { pruneRound } from '@troupe/service';
 import { anOrderRequest } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/config';
-import { expiredKeys } from '../src/http/idempotency';
+import { expiredKeys } from '../src/db/idempotency-keys';
 import { orderService } from '../src/main';
 import { expectEnvelope, expectReady, startHarness, type Harness } from '@troupe/service-harness';
 

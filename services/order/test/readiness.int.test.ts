@@ -1,6 +1,6 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { readinessSchema } from '@troupe/contracts';
-import { startService, type RunningService } from '@troupe/platform';
+import { startService, type RunningService } from '@troupe/service';
 import { anOrderRequest, createTestDatabase, createTestVhost, eventually, TestBroker, type TestDatabase, type TestVhost } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig, type Config } from '../src/config';

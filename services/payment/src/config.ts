@@ -1,4 +1,5 @@
-import { commonConfig, parseConfig } from '@troupe/platform';
+import { parseConfig } from '@troupe/platform';
+import { commonConfig } from '@troupe/service';
 import { z } from 'zod';
 
 /** Every variable the payment service reads, validated once at start-up (see README). */

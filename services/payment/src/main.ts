@@ -1,7 +1,8 @@
 import { join } from 'node:path';
-import { runMain, type ServiceSpec } from '@troupe/platform';
+import { runMain, type ServiceSpec } from '@troupe/service';
 import { GATEWAY, httpGateway } from './adapters/http-gateway';
 import { loadConfig, type Config } from './config';
+import { paymentStore } from './db/payments';
 import { subscriptions } from './handlers';
 
 /** The payment service: charges for placed orders, refunds when the stock is not there. */
@@ -12,7 +13,7 @@ export const paymentService = (config: Config): ServiceSpec<Config> => ({
   compose: () => {
     const gateway = httpGateway({ url: config.GATEWAY_URL, timeoutMs: config.GATEWAY_TIMEOUT_MS });
     return {
-      subscriptions: subscriptions(gateway),
+      subscriptions: subscriptions(paymentStore, gateway),
       // Only the subscriptions whose handlers met the outage pause (scope 'reporting').
       dependencies: [{ name: GATEWAY, scope: 'reporting', probe: () => gateway.probe() }],
     };

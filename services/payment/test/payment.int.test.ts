@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { HEADER } from '@troupe/contracts';
-import { inboxPruning, pruneRound } from '@troupe/platform';
+import { inboxPruning, pruneRound } from '@troupe/service';
 import { anEvent, eventually } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../src/config';

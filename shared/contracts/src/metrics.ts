@@ -23,6 +23,7 @@ export const METRIC = {
   // shared/platform
   httpRequests: 'troupe_http_requests_total',
   httpDuration: 'troupe_http_request_duration_seconds',
+  // shared/service
   prunedRows: 'troupe_pruned_rows_total',
   // services/order
   ordersPlaced: 'troupe_orders_placed_total',

@@ -6,7 +6,6 @@ import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { ZodError } from 'zod';
 import { METRIC, type ErrorBody, type Health, type Readiness as ReadinessBody } from '@troupe/contracts';
-import { unavailableDependency } from '@troupe/messaging';
 
 /** How long a client should wait before trying again while a dependency is away. */
 export const RETRY_AFTER_SECONDS = 5;
@@ -30,6 +29,12 @@ export interface HttpAppOptions {
   /** Largest JSON body accepted (bytes); larger is 413. */
   bodyLimitBytes?: number;
   routes: (app: Express) => void;
+  /**
+   * Names the dependency (database, broker, …) an error says is away, if it says so: the request
+   * is then answered 503 with Retry-After (decision 0009). Without it every error is the request's
+   * or the server's own.
+   */
+  unavailableDependency?: (error: unknown) => string | undefined;
 }
 
 /** An HTTP error the client can act on: `status`, a JSON body `{ error, details? }`, and any headers the status calls for. */
@@ -135,7 +140,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
 
   app.use((_req: Request, _res: Response, next: NextFunction) => next(new HttpError(404, 'not found')));
   const onError: ErrorRequestHandler = (error, req, res, _next) => {
-    const dependency = unavailableDependency(error);
+    const dependency = options.unavailableDependency?.(error);
     if (dependency !== undefined && !res.headersSent) {
       // The server's condition, not the request's: say so, and when to come back (decision 0009).
       req.log.warn({ dependency, err: (error as Error).message }, 'dependency unavailable');

@@ -1,11 +1,7 @@
-export { adminGuard, hasAdminToken } from './admin';
-export { commonConfig, ConfigError, databaseTimeouts, parseConfig, serverTimeoutsOf } from './config';
-export { createPool, migrate } from './db';
-export { withTransaction } from '@troupe/messaging';
+export { adminGuard, hasAdminToken } from './admin-guard';
+export { ConfigError, parseConfig } from './parse-config';
 export { faultRoutes, Faults } from './faults';
-export { closeServer, createHttpApp, HttpError, listen, validationError } from './http';
+export { closeServer, createHttpApp, HttpError, listen, validationError, type Readiness } from './http';
 export { createLogger, type Logger } from './logger';
 export { processMetrics } from './metrics';
 export { runProcess } from './process';
-export { inboxPruning, pruneRound, type PruneTask } from './pruning';
-export { runMain, startService, type BaseConfig, type RunningService, type ServiceSpec } from './service';

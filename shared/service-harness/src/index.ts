@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { decodeEvent, exchangeOf, SERVICES, type EventData, type EventType } from '@troupe/contracts';
-import { startService, type BaseConfig, type RunningService, type ServiceSpec } from '@troupe/platform';
+import { startService, type BaseConfig, type RunningService, type ServiceSpec } from '@troupe/service';
 import { createTestDatabase, createTestVhost, eventually, TestBroker, type TestDatabase, type TestVhost } from '@troupe/testing';
 import { expect, inject } from 'vitest';
 

@@ -1,7 +1,7 @@
 import type { GatewayEntry } from '@troupe/contracts';
 import type { Pool, PoolClient } from 'pg';
 import type { LedgerTransaction, StoredEntry, UnderLocks } from '../domain/ledger';
-import { withTransaction } from '@troupe/platform';
+import { withTransaction } from '@troupe/service';
 
 type Queryable = Pick<PoolClient, 'query'>;
 

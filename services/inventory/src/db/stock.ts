@@ -1,5 +1,6 @@
 import type { StockLevel } from '@troupe/contracts';
 import type { PoolClient } from 'pg';
+import type { Line, StockStore } from '../domain/stock-store';
 
 type Queryable = Pick<PoolClient, 'query'>;
 
@@ -27,7 +28,7 @@ export async function lockStockFor(
 }
 
 /** Moves each line's quantity from available to reserved and records the reservation: one statement. */
-export async function reserve(db: Queryable, id: string, orderId: string, lines: { sku: string; quantity: number }[]): Promise<void> {
+export async function reserve(db: Queryable, id: string, orderId: string, lines: Line[]): Promise<void> {
   await db.query({
     name: 'stock-reserve',
     text: `WITH reservation AS (INSERT INTO reservations (id, order_id, items) VALUES ($1, $2, $3))
@@ -37,6 +38,9 @@ export async function reserve(db: Queryable, id: string, orderId: string, lines:
     values: [id, orderId, JSON.stringify(lines), lines.map((l) => l.sku), lines.map((l) => l.quantity)],
   });
 }
+
+/** The domain's `StockStore`, in Postgres. */
+export const stockStore: StockStore = { lockStockFor, reserve };
 
 export async function getStock(db: Queryable, sku: string): Promise<StockLevel | undefined> {
   const { rows } = await db.query<{ sku: string; available: number; reserved: number }>('SELECT sku, available, reserved FROM stock WHERE sku = $1', [sku]);

@@ -1,21 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { StockLevel, TypedEvent } from '@troupe/contracts';
 import type { UnitOfWork } from '@troupe/messaging/domain';
-import { lockStockFor, reserve } from '../db/stock';
-
-interface Line {
-  sku: string;
-  quantity: number;
-}
+import type { Line, StockStore } from './stock-store';
 
 /**
  * Reserves every line of a paid order, or none: InventoryReserved if all the stock is there,
  * InventoryRejected (which triggers the refund) if any line is short. Atomic under concurrency:
  * the stock rows are locked before they are checked.
  */
-export async function reserveStock(uow: UnitOfWork, payment: TypedEvent<'PaymentCompleted'>): Promise<void> {
+export async function reserveStock(uow: UnitOfWork, store: StockStore, payment: TypedEvent<'PaymentCompleted'>): Promise<void> {
   const lines = mergeLines(payment.data.items);
-  const { alreadyReserved, stock } = await lockStockFor(uow.db, payment.orderId, lines.map((l) => l.sku));
+  const { alreadyReserved, stock } = await store.lockStockFor(uow.db, payment.orderId, lines.map((l) => l.sku));
   // Already reserved for this order (the same payment re-sent as another event): nothing to do.
   // Two such copies racing on two replicas can both see "not yet"; the second then fails on the
   // unique order_id of reservations, is retried, and finds the first one's reservation.
@@ -27,7 +22,7 @@ export async function reserveStock(uow: UnitOfWork, payment: TypedEvent<'Payment
     return;
   }
   const reservationId = randomUUID();
-  await reserve(uow.db, reservationId, payment.orderId, lines);
+  await store.reserve(uow.db, reservationId, payment.orderId, lines);
   uow.publish('InventoryReserved', payment.orderId, { reservationId, customer, items: lines });
 }
 

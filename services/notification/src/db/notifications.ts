@@ -1,10 +1,8 @@
-import type { Notification, NotificationChannel, NotificationKind } from '@troupe/contracts';
+import type { NotificationChannel, NotificationKind } from '@troupe/contracts';
 import type { PoolClient } from 'pg';
+import type { NotificationRecord, NotificationStore } from '../domain/notification-store';
 
 type Queryable = Pick<PoolClient, 'query'>;
-
-/** A notification as stored: GET /notifications' shape, the address and the text always there. */
-export type NotificationRecord = Required<Notification>;
 
 /** False when this order already had a notification of this kind (its id, derived from both, included). */
 export async function insertNotification(db: Queryable, n: Omit<NotificationRecord, 'sentAt'>): Promise<boolean> {
@@ -16,6 +14,9 @@ export async function insertNotification(db: Queryable, n: Omit<NotificationReco
   });
   return result.rowCount === 1;
 }
+
+/** The domain's `NotificationStore`, in Postgres. */
+export const notificationStore: NotificationStore = { insertNotification };
 
 export async function notificationsFor(db: Queryable, orderId: string): Promise<NotificationRecord[]> {
   const { rows } = await db.query<{

@@ -1,9 +1,9 @@
 import type { NotificationKind } from '@troupe/contracts';
 import type { UnitOfWork } from '@troupe/messaging/domain';
-import { insertNotification } from '../db/notifications';
 import type { Mailer } from './mailer';
 import { composeMessage } from './messages';
 import { notificationIdOf } from './notification-id';
+import type { NotificationStore } from './notification-store';
 
 export interface Outcome {
   orderId: string;
@@ -21,10 +21,10 @@ export interface Outcome {
  * retried; a crash between send and commit can repeat a mail, never lose one. The id comes from
  * (order, kind), so every attempt sends the same Message-ID.
  */
-export async function notifyCustomer(uow: UnitOfWork, mailer: Mailer, outcome: Outcome): Promise<void> {
+export async function notifyCustomer(uow: UnitOfWork, notifications: NotificationStore, mailer: Mailer, outcome: Outcome): Promise<void> {
   const id = notificationIdOf(outcome.orderId, outcome.kind);
   const message = composeMessage(outcome.kind, outcome.orderId, outcome);
-  const fresh = await insertNotification(uow.db, {
+  const fresh = await notifications.insertNotification(uow.db, {
     id,
     orderId: outcome.orderId,
     kind: outcome.kind,

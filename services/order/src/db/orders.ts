@@ -1,29 +1,8 @@
 import type { OrderStatus, OrderSummary, OrderView } from '@troupe/contracts';
 import type { PoolClient } from 'pg';
+import type { LineItem, LockedOrder, NewOrder, OrderStore, Product } from '../domain/order-store';
 
 type Queryable = Pick<PoolClient, 'query'>;
-
-export interface Product {
-  sku: string;
-  unitPriceCents: number;
-  currency: string;
-}
-
-export interface LineItem {
-  sku: string;
-  quantity: number;
-  unitPriceCents: number;
-}
-
-export interface NewOrder {
-  id: string;
-  customerId: string;
-  email: string;
-  items: LineItem[];
-  totalCents: number;
-  currency: string;
-  traceId: string | undefined;
-}
 
 export async function findProducts(db: Queryable, skus: string[]): Promise<Map<string, Product>> {
   const { rows } = await db.query<{ sku: string; unit_price_cents: number; currency: string }>({
@@ -54,7 +33,7 @@ export async function lockOrder(
   db: Queryable,
   id: string,
   eventId: string,
-): Promise<{ status: OrderStatus; createdAt: Date; seen: boolean } | undefined> {
+): Promise<LockedOrder | undefined> {
   const { rows } = await db.query<{ status: OrderStatus; created_at: Date; seen: boolean }>({
     name: 'order-lock',
     text: `SELECT status, created_at, EXISTS (SELECT 1 FROM order_history h WHERE h.order_id = $1 AND h.event_id = $2) AS seen
@@ -78,6 +57,9 @@ export async function recordEvent(
     values: [id, event.type, event.id, event.occurredAt, status],
   });
 }
+
+/** The domain's `OrderStore`, in Postgres. */
+export const orderStore: OrderStore = { findProducts, insertOrder, lockOrder, recordEvent };
 
 export async function getOrder(db: Queryable, id: string): Promise<OrderView | undefined> {
   const { rows } = await db.query<{

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { OrderRequest, OrderView } from '@troupe/contracts';
 import type { UnitOfWork } from '@troupe/messaging/domain';
-import { findProducts, insertOrder, type LineItem } from '../db/orders';
+import type { LineItem, OrderStore } from './order-store';
 
 /** A request naming something we do not sell: the client's mistake, reported per field. */
 export class UnknownSkuError extends Error {
@@ -11,12 +11,12 @@ export class UnknownSkuError extends Error {
 }
 
 /** Accepts an order: priced from our own list, stored PENDING, OrderPlaced in the outbox. */
-export async function placeOrder(uow: UnitOfWork, request: OrderRequest, traceId: string | undefined): Promise<OrderView> {
-  const items = await priceItems(uow, request.items);
+export async function placeOrder(uow: UnitOfWork, orders: OrderStore, request: OrderRequest, traceId: string | undefined): Promise<OrderView> {
+  const items = await priceItems(uow, orders, request.items);
   const totalCents = items.reduce((sum, item) => sum + item.unitPriceCents * item.quantity, 0);
   const id = randomUUID();
   const placedAt = new Date().toISOString();
-  await insertOrder(uow.db, { id, customerId: request.customerId, email: request.email, items, totalCents, currency: 'USD', traceId }, placedAt);
+  await orders.insertOrder(uow.db, { id, customerId: request.customerId, email: request.email, items, totalCents, currency: 'USD', traceId }, placedAt);
   uow.publish('OrderPlaced', id, {
     customer: { customerId: request.customerId, email: request.email },
     items,
@@ -36,8 +36,8 @@ export async function placeOrder(uow: UnitOfWork, request: OrderRequest, traceId
   };
 }
 
-async function priceItems(uow: UnitOfWork, requested: OrderRequest['items']): Promise<LineItem[]> {
-  const products = await findProducts(uow.db, requested.map((i) => i.sku));
+async function priceItems(uow: UnitOfWork, orders: OrderStore, requested: OrderRequest['items']): Promise<LineItem[]> {
+  const products = await orders.findProducts(uow.db, requested.map((i) => i.sku));
   return requested.map((item, index) => {
     const product = products.get(item.sku);
     if (!product) throw new UnknownSkuError(`items.${index}.sku`, item.sku);

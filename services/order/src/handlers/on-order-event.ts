@@ -1,5 +1,6 @@
 import type { EventType } from '@troupe/contracts';
 import type { Handler } from '@troupe/messaging';
+import type { OrderStore } from '../domain/order-store';
 import { trackOrder } from '../domain/track-order';
 import type { OrderMetrics } from '../metrics';
 
@@ -8,9 +9,9 @@ import type { OrderMetrics } from '../metrics';
  * status forward. One handler, registered for each event type in handlers/index.ts.
  */
 export const onOrderEvent =
-  <T extends EventType>(metrics: OrderMetrics): Handler<T> =>
+  <T extends EventType>(orders: OrderStore, metrics: OrderMetrics): Handler<T> =>
   async (event, ctx) => {
-    const transition = await trackOrder(ctx, event as never);
+    const transition = await trackOrder(ctx, orders, event as never);
     if (transition.from !== transition.to) ctx.log.info({ from: transition.from, to: transition.to }, 'order status changed');
     ctx.onCommit(() => metrics.transitioned(transition));
   };

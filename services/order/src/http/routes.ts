@@ -6,6 +6,7 @@ import { HttpError } from '@troupe/platform';
 import type { Express, Request, Response } from 'express';
 import type { Pool } from 'pg';
 import { getOrder, latestOrders } from '../db/orders';
+import type { OrderStore } from '../domain/order-store';
 import { placeOrder } from '../domain/place-order';
 import type { OrderMetrics } from '../metrics';
 import { admission } from './admission';
@@ -15,6 +16,7 @@ import { idempotencyKeyOf, parseListQuery, parseOrderRequest } from './order-req
 
 export interface OrderRoutesDeps {
   pool: Pool;
+  orders: OrderStore;
   runUnitOfWork: RunUnitOfWork;
   metrics: OrderMetrics;
   idempotencyTtlSeconds: number;
@@ -42,7 +44,7 @@ export function orderRoutes(app: Express, deps: OrderRoutesDeps): { close: () =>
 
   /** Places the order in the unit of work `uow`: 202 and the order, counted once committed. */
   const accept = async (uow: UnitOfWork, request: OrderRequest, traceId: string | undefined): Promise<StoredResponse> => {
-    const order = await placeOrder(uow, request, traceId).catch((error: unknown) => Promise.reject(asHttpError(error)));
+    const order = await placeOrder(uow, deps.orders, request, traceId).catch((error: unknown) => Promise.reject(asHttpError(error)));
     uow.onCommit(metrics.orderPlaced);
     return { statusCode: 202, body: order };
   };

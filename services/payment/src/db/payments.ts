@@ -1,14 +1,7 @@
 import type { PoolClient } from 'pg';
+import type { Payment, PaymentStore } from '../domain/payment-store';
 
 type Queryable = Pick<PoolClient, 'query'>;
-
-export interface Payment {
-  id: string;
-  orderId: string;
-  status: 'CAPTURED' | 'DECLINED' | 'REFUNDED';
-  amountCents: number;
-  currency: string;
-}
 
 export async function insertPayment(
   db: Queryable,
@@ -43,3 +36,6 @@ export async function lockPayment(db: Queryable, orderId: string): Promise<Payme
 export async function markRefunded(db: Queryable, id: string, reason: string): Promise<void> {
   await db.query(`UPDATE payments SET status = 'REFUNDED', refund_reason = $2, refunded_at = now() WHERE id = $1`, [id, reason]);
 }
+
+/** The domain's `PaymentStore`, in Postgres. */
+export const paymentStore: PaymentStore = { insertPayment, findPayment, lockPayment, markRefunded };

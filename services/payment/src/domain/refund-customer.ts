@@ -1,17 +1,17 @@
 import type { TypedEvent } from '@troupe/contracts';
 import { PermanentError, type UnitOfWork } from '@troupe/messaging/domain';
-import { lockPayment, markRefunded } from '../db/payments';
 import type { PaymentGateway } from './gateway';
+import type { PaymentStore } from './payment-store';
 
 /** Compensation: the stock was not there, so the captured payment is refunded. */
-export async function refundCustomer(uow: UnitOfWork, gateway: PaymentGateway, rejection: TypedEvent<'InventoryRejected'>): Promise<void> {
-  const payment = await lockPayment(uow.db, rejection.orderId);
+export async function refundCustomer(uow: UnitOfWork, payments: PaymentStore, gateway: PaymentGateway, rejection: TypedEvent<'InventoryRejected'>): Promise<void> {
+  const payment = await payments.lockPayment(uow.db, rejection.orderId);
   // Inventory only rejects after PaymentCompleted, which we publish after committing the payment.
   if (!payment) throw new PermanentError(`no payment for order ${rejection.orderId}`);
   if (payment.status !== 'CAPTURED') return; // already refunded (or never captured): nothing to give back
   const amount = { amountCents: payment.amountCents, currency: payment.currency };
   await gateway.refund({ orderId: payment.orderId, ...amount });
-  await markRefunded(uow.db, payment.id, rejection.data.reason);
+  await payments.markRefunded(uow.db, payment.id, rejection.data.reason);
   uow.publish('PaymentRefunded', rejection.orderId, {
     paymentId: payment.id,
     amount,

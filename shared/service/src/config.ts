@@ -2,19 +2,6 @@ import { parseBrokerUrls } from '@troupe/messaging';
 import { z } from 'zod';
 import { DEFAULT_SERVER_TIMEOUTS, QUERY_TIMEOUT_MS, type ServerTimeouts } from './db';
 
-/** Thrown at start-up when the environment is not valid; the message names every bad variable. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
-/** Parses `env` with `schema` once; on failure names each variable and what is wrong with it. */
-export function parseConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
-  const result = schema.safeParse(env);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(environment)'}: ${issue.message}`);
-  throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
-}
-
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const url = (protocols: RegExp, example: string) =>
   z.string().refine((value) => {

@@ -1,8 +1,7 @@
 import { failedAttemptsQuerySchema, type FailedAttemptList } from '@troupe/contracts';
 import type { Messaging } from '@troupe/messaging';
 import type { Express } from 'express';
-import { hasAdminToken } from './admin';
-import { HttpError } from './http';
+import { hasAdminToken, HttpError } from '@troupe/platform';
 
 /**
  * GET /failed-attempts?orderId=: the retries and dead-lettering an order's messages met in this

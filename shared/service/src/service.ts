@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { MIGRATIONS_DIR, Messaging, type Dependency, type RunUnitOfWork, type Subscription } from '@troupe/messaging';
+import { MIGRATIONS_DIR, Messaging, unavailableDependency, type Dependency, type RunUnitOfWork, type Subscription } from '@troupe/messaging';
 import type { ServiceName } from '@troupe/contracts';
 import { shutdownTelemetry } from '@troupe/telemetry';
 import closeWithGrace from 'close-with-grace';
@@ -8,14 +8,11 @@ import type { Express } from 'express';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { adminGuard, adminRoutes } from './admin';
+import { adminGuard, closeServer, createHttpApp, createLogger, faultRoutes, listen, processMetrics, type Faults, type Readiness } from '@troupe/platform';
+import { adminRoutes } from './dead-letter-routes';
 import { failedAttemptRoutes } from './failed-attempts';
-import { faultRoutes, type Faults } from './faults';
 import { serverTimeoutsOf } from './config';
 import { createPool, migrate } from './db';
-import { closeServer, createHttpApp, listen, type Readiness } from './http';
-import { createLogger } from './logger';
-import { processMetrics } from './metrics';
 import { failedAttemptsPruning, inboxPruning, startPruning, type PruneTask } from './pruning';
 
 /** The configuration every service has (see `commonConfig`). */
@@ -141,6 +138,7 @@ export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): 
       const database = await databaseUp(pool);
       return { ready: database, checks: { database } };
     },
+    unavailableDependency,
     ...(spec.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: spec.bodyLimitBytes }),
     routes: (app) => {
       failedAttemptRoutes(app, messaging, config.ADMIN_TOKEN);
