@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DependencyError, PermanentError } from './errors';
+import { DependencyError, PermanentError } from '../errors';
 import { classifyFailure } from './failures';
 
 const pgError = (code: string, message = 'x') => Object.assign(new Error(message), { code });

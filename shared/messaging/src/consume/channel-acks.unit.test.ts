@@ -1,6 +1,6 @@
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { describe, expect, it } from 'vitest';
-import { ack, flushAcks, received, requeue } from './delivery';
+import { ack, flushAcks, received, requeue } from './channel-acks';
 
 /** A channel that records what it was told, and messages with the tags the broker would give. */
 function channel() {

@@ -1,11 +1,11 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
-import { flushAcks, received, type Delivery } from './delivery';
-import { errorMessage } from './errors';
-import { forgetForeignCounters } from './headers';
+import { flushAcks, received, type Delivery } from './channel-acks';
+import { errorMessage } from '../errors';
+import { forgetForeignCounters } from '../headers';
 import type { Subscription } from './handler';
-import type { Lanes } from './lanes';
-import type { MessagingMetrics } from './metrics';
+import type { Lanes } from '../unit-of-work/batch-queue';
+import type { MessagingMetrics } from '../metrics';
 import { decodeWithin } from './triage';
 
 export interface SubscriptionConsumerDeps {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Lanes } from './lanes';
+import { Lanes } from './batch-queue';
 
 interface Item {
   key: string;

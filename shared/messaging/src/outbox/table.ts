@@ -1,7 +1,7 @@
 import { METRIC } from '@troupe/contracts';
 import { Gauge, type Registry } from 'prom-client';
 import type { Pool, PoolClient } from 'pg';
-import type { OutboxEvent } from './outbox-event';
+import type { OutboxEvent } from './event';
 
 // The SQL of `troupe_outbox` (migrations/1763700000000_troupe-messaging.sql). A row is an
 // `OutboxEvent`; its `id` column only orders the rows.

@@ -1,6 +1,6 @@
 import type { EventType, TypedEvent } from '@troupe/contracts';
 import type { Logger } from 'pino';
-import type { UnitOfWork } from './unit-of-work';
+import type { UnitOfWork } from '../unit-of-work/unit-of-work';
 
 /** What a handler gets besides its event: the transaction, the outbox, a logger bound to the message. */
 export interface HandlerContext extends UnitOfWork {

@@ -1,10 +1,10 @@
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { errorMessage } from './errors';
-import { deleteOutboxRows } from './outbox-table';
-import { context } from './tracing';
-import { withTransaction } from './unit-of-work';
+import { errorMessage } from '../errors';
+import { deleteOutboxRows } from './table';
+import { context } from '../tracing';
+import { withTransaction } from '../unit-of-work/unit-of-work';
 
 /**
  * Deletes the rows of events confirmed on the direct path: one DELETE for every event confirmed

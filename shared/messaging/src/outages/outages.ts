@@ -1,7 +1,7 @@
 import type { ServiceChecks } from '@troupe/contracts';
 import type { Logger } from 'pino';
-import { errorMessage } from './errors';
-import type { MessagingMetrics } from './metrics';
+import { errorMessage } from '../errors';
+import type { MessagingMetrics } from '../metrics';
 
 /** Something handlers need besides the broker, and how to tell it is back. */
 export interface Dependency {

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { ownExchangeOf, type DeadLetter, type ServiceName } from '@troupe/contracts';
 import type { MessageProperties } from 'amqplib';
 import type { Pool } from 'pg';
-import { UnroutableError } from './errors';
-import { HEADER, copyHeaders, forwardOptions, numberHeader, stringHeader } from './headers';
-import type { ConfirmPublisher } from './publisher';
-import { endSpan, startReplaySpan } from './tracing';
+import { UnroutableError } from '../errors';
+import { HEADER, copyHeaders, forwardOptions, numberHeader, stringHeader } from '../headers';
+import type { ConfirmPublisher } from '../broker/publisher';
+import { endSpan, startReplaySpan } from '../tracing';
 
 /** A dead-lettered message as an operator sees it: one of GET /admin/dlq's `messages`. */
 export type { DeadLetter };

@@ -1,9 +1,9 @@
 import { ROOT_CONTEXT, type Context } from '@opentelemetry/api';
-import { DependencyError } from './errors';
-import { classifyFailure } from './failures';
-import { Lanes } from './lanes';
+import { DependencyError } from '../errors';
+import { classifyFailure } from '../outages/failures';
+import { Lanes } from './batch-queue';
 import { runSteps, type StepResult } from './steps';
-import { context } from './tracing';
+import { context } from '../tracing';
 import type { RunUnitOfWork, UnitOfWork } from './unit-of-work';
 
 /**

@@ -4,11 +4,11 @@ import type { Channel, ConsumeMessage } from 'amqplib';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import type { Delivery } from './delivery';
-import { DependencyError } from './errors';
-import { HEADER } from './headers';
-import { createMessagingMetrics } from './metrics';
-import type { ConfirmPublisher } from './publisher';
+import type { Delivery } from './channel-acks';
+import { DependencyError } from '../errors';
+import { HEADER } from '../headers';
+import { createMessagingMetrics } from '../metrics';
+import type { ConfirmPublisher } from '../broker/publisher';
 import { MAX_HAND_BACKS, Settler } from './settle';
 import type { Job } from './triage';
 

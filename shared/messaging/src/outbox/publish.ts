@@ -1,7 +1,7 @@
-import type { MessagingMetrics } from './metrics';
-import type { OutboxEvent } from './outbox-event';
-import type { ConfirmPublisher } from './publisher';
-import { contextFromHeaders, endSpan, startPublishSpan } from './tracing';
+import type { MessagingMetrics } from '../metrics';
+import type { OutboxEvent } from './event';
+import type { ConfirmPublisher } from '../broker/publisher';
+import { contextFromHeaders, endSpan, startPublishSpan } from '../tracing';
 
 export interface Published {
   confirmed: OutboxEvent[];

@@ -1,12 +1,12 @@
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { errorMessage } from './errors';
-import type { MessagingMetrics } from './metrics';
-import type { OutboxLedger } from './outbox-ledger';
-import { countPublished, publishEvents } from './outbox-publish';
-import { claimOutboxRows, deleteOutboxRows, outboxRowsPresent } from './outbox-table';
-import type { ConfirmPublisher } from './publisher';
-import { withTransaction } from './unit-of-work';
+import { errorMessage } from '../errors';
+import type { MessagingMetrics } from '../metrics';
+import type { OutboxLedger } from './ledger';
+import { countPublished, publishEvents } from './publish';
+import { claimOutboxRows, deleteOutboxRows, outboxRowsPresent } from './table';
+import type { ConfirmPublisher } from '../broker/publisher';
+import { withTransaction } from '../unit-of-work/unit-of-work';
 
 export interface OutboxClaimerOptions {
   pool: Pool;

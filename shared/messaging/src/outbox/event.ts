@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { eventCatalog, exchangeOf, type EventData, type EventType, type ServiceName } from '@troupe/contracts';
-import { captureTraceHeaders, type TraceHeaders } from './tracing';
+import { captureTraceHeaders, type TraceHeaders } from '../tracing';
 
 /**
  * An event on its way out, in the one shape it has from staging to confirm: staged in a unit of

@@ -1,7 +1,7 @@
 import { connect, type ChannelModel, type RecoveringChannelModel } from 'amqplib';
 import type { Logger } from 'pino';
-import { BrokerAddresses } from './broker-addresses';
-import { errorMessage } from './errors';
+import { BrokerAddresses } from './addresses';
+import { errorMessage } from '../errors';
 
 export interface BrokerConnectionOptions {
   /** amqp(s):// URL of the broker, or of each node of a cluster, comma-separated. */

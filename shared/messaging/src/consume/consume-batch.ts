@@ -1,6 +1,6 @@
-import type { Outcome } from './batch';
-import type { Delivery } from './delivery';
-import { BROKER, classifyFailure } from './failures';
+import type { Outcome } from './run-jobs';
+import type { Delivery } from './channel-acks';
+import { BROKER, classifyFailure } from '../outages/failures';
 import type { Settler } from './settle';
 import type { Job, Triage } from './triage';
 

@@ -1,16 +1,16 @@
 import { deadLetterQueueOf, ownExchangeOf, type ServiceName } from '@troupe/contracts';
 import type { Logger } from 'pino';
 import type { Message } from 'amqplib';
-import type { Outcome } from './batch';
-import { ack, requeue, type Delivery } from './delivery';
-import { errorMessage } from './errors';
+import type { Outcome } from './run-jobs';
+import { ack, requeue, type Delivery } from './channel-acks';
+import { errorMessage } from '../errors';
 import type { FailedAttempt, FailedAttempts } from './failed-attempts';
-import { classifyFailure } from './failures';
-import { copyHeaders, forwardOptions, HEADER, numberHeader, stringHeader, type DeadLetterReason } from './headers';
-import type { MessagingMetrics } from './metrics';
-import type { ConfirmPublisher } from './publisher';
-import { jitteredDelay, retryDelays, waitQueueName, type RetryPolicy } from './retry-policy';
-import { endSpan } from './tracing';
+import { classifyFailure } from '../outages/failures';
+import { copyHeaders, forwardOptions, HEADER, numberHeader, stringHeader, type DeadLetterReason } from '../headers';
+import type { MessagingMetrics } from '../metrics';
+import type { ConfirmPublisher } from '../broker/publisher';
+import { jitteredDelay, retryDelays, waitQueueName, type RetryPolicy } from '../retry-policy';
+import { endSpan } from '../tracing';
 import type { Job } from './triage';
 
 export interface SettlerDeps {

@@ -1,10 +1,10 @@
-import { classifyFailure } from './failures';
+import { classifyFailure } from '../outages/failures';
 import { claimInbox, releaseInbox } from './inbox';
 import type { Job } from './triage';
-import type { MessagingMetrics } from './metrics';
-import { context } from './tracing';
-import { runSteps } from './steps';
-import type { RunUnitOfWork } from './unit-of-work';
+import type { MessagingMetrics } from '../metrics';
+import { context } from '../tracing';
+import { runSteps } from '../unit-of-work/steps';
+import type { RunUnitOfWork } from '../unit-of-work/unit-of-work';
 
 /** How running a job ended; settling turns it into an ack, a retry or a dead letter. */
 export type Outcome = { kind: 'processed' } | { kind: 'duplicate' } | { kind: 'failed'; error: unknown };

@@ -1,7 +1,7 @@
 import type { EventData, EventType, ServiceName } from '@troupe/contracts';
 import type { Pool, PoolClient } from 'pg';
-import { stageEvent, type OutboxEvent } from './outbox-event';
-import { insertOutboxRows } from './outbox-table';
+import { stageEvent, type OutboxEvent } from '../outbox/event';
+import { insertOutboxRows } from '../outbox/table';
 
 /** What a use case gets: the transaction, and `publish`, which only ever writes to the outbox. */
 export interface UnitOfWork {

@@ -1,7 +1,7 @@
 import { context, createContextKey, ROOT_CONTEXT } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DependencyError } from './errors';
+import { DependencyError } from '../errors';
 import { sharedUnitOfWork } from './shared-unit-of-work';
 import type { RunUnitOfWork, TransactionUnitOfWork, UnitOfWork } from './unit-of-work';
 

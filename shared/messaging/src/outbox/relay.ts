@@ -1,15 +1,15 @@
 import type { Registry } from 'prom-client';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { errorMessage } from './errors';
-import type { MessagingMetrics } from './metrics';
-import { OutboxClaimer } from './outbox-claimer';
-import { SentRowDeleter } from './outbox-deleter';
-import type { OutboxEvent } from './outbox-event';
-import { OutboxLedger } from './outbox-ledger';
-import { countPublished, publishEvents } from './outbox-publish';
-import { registerOutboxGauges } from './outbox-table';
-import type { ConfirmPublisher } from './publisher';
+import { errorMessage } from '../errors';
+import type { MessagingMetrics } from '../metrics';
+import { OutboxClaimer } from './claimer';
+import { SentRowDeleter } from './deleter';
+import type { OutboxEvent } from './event';
+import { OutboxLedger } from './ledger';
+import { countPublished, publishEvents } from './publish';
+import { registerOutboxGauges } from './table';
+import type { ConfirmPublisher } from '../broker/publisher';
 
 export interface OutboxRelayOptions {
   pool: Pool;

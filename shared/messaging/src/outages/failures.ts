@@ -1,4 +1,4 @@
-import { DependencyError, PermanentError } from './errors';
+import { DependencyError, PermanentError } from '../errors';
 
 /**
  * The three kinds of failure (decision 0009): the handler's own (spends an attempt, retried with

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BrokerAddresses, parseBrokerUrls } from './broker-addresses';
+import { BrokerAddresses, parseBrokerUrls } from './addresses';
 
 const cluster = 'amqp://troupe:s%40cret@rabbit-0:5672/orders%2Fv1,amqp://troupe:s%40cret@rabbit-1:5673/orders%2Fv1,amqps://troupe:s%40cret@rabbit-2/orders%2Fv1';
 

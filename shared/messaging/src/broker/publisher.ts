@@ -1,5 +1,5 @@
 import type { ConfirmChannel, Options } from 'amqplib';
-import { BrokerUnavailableError, UnroutableError } from './errors';
+import { BrokerUnavailableError, UnroutableError } from '../errors';
 
 export interface ConfirmPublisherOptions {
   /** Longest wait for a publish's confirm (back-pressure included) before the broker counts as away. */

@@ -1,6 +1,6 @@
 import { deadLetterQueueOf, exchangeOf, ownExchangeOf, queueOf, type ServiceName } from '@troupe/contracts';
 import type { Channel } from 'amqplib';
-import { retryDelays, waitQueueName, type RetryPolicy } from './retry-policy';
+import { retryDelays, waitQueueName, type RetryPolicy } from '../retry-policy';
 
 export interface TopologyOptions {
   service: ServiceName;

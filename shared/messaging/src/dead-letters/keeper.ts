@@ -3,8 +3,8 @@ import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { keepDeadLetter } from './dead-letters';
-import { errorMessage } from './errors';
-import type { MessagingMetrics } from './metrics';
+import { errorMessage } from '../errors';
+import type { MessagingMetrics } from '../metrics';
 
 export interface DeadLetterKeeperDeps {
   service: ServiceName;

@@ -1,11 +1,11 @@
 import { decodeEvent, type AnyEvent, type DecodeResult, type EventType } from '@troupe/contracts';
 import type { Context, Span } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import type { Delivery } from './delivery';
+import type { Delivery } from './channel-acks';
 import type { Handler } from './handler';
-import { HEADER, numberHeader } from './headers';
-import type { MessagingMetrics } from './metrics';
-import { startProcessSpan } from './tracing';
+import { HEADER, numberHeader } from '../headers';
+import type { MessagingMetrics } from '../metrics';
+import { startProcessSpan } from '../tracing';
 
 /** A valid event with a handler here, ready to run: everything its run and its settling need. */
 export interface Job {
