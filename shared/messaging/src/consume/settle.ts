@@ -1,16 +1,16 @@
 import { deadLetterQueueOf, ownExchangeOf, type ServiceName } from '@troupe/contracts';
 import type { Logger } from 'pino';
 import type { Message } from 'amqplib';
-import type { Outcome } from './run-jobs';
-import { ack, requeue, type Delivery } from './channel-acks';
+import type { ConfirmPublisher } from '../broker/publisher';
 import { errorMessage } from '../errors';
-import type { FailedAttempt, FailedAttempts } from './failed-attempts';
-import { classifyFailure } from '../outages/failures';
 import { copyHeaders, forwardOptions, HEADER, numberHeader, stringHeader, type DeadLetterReason } from '../headers';
 import type { MessagingMetrics } from '../metrics';
-import type { ConfirmPublisher } from '../broker/publisher';
+import { classifyFailure } from '../outages/failures';
 import { jitteredDelay, retryDelays, waitQueueName, type RetryPolicy } from '../retry-policy';
 import { endSpan } from '../tracing';
+import type { Delivery } from './delivery';
+import type { FailedAttempt, FailedAttempts } from './failed-attempts';
+import type { JobResult } from './run-jobs';
 import type { Job } from './triage';
 
 export interface SettlerDeps {
@@ -21,8 +21,6 @@ export interface SettlerDeps {
   retry: RetryPolicy;
   /** Where each failed attempt is recorded once the message has been moved on. */
   failedAttempts: FailedAttempts;
-  /** Whether the delivery's channel is still the one its subscription consumes on (else the broker has it back already). */
-  isCurrent: (delivery: Delivery) => boolean;
 }
 
 /**
@@ -33,9 +31,10 @@ export interface SettlerDeps {
 export const MAX_HAND_BACKS = 100;
 
 /**
- * Settles each message with the broker once its outcome is known: ack (done, a duplicate, or
- * ignored), retry on its own queue through the wait queues, dead-letter, or hand back untouched
- * when a dependency was away. It counts the outcome and ends the message's span.
+ * Settles each message with the broker once it is known how its job ended: ack (done, a
+ * duplicate, or ignored), retry on its own queue through the wait queues, dead-letter, or hand
+ * back untouched when a dependency was away. It counts the outcome and ends the message's span.
+ * Acks and requeues go through the acks of the channel the message came on (`Delivery.acks`).
  */
 export class Settler {
   private readonly deadLetterQueue: string;
@@ -59,22 +58,22 @@ export class Settler {
   }
 
   /** Settles a job that ran. */
-  async settle(job: Job, outcome: Outcome): Promise<void> {
+  async settle(job: Job, result: JobResult): Promise<void> {
     const { metrics } = this.deps;
     const labels = { queue: job.delivery.queue, type: job.event.type };
     metrics.handlerDuration.observe(labels, (performance.now() - job.started) / 1000);
-    if (outcome.kind === 'failed') {
-      await this.fail(job, outcome.error);
-      endSpan(job.span, outcome.error);
+    if (result.kind === 'failed') {
+      await this.fail(job, result.error);
+      endSpan(job.span, result.error);
       return;
     }
     ack(job.delivery);
-    if (outcome.kind === 'duplicate') {
+    if (result.kind === 'duplicate') {
       metrics.duplicates.inc({ queue: job.delivery.queue });
       job.span.setAttribute('troupe.duplicate', true);
       job.log.info('duplicate delivery: already processed, acked with no effect');
     }
-    metrics.consumed.inc({ ...labels, outcome: outcome.kind });
+    metrics.consumed.inc({ ...labels, outcome: result.kind });
     endSpan(job.span);
   }
 
@@ -128,7 +127,7 @@ export class Settler {
    */
   async handBack(delivery: Delivery, handBacks?: number): Promise<void> {
     // Its channel is gone: the broker has it back already, and a copy would be a second one.
-    if (!this.deps.isCurrent(delivery)) return;
+    if (!delivery.acks.isCurrent) return;
     const { message } = delivery;
     const headers = {
       ...copyHeaders(message.properties),
@@ -225,3 +224,6 @@ export class Settler {
 }
 
 const truncate = (text: string, max = 1000): string => (text.length > max ? `${text.slice(0, max)}…` : text);
+
+const ack = ({ acks, message }: Delivery): void => acks.ack(message);
+const requeue = ({ acks, message }: Delivery): void => acks.requeue(message);

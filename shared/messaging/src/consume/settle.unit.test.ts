@@ -4,11 +4,12 @@ import type { Channel, ConsumeMessage } from 'amqplib';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import type { Delivery } from './channel-acks';
+import type { ConfirmPublisher } from '../broker/publisher';
 import { DependencyError } from '../errors';
 import { HEADER } from '../headers';
 import { createMessagingMetrics } from '../metrics';
-import type { ConfirmPublisher } from '../broker/publisher';
+import { ChannelAcks } from './channel-acks';
+import type { Delivery } from './delivery';
 import { MAX_HAND_BACKS, Settler } from './settle';
 import type { Job } from './triage';
 
@@ -23,6 +24,8 @@ function settler(current = true) {
     ack: () => settled.push('ack'),
     nack: () => settled.push('nack'),
   } as unknown as Channel;
+  const acks = new ChannelAcks(channel);
+  if (!current) acks.retire();
   const s = new Settler({
     service: 'payment',
     publisher,
@@ -30,12 +33,11 @@ function settler(current = true) {
     metrics: createMessagingMetrics(new Registry()),
     retry: { maxAttempts: 3, baseDelayMs: 100 },
     failedAttempts: { record: async () => undefined } as never,
-    isCurrent: () => current,
   });
   const job = (headers: Record<string, unknown>): Job => {
     const event = anEvent('OrderPlaced');
     const message = { content: Buffer.from('{}'), fields: { deliveryTag: 1, exchange: 'order.events' }, properties: { messageId: event.id, headers } } as unknown as ConsumeMessage;
-    const delivery = { queue: 'payment.order.events', channel, message } as unknown as Delivery;
+    const delivery = { queue: 'payment.order.events', acks, message } as unknown as Delivery;
     const log = pino({ level: 'silent' });
     return { delivery, event, handler: async () => undefined, attempt: 1, span: trace.wrapSpanContext(INVALID_SPAN_CONTEXT), ctx: undefined as never, log, started: 0 };
   };

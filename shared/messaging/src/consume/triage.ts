@@ -1,7 +1,7 @@
 import { decodeEvent, type AnyEvent, type DecodeResult, type EventType } from '@troupe/contracts';
 import type { Context, Span } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import type { Delivery } from './channel-acks';
+import type { Delivery } from './delivery';
 import type { Handler } from './handler';
 import { HEADER, numberHeader } from '../headers';
 import type { MessagingMetrics } from '../metrics';

@@ -17,8 +17,8 @@ export interface DeadLetterKeeperDeps {
   retryDelayMs?: number;
   /** The keeper's channel died, or the broker cancelled it, while the connection lives on: the connection is recycled. */
   onChannelLost: (reason: string) => void;
-  /** Puts a copy of `message` back on the DLQ, confirmed (see `Settler.handBack`). */
-  copyBack: (message: ConsumeMessage) => Promise<void>;
+  /** Puts a confirmed copy of a message on a queue, here the DLQ (`Settler.copyBack`). */
+  copier: { copyBack(message: ConsumeMessage, queue: string): Promise<void> };
 }
 
 /**
@@ -110,7 +110,7 @@ export class DeadLetterKeeper {
 
   private async copyBack(channel: Channel, message: ConsumeMessage): Promise<void> {
     try {
-      await this.deps.copyBack(message);
+      await this.deps.copier.copyBack(message, this.queue);
       ack(channel, message);
     } catch (error) {
       this.deps.logger.warn({ err: errorMessage(error), messageId: message.properties.messageId }, 'could not put a dead letter back; the broker takes it back');

@@ -21,7 +21,6 @@ export interface Pausable {
 
 export interface OutagesOptions {
   dependencies: readonly Dependency[];
-  consumers: readonly Pausable[];
   logger: Logger;
   metrics: MessagingMetrics;
   /** First wait before probing; doubles up to `maxProbeDelayMs`. */
@@ -46,6 +45,8 @@ interface Outage {
 export class Outages {
   private readonly down = new Map<string, Outage>();
   private readonly byName: Map<string, Dependency>;
+  /** What an outage pauses: every subscription's consumer (see `watch`). */
+  private consumers: readonly Pausable[] = [];
   private stopped = false;
 
   constructor(private readonly options: OutagesOptions) {
@@ -53,11 +54,16 @@ export class Outages {
     for (const d of options.dependencies) options.metrics.dependencyUp.set({ dependency: d.name }, 1);
   }
 
+  /** The consumers an outage may pause (they are built after the outages that pause them). */
+  watch(consumers: readonly Pausable[]): void {
+    this.consumers = consumers;
+  }
+
   /** A message of `queue` could not be handled because `dependency` is away. */
   report(dependency: string, queue: string, error: unknown): void {
     if (this.stopped) return;
     const scope = this.byName.get(dependency)?.scope ?? 'reporting';
-    const affected = scope === 'all' ? this.options.consumers : this.options.consumers.filter((c) => c.queue === queue);
+    const affected = scope === 'all' ? this.consumers : this.consumers.filter((c) => c.queue === queue);
     let outage = this.down.get(dependency);
     if (!outage) {
       outage = { since: Date.now(), paused: new Set(), probes: 0 };

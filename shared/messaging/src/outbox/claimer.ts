@@ -6,7 +6,7 @@ import type { OutboxLedger } from './ledger';
 import { countPublished, publishEvents } from './publish';
 import { claimOutboxRows, deleteOutboxRows, outboxRowsPresent } from './table';
 import type { ConfirmPublisher } from '../broker/publisher';
-import { withTransaction } from '../unit-of-work/unit-of-work';
+import { withTransaction } from '../transaction';
 
 export interface OutboxClaimerOptions {
   pool: Pool;
@@ -83,16 +83,16 @@ export class OutboxClaimer {
       let published = 0;
       try {
         published = await this.claimAndPublish();
-        if (published === 0 && ledger.deferred.size > 0) await this.forgetGone();
+        if (published === 0 && ledger.hasDeferred) await this.forgetGone();
         failures = 0;
-        ledger.claimedOnce = true;
+        ledger.claimRan();
       } catch (error) {
         failures += 1;
         const level = failures === 1 ? 'warn' : 'debug';
         logger[level]({ err: errorMessage(error), failures }, 'outbox relay could not publish; backing off');
       }
       if (!this.running) break;
-      if (failures === 0 && (published > 0 || (this.pendingWake && ledger.deferred.size > 0))) continue;
+      if (failures === 0 && (published > 0 || (this.pendingWake && ledger.hasDeferred))) continue;
       // While the broker or database is away, commits do not cut the backoff short.
       this.backingOff = failures > 0;
       await this.sleep(failures > 0 ? Math.min(maxBackoffMs, 50 * 2 ** Math.min(failures, 10)) : pollIntervalMs);
@@ -116,14 +116,14 @@ export class OutboxClaimer {
   private async claimAndPublish(): Promise<number> {
     const { pool, publisher, ledger, metrics, batchSize, sweepAfterMs } = this.options;
     const { confirmed, error } = await withTransaction(pool, async (db) => {
-      const claimed = await claimOutboxRows(db, { limit: batchSize, sweepAfterMs, publishing: ledger.publishing, deferred: ledger.deferred });
+      const claimed = await claimOutboxRows(db, { limit: batchSize, sweepAfterMs, ...ledger.claimFilter() });
       const published = await publishEvents(publisher, metrics, claimed);
       // The confirmed rows are deleted (committed) even when others failed; those stay for later.
       if (published.confirmed.length > 0) await deleteOutboxRows(db, published.confirmed.map((e) => e.id));
       return published;
     });
     countPublished(metrics, confirmed);
-    for (const event of confirmed) ledger.deferred.delete(event.id);
+    ledger.sentByClaim(confirmed.map((e) => e.id));
     if (error !== undefined) throw error;
     return confirmed.length;
   }
@@ -131,7 +131,7 @@ export class OutboxClaimer {
   /** Deferred ids whose rows are gone (another process's sweep published them): nothing left to wait for. */
   private async forgetGone(): Promise<void> {
     const { ledger } = this.options;
-    const present = await outboxRowsPresent(this.options.pool, [...ledger.deferred]);
-    for (const id of ledger.deferred) if (!present.has(id)) ledger.deferred.delete(id);
+    const present = await outboxRowsPresent(this.options.pool, ledger.deferredIds());
+    ledger.sentByClaim(ledger.deferredIds().filter((id) => !present.has(id)));
   }
 }

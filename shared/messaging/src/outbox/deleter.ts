@@ -2,9 +2,10 @@ import { ROOT_CONTEXT } from '@opentelemetry/api';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors';
-import { deleteOutboxRows } from './table';
 import { context } from '../tracing';
-import { withTransaction } from '../unit-of-work/unit-of-work';
+import { withTransaction } from '../transaction';
+import type { OutboxLedger } from './ledger';
+import { deleteOutboxRows } from './table';
 
 /**
  * Deletes the rows of events confirmed on the direct path: one DELETE for every event confirmed
@@ -17,8 +18,8 @@ export class SentRowDeleter {
   constructor(
     private readonly pool: Pool,
     private readonly logger: Logger,
-    /** Called with the ids once their DELETE is done (or failed: the sweep publishes them again). */
-    private readonly onDone: (ids: readonly string[]) => void,
+    /** Told once their DELETE is done (or failed: the sweep publishes them again). */
+    private readonly ledger: Pick<OutboxLedger, 'directDone'>,
   ) {}
 
   add(ids: readonly string[]): void {
@@ -57,7 +58,7 @@ export class SentRowDeleter {
         // The rows stay and are published again by the sweep: at least once, never lost.
         this.logger.warn({ err: errorMessage(error), rows: ids.length }, 'could not delete published outbox rows');
       }
-      this.onDone(ids);
+      this.ledger.directDone(ids);
     }
   }
 }

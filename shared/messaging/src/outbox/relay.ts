@@ -66,9 +66,7 @@ export class OutboxRelay {
       maxBackoffMs: options.maxBackoffMs ?? 5000,
       sweepAfterMs: options.sweepAfterMs ?? 5000,
     });
-    this.deleter = new SentRowDeleter(options.pool, options.logger, (ids) => {
-      for (const id of ids) this.ledger.publishing.delete(id);
-    });
+    this.deleter = new SentRowDeleter(options.pool, options.logger, this.ledger);
     registerOutboxGauges(options.registry, options.pool);
   }
 
@@ -80,13 +78,13 @@ export class OutboxRelay {
   dispatch(events: readonly OutboxEvent[]): void {
     if (events.length === 0) return;
     const { ledger } = this;
-    if (!ledger.claimedOnce || ledger.deferred.size > 0 || !this.claimer.isRunning || !this.options.publisher.ready) {
+    if (!ledger.directOpen || !this.claimer.isRunning || !this.options.publisher.ready) {
       // Not now: the claim takes them (in order, after anything older of their orders).
       ledger.defer(events.map((e) => e.id));
       this.claimer.wake();
       return;
     }
-    for (const event of events) ledger.publishing.add(event.id);
+    ledger.publishingDirect(events.map((e) => e.id));
     const work = this.publishDirect(events);
     this.inFlight.add(work);
     void work.finally(() => this.inFlight.delete(work));

@@ -1,26 +1,44 @@
 interface Batch {
   keys: Set<string>;
-  /** When the batch last moved on (it started, or an item in it was done). */
-  movedAt: number;
+  /** When the batch last made progress: it started, or an item in it was done. */
+  progressAt: number;
+}
+
+/** What runs each batch a `BatchQueue` takes. */
+export interface BatchRunner<T> {
+  /** Runs `batch`, calling `itemDone` as each item is done; settles every item, whatever happens. */
+  runBatch(batch: T[], itemDone: () => void): Promise<void>;
+}
+
+export interface BatchQueueOptions<T> {
+  /** Batches running at once, at most. */
+  concurrency: number;
+  /** Items in one batch, at most. */
+  maxBatch: number;
+  /** How long the running batches may go without finishing an item before another starts beside them (default 0). */
+  spreadAfterMs?: number;
+  runner: BatchRunner<T>;
+  /** A runner that threw: a bug (each runner settles what it takes), reported and survived. */
+  onError: (error: unknown) => void;
 }
 
 /** Every item without a key is one key: such items run one after the other, in arrival order. */
 const NO_KEY = '';
 
 /**
- * Work queued by key and run in batches, up to `concurrency` batches at once. Items with the same
- * key run one after the other, in arrival order: a key is held from the moment a batch takes one
- * of its items until that batch ends, and its later items wait. Whatever piled up while batches
- * ran becomes the next batch.
+ * One queue of keyed work, taken in batches, up to `concurrency` batches at once; each batch is
+ * one transaction for its runner. Items with the same key run one after the other, in arrival
+ * order: a key is held from the moment a batch takes one of its items until that batch ends, and
+ * its later items wait. Whatever piled up while batches ran becomes the next batch.
  *
  * One batch at a time makes the largest batches (every per-batch cost paid least often), but a
  * batch that stalls (a slow commit, a slow outside call, a lock wait) would hold up every key
  * behind it. So, while fewer than `concurrency` run, another batch starts beside the running ones
- * once none of them has moved on for `spreadAfterMs` (`run` is given a `moved` callback to call
- * as each item is done). A long batch that keeps moving, as on a busy host, does not count as
+ * once none of them has finished an item for `spreadAfterMs` (the runner calls `itemDone` as each
+ * item is done). A long batch that keeps finishing items, as on a busy host, does not count as
  * stalled: more transactions at once would only make the host busier (docs/decisions/0018).
  */
-export class Lanes<T> {
+export class BatchQueue<T> {
   private pending: { item: T; key: string }[] = [];
   private readonly running = new Set<Batch>();
   /** Keys some running batch has taken: their later items wait for it. */
@@ -30,16 +48,12 @@ export class Lanes<T> {
   private idleWaiters: (() => void)[] = [];
   private readonly concurrency: number;
   private readonly maxBatch: number;
+  private readonly spreadAfterMs: number;
 
-  constructor(
-    concurrency: number,
-    maxBatch: number,
-    private readonly run: (batch: T[], moved: () => void) => Promise<void>,
-    private readonly onError: (error: unknown) => void,
-    private readonly spreadAfterMs = 0,
-  ) {
-    this.concurrency = Math.max(1, concurrency);
-    this.maxBatch = Math.max(1, maxBatch);
+  constructor(private readonly options: BatchQueueOptions<T>) {
+    this.concurrency = Math.max(1, options.concurrency);
+    this.maxBatch = Math.max(1, options.maxBatch);
+    this.spreadAfterMs = options.spreadAfterMs ?? 0;
   }
 
   push(item: T, key: string | undefined): void {
@@ -88,7 +102,7 @@ export class Lanes<T> {
     this.timer = undefined;
     while (this.pending.length > 0 && this.running.size < this.concurrency) {
       if (this.running.size > 0) {
-        const wait = this.lastMoved() + this.spreadAfterMs - performance.now();
+        const wait = this.lastProgress() + this.spreadAfterMs - performance.now();
         if (wait > 0) {
           this.timer = setTimeout(() => this.startBatches(), Math.ceil(wait));
           return;
@@ -98,9 +112,9 @@ export class Lanes<T> {
     }
   }
 
-  private lastMoved(): number {
+  private lastProgress(): number {
     let last = 0;
-    for (const batch of this.running) last = Math.max(last, batch.movedAt);
+    for (const batch of this.running) last = Math.max(last, batch.progressAt);
     return last;
   }
 
@@ -121,20 +135,20 @@ export class Lanes<T> {
     this.pending = left;
     // Held from now on: a later item of one of these keys waits, even one left out of a full batch.
     for (const key of keys) this.held.add(key);
-    const batch: Batch = { keys, movedAt: performance.now() };
+    const batch: Batch = { keys, progressAt: performance.now() };
     this.running.add(batch);
-    void this.runBatch(batch, taken);
+    void this.runToEnd(batch, taken);
     return true;
   }
 
-  private async runBatch(batch: Batch, items: T[]): Promise<void> {
+  private async runToEnd(batch: Batch, items: T[]): Promise<void> {
     try {
-      // Never synchronously: a `run` that throws at once must not re-enter `startBatches` from inside it.
+      // Never synchronously: a runner that throws at once must not re-enter `startBatches` from inside it.
       await Promise.resolve();
-      await this.run(items, () => (batch.movedAt = performance.now()));
+      await this.options.runner.runBatch(items, () => (batch.progressAt = performance.now()));
     } catch (error) {
       try {
-        this.onError(error);
+        this.options.onError(error);
       } catch {
         // reporting must not strand the batch's keys
       }

@@ -1,7 +1,7 @@
 import { ROOT_CONTEXT, type Context } from '@opentelemetry/api';
 import { DependencyError } from '../errors';
 import { classifyFailure } from '../outages/failures';
-import { Lanes } from './batch-queue';
+import { BatchQueue } from './batch-queue';
 import { runSteps, type StepResult } from './steps';
 import { context } from '../tracing';
 import type { RunUnitOfWork, UnitOfWork } from './unit-of-work';
@@ -20,7 +20,7 @@ export interface SharedUnitOfWork {
 }
 
 export interface SharedUnitOfWorkOptions {
-  /** Transactions in flight at most (see `Lanes`). */
+  /** Transactions in flight at most (see `BatchQueue`). */
   concurrency: number;
   /** Callers' work in one transaction at most. */
   maxBatch: number;
@@ -61,24 +61,24 @@ const stopping = () => new DependencyError('service', new Error('stopping; try a
  */
 export function sharedUnitOfWork(runUnitOfWork: RunUnitOfWork, options: SharedUnitOfWorkOptions): SharedUnitOfWork {
   let closed = false;
-  const lanes = new Lanes<Caller>(
-    options.concurrency,
-    options.maxBatch,
-    (callers, moved) => runTogether(runUnitOfWork, callers, moved, options.onTransaction),
-    () => undefined, // runTogether answers every caller, whatever happens
-    options.spreadAfterMs,
-  );
+  const queue = new BatchQueue<Caller>({
+    concurrency: options.concurrency,
+    maxBatch: options.maxBatch,
+    spreadAfterMs: options.spreadAfterMs,
+    runner: { runBatch: (callers, itemDone) => runTogether(runUnitOfWork, callers, itemDone, options.onTransaction) },
+    onError: () => undefined, // runTogether answers every caller, whatever happens
+  });
   return {
     run: <R>(key: string | undefined, work: (uow: UnitOfWork) => Promise<R>) =>
       new Promise<R>((resolve, reject) => {
         if (closed) return reject(stopping());
         const caller: Caller = { key: key ?? nextUnkeyed(), work, ctx: context.active(), resolve: resolve as (value: unknown) => void, reject };
-        lanes.push(caller, caller.key);
+        queue.push(caller, caller.key);
       }),
     async close() {
       closed = true;
-      for (const caller of lanes.remove(() => true)) caller.reject(stopping());
-      await lanes.idle();
+      for (const caller of queue.remove(() => true)) caller.reject(stopping());
+      await queue.idle();
     },
   };
 }
@@ -86,7 +86,7 @@ export function sharedUnitOfWork(runUnitOfWork: RunUnitOfWork, options: SharedUn
 async function runTogether(
   runUnitOfWork: RunUnitOfWork,
   callers: Caller[],
-  moved: () => void,
+  itemDone: () => void,
   onTransaction: ((callers: number) => void) | undefined,
 ): Promise<void> {
   const sorted = [...callers].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -107,7 +107,7 @@ async function runTogether(
           sorted,
           async (caller) => {
             const value = await context.with(caller.ctx, () => caller.work(uow));
-            moved();
+            itemDone();
             return value;
           },
           (error) => classifyFailure(error).kind === 'dependency',
