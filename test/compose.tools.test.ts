@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { brokerPermissionsOf, HISTOGRAM_METRICS, METRIC, type ServiceName } from '@troupe/contracts';
-import { parseBrokerUrls } from '../shared/messaging/src/broker-addresses';
+import { parseBrokerUrls } from '../shared/messaging/src/broker/addresses';
 import { composeFor, composeModel } from './docker-compose';
 import { configSchema as inventorySchema } from '../services/inventory/src/config';
 import { configSchema as notificationSchema } from '../services/notification/src/config';

@@ -30,7 +30,7 @@ import { configSchema as orderSchema } from '../services/order/src/config';
 import { configSchema as paymentSchema } from '../services/payment/src/config';
 import { configSchema as gatewaySchema } from '../services/gateway/src/config';
 import { configSchema as webSchema } from '../services/web/src/config';
-import { parseBrokerUrls } from '../shared/messaging/src/broker-addresses';
+import { parseBrokerUrls } from '../shared/messaging/src/broker/addresses';
 import { allows, hbaMethod, restrictedViolations, type Endpoint, type PodSpec } from './k8s-rules';
 import { containersOf, kustomize, type Container, type K8sObject } from './kustomize';
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { exchangeOf, SERVICES, SUBSCRIBED_EVENTS, type ServiceName } from '@troupe/contracts';
-import type { Subscription } from '../shared/messaging/src/handler';
+import type { Subscription } from '../shared/messaging/src/consume/handler';
 import { subscriptions as inventory } from '../services/inventory/src/handlers';
 import { subscriptions as notification } from '../services/notification/src/handlers';
 import { subscriptions as order } from '../services/order/src/handlers';

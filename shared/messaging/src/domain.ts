@@ -4,4 +4,4 @@
  * folder stays free of infrastructure; everything else comes from `@troupe/messaging`.
  */
 export { DependencyError, PermanentError } from './errors';
-export type { UnitOfWork } from './unit-of-work';
+export type { UnitOfWork } from './unit-of-work/unit-of-work';

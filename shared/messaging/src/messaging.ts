@@ -1,87 +1,33 @@
-import { deadLetterQueueOf, ownExchangeOf, queueOf, type ServiceChecks, type ServiceName } from '@troupe/contracts';
+import { ownExchangeOf, queueOf } from '@troupe/contracts';
 import type { ChannelModel } from 'amqplib';
-import type { Pool } from 'pg';
-import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { runBatch } from './batch';
-import { BrokerConnection } from './broker-connection';
-import { consumeBatch } from './consume-batch';
-import { DeadLetterKeeper } from './dead-letter-keeper';
-import { DeadLetters } from './dead-letters';
-import type { Delivery } from './delivery';
-import { BrokerUnavailableError, errorMessage } from './errors';
-import { FailedAttempts } from './failed-attempts';
-import { DATABASE } from './failures';
-import type { Subscription } from './handler';
-import { Lanes } from './lanes';
+import { BrokerConnection } from './broker/connection';
+import { ConfirmPublisher } from './broker/publisher';
+import { declareTopology } from './broker/topology';
+import { BatchConsumer } from './consume/consume-batch';
+import type { Delivery } from './consume/delivery';
+import { FailedAttempts } from './consume/failed-attempts';
+import { Settler } from './consume/settle';
+import { SubscriptionConsumer } from './consume/subscription-consumer';
+import { DeadLetters } from './dead-letters/dead-letters';
+import { DeadLetterKeeper } from './dead-letters/keeper';
+import { errorMessage } from './errors';
 import { createMessagingMetrics, type MessagingMetrics } from './metrics';
-import { OutboxRelay } from './outbox-relay';
-import { Outages, type Dependency } from './outage';
-import { ConfirmPublisher } from './publisher';
+import { databaseDependency } from './outages/database';
+import { DATABASE } from './outages/failures';
+import { Outages } from './outages/outages';
+import { OutboxRelay } from './outbox/relay';
+import type { MessagingOptions, MessagingStatus } from './options';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy';
-import { Settler } from './settle';
-import { SubscriptionConsumer } from './subscription-consumer';
-import { declareTopology } from './topology';
-import { triage } from './triage';
-import { unitOfWork, type RunUnitOfWork } from './unit-of-work';
-
-export interface MessagingOptions {
-  service: ServiceName;
-  /** amqp(s):// URL of the broker, or of each node of a cluster, comma-separated (see `parseBrokerUrls`). */
-  url: string;
-  /** This service's database: the inbox and outbox live beside its own tables. */
-  pool: Pool;
-  logger: Logger;
-  registry?: Registry;
-  /** Everything this service consumes (see `subscribe`). */
-  subscriptions?: readonly Subscription[];
-  /** Unacked messages the broker may push to each consumer. */
-  prefetch?: number;
-  /** Most messages handled in one transaction (defaults to `prefetch`). */
-  maxBatch?: number;
-  /** Transactions in flight at most for the whole service; one order's messages stay in sequence. */
-  concurrency?: number;
-  /** How long the running transactions go without handling a message before another may start beside them (see `Lanes`; default 0). */
-  spreadAfterMs?: number;
-  retry?: RetryPolicy;
-  /** Deliveries after which the broker itself dead-letters a message (crash-loop backstop). */
-  deliveryLimit?: number;
-  /** Give up (and call `onFatal`) when the broker has been unreachable this long. */
-  giveUpAfterMs?: number;
-  /** Longest wait for a publish's confirm; past it the broker counts as away (see `ConfirmPublisher`). */
-  confirmTimeoutMs?: number;
-  /** Largest message body handled; a bigger one is dead-lettered without being parsed (see `decodeWithin`). */
-  maxMessageBytes?: number;
-  /** AMQP heartbeat, so a dead TCP peer is noticed in seconds rather than minutes. */
-  heartbeatSeconds?: number;
-  /** Outbox relay safety-net poll interval. */
-  outboxPollIntervalMs?: number;
-  /** Age after which the safety-net poll takes an outbox row nobody published (see `OutboxRelay`). */
-  outboxSweepAfterMs?: number;
-  /**
-   * What handlers need besides the broker and this service's database (which is always probed),
-   * e.g. an SMTP server: on a `DependencyError` naming one, the subscriptions that hit it pause
-   * until its probe passes (decision 0009).
-   */
-  dependencies?: readonly Dependency[];
-  /** Longest wait between two probes of a dependency that is away. */
-  probeMaxDelayMs?: number;
-  /** Called once when reconnecting has been given up: the process should exit non-zero. */
-  onFatal: (error: Error) => void;
-}
+import { BatchQueue } from './unit-of-work/batch-queue';
+import { unitOfWork, type RunUnitOfWork } from './unit-of-work/unit-of-work';
 
 /**
- * The broker's side of a service's readiness (GET /readyz's checks, less the database): whether
- * it is connected and to which node, the dependencies found away by the handlers and for how
- * long (see `Outages`), and each subscription. Typed from the contract the answer is published with.
- */
-export type MessagingStatus = Omit<ServiceChecks, 'database'>;
-
-/**
- * A service's whole messaging side, wired together: the connection (re-declaring the topology and
- * re-attaching every consumer on each reconnect), the consumers feeding the lanes, each batch
- * consumed (triage → unit of work → settle), the unit of work and the outbox relay it hands
- * committed events to, and the outages that pause consumers.
+ * A service's whole messaging side, wired together (src/README.md has the map): the connection
+ * (re-declaring the topology and re-attaching every consumer on each reconnect), the consumers
+ * feeding one batch queue, whose batches the batch consumer runs (triage → unit of work →
+ * settle), the unit of work and the outbox relay it hands committed events to, the outages that
+ * pause consumers, and the dead-letter keeper. It wires; no message passes through it.
  */
 export class Messaging {
   readonly metrics: MessagingMetrics;
@@ -94,7 +40,7 @@ export class Messaging {
   private readonly publisher: ConfirmPublisher;
   private readonly connection: BrokerConnection;
   private readonly consumers: SubscriptionConsumer[];
-  private readonly lanes: Lanes<Delivery>;
+  private readonly batches: BatchQueue<Delivery>;
   private readonly retry: RetryPolicy;
   private readonly outages: Outages;
   private readonly keeper: DeadLetterKeeper;
@@ -125,55 +71,40 @@ export class Messaging {
       pollIntervalMs: options.outboxPollIntervalMs ?? 1000,
       sweepAfterMs: options.outboxSweepAfterMs ?? 5000,
     });
-    this.runUnitOfWork = unitOfWork(pool, service, (events) => this.relay.dispatch(events));
-    const isCurrent = (delivery: Delivery) => this.consumers.some((c) => c.queue === delivery.queue && c.isCurrent(delivery));
-    const settler = new Settler({ service, publisher: this.publisher, logger, metrics, retry: this.retry, failedAttempts: this.failedAttempts, isCurrent });
-    this.lanes = new Lanes<Delivery>(
-      options.concurrency ?? 1,
-      options.maxBatch ?? prefetch,
-      (batch, moved) =>
-        consumeBatch(batch, {
-          isCurrent,
-          triage: (delivery) => triage(delivery, { logger, metrics }),
-          run: (jobs) => runBatch(jobs, { runUnitOfWork: this.runUnitOfWork, metrics, moved }),
-          settler,
-          reportOutage: (dependency, queue, error) => this.outages.report(dependency, queue, error),
-        }),
-      // Unreachable by design (every step settles what it takes); never let it escape a consume callback.
-      (error) => logger.error({ err: errorMessage(error) }, 'unexpected consumer failure'),
-      options.spreadAfterMs ?? 0,
-    );
-    this.consumers = (options.subscriptions ?? []).map(
-      (subscription) =>
-        new SubscriptionConsumer(queueOf(service, subscription.exchange), subscription, {
-          logger,
-          metrics,
-          prefetch,
-          maxMessageBytes: options.maxMessageBytes ?? 65_536,
-          lanes: this.lanes,
-          onChannelLost: (reason) => this.recycle(reason),
-          handBack: (delivery) => settler.handBack(delivery),
-          ownExchange: ownExchangeOf(service),
-        }),
-    );
-    this.keeper = new DeadLetterKeeper({
-      service,
-      pool,
-      logger: logger.child({ component: 'dead-letters' }),
-      metrics,
-      prefetch,
-      onChannelLost: (reason) => this.recycle(reason),
-      copyBack: (message) => settler.copyBack(message, deadLetterQueueOf(service)),
-    });
+    this.runUnitOfWork = unitOfWork(pool, service, this.relay);
+    const settler = new Settler({ service, publisher: this.publisher, logger, metrics, retry: this.retry, failedAttempts: this.failedAttempts });
     this.outages = new Outages({
       dependencies: [databaseDependency(pool), ...(options.dependencies ?? [])],
-      consumers: this.consumers,
       logger,
       metrics,
       // The relay backs off while the database is away too: end that at once.
       onBack: (dependency) => dependency === DATABASE && this.relay.resume(),
       ...(options.probeMaxDelayMs === undefined ? {} : { maxProbeDelayMs: options.probeMaxDelayMs }),
     });
+    this.batches = new BatchQueue<Delivery>({
+      concurrency: options.concurrency ?? 1,
+      maxBatch: options.maxBatch ?? prefetch,
+      spreadAfterMs: options.spreadAfterMs ?? 0,
+      runner: new BatchConsumer({ logger, metrics, runUnitOfWork: this.runUnitOfWork, settler, outages: this.outages }),
+      // Unreachable by design (every step settles what it takes); never let it escape a consume callback.
+      onError: (error) => logger.error({ err: errorMessage(error) }, 'unexpected consumer failure'),
+    });
+    const onChannelLost = (reason: string) => this.recycle(reason);
+    this.consumers = (options.subscriptions ?? []).map(
+      (subscription) =>
+        new SubscriptionConsumer(queueOf(service, subscription.exchange), subscription, {
+          logger,
+          metrics,
+          prefetch,
+          batches: this.batches,
+          maxMessageBytes: options.maxMessageBytes ?? 65_536,
+          onChannelLost,
+          settler,
+          ownExchange: ownExchangeOf(service),
+        }),
+    );
+    this.outages.watch(this.consumers);
+    this.keeper = new DeadLetterKeeper({ service, pool, logger: logger.child({ component: 'dead-letters' }), metrics, prefetch, onChannelLost, copier: settler });
     this.connection = new BrokerConnection({
       url: options.url,
       name: `${service}@${process.pid}`,
@@ -220,7 +151,7 @@ export class Messaging {
     this.stopping = true;
     this.outages.stop();
     await Promise.all(this.consumers.map((c) => c.cancel()));
-    await this.lanes.idle();
+    await this.batches.idle();
     await Promise.all(this.consumers.map((c) => c.close()));
     await this.keeper.stop();
     await this.relay.stop();
@@ -270,19 +201,4 @@ export class Messaging {
     for (const consumer of this.consumers) consumer.flushAcks();
     model.close().catch(() => undefined);
   }
-}
-
-/**
- * The service's own database, as handlers need it: reachable, a connection to spare, and
- * writable (a server in recovery or a read-only database answers SELECT 1 but refuses every write).
- */
-function databaseDependency(pool: Pool): Dependency {
-  return {
-    name: DATABASE,
-    scope: 'all',
-    probe: async () => {
-      const { rows } = await pool.query<{ ro: string }>("SELECT current_setting('transaction_read_only') AS ro");
-      if (rows[0]?.ro !== 'off') throw new Error('database is read-only');
-    },
-  };
 }

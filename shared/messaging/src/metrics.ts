@@ -3,11 +3,12 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** Every metric the messaging library exports, registered once per registry. */
 export function createMessagingMetrics(registry: Registry) {
-  const once = <T>(name: string, make: () => T): T =>
+  /** The metric `registry` has under `name` already (a second `Messaging` on one registry), or a new one. */
+  const registered = <T>(name: string, make: () => T): T =>
     (registry.getSingleMetric(name) as T | undefined) ?? make();
   const registers = [registry];
   return {
-    published: once(
+    published: registered(
       METRIC.messagesPublished,
       () =>
         new Counter({
@@ -17,7 +18,7 @@ export function createMessagingMetrics(registry: Registry) {
           registers,
         }),
     ),
-    consumed: once(
+    consumed: registered(
       METRIC.messagesConsumed,
       () =>
         new Counter({
@@ -27,7 +28,7 @@ export function createMessagingMetrics(registry: Registry) {
           registers,
         }),
     ),
-    handlerDuration: once(
+    handlerDuration: registered(
       METRIC.handlerDuration,
       () =>
         new Histogram({
@@ -38,7 +39,7 @@ export function createMessagingMetrics(registry: Registry) {
           registers,
         }),
     ),
-    retried: once(
+    retried: registered(
       METRIC.messagesRetried,
       () =>
         new Counter({
@@ -48,7 +49,7 @@ export function createMessagingMetrics(registry: Registry) {
           registers,
         }),
     ),
-    deadLettered: once(
+    deadLettered: registered(
       METRIC.messagesDeadLettered,
       () =>
         new Counter({
@@ -58,7 +59,7 @@ export function createMessagingMetrics(registry: Registry) {
           registers,
         }),
     ),
-    deadLettersKept: once(
+    deadLettersKept: registered(
       METRIC.deadLettersKept,
       () =>
         new Counter({
@@ -67,7 +68,7 @@ export function createMessagingMetrics(registry: Registry) {
           registers,
         }),
     ),
-    duplicates: once(
+    duplicates: registered(
       METRIC.inboxDuplicates,
       () =>
         new Counter({
@@ -77,7 +78,7 @@ export function createMessagingMetrics(registry: Registry) {
           registers,
         }),
     ),
-    consumerUp: once(
+    consumerUp: registered(
       METRIC.consumerUp,
       () =>
         new Gauge({
@@ -87,7 +88,7 @@ export function createMessagingMetrics(registry: Registry) {
           registers,
         }),
     ),
-    dependencyUp: once(
+    dependencyUp: registered(
       METRIC.dependencyUp,
       () =>
         new Gauge({
@@ -97,7 +98,7 @@ export function createMessagingMetrics(registry: Registry) {
           registers,
         }),
     ),
-    dependencyOutages: once(
+    dependencyOutages: registered(
       METRIC.dependencyOutages,
       () =>
         new Counter({
@@ -107,12 +108,12 @@ export function createMessagingMetrics(registry: Registry) {
           registers,
         }),
     ),
-    brokerConnected: once(
+    brokerConnected: registered(
       METRIC.brokerConnected,
       () =>
         new Gauge({ name: METRIC.brokerConnected, help: '1 while connected to RabbitMQ, else 0.', registers }),
     ),
-    replayed: once(
+    replayed: registered(
       METRIC.dlqReplayed,
       () =>
         new Counter({
@@ -122,7 +123,7 @@ export function createMessagingMetrics(registry: Registry) {
           registers,
         }),
     ),
-    publishFailures: once(
+    publishFailures: registered(
       METRIC.publishFailures,
       () =>
         new Counter({
@@ -132,7 +133,7 @@ export function createMessagingMetrics(registry: Registry) {
           registers,
         }),
     ),
-    batchSize: once(
+    batchSize: registered(
       METRIC.consumerBatch,
       () =>
         new Histogram({

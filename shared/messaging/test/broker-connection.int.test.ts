@@ -1,7 +1,7 @@
 import { createTestVhost, eventually, type TestVhost } from '@troupe/testing';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { BrokerConnection } from '../src/broker-connection';
+import { BrokerConnection } from '../src/broker/connection';
 
 // What a service logs while it looks for a node of its broker, against the real broker: a
 // cluster address list where some nodes answer nothing (closed ports refuse at once).

@@ -21,7 +21,8 @@ export interface LedgerTransaction {
 /** Runs `work` in one transaction holding a lock on each of `locks` (idempotency keys, orders). */
 export type UnderLocks = <R>(locks: string[], work: (tx: LedgerTransaction) => Promise<R>) => Promise<R>;
 
-export type Outcome = { kind: 'entry'; entry: GatewayEntry; replayed: boolean } | { kind: 'transient'; message: string };
+/** The ledger's answer to a charge or refund: its entry (`replayed` for a key seen before), or a transient failure. */
+export type LedgerAnswer = { kind: 'entry'; entry: GatewayEntry; replayed: boolean } | { kind: 'transient'; message: string };
 
 /** The key was used before for another request: answered 422, charging nothing (as card APIs do). */
 export class IdempotencyConflict extends Error {
@@ -41,7 +42,7 @@ const hashOf = (parts: (string | number)[]) => createHash('sha256').update(parts
  * and body gets that entry back. The key's lock makes concurrent requests with it wait for each
  * other, so two of them never both charge.
  */
-export async function charge(underLocks: UnderLocks, idempotencyKey: string, request: GatewayChargeRequest): Promise<Outcome> {
+export async function charge(underLocks: UnderLocks, idempotencyKey: string, request: GatewayChargeRequest): Promise<LedgerAnswer> {
   const requestHash = hashOf(['charge', request.orderId, request.amountCents, request.currency, request.token]);
   return underLocks([idempotencyKey], async (tx) => {
     const earlier = await replayOf(tx, idempotencyKey, requestHash);
@@ -65,7 +66,7 @@ export async function charge(underLocks: UnderLocks, idempotencyKey: string, req
 }
 
 /** A refund of (part of) the order's approved charge, under a key of its own. */
-export async function refund(underLocks: UnderLocks, idempotencyKey: string, request: GatewayRefundRequest): Promise<Outcome> {
+export async function refund(underLocks: UnderLocks, idempotencyKey: string, request: GatewayRefundRequest): Promise<LedgerAnswer> {
   const requestHash = hashOf(['refund', request.orderId, request.amountCents, request.currency]);
   // The order's lock too: two refunds under different keys must not both pass the amount check.
   return underLocks([idempotencyKey, `order:${request.orderId}`], async (tx) => {
@@ -81,7 +82,7 @@ export async function refund(underLocks: UnderLocks, idempotencyKey: string, req
   });
 }
 
-async function replayOf(tx: LedgerTransaction, idempotencyKey: string, requestHash: string): Promise<Outcome | undefined> {
+async function replayOf(tx: LedgerTransaction, idempotencyKey: string, requestHash: string): Promise<LedgerAnswer | undefined> {
   const existing = await tx.find(idempotencyKey);
   if (!existing) return undefined;
   if (existing.requestHash !== requestHash) throw new IdempotencyConflict(`Idempotency-Key ${idempotencyKey} was used for a different request`);

@@ -4,7 +4,7 @@ import type { Express, Request, Response } from 'express';
 import type { Pool } from 'pg';
 import type { z } from 'zod';
 import { ledgerOf, underLocks } from '../db/ledger';
-import { charge, IdempotencyConflict, refund, RefundRefused, type Outcome } from '../domain/ledger';
+import { charge, IdempotencyConflict, refund, RefundRefused, type LedgerAnswer } from '../domain/ledger';
 import type { GatewayFaults } from '../faults';
 
 /** How long a caller should wait before trying again after a 503. */
@@ -58,7 +58,7 @@ async function faulted(res: Response, faults: GatewayFaults): Promise<boolean> {
   return true;
 }
 
-async function moneyMoving(work: () => Promise<Outcome>): Promise<Outcome> {
+async function moneyMoving(work: () => Promise<LedgerAnswer>): Promise<LedgerAnswer> {
   try {
     return await work();
   } catch (error) {
@@ -67,7 +67,7 @@ async function moneyMoving(work: () => Promise<Outcome>): Promise<Outcome> {
   }
 }
 
-function answer(res: Response, outcome: Outcome): void {
+function answer(res: Response, outcome: LedgerAnswer): void {
   if (outcome.kind === 'transient') return unavailable(res, outcome.message);
   // A replay answers exactly as the first request was answered, and says it is one.
   if (outcome.replayed) res.set('Idempotent-Replayed', 'true');

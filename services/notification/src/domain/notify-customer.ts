@@ -5,7 +5,8 @@ import { composeMessage } from './messages';
 import { notificationIdOf } from './notification-id';
 import type { NotificationStore } from './notification-store';
 
-export interface Outcome {
+/** What the customer is told: how their order ended, and what they need to know about it. */
+export interface Notice {
   orderId: string;
   kind: NotificationKind;
   customer: { customerId: string; email: string };
@@ -21,19 +22,19 @@ export interface Outcome {
  * retried; a crash between send and commit can repeat a mail, never lose one. The id comes from
  * (order, kind), so every attempt sends the same Message-ID.
  */
-export async function notifyCustomer(uow: UnitOfWork, notifications: NotificationStore, mailer: Mailer, outcome: Outcome): Promise<void> {
-  const id = notificationIdOf(outcome.orderId, outcome.kind);
-  const message = composeMessage(outcome.kind, outcome.orderId, outcome);
+export async function notifyCustomer(uow: UnitOfWork, notifications: NotificationStore, mailer: Mailer, notice: Notice): Promise<void> {
+  const id = notificationIdOf(notice.orderId, notice.kind);
+  const message = composeMessage(notice.kind, notice.orderId, notice);
   const fresh = await notifications.insertNotification(uow.db, {
     id,
-    orderId: outcome.orderId,
-    kind: outcome.kind,
+    orderId: notice.orderId,
+    kind: notice.kind,
     channel: mailer.channel,
-    recipient: outcome.customer.email,
+    recipient: notice.customer.email,
     subject: message.subject,
     body: message.text,
   });
   if (!fresh) return;
-  await mailer.send({ id, to: outcome.customer.email, subject: message.subject, text: message.text });
-  uow.publish('NotificationSent', outcome.orderId, { notificationId: id, kind: outcome.kind, channel: mailer.channel });
+  await mailer.send({ id, to: notice.customer.email, subject: message.subject, text: message.text });
+  uow.publish('NotificationSent', notice.orderId, { notificationId: id, kind: notice.kind, channel: mailer.channel });
 }

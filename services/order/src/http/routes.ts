@@ -24,7 +24,7 @@ export interface OrderRoutesDeps {
   admission: { maxInFlight: number; maxWaitMs: number };
   /**
    * The transactions POST /orders requests share (docs/decisions/0020): in flight at most, when
-   * another starts beside them (see `Lanes`), and requests in one at most.
+   * another starts beside them (see `BatchQueue` in @troupe/messaging), and requests in one at most.
    */
   transactions: { concurrency: number; spreadAfterMs: number; maxBatch: number };
 }

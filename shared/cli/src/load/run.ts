@@ -1,12 +1,12 @@
 import type { OrderView as ContractOrderView } from '@troupe/contracts';
 import type { LoadOptions } from './options';
 import { orderRequest, pathPicker, PATHS, type PathName } from './paths';
-import { formatTable, summarize, type Outcome } from './stats';
+import { formatTable, summarize, type OrderResult } from './stats';
 
 interface Tracked {
   path: PathName;
   deadline: number;
-  resolve: (outcome: Outcome) => void;
+  resolve: (outcome: OrderResult) => void;
 }
 
 type OrderView = Pick<ContractOrderView, 'status' | 'createdAt' | 'history'>;
@@ -28,7 +28,7 @@ export interface LoadReport {
 export async function runLoad(options: LoadOptions, io: { progress: NodeJS.WriteStream | NodeJS.WritableStream; isTTY: boolean }): Promise<LoadReport> {
   const pick = pathPicker(options.mix);
   const tracked = new Map<string, Tracked>();
-  const outcomes: Outcome[] = [];
+  const outcomes: OrderResult[] = [];
   const started = Date.now();
   let sent = 0;
   let stopping = false;
@@ -88,7 +88,7 @@ export async function runLoad(options: LoadOptions, io: { progress: NodeJS.Write
   return { summary, elapsedMs: Date.now() - started, ok: total.errors + total.rejected + total.timedOut + total.unexpected === 0 };
 }
 
-async function place(options: LoadOptions, path: PathName, n: number, tracked: Map<string, Tracked>): Promise<Outcome> {
+async function place(options: LoadOptions, path: PathName, n: number, tracked: Map<string, Tracked>): Promise<OrderResult> {
   let response: Response;
   try {
     response = await fetch(`${options.url}/orders`, {

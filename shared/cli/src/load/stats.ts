@@ -1,7 +1,7 @@
 import { PATH_NAMES, type PathName } from './paths';
 
 /** How one order ended, as the load generator saw it. */
-export type Outcome =
+export type OrderResult =
   | { path: PathName; kind: 'settled'; status: string; expected: boolean; ms: number }
   | { path: PathName; kind: 'rejected'; httpStatus: number }
   | { path: PathName; kind: 'error'; message: string }
@@ -33,8 +33,8 @@ export function percentile(sorted: readonly number[], p: number): number | null 
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] as number;
 }
 
-function summarizeOne(path: PathName | 'all', outcomes: Outcome[]): Omit<PathSummary, 'path'> & { path: PathName | 'all' } {
-  const settled = outcomes.filter((o): o is Extract<Outcome, { kind: 'settled' }> => o.kind === 'settled');
+function summarizeOne(path: PathName | 'all', outcomes: OrderResult[]): Omit<PathSummary, 'path'> & { path: PathName | 'all' } {
+  const settled = outcomes.filter((o): o is Extract<OrderResult, { kind: 'settled' }> => o.kind === 'settled');
   const times = settled.map((o) => o.ms).sort((a, b) => a - b);
   return {
     path,
@@ -52,7 +52,7 @@ function summarizeOne(path: PathName | 'all', outcomes: Outcome[]): Omit<PathSum
 }
 
 /** One row per path that was sent, and a total. */
-export function summarize(outcomes: Outcome[]) {
+export function summarize(outcomes: OrderResult[]) {
   const rows = PATH_NAMES.map((path) => summarizeOne(path, outcomes.filter((o) => o.path === path))).filter((row) => row.sent > 0);
   return { paths: rows, total: summarizeOne('all', outcomes) };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { pathPicker } from './paths';
-import { formatTable, percentile, summarize, type Outcome } from './stats';
+import { formatTable, percentile, summarize, type OrderResult } from './stats';
 
 describe('percentile', () => {
   it('when asked for p50/p95/p99 of 1..100, then the nearest ranks 50, 95 and 99 (p99 is not the largest)', () => {
@@ -35,7 +35,7 @@ describe('pathPicker', () => {
 
 describe('summarize', () => {
   it('when outcomes are mixed, then each path counts them and the total has every percentile', () => {
-    const outcomes: Outcome[] = [
+    const outcomes: OrderResult[] = [
       { path: 'paid', kind: 'settled', status: 'COMPLETED', expected: true, ms: 10 },
       { path: 'paid', kind: 'settled', status: 'CANCELLED', expected: false, ms: 30 },
       { path: 'paid', kind: 'timeout' },

@@ -1,0 +1,226 @@
+import { createHash } from 'node:crypto';
+import { ownExchangeOf, type DeadLetter, type ServiceName } from '@troupe/contracts';
+import type { MessageProperties } from 'amqplib';
+import type { Pool } from 'pg';
+import { UnroutableError } from '../errors';
+import { HEADER, copyHeaders, forwardOptions, numberHeader, stringHeader } from '../headers';
+import type { ConfirmPublisher } from '../broker/publisher';
+import { endSpan, startReplaySpan } from '../tracing';
+
+/** A dead-lettered message as an operator sees it: one of GET /admin/dlq's `messages`. */
+export type { DeadLetter };
+
+/** A dead letter sent back to the queue it failed on. */
+export type ReplayedDeadLetter = DeadLetter & { queue: string };
+
+/** What a dead letter is made of: its AMQP properties and its body, as the broker delivered them. */
+export interface StoredMessage {
+  properties: MessageProperties;
+  content: Buffer;
+}
+
+export type Selection = { all: true } | { ids: readonly string[] };
+
+export function describeDeadLetter(message: StoredMessage): DeadLetter {
+  const p = message.properties;
+  // A message the broker dead-lettered itself (delivery limit) carries x-first-death-* instead of ours.
+  const brokerQueue = stringHeader(p, 'x-first-death-queue');
+  return {
+    id: deadLetterId(message),
+    type: typeof p.type === 'string' ? p.type : undefined,
+    queue: stringHeader(p, HEADER.originalQueue) ?? brokerQueue,
+    exchange: stringHeader(p, HEADER.originalExchange) ?? stringHeader(p, 'x-first-death-exchange'),
+    reason: stringHeader(p, HEADER.deadLetterReason) ?? (brokerQueue ? `broker: ${stringHeader(p, 'x-first-death-reason') ?? 'unknown'}` : undefined),
+    error: stringHeader(p, HEADER.error),
+    attempts: numberHeader(p, HEADER.attempt),
+    firstFailureAt: stringHeader(p, HEADER.firstFailureAt),
+    lastFailureAt: stringHeader(p, HEADER.lastFailureAt),
+    replayCount: numberHeader(p, HEADER.replayCount) ?? 0,
+    body: message.content.toString('utf8'),
+    headers: p.headers ?? {},
+  };
+}
+
+/** The event id, or for a message that has none a hash of its body and headers (two poison messages with one body stay two). */
+export function deadLetterId(message: StoredMessage): string {
+  const id = message.properties.messageId;
+  if (typeof id === 'string' && id.length > 0) return id;
+  const { 'x-delivery-count': _count, ...headers } = message.properties.headers ?? {};
+  return `sha256:${createHash('sha256').update(message.content).update(JSON.stringify(headers)).digest('hex').slice(0, 16)}`;
+}
+
+/** AMQP properties as stored: JSON, with a Buffer header (AMQP byte array) as `{type: 'Buffer', data}`. */
+const fromStored = (text: string): MessageProperties =>
+  JSON.parse(text, (_key, value: unknown) =>
+    value && typeof value === 'object' && (value as { type?: unknown }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data)
+      ? Buffer.from((value as { data: number[] }).data)
+      : value,
+  ) as MessageProperties;
+
+/**
+ * Keeps one message in the table; a copy seen again (the broker redelivering it after the keeper
+ * lost its channel before the ack) finds its row and changes nothing.
+ */
+export async function keepDeadLetter(pool: Pool, message: StoredMessage): Promise<void> {
+  await pool.query(
+    'INSERT INTO troupe_dead_letters (id, replay_count, properties, body) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+    [deadLetterId(message), numberHeader(message.properties, HEADER.replayCount) ?? 0, JSON.stringify(message.properties), message.content],
+  );
+}
+
+interface Row {
+  id: string;
+  replay_count: number;
+  properties: string;
+  body: Buffer;
+}
+
+const COLUMNS = 'id, replay_count, properties::text AS properties, body';
+/** The rows `selection` names, oldest first; `$1`: the ids (ignored for all), `$2`: the limit. */
+const SELECTED = `SELECT ${COLUMNS} FROM troupe_dead_letters WHERE ($1::text[] IS NULL OR id = ANY($1)) ORDER BY dead_lettered_at, id LIMIT $2`;
+const idsOf = (selection: Selection) => ('all' in selection ? null : [...selection.ids]);
+const asMessage = (row: Row): StoredMessage => ({ properties: fromStored(row.properties), content: row.body });
+/** Rows a replay takes, sends and deletes per transaction: a failure costs at most these many a second send. */
+const REPLAY_CHUNK = 50;
+
+/**
+ * A service's dead letters: listed, counted, replayed and purged in its database, where the
+ * dead-letter keeper put them. Looking is a SELECT and moves nothing; a replay publishes the
+ * selected messages back (with a confirm) and deletes exactly the rows it sent.
+ */
+export class DeadLetters {
+  private readonly exchange: string;
+
+  constructor(
+    private readonly pool: Pool,
+    service: ServiceName,
+    /** Needed to replay; list, count and purge work without the broker. */
+    private readonly publisher?: ConfirmPublisher,
+  ) {
+    this.exchange = ownExchangeOf(service);
+  }
+
+  /** Up to `limit` messages, oldest first, left where they are. */
+  async list(limit = 100): Promise<DeadLetter[]> {
+    const { rows } = await this.pool.query<Row>(SELECTED, [null, limit]);
+    return rows.map((row) => describeDeadLetter(asMessage(row)));
+  }
+
+  async count(): Promise<number> {
+    const { rows } = await this.pool.query<{ n: string }>('SELECT count(*) AS n FROM troupe_dead_letters');
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /**
+   * Sends the selected messages back to the queue they failed on (never to the fanout exchange:
+   * the other subscribers already have them), as a fresh first attempt with `x-troupe-replay-count`
+   * incremented, each in a new trace linked to the original. A row is deleted once the broker
+   * confirmed its message, in a transaction that holds the rows it took (a second replay beside it
+   * skips them): a failure half way keeps what was sent deleted and the rest in place.
+   */
+  async replay(selection: Selection, limit = 10_000): Promise<ReplayedDeadLetter[]> {
+    const publisher = this.publisher;
+    if (!publisher) throw new Error('replaying needs the broker');
+    const replayed: ReplayedDeadLetter[] = [];
+    const passedOver = new Set<string>();
+    while (replayed.length < limit) {
+      const chunk = await this.replayChunk(publisher, selection, Math.min(REPLAY_CHUNK, limit - replayed.length), passedOver);
+      replayed.push(...chunk.replayed);
+      if (chunk.failure !== undefined) throw chunk.failure;
+      if (!chunk.more) break;
+    }
+    return replayed;
+  }
+
+  /**
+   * One transaction: up to `size` selected rows locked (skipping what another replay holds),
+   * each sent and its row deleted once confirmed, then COMMIT. A failure to send ends it early and
+   * commits what was sent; a failure of the database rolls it back, and those rows are sent again
+   * by the next replay (the consumer's inbox makes the second copy harmless).
+   */
+  private async replayChunk(
+    publisher: ConfirmPublisher,
+    selection: Selection,
+    size: number,
+    passedOver: Set<string>,
+  ): Promise<{ replayed: ReplayedDeadLetter[]; more: boolean; failure?: unknown }> {
+    const replayed: ReplayedDeadLetter[] = [];
+    let failure: unknown;
+    let more = false;
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<Row>(
+        `SELECT ${COLUMNS} FROM troupe_dead_letters
+          WHERE ($1::text[] IS NULL OR id = ANY($1)) AND NOT ((id || ' ' || replay_count) = ANY($3::text[]))
+          ORDER BY dead_lettered_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        [idsOf(selection), size, [...passedOver]],
+      );
+      more = rows.length === size;
+      for (const row of rows) {
+        const letter = describeDeadLetter(asMessage(row));
+        const queue = letter.queue;
+        if (!queue) {
+          // Nowhere to send it: left where it is, and not taken again by this replay.
+          passedOver.add(`${row.id} ${row.replay_count}`);
+          continue;
+        }
+        try {
+          await this.republish(publisher, asMessage(row), letter);
+        } catch (error) {
+          failure = error;
+          break;
+        }
+        await client.query('DELETE FROM troupe_dead_letters WHERE id = $1 AND replay_count = $2', [row.id, row.replay_count]);
+        replayed.push({ ...letter, queue });
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release(true);
+      throw error;
+    }
+    client.release();
+    return { replayed, more, failure };
+  }
+
+  /** Deletes the selected messages for good. */
+  async purge(selection: Selection, limit = 10_000): Promise<DeadLetter[]> {
+    const { rows } = await this.pool.query<Row>(
+      `DELETE FROM troupe_dead_letters WHERE (id, replay_count) IN (SELECT id, replay_count FROM (${SELECTED} FOR UPDATE SKIP LOCKED) chosen) RETURNING ${COLUMNS}`,
+      [idsOf(selection), limit],
+    );
+    return rows.map((row) => describeDeadLetter(asMessage(row)));
+  }
+
+  private async republish(publisher: ConfirmPublisher, message: StoredMessage, letter: DeadLetter): Promise<void> {
+    const queue = letter.queue as string;
+    const headers = copyHeaders(message.properties);
+    for (const name of [HEADER.attempt, HEADER.error, HEADER.deadLetterReason, HEADER.firstFailureAt, HEADER.lastFailureAt, HEADER.handBacks]) {
+      delete headers[name];
+    }
+    const { span, headers: trace } = startReplaySpan(message.properties.headers, queue, letter.id);
+    if (typeof headers.traceparent === 'string') headers['x-troupe-original-traceparent'] = headers.traceparent;
+    delete headers.tracestate;
+    try {
+      // Straight to the queue (through the service's own exchange), with confirm and `mandatory`:
+      // a queue that no longer exists is an error.
+      await publisher.publish(
+        this.exchange,
+        queue,
+        message.content,
+        forwardOptions(message.properties, {
+          ...headers,
+          ...trace,
+          [HEADER.replayCount]: letter.replayCount + 1,
+          [HEADER.replayedAt]: new Date().toISOString(),
+        }),
+      );
+      endSpan(span);
+    } catch (error) {
+      endSpan(span, error);
+      if (error instanceof UnroutableError) throw new Error(`queue ${queue} does not exist: ${letter.id} stays in the dead letters`);
+      throw error;
+    }
+  }
+}
