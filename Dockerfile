@@ -9,7 +9,7 @@
 # default builder since Docker 23) also checks the arguments while it downloads.
 #
 # The base image is pinned to an exact Node release on a fixed Debian release, in every stage,
-# so that a rebuild next month runs the same runtime; bump it on purpose (test/compose.unit.test.ts
+# so that a rebuild next month runs the same runtime; bump it on purpose (test/compose.tools.test.ts
 # fails on an unpinned FROM).
 
 # --- arguments: checked in a stage of their own, which BuildKit runs beside the slow steps -----

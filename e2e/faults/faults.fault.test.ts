@@ -90,7 +90,7 @@ describe('under faults', () => {
 
   it('when every service runs two replicas (order behind a round-robin) and one of each is SIGKILLed during a stream, then nothing is lost or done twice', async () => {
     await injectPoison();
-    // Competing consumers on the same queues and databases; the orderId lanes, SKIP LOCKED and the
+    // Competing consumers on the same queues and databases; one order's messages in sequence, SKIP LOCKED and the
     // unique constraints keep them apart, and the order replicas share the idempotency keys. The
     // replicas killed here are not restarted: their unacked messages go to the survivors, and the
     // outbox rows they committed but never published are picked up by the survivors' sweep

@@ -1,7 +1,7 @@
 -- Up Migration
 
 -- Transactional outbox: events written in the same transaction as the change that caused them,
--- published later by the relay (see shared/messaging/src/outbox-relay.ts). A row is deleted only
+-- published later by the relay (see shared/messaging/src/outbox/relay.ts). A row is deleted only
 -- after the broker confirmed it.
 CREATE TABLE troupe_outbox (
   id          bigserial PRIMARY KEY,

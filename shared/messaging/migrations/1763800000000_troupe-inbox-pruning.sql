@@ -1,7 +1,7 @@
 -- Up Migration
 
 -- The pruning of inbox rows past their retention finds the oldest rows by this index, in small
--- batches, however large the inbox is (shared/platform/src/pruning.ts).
+-- batches, however large the inbox is (shared/service/src/pruning.ts).
 CREATE INDEX troupe_inbox_processed_at_idx ON troupe_inbox (processed_at);
 
 -- Down Migration

@@ -1,7 +1,7 @@
 -- Up Migration
 
 -- Every attempt at a message that failed and was retried or dead-lettered, written by the
--- consumer when it moves the message on (shared/messaging/src/failed-attempts.ts). The broker
+-- consumer when it moves the message on (shared/messaging/src/consume/failed-attempts.ts). The broker
 -- keeps only the latest failure in a message's headers, and nothing once a retry succeeded: this
 -- is what lets an order's journey show its retries. Served by GET /failed-attempts?orderId=.
 CREATE TABLE troupe_failed_attempts (
@@ -22,7 +22,7 @@ CREATE TABLE troupe_failed_attempts (
   PRIMARY KEY (consumer, event_id, replay, attempt)
 );
 CREATE INDEX troupe_failed_attempts_order_idx ON troupe_failed_attempts (order_id, failed_at);
--- Pruned with the inbox's retention, oldest first (shared/platform/src/pruning.ts).
+-- Pruned with the inbox's retention, oldest first (shared/service/src/pruning.ts).
 CREATE INDEX troupe_failed_attempts_failed_at_idx ON troupe_failed_attempts (failed_at);
 
 -- Down Migration

@@ -2,7 +2,7 @@
 
 -- Dead letters, kept in the service's database: every message that reaches <service>.dlq (sent
 -- there by the consumer, or by the broker past a queue's delivery limit) is moved here and acked
--- (shared/messaging/src/dead-letter-keeper.ts). Reading them is a SELECT, so looking at them never
+-- (shared/messaging/src/dead-letters/keeper.ts). Reading them is a SELECT, so looking at them never
 -- hands a message back to a queue, which RabbitMQ 4 counts as a delivery (decision 0021).
 CREATE TABLE troupe_dead_letters (
   -- The event id (AMQP messageId), or a hash of the body for a message that had none.

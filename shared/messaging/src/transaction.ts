@@ -6,7 +6,7 @@ import type { Pool, PoolClient } from 'pg';
  *
  * `BEGIN` is not awaited on its own: it goes out with `work`'s first statement, and `finish`'s
  * statements (the outbox rows) go out with the `COMMIT`. On a pool created with
- * `pipeline: true` (see @troupe/platform) that saves two round trips per transaction; on any other
+ * `pipeline: true` (see @troupe/service) that saves two round trips per transaction; on any other
  * pool the statements simply queue, with the same effect. If a `finish` statement fails, the server
  * answers the `COMMIT` with a rollback, and the failure is what this function throws.
  */

@@ -56,10 +56,10 @@ export function usePaymentService(): void {
     vhost = await createTestVhost(inject('rabbitmqUrl'), inject('brokerAdmin'), access, 'messaging');
     db = await createTestDatabase(inject('databaseUrl'), 'messaging', access.payment);
     await runner({ databaseUrl: db.url, dir: MIGRATIONS_DIR, direction: 'up', migrationsTable: 'pgmigrations', log: () => undefined });
-    // As the services create theirs (@troupe/platform): pipelined, so BEGIN and COMMIT travel with
+    // As the services create theirs (@troupe/service): pipelined, so BEGIN and COMMIT travel with
     // the statements next to them.
     pool = new pg.Pool({ connectionString: db.url, max: 5, pipeline: true });
-    // As the platform's pool does: an idle client whose connection the server ends reports it here,
+    // As @troupe/service's pool does: an idle client whose connection the server ends reports it here,
     // not as an uncaught error of the whole run.
     pool.on('error', () => undefined);
     await pool.query('CREATE TABLE effects (order_id uuid, event_id uuid)');

@@ -40,7 +40,7 @@ const toEntry = (row: Row): StoredEntry => ({
 export const underLocks =
   (pool: Pool): UnderLocks =>
   (locks, work) =>
-    // The platform's transaction: a lost connection destroys its client, a COMMIT answered with a
+    // @troupe/service's transaction: a lost connection destroys its client, a COMMIT answered with a
     // rollback is a failure.
     withTransaction(pool, async (client) => {
       for (const name of [...locks].sort()) await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [name]);
