@@ -31,9 +31,16 @@ export function createWebApp(config: Config, logger: Logger): { app: Express; fe
   const upstream = new Upstream(
     { order: config.ORDER_URL, payment: config.PAYMENT_URL, inventory: config.INVENTORY_URL, notification: config.NOTIFICATION_URL, gateway: config.GATEWAY_URL },
     config.UPSTREAM_TIMEOUT_MS,
-    config.ADMIN_TOKEN,
+    { admin: config.ADMIN_TOKEN, operator: config.OPERATOR_READ_TOKEN },
   );
-  const feed = new OrdersFeed(upstream, { intervalMs: config.POLL_INTERVAL_MS, limit: config.LIVE_ORDERS, logger });
+  const feed = new OrdersFeed(upstream, {
+    intervalMs: config.POLL_INTERVAL_MS,
+    limit: config.LIVE_ORDERS,
+    maxClients: config.LIVE_STREAM_MAX_CLIENTS,
+    heartbeatMs: config.LIVE_STREAM_HEARTBEAT_MS,
+    logger,
+    registry,
+  });
   const links = { jaegerUiUrl: config.JAEGER_UI_URL, mailpitUrl: config.MAILPIT_URL };
 
   const app = createHttpApp({
