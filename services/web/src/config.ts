@@ -49,9 +49,10 @@ export const configSchema = z.object({
   /**
    * The services' read-only operator token (their OPERATOR_READ_TOKEN), sent server-side only,
    * never to the browser: the live list of orders, and each journey's failed attempts and
-   * card-gateway ledger, are operators' reads (docs/decisions/0029).
+   * card-gateway ledger, are operators' reads (docs/decisions/0029). Unset: the page has none of
+   * them, and start-up says so.
    */
-  OPERATOR_READ_TOKEN: z.string({ error: 'required (the services\' OPERATOR_READ_TOKEN)' }).min(16, 'must be at least 16 characters'),
+  OPERATOR_READ_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Jaeger's UI as the browser reaches it: each order links to `<JAEGER_UI_URL>/trace/<traceId>`. */
   JAEGER_UI_URL: linkUrl('http://localhost:16686', 'http://localhost:16686'),
   /** Mailpit's UI as the browser reaches it, where the customers' e-mails can be read. */

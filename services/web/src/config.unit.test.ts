@@ -21,8 +21,8 @@ describe('web front configuration', () => {
     expect(loadConfig(READ).MAILPIT_URL).toBeUndefined();
   });
 
-  it('when the read token is not set, then start-up stops naming OPERATOR_READ_TOKEN', () => {
-    expect(() => loadConfig({})).toThrow(/^invalid configuration:\n  OPERATOR_READ_TOKEN: required/);
+  it('when the read token is not set, then the web front still starts (without the operator reads)', () => {
+    expect(loadConfig({}).OPERATOR_READ_TOKEN).toBeUndefined();
   });
 
   it('when URLs end with a slash, then it is dropped; an empty JAEGER_UI_URL switches trace links off', () => {

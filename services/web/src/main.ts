@@ -82,6 +82,7 @@ export async function startWeb(config: Config, logger: Logger = createLogger('we
   const { app, feed } = createWebApp(config, logger);
   const server = await listen(app, config.PORT, config.HOST);
   const port = (server.address() as AddressInfo).port;
+  if (!config.OPERATOR_READ_TOKEN) logger.warn('OPERATOR_READ_TOKEN is not set: the page shows no live list of orders, no failed attempts and no ledger (the services refuse those reads without it)');
   logger.info({ port, host: config.HOST }, `web front started: http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${port}/`);
 
   let stopped: Promise<void> | undefined;

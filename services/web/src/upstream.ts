@@ -28,14 +28,14 @@ export class Upstream {
   constructor(
     private readonly urls: Record<Upstreamed, string>,
     private readonly timeoutMs: number,
-    private readonly tokens: { admin: string | undefined; operator: string },
+    private readonly tokens: { admin: string | undefined; operator: string | undefined },
   ) {}
 
   async call<T = unknown>(service: Upstreamed, path: string, options: CallOptions = {}): Promise<UpstreamResponse<T>> {
     const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     // Server-side only: no token ever reaches the browser.
-    if (options.operator) headers.authorization = `Bearer ${this.tokens.operator}`;
+    if (options.operator && this.tokens.operator) headers.authorization = `Bearer ${this.tokens.operator}`;
     if (options.admin && this.tokens.admin) headers.authorization = `Bearer ${this.tokens.admin}`;
     let response: Response;
     try {
