@@ -3,7 +3,8 @@ import { anOrderRequest } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { placeOrder, reaches, settled } from './support/api';
 import { useSystem } from './support/hooks';
-import { SERVICES, type ServiceProcess } from './support/system';
+import { contracts } from './support/contracts';
+import { freePort, OPERATOR_READ_TOKEN, operatorHeaders, SERVICES, spawnService, type Process, type ServiceProcess } from './support/system';
 import { startWebFront } from './support/web-front';
 
 // Every route of the published document, its refusals included, asked once: the statuses are
@@ -65,8 +66,8 @@ describe('every route against the published document', () => {
     expect(await statusOf('order', 'GET', `/orders/${order.orderId}`)).toBe(200);
     expect(await statusOf('order', 'GET', `/orders/${randomUUID()}`)).toBe(404);
     expect(await statusOf('order', 'GET', '/orders/%ff')).toBe(400);
-    expect(await statusOf('order', 'GET', '/orders?limit=5')).toBe(200);
-    expect(await statusOf('order', 'GET', '/orders?limit=0')).toBe(400);
+    expect(await statusOf('order', 'GET', '/orders?limit=5', { headers: operatorHeaders })).toBe(200);
+    expect(await statusOf('order', 'GET', '/orders?limit=0', { headers: operatorHeaders })).toBe(400);
     expect(await statusOf('inventory', 'GET', '/stock/SKU-MUG')).toBe(200);
     expect(await statusOf('inventory', 'GET', '/stock/SKU-NOPE')).toBe(404);
     expect(await statusOf('notification', 'GET', `/notifications?orderId=${order.orderId}`)).toBe(200);
@@ -75,8 +76,72 @@ describe('every route against the published document', () => {
     for (const service of SERVICES) {
       expect(await statusOf(service, 'GET', '/metrics')).toBe(200);
       expect(await statusOf(service, 'GET', `/failed-attempts?orderId=${order.orderId}`, { headers: admin })).toBe(200);
-      expect(await statusOf(service, 'GET', '/failed-attempts?orderId=nope')).toBe(400);
+      expect(await statusOf(service, 'GET', '/failed-attempts?orderId=nope', { headers: operatorHeaders })).toBe(400);
       expect(await statusOf(service, 'GET', '/no-such-route')).toBe(404);
+    }
+  });
+
+  it("when an operator's reads are asked for without a token, with a wrong one, with the read token or the admin token, then only the tokens read, and the 401 names the header", async () => {
+    const order = await placeOrder(ctx.system);
+    const reads: [Process, string][] = [
+      ['order', '/orders?limit=5'],
+      ['gateway', `/ledger?orderId=${order.orderId}`],
+      ...SERVICES.map((service): [Process, string] => [service, `/failed-attempts?orderId=${order.orderId}`]),
+    ];
+    const wrong = { authorization: `Bearer ${'x'.repeat(OPERATOR_READ_TOKEN.length)}` };
+    for (const [service, path] of reads) {
+      for (const headers of [{}, wrong, { authorization: OPERATOR_READ_TOKEN }]) {
+        const refused = await fetch(url(service, path), { headers });
+        expect([service, path, refused.status, refused.headers.get('www-authenticate')]).toEqual([service, path, 401, 'Bearer']);
+        expect(((await refused.json()) as { error: string }).error).toMatch(/Authorization: Bearer/);
+      }
+      expect([service, path, await statusOf(service, 'GET', path, { headers: operatorHeaders })]).toEqual([service, path, 200]);
+      expect([service, path, await statusOf(service, 'GET', path, { headers: admin })]).toEqual([service, path, 200]);
+    }
+    // The customer's own views stay open: the order by its id, what they were told (without
+    // their address and the text, which only an operator's token reads).
+    expect(await statusOf('order', 'GET', `/orders/${order.orderId}`)).toBe(200);
+    await settled(ctx.system, order.orderId);
+    const told = async (headers: Record<string, string>) =>
+      ((await (await fetch(url('notification', `/notifications?orderId=${order.orderId}`), { headers })).json()) as { notifications: { recipient?: string }[] }).notifications;
+    expect((await told({})).map((n) => n.recipient)).toEqual([undefined]);
+    expect((await told(operatorHeaders)).map((n) => n.recipient)).toEqual(['ada@example.com']);
+    // The read token is no admin: the admin API refuses it.
+    expect(await statusOf('payment', 'GET', '/admin/dlq', { headers: operatorHeaders })).toBe(401);
+  });
+
+  it('when neither OPERATOR_READ_TOKEN nor ADMIN_TOKEN is set, then the operator reads do not exist (404), and the customer views still answer', async () => {
+    const order = await placeOrder(ctx.system);
+    const started: ServiceProcess[] = [];
+    /** Another order service and gateway on the system's broker and databases, with no token at all. */
+    const startBare = async (service: 'order' | 'gateway') => {
+      const port = await freePort();
+      const proc = spawnService(
+        service,
+        {
+          ...(service === 'order' ? { RABBITMQ_URL: ctx.system.vhost.urlFor('order') } : {}),
+          DATABASE_URL: ctx.system.databaseUrl(service),
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          LOG_LEVEL: 'warn',
+        },
+        ctx.system.logs,
+      );
+      started.push(proc);
+      contracts.watch(proc.baseUrl, service);
+      await expect.poll(() => fetch(`${proc.baseUrl}/readyz`).then((r) => r.status, () => 0), { timeout: 30_000, interval: 200 }).toBe(200);
+      return proc.baseUrl;
+    };
+    try {
+      const [orders, gateway] = await Promise.all([startBare('order'), startBare('gateway')]);
+      for (const headers of [{}, operatorHeaders, admin]) {
+        expect((await fetch(`${orders}/orders?limit=5`, { headers })).status).toBe(404);
+        expect((await fetch(`${orders}/failed-attempts?orderId=${order.orderId}`, { headers })).status).toBe(404);
+        expect((await fetch(`${gateway}/ledger?orderId=${order.orderId}`, { headers })).status).toBe(404);
+      }
+      expect((await fetch(`${orders}/orders/${order.orderId}`)).status).toBe(200);
+    } finally {
+      await Promise.all(started.map((proc) => proc.stop()));
     }
   });
 
@@ -108,8 +173,8 @@ describe('every route against the published document', () => {
     await reaches(ctx.system, order.orderId, 'COMPLETED');
     expect(await statusOf('payment', 'GET', `/failed-attempts?orderId=${order.orderId}`, { headers: admin })).toBe(200);
     // The gateway's own routes: the ledger, a charge replayed under its key, a bad request.
-    expect(await statusOf('gateway', 'GET', `/ledger?orderId=${order.orderId}`)).toBe(200);
-    expect(await statusOf('gateway', 'GET', '/ledger')).toBe(400);
+    expect(await statusOf('gateway', 'GET', `/ledger?orderId=${order.orderId}`, { headers: operatorHeaders })).toBe(200);
+    expect(await statusOf('gateway', 'GET', '/ledger', { headers: operatorHeaders })).toBe(400);
     const charge = { orderId: order.orderId, amountCents: 100, currency: 'USD', token: 'tok_visa' };
     expect(await statusOf('gateway', 'POST', '/charges', { body: JSON.stringify(charge), headers: { 'idempotency-key': `contracts-${order.orderId}` } })).toBe(201);
     const replayed = await ask('gateway', 'POST', '/charges', { body: JSON.stringify(charge), headers: { 'idempotency-key': `contracts-${order.orderId}` } });

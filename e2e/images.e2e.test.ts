@@ -5,7 +5,7 @@ import { composeArgs, composeModel, type ComposeModelService } from '../test/doc
 import { getOrder, placeOrder, reaches } from './support/api';
 import { contracts } from './support/contracts';
 import { docker, findEngine, residentMb } from './support/docker';
-import { freePort, SERVICES, type Service } from './support/system';
+import { freePort, OPERATOR_READ_TOKEN, SERVICES, type Service } from './support/system';
 
 // Every image docker-compose.yml builds: the four services, the card gateway, the web front and the CLI (the
 // loadgen profile), built by `docker compose build` from the file's own build sections, run as
@@ -139,7 +139,7 @@ if (engine.cli === undefined) {
     await run([
       'run', '--detach', '--name', gateway.container, '--network', 'host',
       ...restrictions(compose.services.gateway),
-      ...Object.entries({ DATABASE_URL: base.gatewayDatabase.url, PORT: String(gateway.port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' }).flatMap(([key, value]) => ['--env', `${key}=${value}`]),
+      ...Object.entries({ DATABASE_URL: base.gatewayDatabase.url, PORT: String(gateway.port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', OPERATOR_READ_TOKEN }).flatMap(([key, value]) => ['--env', `${key}=${value}`]),
       gateway.image,
     ]);
     gateway.readyMs = await waitUntilReady(gateway, gatewayStartedAt);
@@ -153,6 +153,7 @@ if (engine.cli === undefined) {
           HOST: '127.0.0.1', // the host's network: listen on its loopback only
           LOG_LEVEL: 'warn',
           SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+          OPERATOR_READ_TOKEN,
           ...(r.service === 'payment' ? { GATEWAY_URL: baseUrl('gateway') } : {}),
         };
         const startedAt = Date.now();
@@ -172,6 +173,7 @@ if (engine.cli === undefined) {
       PORT: String(web.port),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
+      OPERATOR_READ_TOKEN,
       ...Object.fromEntries([...SERVICES, 'gateway' as const].map((service) => [`${service.toUpperCase()}_URL`, baseUrl(service)])),
     };
     const startedAt = Date.now();

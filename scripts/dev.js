@@ -31,8 +31,9 @@ const children = process.argv.slice(2).map((service, i) => {
   const [cmd, ...args] = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).scripts.start.split(/\s+/);
   // Each service connects with its own credentials (scripts/local-access.js), unless the caller
   // set RABBITMQ_URL / DATABASE_URL itself; the web front has neither (it only calls their APIs).
+  // All share the operator's read token, which the web front sends for the order list.
   const access = localAccess();
-  const env = { ...(access[service] ? serviceUrls(access, service) : {}), ...process.env };
+  const env = { ...(access[service] ? serviceUrls(access, service) : {}), OPERATOR_READ_TOKEN: access.operatorReadToken, ...process.env };
   const child = spawn(cmd, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const prefix = `\x1b[${colours[i % colours.length]}m${service.padEnd(12)}\x1b[0m| `;
   for (const stream of [child.stdout, child.stderr]) {

@@ -2,10 +2,12 @@
 // Sets up a local RabbitMQ and Postgres for `make dev`: each service's broker user (permissions on
 // its own names only) and database role (owner of its database, CONNECT revoked from PUBLIC), the
 // four databases and the card gateway's (role and database, no broker user), and the fanout
-// exchanges on the vhost. Idempotent. The passwords are generated
-// once into .tools/local-credentials.json (git-ignored, mode 600); delete that file and run again
-// to rotate them. Admin connections: RABBITMQ_ADMIN_URL (default guest on localhost, which only
+// exchanges on the vhost. Idempotent. The passwords, and the operator's read token every process
+// gets (OPERATOR_READ_TOKEN: the order list, failed attempts, the ledger), are generated once into
+// .tools/local-credentials.json (git-ignored, mode 600); delete that file and run again to rotate
+// them. Admin connections: RABBITMQ_ADMIN_URL (default guest on localhost, which only
 // works from the broker's own machine) and DATABASE_ADMIN_URL (default postgres on localhost).
+const { randomBytes } = require('node:crypto');
 const { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } = require('node:fs');
 const { dirname, join } = require('node:path');
 const { SERVICES } = require('@troupe/contracts');
@@ -28,8 +30,8 @@ const DATABASE_ADMIN_URL = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgre
 /** The local service credentials: read, or generated once (and completed when one is missing). */
 function localAccess() {
   const saved = existsSync(CREDENTIALS) ? JSON.parse(readFileSync(CREDENTIALS, 'utf8')) : {};
-  if (DATABASE_OWNERS.every((owner) => saved[owner])) return saved;
-  const access = { ...newAccess(), ...saved };
+  if (DATABASE_OWNERS.every((owner) => saved[owner]) && saved.operatorReadToken) return saved;
+  const access = { ...newAccess(), operatorReadToken: randomBytes(24).toString('hex'), ...saved };
   mkdirSync(dirname(CREDENTIALS), { recursive: true });
   writeFileSync(CREDENTIALS, `${JSON.stringify(access, null, 2)}\n`, { mode: 0o600 });
   chmodSync(CREDENTIALS, 0o600);

@@ -1,6 +1,6 @@
 import { deadLetterQueueOf, type GatewayEntry, type NotificationList, type OrderRequest, type OrderStatus, type OrderView, type StockLevel } from '@troupe/contracts';
 import { anOrderRequest, eventually, query, type TestBroker } from '@troupe/testing';
-import { SERVICES, type Process, type Service, type System } from './system';
+import { operatorHeaders, SERVICES, type Process, type Service, type System } from './system';
 
 /** The public HTTP API (docs/design.md "HTTP API"), as a customer (or an operator) would call it. */
 
@@ -42,9 +42,9 @@ export const getNotifications = async (system: System, orderId: string) =>
   (await getJson<NotificationList>(system, 'notification', `/notifications?orderId=${orderId}`))
     .notifications;
 
-/** The card gateway's ledger for the order: every charge and refund, oldest first. */
+/** The card gateway's ledger for the order (an operator's read): every charge and refund, oldest first. */
 export async function gatewayLedger(system: Pick<System, 'baseUrl'>, orderId: string): Promise<GatewayEntry[]> {
-  const response = await fetch(`${system.baseUrl('gateway')}/ledger?orderId=${orderId}`, { signal: AbortSignal.timeout(5000) });
+  const response = await fetch(`${system.baseUrl('gateway')}/ledger?orderId=${orderId}`, { headers: operatorHeaders, signal: AbortSignal.timeout(5000) });
   if (response.status !== 200) throw new Error(`GET /ledger on the gateway: ${response.status} ${await response.text()}`);
   return ((await response.json()) as { entries: GatewayEntry[] }).entries;
 }

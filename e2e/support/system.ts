@@ -26,6 +26,13 @@ export interface Exit {
 }
 
 const ROOT = join(__dirname, '..', '..');
+/**
+ * The operator's read token every System's processes (and the web front) get, unless a test sets
+ * its own OPERATOR_READ_TOKEN: the order list, failed attempts and the ledger need it.
+ */
+export const OPERATOR_READ_TOKEN = 'e2e-operator-read-token-0123';
+/** `Authorization` for an operator's read, as `fetch` headers. */
+export const operatorHeaders = { authorization: `Bearer ${OPERATOR_READ_TOKEN}` };
 const READY_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 15_000;
 const MAX_LOG_LINES = 20_000;
@@ -130,11 +137,12 @@ export function spawnService(service: Startable, env: Record<string, string>, lo
 }
 
 // Our own environment minus what would point a service somewhere else than the test says
-// (a developer's SMTP server or tracing collector, a dev shell's DATABASE_URL).
+// (a developer's SMTP server or tracing collector, a dev shell's DATABASE_URL) or open routes it
+// did not ask for (a dev shell's tokens).
 function inheritedEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   for (const key of Object.keys(env)) {
-    if (key.startsWith('OTEL_') || ['SMTP_URL', 'DATABASE_URL', 'RABBITMQ_URL', 'PORT', 'NODE_OPTIONS'].includes(key)) delete env[key];
+    if (key.startsWith('OTEL_') || ['SMTP_URL', 'DATABASE_URL', 'RABBITMQ_URL', 'PORT', 'NODE_OPTIONS', 'ADMIN_TOKEN', 'OPERATOR_READ_TOKEN'].includes(key)) delete env[key];
   }
   return env;
 }
@@ -243,6 +251,7 @@ export class System {
         HOST: '127.0.0.1',
         LOG_LEVEL: 'warn',
         RETRY_BASE_DELAY_MS: '100',
+        OPERATOR_READ_TOKEN,
         ...this.env,
       },
       this.logs,

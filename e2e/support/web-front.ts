@@ -1,5 +1,5 @@
 import { contracts } from './contracts';
-import { freePort, spawnService, type ServiceProcess, type System } from './system';
+import { freePort, OPERATOR_READ_TOKEN, spawnService, type ServiceProcess, type System } from './system';
 
 /** The web front as a real process (its own `start` script), pointed at `system`'s four services and gateway. */
 export async function startWebFront(system: System, env: Record<string, string> = {}): Promise<{ url: string; proc: ServiceProcess }> {
@@ -16,6 +16,7 @@ export async function startWebFront(system: System, env: Record<string, string> 
       NOTIFICATION_URL: system.baseUrl('notification'),
       GATEWAY_URL: system.baseUrl('gateway'),
       POLL_INTERVAL_MS: '200',
+      OPERATOR_READ_TOKEN,
       ...env,
     },
     system.logs,

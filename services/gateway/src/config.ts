@@ -22,6 +22,8 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Bearer token for the fault switches (/admin/faults); unset = no admin routes. */
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Bearer token for reading the ledger (GET /ledger); ADMIN_TOKEN reads it too. Neither set: no ledger route. */
+  OPERATOR_READ_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Longest graceful shutdown before the process is killed. */
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
 });

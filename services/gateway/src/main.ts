@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { adminGuard, closeServer, createHttpApp, createLogger, faultRoutes, listen, processMetrics, runProcess, type Logger } from '@troupe/platform';
+import { adminGuard, closeServer, createHttpApp, createLogger, faultRoutes, listen, operatorReads, processMetrics, runProcess, type Logger } from '@troupe/platform';
 import { createPool, migrate, serverTimeoutsOf, unavailableDependency } from '@troupe/service';
 import { shutdownTelemetry } from '@troupe/telemetry';
 import type { Pool } from 'pg';
@@ -44,7 +44,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     unavailableDependency,
     routes: (app) => {
       if (config.ADMIN_TOKEN) faultRoutes(app, faults, adminGuard(config.ADMIN_TOKEN));
-      gatewayRoutes(app, pool, faults);
+      gatewayRoutes(app, pool, faults, operatorReads(config)?.guard);
     },
   });
   const server = await listen(app, config.PORT, config.HOST);

@@ -6,12 +6,14 @@ import { loadConfig } from '../src/config';
 import { startGateway, type RunningGateway } from '../src/main';
 
 const ADMIN_TOKEN = 'test-admin-token-0123456789';
+const OPERATOR_READ_TOKEN = 'test-read-token-0123456789';
+const operator = { headers: { authorization: `Bearer ${OPERATOR_READ_TOKEN}` } };
 let database: TestDatabase;
 let gateway: RunningGateway;
 let baseUrl: string;
 
 const start = async () => {
-  gateway = await startGateway(loadConfig({ DATABASE_URL: database.url, PORT: '0', ADMIN_TOKEN, LOG_LEVEL: 'silent' }), createLogger('gateway', 'silent'));
+  gateway = await startGateway(loadConfig({ DATABASE_URL: database.url, PORT: '0', ADMIN_TOKEN, OPERATOR_READ_TOKEN, LOG_LEVEL: 'silent' }), createLogger('gateway', 'silent'));
   baseUrl = `http://127.0.0.1:${gateway.port}`;
 };
 
@@ -38,7 +40,7 @@ const post = (path: string, key: string | undefined, body: unknown) =>
 const aCharge = (overrides: Record<string, unknown> = {}) => ({ orderId: randomUUID(), amountCents: 3000, currency: 'USD', token: 'tok_visa', ...overrides });
 const charge = (body: { orderId: string } & Record<string, unknown>, key = body.orderId) => post('/charges', key, body);
 const refund = (orderId: string, amountCents = 3000, key = `refund:${orderId}`) => post('/refunds', key, { orderId, amountCents, currency: 'USD' });
-const ledger = async (orderId: string) => ((await (await fetch(`${baseUrl}/ledger?orderId=${orderId}`)).json()) as { entries: Record<string, unknown>[] }).entries;
+const ledger = async (orderId: string) => ((await (await fetch(`${baseUrl}/ledger?orderId=${orderId}`, operator)).json()) as { entries: Record<string, unknown>[] }).entries;
 type ErrorBody = { error: string; details: { field: string; message: string }[] };
 const setFaults = (change: Record<string, number>) =>
   fetch(`${baseUrl}/admin/faults`, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` }, body: JSON.stringify(change) });
@@ -215,8 +217,17 @@ describe('POST /refunds', () => {
 });
 
 describe('GET /ledger', () => {
+  it('when the operator token is missing or wrong, then it is 401, and the read-only token moves no fault switch', async () => {
+    for (const init of [{}, { headers: { authorization: `Bearer ${ADMIN_TOKEN.replace('admin', 'nimda')}` } }]) {
+      const response = await fetch(`${baseUrl}/ledger?orderId=${randomUUID()}`, init);
+      expect([response.status, response.headers.get('www-authenticate')]).toEqual([401, 'Bearer']);
+    }
+    expect((await fetch(`${baseUrl}/ledger?orderId=${randomUUID()}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status).toBe(200);
+    expect((await fetch(`${baseUrl}/admin/faults`, operator)).status).toBe(401);
+  });
+
   it('when orderId is missing, then it is 400 naming it', async () => {
-    const response = await fetch(`${baseUrl}/ledger`);
+    const response = await fetch(`${baseUrl}/ledger`, operator);
 
     expect(response.status).toBe(400);
     expect(((await response.json()) as ErrorBody).details).toEqual([expect.objectContaining({ field: 'orderId' })]);

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { operatorReads } from '@troupe/platform';
 import { runMain, type ServiceSpec } from '@troupe/service';
 import { logMailer } from './adapters/log-mailer';
 import { SMTP, smtpMailer } from './adapters/smtp-mailer';
@@ -23,7 +24,7 @@ export const notificationService = (config: Config): ServiceSpec<Config> => ({
       // A mail sent cannot be taken back: one per transaction, so a crash before the commit
       // repeats at most one (with the same Message-ID).
       messagesPerTransaction: 1,
-      routes: (app) => notificationRoutes(app, pool, config.ADMIN_TOKEN),
+      routes: (app) => notificationRoutes(app, pool, operatorReads(config)),
       faults,
     };
   },

@@ -6,12 +6,13 @@ import { notificationService } from '../src/main';
 import { expectEnvelope, expectReady, startHarness, type Harness } from '@troupe/service-harness';
 
 const ADMIN_TOKEN = 'notification-admin-token-0123';
+const OPERATOR_READ_TOKEN = 'notification-read-token-0123';
 
 // No SMTP_URL: notifications are recorded and logged (channel "log"); email has its own file.
 let notification: Harness<Config>;
 
 beforeAll(async () => {
-  notification = await startHarness({ label: 'notification', loadConfig, service: notificationService, publishesOn: 'notification.events', env: { ADMIN_TOKEN } });
+  notification = await startHarness({ label: 'notification', loadConfig, service: notificationService, publishesOn: 'notification.events', env: { ADMIN_TOKEN, OPERATOR_READ_TOKEN } });
 });
 
 afterAll(async () => {
@@ -147,8 +148,10 @@ describe('GET /notifications', () => {
       ],
     });
 
-    const operator = await fetch(`${notification.baseUrl}/notifications?orderId=${orderId}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-    expect(((await operator.json()) as { notifications: unknown[] }).notifications).toEqual([expect.objectContaining({ recipient: 'linus@example.com', body: expect.any(String) })]);
+    for (const token of [OPERATOR_READ_TOKEN, ADMIN_TOKEN]) {
+      const operator = await fetch(`${notification.baseUrl}/notifications?orderId=${orderId}`, { headers: { authorization: `Bearer ${token}` } });
+      expect(((await operator.json()) as { notifications: unknown[] }).notifications).toEqual([expect.objectContaining({ recipient: 'linus@example.com', body: expect.any(String) })]);
+    }
     const wrong = await fetch(`${notification.baseUrl}/notifications?orderId=${orderId}`, { headers: { authorization: `Bearer ${'x'.repeat(ADMIN_TOKEN.length)}` } });
     expect(((await wrong.json()) as { notifications: unknown[] }).notifications[0]).not.toHaveProperty('recipient');
   });

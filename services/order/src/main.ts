@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { operatorReads } from '@troupe/platform';
 import { runMain, type ServiceSpec } from '@troupe/service';
 import { loadConfig, type Config } from './config';
 import { expiredKeys } from './db/idempotency-keys';
@@ -29,6 +30,7 @@ export const orderService = (config: Config): ServiceSpec<Config> => ({
           idempotencyTtlSeconds: config.IDEMPOTENCY_KEY_TTL_SECONDS,
           admission: { maxInFlight: config.ORDER_MAX_IN_FLIGHT, maxWaitMs: config.ORDER_MAX_QUEUE_WAIT_MS },
           transactions: { concurrency: config.CONSUMER_CONCURRENCY, spreadAfterMs: config.CONSUMER_SPREAD_AFTER_MS, maxBatch: config.PREFETCH },
+          operatorGuard: operatorReads(config)?.guard,
         });
       },
     };

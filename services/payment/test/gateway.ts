@@ -44,7 +44,8 @@ export async function startTestGateway(label: string): Promise<TestGateway> {
   return {
     url,
     async ledger(orderId) {
-      const response = await fetch(`${url}/ledger?orderId=${orderId}`);
+      // The admin token reads what an operator may (docs/decisions/0029).
+      const response = await fetch(`${url}/ledger?orderId=${orderId}`, { headers: { authorization: `Bearer ${GATEWAY_ADMIN_TOKEN}` } });
       return ((await response.json()) as { entries: GatewayEntry[] }).entries;
     },
     async setFaults(change) {

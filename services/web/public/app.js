@@ -111,6 +111,9 @@ function listen() {
   source.addEventListener('error', () => {
     feed.textContent = 'reconnecting…';
     feed.className = 'feed-state down';
+    // Refused (503: as many pages listen as the web front serves), the browser gives up for good:
+    // try again later. A dropped stream is reconnected by the browser itself.
+    if (source.readyState === EventSource.CLOSED) setTimeout(listen, 5000);
   });
   source.addEventListener('orders', (event) => {
     const { orders, available } = JSON.parse(event.data);

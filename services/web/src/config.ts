@@ -46,6 +46,13 @@ export const configSchema = z.object({
    * types the same token; unset: neither exists, here or on the page.
    */
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * The services' read-only operator token (their OPERATOR_READ_TOKEN), sent server-side only,
+   * never to the browser: the live list of orders, and each journey's failed attempts and
+   * card-gateway ledger, are operators' reads (docs/decisions/0029). Unset: the page has none of
+   * them, and start-up says so.
+   */
+  OPERATOR_READ_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Jaeger's UI as the browser reaches it: each order links to `<JAEGER_UI_URL>/trace/<traceId>`. */
   JAEGER_UI_URL: linkUrl('http://localhost:16686', 'http://localhost:16686'),
   /** Mailpit's UI as the browser reaches it, where the customers' e-mails can be read. */
@@ -54,6 +61,13 @@ export const configSchema = z.object({
   POLL_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(500),
   /** How many of the latest orders the live list shows. */
   LIVE_ORDERS: z.coerce.number().int().min(1).max(100).default(25),
+  /** Live lists streamed at once (GET /api/orders/stream); one more is refused with 503. */
+  LIVE_STREAM_MAX_CLIENTS: z.coerce.number().int().min(1).max(10_000).default(100),
+  /**
+   * How often each live list gets a comment line, so proxies keep it open and a reader that
+   * stopped reading is found: one still not drained a whole interval later is dropped.
+   */
+  LIVE_STREAM_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   /** Longest wait for a service's answer before the page is told it is unavailable. */
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),

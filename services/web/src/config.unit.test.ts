@@ -2,9 +2,11 @@ import { ConfigError } from '@troupe/platform';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config';
 
+const READ = { OPERATOR_READ_TOKEN: 'a-read-token-of-24-chars' };
+
 describe('web front configuration', () => {
-  it('when nothing is set, then it listens on 127.0.0.1:8080 and finds the services on their usual ports, with no admin', () => {
-    expect(loadConfig({})).toMatchObject({
+  it('when only the read token is set, then it listens on 127.0.0.1:8080 and finds the services on their usual ports, with no admin', () => {
+    expect(loadConfig(READ)).toMatchObject({
       PORT: 8080,
       HOST: '127.0.0.1',
       ORDER_URL: 'http://127.0.0.1:3000',
@@ -12,13 +14,19 @@ describe('web front configuration', () => {
       INVENTORY_URL: 'http://127.0.0.1:3002',
       NOTIFICATION_URL: 'http://127.0.0.1:3003',
       JAEGER_UI_URL: 'http://localhost:16686',
+      LIVE_STREAM_MAX_CLIENTS: 100,
+      LIVE_STREAM_HEARTBEAT_MS: 15_000,
     });
-    expect(loadConfig({}).ADMIN_TOKEN).toBeUndefined();
-    expect(loadConfig({}).MAILPIT_URL).toBeUndefined();
+    expect(loadConfig(READ).ADMIN_TOKEN).toBeUndefined();
+    expect(loadConfig(READ).MAILPIT_URL).toBeUndefined();
+  });
+
+  it('when the read token is not set, then the web front still starts (without the operator reads)', () => {
+    expect(loadConfig({}).OPERATOR_READ_TOKEN).toBeUndefined();
   });
 
   it('when URLs end with a slash, then it is dropped; an empty JAEGER_UI_URL switches trace links off', () => {
-    const config = loadConfig({ ORDER_URL: 'http://order:3000/', JAEGER_UI_URL: '', MAILPIT_URL: 'http://localhost:8025/' });
+    const config = loadConfig({ ...READ, ORDER_URL: 'http://order:3000/', JAEGER_UI_URL: '', MAILPIT_URL: 'http://localhost:8025/' });
     expect([config.ORDER_URL, config.JAEGER_UI_URL, config.MAILPIT_URL]).toEqual(['http://order:3000', undefined, 'http://localhost:8025']);
   });
 
@@ -29,8 +37,11 @@ describe('web front configuration', () => {
     [{ POLL_INTERVAL_MS: '10' }, 'POLL_INTERVAL_MS'],
     [{ PORT: '70000' }, 'PORT'],
     [{ JAEGER_UI_URL: 'jaeger' }, 'JAEGER_UI_URL'],
+    [{ OPERATOR_READ_TOKEN: 'short' }, 'OPERATOR_READ_TOKEN'],
+    [{ LIVE_STREAM_MAX_CLIENTS: '0' }, 'LIVE_STREAM_MAX_CLIENTS'],
+    [{ LIVE_STREAM_HEARTBEAT_MS: '50' }, 'LIVE_STREAM_HEARTBEAT_MS'],
   ])('when %j, then start-up stops naming %s', (env, variable) => {
-    expect(() => loadConfig(env)).toThrow(ConfigError);
-    expect(() => loadConfig(env)).toThrow(new RegExp(`^invalid configuration:\\n  ${variable}: `));
+    expect(() => loadConfig({ ...READ, ...env })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...READ, ...env })).toThrow(new RegExp(`^invalid configuration:\\n  ${variable}: `));
   });
 });

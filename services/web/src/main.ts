@@ -31,9 +31,16 @@ export function createWebApp(config: Config, logger: Logger): { app: Express; fe
   const upstream = new Upstream(
     { order: config.ORDER_URL, payment: config.PAYMENT_URL, inventory: config.INVENTORY_URL, notification: config.NOTIFICATION_URL, gateway: config.GATEWAY_URL },
     config.UPSTREAM_TIMEOUT_MS,
-    config.ADMIN_TOKEN,
+    { admin: config.ADMIN_TOKEN, operator: config.OPERATOR_READ_TOKEN },
   );
-  const feed = new OrdersFeed(upstream, { intervalMs: config.POLL_INTERVAL_MS, limit: config.LIVE_ORDERS, logger });
+  const feed = new OrdersFeed(upstream, {
+    intervalMs: config.POLL_INTERVAL_MS,
+    limit: config.LIVE_ORDERS,
+    maxClients: config.LIVE_STREAM_MAX_CLIENTS,
+    heartbeatMs: config.LIVE_STREAM_HEARTBEAT_MS,
+    logger,
+    registry,
+  });
   const links = { jaegerUiUrl: config.JAEGER_UI_URL, mailpitUrl: config.MAILPIT_URL };
 
   const app = createHttpApp({
@@ -75,6 +82,7 @@ export async function startWeb(config: Config, logger: Logger = createLogger('we
   const { app, feed } = createWebApp(config, logger);
   const server = await listen(app, config.PORT, config.HOST);
   const port = (server.address() as AddressInfo).port;
+  if (!config.OPERATOR_READ_TOKEN) logger.warn('OPERATOR_READ_TOKEN is not set: the page shows no live list of orders, no failed attempts and no ledger (the services refuse those reads without it)');
   logger.info({ port, host: config.HOST }, `web front started: http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${port}/`);
 
   let stopped: Promise<void> | undefined;

@@ -10,7 +10,7 @@ type Layer = { route?: { path: string; methods: Record<string, boolean> } };
 
 /** Every route the web front serves, as `METHOD /path/{param}`. */
 function servedRoutes(): string[] {
-  const { app } = createWebApp(loadConfig({ ADMIN_TOKEN: 'a-token-of-sixteen-chars', LOG_LEVEL: 'silent' }), createLogger('web', 'silent'));
+  const { app } = createWebApp(loadConfig({ ADMIN_TOKEN: 'a-token-of-sixteen-chars', OPERATOR_READ_TOKEN: 'a-read-token-of-24-chars', LOG_LEVEL: 'silent' }), createLogger('web', 'silent'));
   const stack = (app as unknown as { router: { stack: Layer[] } }).router.stack;
   return stack.flatMap((layer) =>
     layer.route ? Object.keys(layer.route.methods).map((method) => `${method.toUpperCase()} ${layer.route!.path.replace(/:(\w+)/g, '{$1}')}`) : [],

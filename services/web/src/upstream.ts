@@ -14,8 +14,10 @@ export interface CallOptions {
   method?: 'GET' | 'POST' | 'PUT';
   body?: unknown;
   headers?: Record<string, string>;
-  /** Sends the admin token: for /admin routes, and for reads an admin sees more of. */
+  /** Sends the admin token: for /admin routes. */
   admin?: boolean;
+  /** Sends the read-only operator token: for an operator's reads (docs/decisions/0029). */
+  operator?: boolean;
 }
 
 /**
@@ -26,13 +28,15 @@ export class Upstream {
   constructor(
     private readonly urls: Record<Upstreamed, string>,
     private readonly timeoutMs: number,
-    private readonly adminToken: string | undefined,
+    private readonly tokens: { admin: string | undefined; operator: string | undefined },
   ) {}
 
   async call<T = unknown>(service: Upstreamed, path: string, options: CallOptions = {}): Promise<UpstreamResponse<T>> {
     const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
     if (options.body !== undefined) headers['content-type'] = 'application/json';
-    if (options.admin && this.adminToken) headers.authorization = `Bearer ${this.adminToken}`;
+    // Server-side only: no token ever reaches the browser.
+    if (options.operator && this.tokens.operator) headers.authorization = `Bearer ${this.tokens.operator}`;
+    if (options.admin && this.tokens.admin) headers.authorization = `Bearer ${this.tokens.admin}`;
     let response: Response;
     try {
       response = await fetch(`${this.urls[service]}${path}`, {

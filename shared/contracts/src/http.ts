@@ -48,7 +48,7 @@ export const orderViewSchema = z.object({
 });
 export type OrderView = z.infer<typeof orderViewSchema>;
 
-/** GET /orders */
+/** GET /orders: every customer's latest orders, an operator's read (OPERATOR_READ_TOKEN or ADMIN_TOKEN). */
 export const orderListSchema = z.object({
   orders: z.array(orderViewSchema.pick({ orderId: true, status: true, items: true, total: true, createdAt: true, updatedAt: true })),
 });
@@ -68,9 +68,9 @@ export const notificationListSchema = z.object({
       orderId: z.uuid(),
       kind: notificationKindSchema,
       channel: notificationChannelSchema,
-      recipient: z.string().optional().meta({ description: "The customer's address (only with the admin token: personal data)" }),
+      recipient: z.string().optional().meta({ description: "The customer's address (only with an operator's token: personal data)" }),
       subject: z.string(),
-      body: z.string().optional().meta({ description: 'The text sent (only with the admin token: personal data)' }),
+      body: z.string().optional().meta({ description: "The text sent (only with an operator's token: personal data)" }),
       sentAt: z.iso.datetime(),
     }),
   ),
@@ -84,8 +84,9 @@ export const failedAttemptsQuerySchema = z.object({ orderId: z.uuid('must be an 
 /**
  * GET /failed-attempts?orderId=: every attempt at one of the order's messages that failed in this
  * service, oldest first, and whether it was retried or dead-lettered (the broker forgets a failure
- * once the retry succeeds; this does not). The error's message may hold anything the failing code
- * put in it (an address in an SMTP answer, say): it is in the answer only with the admin token.
+ * once the retry succeeds; this does not). An operator's read (OPERATOR_READ_TOKEN or ADMIN_TOKEN):
+ * the error's message may hold anything the failing code put in it (an address in an SMTP answer,
+ * say). The web front hands the messages on to an admin's page only.
  */
 export const failedAttemptListSchema = z.object({
   orderId: z.uuid(),
@@ -100,7 +101,7 @@ export const failedAttemptListSchema = z.object({
       retryDelayMs: z.int().min(0).optional().meta({ description: 'Retried: the backoff before the next attempt (up to 20% shorter with jitter)' }),
       deadLetterReason: z.string().optional().meta({ description: 'Dead-lettered: exhausted or permanent' }),
       errorName: z.string().meta({ description: "The error's class, e.g. TransientGatewayError" }),
-      error: z.string().optional().meta({ description: "The error's message (only with the admin token)" }),
+      error: z.string().optional().meta({ description: "The error's message (the web front's journey: only for an admin's request)" }),
       failedAt: z.iso.datetime(),
     }),
   ),

@@ -33,6 +33,11 @@ export const METRIC = {
   orderRequestsShed: 'troupe_order_requests_shed_total',
   orderRequestQueue: 'troupe_order_request_queue_seconds',
   orderTransaction: 'troupe_order_transaction_requests',
+  // services/web
+  liveStreams: 'troupe_web_live_streams',
+  liveStreamsRefused: 'troupe_web_live_streams_refused_total',
+  liveStreamsDropped: 'troupe_web_live_streams_dropped_total',
+  liveStreamUpdatesSkipped: 'troupe_web_live_stream_updates_skipped_total',
 } as const;
 
 /** The histograms among them: queried through their `_bucket`, `_sum` and `_count` series, never by the bare name. */

@@ -5,3 +5,4 @@ export { closeServer, createHttpApp, HttpError, listen, validationError, type Re
 export { createLogger, type Logger } from './logger';
 export { processMetrics } from './metrics';
 export { runProcess } from './process';
+export { operatorReads, type OperatorReads } from './operator-reads';

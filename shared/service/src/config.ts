@@ -105,6 +105,11 @@ export function commonConfig(service: string, defaultPort: number) {
     /** Bearer token for the /admin endpoints (dead-letter queue); unset = admin endpoints off. */
     ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     /**
+     * Bearer token for the operator's reads (GET /failed-attempts, the order list, personal
+     * fields); ADMIN_TOKEN reads them too. Neither set: those reads are off (docs/decisions/0029).
+     */
+    OPERATOR_READ_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    /**
      * How long a processed event's inbox row is kept to recognise a redelivery; must outlast the
      * latest a copy can arrive, a dead letter's replay included (docs/design.md "Exactly-once effects").
      */

@@ -8,7 +8,7 @@ import type { Express } from 'express';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { adminGuard, closeServer, createHttpApp, createLogger, faultRoutes, listen, processMetrics, type Faults, type Readiness } from '@troupe/platform';
+import { adminGuard, closeServer, createHttpApp, createLogger, faultRoutes, listen, operatorReads, processMetrics, type Faults, type Readiness } from '@troupe/platform';
 import { adminRoutes } from './dead-letter-routes';
 import { failedAttemptRoutes } from './failed-attempts';
 import { serverTimeoutsOf } from './config';
@@ -38,6 +38,7 @@ export interface BaseConfig {
   PRUNE_INTERVAL_MS: number;
   PRUNE_BATCH_SIZE: number;
   ADMIN_TOKEN?: string | undefined;
+  OPERATOR_READ_TOKEN?: string | undefined;
 }
 
 /** The shared infrastructure a service's own parts are built on. */
@@ -141,7 +142,8 @@ export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): 
     unavailableDependency,
     ...(spec.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: spec.bodyLimitBytes }),
     routes: (app) => {
-      failedAttemptRoutes(app, messaging, config.ADMIN_TOKEN);
+      const reads = operatorReads(config);
+      if (reads) failedAttemptRoutes(app, messaging, reads.guard);
       if (config.ADMIN_TOKEN) {
         const guard = adminGuard(config.ADMIN_TOKEN);
         adminRoutes(app, (work) => messaging.deadLetters(work), guard);

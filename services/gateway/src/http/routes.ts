@@ -1,6 +1,6 @@
 import { gatewayChargeRequestSchema, gatewayLedgerQuerySchema, gatewayRefundRequestSchema, idempotencyKeySchema } from '@troupe/contracts';
 import { HttpError, validationError } from '@troupe/platform';
-import type { Express, Request, Response } from 'express';
+import type { Express, Request, RequestHandler, Response } from 'express';
 import type { Pool } from 'pg';
 import type { z } from 'zod';
 import { ledgerOf, underLocks } from '../db/ledger';
@@ -12,9 +12,10 @@ const RETRY_AFTER_SECONDS = 1;
 
 /**
  * POST /charges and POST /refunds, each under the caller's `Idempotency-Key` (required, as card
- * APIs require one for anything that moves money here), and GET /ledger?orderId=.
+ * APIs require one for anything that moves money here), and GET /ledger?orderId=: the merchant's
+ * record, an operator's view behind `ledgerGuard` (none: no ledger route; docs/decisions/0029).
  */
-export function gatewayRoutes(app: Express, pool: Pool, faults: GatewayFaults): void {
+export function gatewayRoutes(app: Express, pool: Pool, faults: GatewayFaults, ledgerGuard: RequestHandler | undefined): void {
   const locks = underLocks(pool);
 
   app.post('/charges', async (req, res) => {
@@ -31,10 +32,12 @@ export function gatewayRoutes(app: Express, pool: Pool, faults: GatewayFaults): 
     answer(res, await moneyMoving(() => refund(locks, key, body)));
   });
 
-  app.get('/ledger', async (req, res) => {
-    const { orderId } = parsed(gatewayLedgerQuerySchema, req.query);
-    res.json({ entries: await ledgerOf(pool, orderId) });
-  });
+  if (ledgerGuard) {
+    app.get('/ledger', ledgerGuard, async (req, res) => {
+      const { orderId } = parsed(gatewayLedgerQuerySchema, req.query);
+      res.json({ entries: await ledgerOf(pool, orderId) });
+    });
+  }
 }
 
 function idempotencyKeyOf(req: Request): string {

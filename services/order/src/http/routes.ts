@@ -3,7 +3,7 @@ import type { OrderList, OrderRequest, OrderView } from '@troupe/contracts';
 import { sharedUnitOfWork, type RunUnitOfWork } from '@troupe/messaging';
 import type { UnitOfWork } from '@troupe/messaging/domain';
 import { HttpError } from '@troupe/platform';
-import type { Express, Request, Response } from 'express';
+import type { Express, Request, RequestHandler, Response } from 'express';
 import type { Pool } from 'pg';
 import { getOrder, latestOrders } from '../db/orders';
 import type { OrderStore } from '../domain/order-store';
@@ -27,6 +27,11 @@ export interface OrderRoutesDeps {
    * another starts beside them (see `BatchQueue` in @troupe/messaging), and requests in one at most.
    */
   transactions: { concurrency: number; spreadAfterMs: number; maxBatch: number };
+  /**
+   * Lets an operator's request through to GET /orders (every customer's latest orders); unset, no
+   * list is served (docs/decisions/0029).
+   */
+  operatorGuard: RequestHandler | undefined;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -57,9 +62,11 @@ export function orderRoutes(app: Express, deps: OrderRoutesDeps): { close: () =>
     reply(res, answer);
   });
 
-  app.get('/orders', async (req: Request, res: Response) => {
-    res.json({ orders: await latestOrders(deps.pool, parseListQuery(req.query).limit) } satisfies OrderList);
-  });
+  if (deps.operatorGuard) {
+    app.get('/orders', deps.operatorGuard, async (req: Request, res: Response) => {
+      res.json({ orders: await latestOrders(deps.pool, parseListQuery(req.query).limit) } satisfies OrderList);
+    });
+  }
 
   app.get('/orders/:id', async (req: Request<{ id: string }>, res: Response) => {
     const id = req.params.id;

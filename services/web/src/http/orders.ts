@@ -57,7 +57,7 @@ export function orderRoutes(app: Express, deps: OrderRoutesDeps): void {
       failedAttemptsFor(upstream, id.data, admin),
       // The card gateway's own record of the order's charges and refunds.
       upstream
-        .get<{ entries: GatewayEntry[] }>('gateway', `/ledger?orderId=${id.data}`)
+        .get<{ entries: GatewayEntry[] }>('gateway', `/ledger?orderId=${id.data}`, { operator: true })
         .then((r) => r.entries)
         .catch(() => []),
     ]);
@@ -73,16 +73,16 @@ async function deadLettersFor(upstream: Upstream): Promise<DeadLetterView[]> {
 
 /**
  * Every service's record of the order's failed attempts: retries and dead-lettering happen inside
- * a service and change nothing in the order. The error messages come only for an admin's request
- * (the services show them only to the admin token). A service that does not answer now leaves
- * the journey readable without its part.
+ * a service and change nothing in the order. Read with the operator token; the error messages
+ * (which may hold anything the failing code put in them) go to the page only for an admin's
+ * request. A service that does not answer now leaves the journey readable without its part.
  */
 function failedAttemptsFor(upstream: Upstream, orderId: string, admin: boolean): Promise<ServiceFailedAttempts[]> {
   return Promise.all(
     SERVICES.map((service) =>
       upstream
-        .get<FailedAttemptList>(service, `/failed-attempts?orderId=${orderId}`, { admin })
-        .then(({ failedAttempts }) => ({ service, failedAttempts }))
+        .get<FailedAttemptList>(service, `/failed-attempts?orderId=${orderId}`, { operator: true })
+        .then(({ failedAttempts }) => ({ service, failedAttempts: admin ? failedAttempts : failedAttempts.map(({ error: _error, ...attempt }) => attempt) }))
         .catch(() => ({ service, failedAttempts: [] })),
     ),
   );

@@ -47,7 +47,8 @@ function moneyMoving(operationId: string, summary: string, body: keyof typeof GA
   };
 }
 
-export function gatewayPaths() {
+/** The gateway's paths; `operator`: the security and refusals of an operator's read (the ledger). */
+export function gatewayPaths(operator: { security: Record<string, string[]>[]; errors: Record<string, unknown> }) {
   return {
     '/charges': moneyMoving('charge', 'Charge a card for an order', 'GatewayChargeRequest', 'nothing'),
     '/refunds': moneyMoving('refund', "Refund (part of) an order's approved charge", 'GatewayRefundRequest', 'no approved charge to refund, or more than is left of it'),
@@ -56,9 +57,10 @@ export function gatewayPaths() {
       get: {
         operationId: 'gatewayLedger',
         tags: ['gateway'],
-        summary: "Every charge and refund for an order, from the gateway's ledger",
+        summary: "Every charge and refund for an order, from the gateway's ledger: the merchant's record, an operator's view",
+        security: operator.security,
         parameters: [{ name: 'orderId', in: 'query', required: true, schema: jsonSchema(gatewayLedgerQuerySchema.shape.orderId, 'draft-2020-12') }],
-        responses: { '200': json('GatewayLedger', 'The entries, oldest first'), '400': json('Error', 'orderId missing or invalid') },
+        responses: { '200': json('GatewayLedger', 'The entries, oldest first'), '400': json('Error', 'orderId missing or invalid'), ...operator.errors },
       },
     },
   };

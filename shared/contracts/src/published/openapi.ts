@@ -77,6 +77,15 @@ const adminErrors = {
   '404': noAdmin,
   '503': unavailable('The broker is unavailable; try again'),
 };
+/** An operator's read (docs/decisions/0029): the read-only operator token, or the admin token. */
+const operator: { security: Record<string, string[]>[] } = { security: [{ operatorToken: [] }, { adminToken: [] }] };
+const operatorErrors = {
+  '401': {
+    ...error('No or a wrong token; the error names the header (Authorization: Bearer <OPERATOR_READ_TOKEN>)'),
+    headers: { 'WWW-Authenticate': { description: 'How to authenticate: Bearer (the operator token)', required: true, schema: { type: 'string', const: 'Bearer' } } },
+  },
+  '404': error('Neither OPERATOR_READ_TOKEN nor ADMIN_TOKEN is set: the route does not exist'),
+};
 const orderIdParameter = { name: 'orderId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 const webAdmin = { security: [{ adminToken: [] }], tags: ['web', 'admin'] };
 const upstreamError = error('A service did not answer in time, or answered 5xx; the error names it');
@@ -140,11 +149,12 @@ export function openApiDocument() {
           },
         },
         get: {
+          ...operator,
           operationId: 'listOrders',
           tags: ['orders'],
-          summary: 'The latest orders, newest first',
+          summary: "The latest orders of every customer, newest first: an operator's view",
           parameters: [query('limit', orderListQuerySchema.shape.limit, 'How many (1-100)')],
-          responses: { '200': json('OrderList', 'The latest orders'), '400': error('Invalid limit, or an unknown parameter'), '503': dependencyAway },
+          responses: { '200': json('OrderList', 'The latest orders'), '400': error('Invalid limit, or an unknown parameter'), ...operatorErrors, '503': dependencyAway },
         },
       },
       '/orders/{orderId}': {
@@ -173,6 +183,8 @@ export function openApiDocument() {
           operationId: 'listNotifications',
           tags: ['notifications'],
           summary: 'What a customer was told about an order',
+          description: "A customer's view, found by the order's unguessable id. The address and the text sent (personal data) are in the answer only with an operator's token.",
+          security: [{}, { operatorToken: [] }, { adminToken: [] }],
           parameters: [{ name: 'orderId', in: 'query', required: true, schema: { type: 'string', format: 'uuid' } }],
           responses: { '200': json('NotificationList', 'The notifications, oldest first'), '400': error('orderId missing or not a UUID'), '503': dependencyAway },
         },
@@ -183,10 +195,10 @@ export function openApiDocument() {
           tags: ['operations'],
           summary: "The retries and dead-lettering an order's messages met in this service",
           description:
-            'Every attempt at one of the order\'s messages that failed here, oldest first: retried (and the backoff) or dead-lettered (and why). The broker forgets a failure once a retry succeeds; this record does not (kept INBOX_RETENTION_SECONDS). The error\'s message is in the answer only with the admin token.',
-          security: [{}, { adminToken: [] }],
+            'Every attempt at one of the order\'s messages that failed here, oldest first: retried (and the backoff) or dead-lettered (and why), with the error. The broker forgets a failure once a retry succeeds; this record does not (kept INBOX_RETENTION_SECONDS). An operator\'s view: the system\'s internals, and error texts that may hold anything.',
+          ...operator,
           parameters: [query('orderId', failedAttemptsQuerySchema.shape.orderId, 'The order', true)],
-          responses: { '200': json('FailedAttemptList', 'The failed attempts, oldest first'), '400': error('orderId missing or not a UUID'), '503': dependencyAway },
+          responses: { '200': json('FailedAttemptList', 'The failed attempts, oldest first'), '400': error('orderId missing or not a UUID'), ...operatorErrors, '503': dependencyAway },
         },
       },
       '/healthz': {
@@ -268,14 +280,17 @@ export function openApiDocument() {
           responses: { '200': json('FaultFlags', 'Every switch, after the change'), '400': error('An unknown switch or a value out of range; details name it'), '401': adminErrors['401'], '404': noAdmin },
         },
       },
-      ...gatewayPaths(),
+      ...gatewayPaths({ ...operator, errors: operatorErrors }),
       ...webPaths(),
     }),
     components: {
       schemas: Object.fromEntries(
         [...Object.entries(SCHEMAS), ...Object.entries(GATEWAY_SCHEMAS)].map(([name, [schema, io]]) => [name, jsonSchema(schema, 'draft-2020-12', io)]),
       ),
-      securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' } },
+      securitySchemes: {
+        adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
+        operatorToken: { type: 'http', scheme: 'bearer', description: "OPERATOR_READ_TOKEN: an operator's reads, and nothing else" },
+      },
     },
   };
 }
@@ -342,8 +357,11 @@ function webPaths() {
         operationId: 'webOrdersStream',
         summary: 'The latest orders, live (server-sent events)',
         description:
-          'An event `orders` at once and after every change, its `data` an OrdersFeedEvent (components.schemas.OrdersFeedEvent) as JSON: the latest LIVE_ORDERS orders. The web front asks the order service every POLL_INTERVAL_MS while at least one page listens, and sends only changes.',
-        responses: { '200': { description: 'text/event-stream: `event: orders` / `data: <OrdersFeedEvent>`', content: { 'text/event-stream': { schema: { type: 'string' } } } } },
+          'An event `orders` at once and after every change, its `data` an OrdersFeedEvent (components.schemas.OrdersFeedEvent) as JSON: the latest LIVE_ORDERS orders. The web front asks the order service every POLL_INTERVAL_MS while at least one page listens, and sends only changes; a comment line every LIVE_STREAM_HEARTBEAT_MS. A reader that stops reading is sent nothing until it drains (then the latest list), and is dropped when it has not drained for a heartbeat interval.',
+        responses: {
+          '200': { description: 'text/event-stream: `event: orders` / `data: <OrdersFeedEvent>`, and `: heartbeat` comments', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+          '503': unavailable('LIVE_STREAM_MAX_CLIENTS lists are being streamed already; try again after Retry-After seconds'),
+        },
       },
     },
     '/api/orders/{orderId}/journey': {
