@@ -141,7 +141,7 @@ describe('deploy/kubernetes: the demo overlay', () => {
     expect(failures).toEqual([]);
     const count = (kind: string) => objects.filter((o) => o.kind === kind).length;
     expect([count('Deployment'), count('Service'), count('PodDisruptionBudget'), count('HorizontalPodAutoscaler')]).toEqual([6, 6, 6, 6]);
-    expect([count('User'), count('Permission'), count('Database'), count('Secret')]).toEqual([4, 4, 5, 4 + 5 + 1]);
+    expect([count('User'), count('Permission'), count('Database'), count('Secret')]).toEqual([4, 4, 5, 4 + 5 + 1 + 1]);
   });
 
   it('when a field has the wrong type, or a CRD has no such field, then the schema check fails (the check is real)', () => {
@@ -180,9 +180,11 @@ describe('deploy/kubernetes: the demo overlay', () => {
   it('no secret is committed: only placeholders in the examples, the real files git-ignored, no password in the base', () => {
     const secrets = join(overlay, 'secrets');
     const examples = readdirSync(secrets).filter((f) => f.endsWith('.env.example'));
-    expect(examples).toHaveLength(4 + 5 + 1);
+    expect(examples).toHaveLength(4 + 5 + 1 + 1);
     for (const file of examples) {
-      for (const line of readFileSync(join(secrets, file), 'utf8').split('\n').filter((l) => /^password=/.test(l))) expect(line, file).toBe('password=<password>');
+      const lines = readFileSync(join(secrets, file), 'utf8').split('\n');
+      for (const line of lines.filter((l) => /^password=/.test(l))) expect(line, file).toBe('password=<password>');
+      for (const line of lines.filter((l) => /^token=/.test(l))) expect(line, file).toBe('token=<operator-read-token>');
       const ignored = spawnSync('git', ['check-ignore', '-q', join(secrets, file.replace(/\.example$/, ''))], { cwd: root });
       expect(ignored.status, `${file.replace(/\.example$/, '')} is git-ignored`).toBe(0);
     }
@@ -285,11 +287,13 @@ describe('deploy/kubernetes: the demo overlay', () => {
       expect(Number(cluster().spec.postgresql.parameters.max_connections)).toBeGreaterThan(needed);
     });
 
-    it("each service reads its own Secrets alone; the web front reads none", () => {
+    it("each service reads its own Secrets alone, and the operators' read token; the web front that token only", () => {
       for (const service of Object.keys(SERVICES)) {
         const names = containerOf(service).env.map((v) => v.valueFrom?.secretKeyRef?.name).filter((n): n is string => n !== undefined);
-        for (const name of names) expect(name, `${service} reads ${name}`).toMatch(new RegExp(`^troupe-${service}-`));
-        if (service === 'web') expect(names).toEqual([]);
+        const shared = names.filter((name) => name.startsWith('troupe-operator-read'));
+        expect(shared, `${service} reads the operators' read token`).toHaveLength(1);
+        for (const name of names.filter((n) => !shared.includes(n))) expect(name, `${service} reads ${name}`).toMatch(new RegExp(`^troupe-${service}-`));
+        if (service === 'web') expect(names).toEqual(shared);
       }
     });
   });
