@@ -109,6 +109,8 @@ interface ComposeService {
   ports?: (string | number | { target: number; published?: string | number; host_ip?: string })[];
   healthcheck?: { test?: string | string[] };
   command?: string | string[];
+  entrypoint?: string | string[];
+  secrets?: (string | { source: string; target?: string; mode?: number })[];
   deploy?: { replicas?: number };
   depends_on?: string[] | Record<string, { condition?: string }>;
   volumes?: (string | { source?: string; target?: string })[];
@@ -121,7 +123,7 @@ interface ComposeService {
 const composeText = read('docker-compose.yml');
 // `merge: true`: compose honours YAML merge keys (`<<: *service`), which YAML 1.2 leaves out.
 const rawCompose = parse(composeText, { merge: true }) as {
-  services: Record<string, ComposeService & { secrets?: unknown; entrypoint?: string[] }>;
+  services: Record<string, ComposeService>;
   secrets?: Record<string, { environment?: string; file?: string }>;
 };
 const compose = deepInterpolate(rawCompose) as typeof rawCompose;
