@@ -16,8 +16,8 @@ troupe's addresses (published on 127.0.0.1 only; \`docker compose ps\` shows wha
     notification   http://127.0.0.1:3003    GET /notifications?orderId={id}
     gateway        http://127.0.0.1:3004    the card gateway: GET /ledger?orderId={id} (operator)
     (each also serves /healthz, /readyz and /metrics; an operator's reads, GET /orders,
-    /failed-attempts?orderId= and the ledger, need Authorization: Bearer \$OPERATOR_READ_TOKEN,
-    demo default: troupe-demo-operator-read)
+    /failed-attempts?orderId= and the ledger, need Authorization: Bearer <OPERATOR_READ_TOKEN>,
+    from .env)
 
   Look inside
     RabbitMQ       http://127.0.0.1:15672   user troupe, password RABBITMQ_PASSWORD in .env
