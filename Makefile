@@ -14,7 +14,7 @@ export PATH := $(NODE_DIR)/bin:$(PATH)
 PNPM := $(CURDIR)/.tools/node_modules/.bin/pnpm
 SERVICES := order payment inventory notification
 
-.PHONY: install build dev access contracts test test-unit test-tools test-int test-e2e test-faults up down bench clean
+.PHONY: install build dev access contracts test test-unit test-tools test-int test-e2e test-faults env up down bench clean
 
 $(NODE): Dockerfile
 	@echo "installing Node $(NODE_VERSION) ($(NODE_PLATFORM)) into .tools/node"
@@ -71,8 +71,13 @@ test-int: install
 test-e2e: install
 	$(PNPM) exec vitest run --project e2e
 
+## env: the secrets docker-compose.yml requires, generated into .env (git-ignored, mode 600);
+## only the missing ones, never a value already there
+env:
+	bash scripts/make-env.sh
+
 ## up: the whole demo in Docker (broker, Postgres, services, Mailpit, Jaeger, Prometheus, Grafana)
-up:
+up: env
 	docker compose up --build --detach --wait
 	@bash scripts/print-urls.sh
 

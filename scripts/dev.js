@@ -32,8 +32,11 @@ const children = process.argv.slice(2).map((service, i) => {
   // Each service connects with its own credentials (scripts/local-access.js), unless the caller
   // set RABBITMQ_URL / DATABASE_URL itself; the web front has neither (it only calls their APIs).
   // All share the operator's read token, which the web front sends for the order list.
+  // NODE_ENV=development (unless the caller set NODE_ENV) is what defines development for the
+  // services' config: there alone may an unset RABBITMQ_URL / DATABASE_URL fall back to the local
+  // servers' stock users (docs/configuration.md).
   const access = localAccess();
-  const env = { ...(access[service] ? serviceUrls(access, service) : {}), OPERATOR_READ_TOKEN: access.operatorReadToken, ...process.env };
+  const env = { NODE_ENV: 'development', ...(access[service] ? serviceUrls(access, service) : {}), OPERATOR_READ_TOKEN: access.operatorReadToken, ...process.env };
   const child = spawn(cmd, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const prefix = `\x1b[${colours[i % colours.length]}m${service.padEnd(12)}\x1b[0m| `;
   for (const stream of [child.stdout, child.stderr]) {

@@ -16,19 +16,19 @@ troupe's addresses (published on 127.0.0.1 only; \`docker compose ps\` shows wha
     notification   http://127.0.0.1:3003    GET /notifications?orderId={id}
     gateway        http://127.0.0.1:3004    the card gateway: GET /ledger?orderId={id} (operator)
     (each also serves /healthz, /readyz and /metrics; an operator's reads, GET /orders,
-    /failed-attempts?orderId= and the ledger, need Authorization: Bearer \$OPERATOR_READ_TOKEN,
-    demo default: troupe-demo-operator-read)
+    /failed-attempts?orderId= and the ledger, need Authorization: Bearer <OPERATOR_READ_TOKEN>,
+    from .env)
 
   Look inside
-    RabbitMQ       http://127.0.0.1:15672   user troupe, password \$RABBITMQ_PASSWORD (demo default: troupe-demo)
+    RabbitMQ       http://127.0.0.1:15672   user troupe, password RABBITMQ_PASSWORD in .env
     Mailpit        http://127.0.0.1:8025    the emails the customers got
     Jaeger         http://127.0.0.1:16686   one trace per order
     Prometheus     http://127.0.0.1:9090
-    Grafana        http://127.0.0.1:3030    dashboard "troupe workflow"; anonymous viewing, admin / \$GRAFANA_ADMIN_PASSWORD (demo default: troupe-demo)
+    Grafana        http://127.0.0.1:3030    dashboard "troupe workflow"; anonymous viewing, admin / GRAFANA_ADMIN_PASSWORD in .env
 
   For tools and services run on the host
-    AMQP           amqp://troupe:<password>@127.0.0.1:5672
-    Postgres       postgres://postgres:<password>@127.0.0.1:5432/<service>   (\$POSTGRES_PASSWORD, demo default: troupe-demo)
+    AMQP           amqp://troupe:<RABBITMQ_PASSWORD>@127.0.0.1:5672
+    Postgres       postgres://postgres:<POSTGRES_PASSWORD>@127.0.0.1:5432/<service>
     OTLP           http://127.0.0.1:4318 (HTTP), 127.0.0.1:4317 (gRPC), into Jaeger
     RabbitMQ       http://127.0.0.1:15692/metrics   Prometheus format (/metrics/per-object: per queue)
 URLS

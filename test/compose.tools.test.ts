@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { brokerPermissionsOf, HISTOGRAM_METRICS, METRIC, type ServiceName } from '@troupe/contracts';
 import { parseBrokerUrls } from '../shared/messaging/src/broker/addresses';
-import { composeFor, composeModel } from './docker-compose';
+import { composeConfig, composeFor, composeModel, readEnvFile, testEnvFile } from './docker-compose';
 import { configSchema as inventorySchema } from '../services/inventory/src/config';
 import { configSchema as notificationSchema } from '../services/notification/src/config';
 import { configSchema as orderSchema } from '../services/order/src/config';
@@ -58,10 +58,16 @@ const HISTOGRAMS = HISTOGRAM_METRICS;
 type Env = Record<string, string>;
 
 /**
- * Compose's variable substitution (`${VAR}`, `${VAR:-default}`, `${VAR-default}`, `$VAR`, `$$`),
- * with an empty environment: what `docker compose up` runs on a machine with no .env file.
+ * The secrets `make env` generates (scripts/make-env.sh), generated afresh for this run: what
+ * `docker compose up` reads from .env. Nothing else is set.
  */
-function interpolate(text: string, env: Env = {}): string {
+const SECRETS: Env = readEnvFile(testEnvFile());
+
+/**
+ * Compose's variable substitution (`${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?error}`,
+ * `$VAR`, `$$`), with the environment `make env` gives it.
+ */
+function interpolate(text: string, env: Env = SECRETS): string {
   return text.replace(
     /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
     (match, braced?: string, operator?: string, operand?: string, bare?: string) => {
@@ -70,11 +76,16 @@ function interpolate(text: string, env: Env = {}): string {
       const value = env[name];
       if (operator === ':-') return value ? value : (operand ?? '');
       if (operator === '-') return value ?? operand ?? '';
-      if (operator === ':?' || operator === '?') throw new Error(`${name} is required: ${operand ?? ''}`);
+      if (operator === ':?') return value ? value : fail(`required variable ${name} is missing a value: ${operand ?? ''}`);
+      if (operator === '?') return value ?? fail(`required variable ${name} is missing a value: ${operand ?? ''}`);
       return value ?? '';
     },
   );
 }
+
+const fail = (message: string): never => {
+  throw new Error(message);
+};
 
 const deepInterpolate = (value: unknown): unknown => {
   if (typeof value === 'string') return interpolate(value);
@@ -98,6 +109,8 @@ interface ComposeService {
   ports?: (string | number | { target: number; published?: string | number; host_ip?: string })[];
   healthcheck?: { test?: string | string[] };
   command?: string | string[];
+  entrypoint?: string | string[];
+  secrets?: (string | { source: string; target?: string; mode?: number })[];
   deploy?: { replicas?: number };
   depends_on?: string[] | Record<string, { condition?: string }>;
   volumes?: (string | { source?: string; target?: string })[];
@@ -109,9 +122,11 @@ interface ComposeService {
 
 const composeText = read('docker-compose.yml');
 // `merge: true`: compose honours YAML merge keys (`<<: *service`), which YAML 1.2 leaves out.
-const compose = deepInterpolate(parse(composeText, { merge: true })) as {
+const rawCompose = parse(composeText, { merge: true }) as {
   services: Record<string, ComposeService>;
+  secrets?: Record<string, { environment?: string; file?: string }>;
 };
+const compose = deepInterpolate(rawCompose) as typeof rawCompose;
 
 const serviceOf = (name: string): ComposeService => {
   const service = compose.services[name];
@@ -235,7 +250,7 @@ const exprsOf = (panel: Panel): string[] => (panel.targets ?? []).map((target) =
 describe('docker-compose.yml as read here is docker-compose.yml as docker compose reads it', () => {
   const found = composeFor('the reading of docker-compose.yml against docker compose config');
   if (found === undefined) return;
-  // Every profile on: every service, as `docker compose up` with no .env file sees it.
+  // Every profile on: every service, as `docker compose up` with the generated .env sees it.
   const model = composeModel(found.cli, ['*']);
 
   it(`every service, and no other (compose ${found.version})`, () => {
@@ -305,22 +320,24 @@ describe('docker-compose.yml: the four services', () => {
       expect(Number(build?.args?.PORT)).toBe(portFromEnv(name));
     });
 
-    it("reaches the broker and its own database as its own user and role, with the password the broker and Postgres give them", () => {
+    it("reaches the broker and its own database as its own user and role, with the passwords the broker and Postgres give them, one for each", () => {
       const env = envOf(name);
-      const password = envOf('rabbitmq')[`TROUPE_${name.toUpperCase()}_PASSWORD`];
-      expect(password, 'the broker sets this password').toBeTruthy();
-      expect(envOf('postgres')[`TROUPE_${name.toUpperCase()}_PASSWORD`], 'Postgres sets the same password').toBe(password);
+      const brokerPassword = envOf('rabbitmq')[`${name.toUpperCase()}_RABBITMQ_PASSWORD`];
+      const databasePassword = envOf('postgres')[`${name.toUpperCase()}_POSTGRES_PASSWORD`];
+      expect(brokerPassword, 'the broker sets this password').toBeTruthy();
+      expect(databasePassword, 'Postgres sets this password').toBeTruthy();
+      expect(databasePassword, 'the broker and the database have passwords of their own').not.toBe(brokerPassword);
       const nodes = parseBrokerUrls(env.RABBITMQ_URL as string);
       expect(nodes.map((node) => node.host)).toEqual(RABBITMQ_NODES.map((node) => `${node}:5672`));
       for (const node of nodes) {
         expect(decodeURIComponent(node.username)).toBe(`troupe-${name}`);
-        expect(decodeURIComponent(node.password)).toBe(password);
+        expect(decodeURIComponent(node.password)).toBe(brokerPassword);
       }
 
       const database = new URL(env.DATABASE_URL as string);
       expect(database.hostname).toBe('postgres');
       expect(decodeURIComponent(database.username)).toBe(`troupe_${name}`);
-      expect(decodeURIComponent(database.password)).toBe(password);
+      expect(decodeURIComponent(database.password)).toBe(databasePassword);
       expect(database.pathname).toBe(`/${name}`);
       // Not the operator's nor the superuser's credentials.
       expect(decodeURIComponent(nodes[0]!.username)).not.toBe(envOf('rabbitmq').RABBITMQ_DEFAULT_USER);
@@ -462,7 +479,7 @@ describe('docker-compose.yml: every container', () => {
     expect(new Set(published).size).toBe(published.length);
   });
 
-  it('when no .env file is there, then every variable compose substitutes has a default', () => {
+  it('every variable compose substitutes is either a secret it requires or a setting with a default (none is left to be empty)', () => {
     const bare = [...composeText.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g)].map(
       (match) => match[1] ?? match[2],
     );
@@ -479,6 +496,88 @@ describe('docker-compose.yml: every container', () => {
     expect(env.RABBITMQ_DEFAULT_USER).toBeTruthy();
     expect(env.RABBITMQ_DEFAULT_USER).not.toBe('guest');
     expect(env.RABBITMQ_DEFAULT_PASS).toBeTruthy();
+  });
+});
+
+describe('docker-compose.yml: secrets', () => {
+  const FIX = 'run make env (or make up) to generate .env';
+  /** Every `${…}` in the file: the variable, the operator and the operand. */
+  const substitutions = [...composeText.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}/g)].map((m) => ({
+    name: m[1] as string,
+    operator: m[2],
+    operand: m[3],
+  }));
+  const isSecretName = (name: string) => /PASS|SECRET|TOKEN|COOKIE|CREDENTIAL|_KEY$/i.test(name);
+  const fileSecrets = Object.values(rawCompose.secrets ?? {});
+  /** The variables behind compose's `secrets:` (given to containers as files). */
+  const secretFileVariables = fileSecrets.map((secret) => secret.environment).filter((name): name is string => !!name);
+
+  it('the secrets compose requires are exactly those `make env` generates', () => {
+    const required = substitutions.filter((s) => s.operator === ':?').map((s) => s.name);
+    expect([...new Set([...required, ...secretFileVariables])].sort()).toEqual(Object.keys(SECRETS).sort());
+  });
+
+  it('no secret has a default: each use of one is `${VAR:?…}` with the one-line fix', () => {
+    const secretUses = substitutions.filter((s) => isSecretName(s.name) || s.name in SECRETS);
+    expect(secretUses.length).toBeGreaterThan(0);
+    expect(secretUses.filter((s) => s.operator !== ':?' || s.operand !== FIX).map((s) => `\${${s.name}${s.operator ?? ''}${s.operand ?? ''}}`)).toEqual([]);
+    // What keeps a default is a setting, never a secret (the load generator's rate and duration).
+    const defaults = substitutions.filter((s) => s.operator !== ':?');
+    expect(defaults.filter((s) => isSecretName(s.name)).map((s) => s.name)).toEqual([]);
+    // The cookie comes only through compose's secret, from .env.
+    expect(fileSecrets).toEqual([{ environment: 'RABBITMQ_ERLANG_COOKIE' }]);
+  });
+
+  it('when a secret is missing, then reading the file fails with the fix', () => {
+    const [name] = Object.keys(SECRETS).filter((key) => key !== 'RABBITMQ_ERLANG_COOKIE');
+    const without = Object.fromEntries(Object.entries(SECRETS).filter(([key]) => key !== name));
+    expect(() => interpolate(composeText, without)).toThrow(`required variable ${name} is missing a value: ${FIX}`);
+    expect(() => interpolate(composeText, { ...SECRETS, [name as string]: '' })).toThrow(FIX);
+  });
+
+  it('each service has a broker password and a database password of its own: distinct variables, distinct values', () => {
+    const variablesIn = (value: unknown) => [...String(value).matchAll(/\$\{([A-Z_]+):\?/g)].map((m) => m[1] as string);
+    const seen: string[] = [];
+    for (const name of SERVICE_NAMES) {
+      const environment = rawCompose.services[name]?.environment as Record<string, string>;
+      const broker = [...new Set(variablesIn(environment.RABBITMQ_URL))];
+      const database = variablesIn(environment.DATABASE_URL);
+      expect([broker, database], name).toEqual([[`${name.toUpperCase()}_RABBITMQ_PASSWORD`], [`${name.toUpperCase()}_POSTGRES_PASSWORD`]]);
+      seen.push(...broker, ...database);
+    }
+    seen.push(...variablesIn((rawCompose.services.gateway?.environment as Record<string, string>).DATABASE_URL));
+    expect(new Set(seen).size).toBe(seen.length);
+    // And `make env` gives every one a value of its own.
+    expect(new Set(Object.values(SECRETS)).size).toBe(Object.keys(SECRETS).length);
+  });
+
+  it('the Erlang cookie is on no command line and in no environment: a file only root can read, as a compose secret', () => {
+    const cookie = SECRETS.RABBITMQ_ERLANG_COOKIE as string;
+    expect(cookie).toMatch(/^[0-9a-f]{32}$/);
+    for (const [name, service] of Object.entries(compose.services)) {
+      const exposed = JSON.stringify([service.environment, service.command, service.entrypoint, service.healthcheck, (service as { build?: unknown }).build]);
+      expect(exposed, name).not.toContain(cookie);
+      expect(exposed, name).not.toMatch(/setcookie|ERLANG_COOKIE|ERL_ARGS/i);
+    }
+    const install = read('infra/rabbitmq/with-erlang-cookie.sh');
+    expect(install).toMatch(/^install -m 400 -o rabbitmq -g rabbitmq "\$secret" \/var\/lib\/rabbitmq\/\.erlang\.cookie$/m);
+    expect(install).toContain('secret=/run/secrets/rabbitmq-erlang-cookie');
+    expect(install).toMatch(/^exec "\$@"$/m);
+  });
+
+  describe('with docker compose', () => {
+    const found = composeFor('the refusal of docker compose without .env');
+    if (found === undefined) return;
+
+    it(`when .env is missing, then docker compose refuses the file and says how to fix it (compose ${found.version})`, () => {
+      let message = '';
+      try {
+        composeConfig(found.cli, { envFile: '/dev/null', args: ['--quiet'] });
+      } catch (error) {
+        message = String((error as { stderr?: string }).stderr);
+      }
+      expect(message).toMatch(new RegExp(`required variable [A-Z_]+ is missing a value: ${FIX.replace(/[()]/g, '\\$&')}`));
+    });
   });
 });
 
@@ -504,7 +603,7 @@ describe('docker-compose.yml: the card gateway', () => {
   });
 
   it('reaches its own database as its own role, with the password Postgres gives it, and has no broker', () => {
-    const password = envOf('postgres').TROUPE_GATEWAY_PASSWORD;
+    const password = envOf('postgres').GATEWAY_POSTGRES_PASSWORD;
     expect(password, 'Postgres sets this password').toBeTruthy();
     const database = new URL(env().DATABASE_URL as string);
     expect([database.hostname, decodeURIComponent(database.username), decodeURIComponent(database.password), database.pathname]).toEqual(['postgres', 'troupe_gateway', password, '/gateway']);
@@ -600,15 +699,22 @@ describe('docker-compose.yml: the cluster profile', () => {
     expect(JSON.stringify(serviceOf('rabbitmq').volumes)).not.toContain('cluster.conf');
   });
 
-  it('every node has its own data volume and the same Erlang cookie, for the server and the CLI', () => {
+  it('every node has its own data volume and the same Erlang cookie, installed before its server starts', () => {
     const data = RABBITMQ_NODES.map((node) => (serviceOf(node).volumes ?? []).find((v) => String(v).endsWith(':/var/lib/rabbitmq')));
     expect(new Set(data).size).toBe(3);
-    const cookies = RABBITMQ_NODES.map((node) => envOf(node));
-    for (const env of cookies) {
-      expect(env.RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS).toMatch(/^-setcookie \S+$/);
-      expect(env.RABBITMQ_CTL_ERL_ARGS).toBe(env.RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS);
+    for (const node of RABBITMQ_NODES) {
+      expect(serviceOf(node).secrets, node).toEqual([{ source: 'rabbitmq-erlang-cookie', mode: 0o400 }]);
+      expect(serviceOf(node).volumes, node).toContain('./infra/rabbitmq/with-erlang-cookie.sh:/etc/troupe/with-erlang-cookie.sh:ro');
     }
-    expect(new Set(cookies.map((env) => env.RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS)).size).toBe(1);
+    // The peers: the cookie, then the image's own entrypoint and command.
+    for (const peer of peers) {
+      expect([serviceOf(peer).entrypoint, serviceOf(peer).command], peer).toEqual([
+        ['bash', '/etc/troupe/with-erlang-cookie.sh'],
+        ['docker-entrypoint.sh', 'rabbitmq-server'],
+      ]);
+    }
+    // The first node: its entrypoint starts the server the same way.
+    expect(read('infra/rabbitmq/start-with-users.sh')).toMatch(/^bash \/etc\/troupe\/with-erlang-cookie\.sh docker-entrypoint\.sh rabbitmq-server &$/m);
   });
 
   it('every node runs the same rabbitmq.conf and advanced.config (the dead-letter confirm timeout)', () => {
@@ -721,10 +827,11 @@ describe('infra/postgres and infra/rabbitmq: each service its own role and user'
 
   it("the broker's entrypoint gives each service exactly the permissions of brokerPermissionsOf, and is mounted", () => {
     const granted = Object.fromEntries(
-      [...users.matchAll(/^user (troupe-[a-z]+) "\$\{TROUPE_[A-Z]+_PASSWORD:\?\}" '([^']+)' '([^']+)' '([^']+)'$/gm)].map((m) => [
-        m[1],
-        { configure: m[2], write: m[3], read: m[4] },
-      ]),
+      [...users.matchAll(/^user (troupe-([a-z]+)) "\$\{([A-Z]+)_RABBITMQ_PASSWORD:\?\}" '([^']+)' '([^']+)' '([^']+)'$/gm)].map((m) => {
+        // Each user gets its own service's password.
+        expect(m[3], m[1]).toBe(m[2]?.toUpperCase());
+        return [m[1], { configure: m[4], write: m[5], read: m[6] }];
+      }),
     );
     expect(granted).toEqual(Object.fromEntries(SERVICE_NAMES.map((name) => [`troupe-${name}`, brokerPermissionsOf(name as ServiceName)])));
     expect(serviceOf('rabbitmq').volumes).toEqual(expect.arrayContaining(['./infra/rabbitmq/start-with-users.sh:/etc/troupe/start-with-users.sh:ro']));

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { it } from 'vitest';
 
@@ -90,25 +91,53 @@ export interface ComposeModel {
   services: Record<string, ComposeModelService>;
 }
 
+let generatedEnvFile: string | undefined;
+
+/**
+ * The secrets docker-compose.yml requires, as `make env` generates them (scripts/make-env.sh),
+ * into a file of the tests' own: random values, once per test process, never a developer's .env
+ * and never values written down anywhere.
+ */
+export function testEnvFile(): string {
+  if (generatedEnvFile === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'troupe-compose-env-'));
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    execFileSync('bash', [join(ROOT, 'scripts/make-env.sh'), join(dir, '.env')], { stdio: 'pipe' });
+    generatedEnvFile = join(dir, '.env');
+  }
+  return generatedEnvFile;
+}
+
+/** The variables of a .env file (NAME=value lines; comments and blank lines skipped). */
+export const readEnvFile = (path: string): Record<string, string> =>
+  Object.fromEntries(
+    readFileSync(path, 'utf8')
+      .split('\n')
+      .map((line) => /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line))
+      .filter((match): match is RegExpExecArray => match !== null)
+      .map((match) => [match[1] as string, match[2] as string]),
+  );
+
 /**
  * The arguments that point compose at troupe's file (or `file`, '-' for stdin, read from the
- * project's directory): `profiles` turned on ('*' for all), and no `.env` read, so a developer's
- * local one cannot change what the tests see.
+ * project's directory): `profiles` turned on ('*' for all), and the tests' generated secrets as
+ * the only env file (`envFile`; '/dev/null' for none), so a developer's local .env cannot change
+ * what the tests see.
  */
-export function composeArgs({ profiles = [], projectName, file = COMPOSE_FILE }: { profiles?: string[]; projectName?: string; file?: string } = {}): string[] {
+export function composeArgs({ profiles = [], projectName, file = COMPOSE_FILE, envFile = testEnvFile() }: { profiles?: string[]; projectName?: string; file?: string; envFile?: string } = {}): string[] {
   return [
     'compose',
     '--project-directory', ROOT,
     '--file', file,
-    '--env-file', '/dev/null',
+    '--env-file', envFile,
     ...(projectName ? ['--project-name', projectName] : []),
     ...profiles.flatMap((profile) => ['--profile', profile]),
   ];
 }
 
 /**
- * What `docker compose up` on a machine with no .env file sees: an environment with nothing of
- * compose's variables in it (the file's defaults apply), only what the CLI itself needs.
+ * An environment with nothing of compose's variables in it (they come from the env file alone),
+ * only what the CLI itself needs.
  */
 export const cleanEnv = (): NodeJS.ProcessEnv =>
   Object.fromEntries(
@@ -116,8 +145,8 @@ export const cleanEnv = (): NodeJS.ProcessEnv =>
   );
 
 /** `docker compose config` with `args` after it; throws with compose's own message when it refuses the file. */
-export function composeConfig(cli: string, { profiles = [], args = [] }: { profiles?: string[]; args?: string[] } = {}): string {
-  return execFileSync(cli, [...composeArgs({ profiles }), 'config', ...args], { encoding: 'utf8', stdio: 'pipe', env: cleanEnv(), timeout: 30_000 });
+export function composeConfig(cli: string, { profiles = [], args = [], envFile }: { profiles?: string[]; args?: string[]; envFile?: string } = {}): string {
+  return execFileSync(cli, [...composeArgs({ profiles, envFile }), 'config', ...args], { encoding: 'utf8', stdio: 'pipe', env: cleanEnv(), timeout: 30_000 });
 }
 
 /** The file as compose reads it, with `profiles` turned on. */

@@ -4,7 +4,8 @@
 # role, owner of its own database and of everything in it, and nothing more: not a superuser, no
 # CREATEDB or CREATEROLE, and CONNECT on every service database revoked from PUBLIC
 # (docs/decisions/0012-least-privilege.md). Passwords come from the environment:
-# TROUPE_<SERVICE>_PASSWORD.
+# <SERVICE>_POSTGRES_PASSWORD. The superuser's, which the image sets on the first start only, is set
+# again too, so POSTGRES_PASSWORD in .env is the one in force.
 set -euo pipefail
 
 ready=/tmp/troupe-roles-ready
@@ -21,9 +22,14 @@ until pg_isready -q --host=127.0.0.1 --username="$POSTGRES_USER" --dbname=postgr
   sleep 1
 done
 
+psql -v ON_ERROR_STOP=1 -q --host=127.0.0.1 --username="$POSTGRES_USER" --dbname=postgres \
+  -v role="$POSTGRES_USER" -v password="${POSTGRES_PASSWORD:?}" <<'SQL'
+ALTER ROLE :"role" PASSWORD :'password';
+SQL
+
 # The card gateway too: a database and role of its own, like the services'.
 for service in order payment inventory notification gateway; do
-  var="TROUPE_${service^^}_PASSWORD"
+  var="${service^^}_POSTGRES_PASSWORD"
   psql -v ON_ERROR_STOP=1 -q --host=127.0.0.1 --username="$POSTGRES_USER" --dbname=postgres \
     -v role="troupe_${service}" -v db="${service}" -v password="${!var:?$var is not set}" <<'SQL'
 SELECT format('CREATE ROLE %I LOGIN', :'role') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec

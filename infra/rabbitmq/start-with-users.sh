@@ -2,15 +2,17 @@
 # The broker's entrypoint in compose: starts RabbitMQ as the image would, then (on every start, so
 # a changed password takes effect with `docker compose up -d`) gives each service its own user
 # with least-privilege permissions on the vhost "/" (docs/decisions/0012-least-privilege.md).
-# Passwords come from the environment: TROUPE_<SERVICE>_PASSWORD. The operator user is the image's
-# RABBITMQ_DEFAULT_USER. The permissions are those of brokerPermissionsOf() in
-# shared/contracts/src/topology.ts; test/compose.tools.test.ts checks that the two agree.
+# Passwords come from the environment: <SERVICE>_RABBITMQ_PASSWORD. The operator user is the
+# image's RABBITMQ_DEFAULT_USER, which the image creates on the first start only: its password is
+# set again here, so RABBITMQ_PASSWORD in .env is the one in force. The permissions are those of
+# brokerPermissionsOf() in shared/contracts/src/topology.ts; test/compose.tools.test.ts checks that
+# the two agree. The node's Erlang cookie: infra/rabbitmq/with-erlang-cookie.sh.
 set -euo pipefail
 
 ready=/tmp/troupe-users-ready
 rm -f "$ready"
 
-docker-entrypoint.sh rabbitmq-server &
+bash /etc/troupe/with-erlang-cookie.sh docker-entrypoint.sh rabbitmq-server &
 server=$!
 trap 'kill -TERM "$server" 2>/dev/null; wait "$server"; exit $?' TERM INT
 
@@ -23,10 +25,11 @@ user() { # name password configure write read
   rabbitmqctl -q add_user "$1" "$2" >/dev/null 2>&1 || rabbitmqctl -q change_password "$1" "$2" >/dev/null
   rabbitmqctl -q set_permissions -p / "$1" "$3" "$4" "$5" >/dev/null
 }
-user troupe-order "${TROUPE_ORDER_PASSWORD:?}" '^order\..*$' '^order\..*$' '^(order\..*|payment\.events|inventory\.events|notification\.events)$'
-user troupe-payment "${TROUPE_PAYMENT_PASSWORD:?}" '^payment\..*$' '^payment\..*$' '^(payment\..*|order\.events|inventory\.events)$'
-user troupe-inventory "${TROUPE_INVENTORY_PASSWORD:?}" '^inventory\..*$' '^inventory\..*$' '^(inventory\..*|payment\.events)$'
-user troupe-notification "${TROUPE_NOTIFICATION_PASSWORD:?}" '^notification\..*$' '^notification\..*$' '^(notification\..*|payment\.events|inventory\.events)$'
+rabbitmqctl -q change_password "${RABBITMQ_DEFAULT_USER:?}" "${RABBITMQ_DEFAULT_PASS:?}" >/dev/null
+user troupe-order "${ORDER_RABBITMQ_PASSWORD:?}" '^order\..*$' '^order\..*$' '^(order\..*|payment\.events|inventory\.events|notification\.events)$'
+user troupe-payment "${PAYMENT_RABBITMQ_PASSWORD:?}" '^payment\..*$' '^payment\..*$' '^(payment\..*|order\.events|inventory\.events)$'
+user troupe-inventory "${INVENTORY_RABBITMQ_PASSWORD:?}" '^inventory\..*$' '^inventory\..*$' '^(inventory\..*|payment\.events)$'
+user troupe-notification "${NOTIFICATION_RABBITMQ_PASSWORD:?}" '^notification\..*$' '^notification\..*$' '^(notification\..*|payment\.events|inventory\.events)$'
 echo "troupe: service users troupe-order, troupe-payment, troupe-inventory, troupe-notification ready"
 touch "$ready"
 

@@ -1,16 +1,13 @@
 import { parseConfig } from '@troupe/platform';
-import { databaseTimeouts } from '@troupe/service';
+import { databaseTimeouts, databaseUrl } from '@troupe/service';
 import { z } from 'zod';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 /** Every variable the gateway reads, validated once at start-up (see README). */
 export const configSchema = z.object({
-  /** The gateway's own Postgres database: its ledger. */
-  DATABASE_URL: z
-    .string()
-    .refine((value) => URL.canParse(value) && /^postgres(ql)?:$/.test(new URL(value).protocol), 'must be a URL like postgres://user@host:5432/db')
-    .default('postgres://postgres@localhost:5432/gateway'),
+  /** The gateway's own Postgres database: its ledger. Required outside development. */
+  DATABASE_URL: databaseUrl('gateway'),
   /** Connections in the gateway's Postgres pool. */
   DATABASE_POOL_SIZE: int(1, 100).default(10),
   ...databaseTimeouts(),

@@ -1,13 +1,42 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /** Thrown at start-up when the environment is not valid; the message names every bad variable. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/**
+ * Development is NODE_ENV=development, which `make dev` sets (scripts/dev.js). There alone a
+ * variable that carries credentials (the broker's and the database's URL) falls back, when unset,
+ * to the local servers' stock users; anywhere else an unset one stops the service with a message
+ * naming it, so that a deployment that lost its DATABASE_URL never runs on localhost as the
+ * superuser (docs/configuration.md, docs/decisions/0028-generated-secrets-and-development-fallbacks.md).
+ */
+const developmentFallbacks = z.registry<{ fallback: string }>();
+
+/**
+ * A string variable, checked by `check`, that must be set, except in development, where `fallback`
+ * stands in for it.
+ */
+export function requiredOutsideDevelopment(fallback: string, check: (variable: z.ZodString) => z.ZodString): z.ZodString {
+  const unset = `not set, and required: only under NODE_ENV=development does it default to ${fallback}`;
+  // Registered last: every refinement makes a new schema.
+  return check(z.string({ error: (issue) => (issue.input === undefined ? unset : undefined) })).register(developmentFallbacks, { fallback });
+}
+
+/** `env` with the development fallbacks of `schema`'s variables filled in where unset. */
+function withDevelopmentFallbacks(schema: z.ZodType, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (env.NODE_ENV !== 'development' || !(schema instanceof z.ZodObject)) return env;
+  const fallbacks = Object.entries(schema.shape as Record<string, z.ZodType>).flatMap(([name, variable]) => {
+    const fallback = developmentFallbacks.get(variable)?.fallback;
+    return fallback !== undefined && env[name] === undefined ? [[name, fallback]] : [];
+  });
+  return { ...env, ...Object.fromEntries(fallbacks) };
+}
+
 /** Parses `env` with `schema` once; on failure names each variable and what is wrong with it. */
 export function parseConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
-  const result = schema.safeParse(env);
+  const result = schema.safeParse(withDevelopmentFallbacks(schema, env));
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(environment)'}: ${issue.message}`);
   throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);

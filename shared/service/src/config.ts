@@ -1,24 +1,27 @@
 import { parseBrokerUrls } from '@troupe/messaging';
+import { requiredOutsideDevelopment } from '@troupe/platform';
 import { z } from 'zod';
 import { DEFAULT_SERVER_TIMEOUTS, QUERY_TIMEOUT_MS, type ServerTimeouts } from './db';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const url = (protocols: RegExp, example: string) =>
-  z.string().refine((value) => {
-    try {
-      return protocols.test(new URL(value).protocol);
-    } catch {
-      return false;
-    }
-  }, `must be a URL like ${example}`);
 
-const brokerUrls = z.string().superRefine((value, ctx) => {
-  try {
-    parseBrokerUrls(value);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: `${(error as Error).message} (e.g. amqp://user:pass@host:5672 or a comma-separated list of them)` });
-  }
-});
+/** The broker, or every node of a cluster as comma-separated URLs. Required outside development. */
+const brokerUrls = () =>
+  requiredOutsideDevelopment('amqp://guest:guest@localhost:5672', (variable) =>
+    variable.superRefine((value, ctx) => {
+      try {
+        parseBrokerUrls(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `${(error as Error).message} (e.g. amqp://user:pass@host:5672 or a comma-separated list of them)` });
+      }
+    }),
+  );
+
+/** `service`'s own Postgres database (the card gateway's too). Required outside development. */
+export const databaseUrl = (service: string) =>
+  requiredOutsideDevelopment(`postgres://postgres@localhost:5432/${service}`, (variable) =>
+    variable.refine((value) => URL.canParse(value) && /^postgres(ql)?:$/.test(new URL(value).protocol), 'must be a URL like postgres://user:password@host:5432/db'),
+  );
 
 /**
  * The server's bounds on each database session (decision 0025); every pool reads them, the
@@ -54,11 +57,11 @@ export function commonConfig(service: string, defaultPort: number) {
   return {
     /**
      * The broker, or every node of a cluster as comma-separated URLs (a service connects to any
-     * live one and moves to another when it dies). guest/guest only works from localhost.
+     * live one and moves to another when it dies). Required outside development.
      */
-    RABBITMQ_URL: brokerUrls.default('amqp://guest:guest@localhost:5672'),
-    /** This service's own Postgres database. */
-    DATABASE_URL: url(/^postgres(ql)?:$/, 'postgres://user@host:5432/db').default(`postgres://postgres@localhost:5432/${service}`),
+    RABBITMQ_URL: brokerUrls(),
+    /** This service's own Postgres database. Required outside development. */
+    DATABASE_URL: databaseUrl(service),
     /** Connections in this service's Postgres pool. */
     DATABASE_POOL_SIZE: int(1, 100).default(20),
     ...databaseTimeouts(),

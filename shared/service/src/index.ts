@@ -1,4 +1,4 @@
-export { commonConfig, databaseTimeouts, serverTimeoutsOf } from './config';
+export { commonConfig, databaseTimeouts, databaseUrl, serverTimeoutsOf } from './config';
 export { createPool, migrate } from './db';
 export { unavailableDependency, withTransaction } from '@troupe/messaging';
 export { inboxPruning, pruneRound, type PruneTask } from './pruning';

@@ -27,7 +27,7 @@ const redacted = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***
 /** What to type when the broker or database refuses the default credentials (the compose stack). */
 const COMPOSE_HINT =
   'if the compose stack is running (`make up`), run the tests against it with: ' +
-  'RABBITMQ_URL=amqp://troupe:troupe-demo@localhost:5672 DATABASE_URL=postgres://postgres:troupe-demo@localhost:5432/postgres make test';
+  '(set -a && . ./.env && RABBITMQ_URL=amqp://troupe:$RABBITMQ_PASSWORD@localhost:5672 DATABASE_URL=postgres://postgres:$POSTGRES_PASSWORD@localhost:5432/postgres make test)';
 
 /**
  * Logs in once, so a wrong password stops the run at once with one line instead of failing every
