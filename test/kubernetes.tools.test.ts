@@ -9,7 +9,7 @@
  * A tools test: it runs git and kubectl (without kubectl it says so, and fails under CI=true).
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
@@ -107,7 +107,9 @@ function environmentOf(service: string): { env: Record<string, string>; feeders:
       const data = secretData(ref.name);
       if (data[ref.key] === undefined && ref.optional) continue;
       expect(data[ref.key], `${variable.name} ← secret ${ref.name} key ${ref.key}`).toBeDefined();
-      env[variable.name] = data[ref.key] as string;
+      // What secrets/generate.sh puts where the example has a placeholder (the check on the
+      // examples' placeholders themselves is above).
+      env[variable.name] = (data[ref.key] as string).replace(/<(password|operator-read-token)>/g, () => '0f'.repeat(24));
     } else {
       env[variable.name] = (variable.value as string).replace(/\$\((\w+)\)/g, (_, name: string) => {
         feeders.add(name);
@@ -192,6 +194,35 @@ describe('deploy/kubernetes: the demo overlay', () => {
     for (const file of readdirSync(base)) {
       const committed = parseAllDocuments(readFileSync(join(base, file), 'utf8')).map((d) => d.toJS());
       expect(JSON.stringify(committed), file).not.toMatch(/password=|:\/\/[^$/@:]+:[^$@]+@/i);
+    }
+  });
+
+  it('secrets/generate.sh writes every Secret file with a random value of its own for each placeholder, mode 600, and keeps a file that exists', () => {
+    const copy = mkdtempSync(join(tmpdir(), 'troupe-k8s-secrets-'));
+    try {
+      const secrets = join(copy, 'secrets');
+      cpSync(join(overlay, 'secrets'), secrets, { recursive: true, filter: (path) => !path.endsWith('.env') });
+      const first = spawnSync('bash', [join(secrets, 'generate.sh')], { encoding: 'utf8' });
+      expect(first.status, first.stderr).toBe(0);
+      const files = readdirSync(secrets).filter((f) => f.endsWith('.env'));
+      expect(files).toHaveLength(readdirSync(secrets).filter((f) => f.endsWith('.env.example')).length);
+      const values = files.flatMap((file) => {
+        expect(statSync(join(secrets, file)).mode & 0o777, file).toBe(0o600);
+        const text = readFileSync(join(secrets, file), 'utf8');
+        const example = readFileSync(join(secrets, `${file}.example`), 'utf8');
+        // Comments stay as the example has them; every value line has its placeholders filled.
+        expect(text.split('\n').filter((l) => l.startsWith('#')), file).toEqual(example.split('\n').filter((l) => l.startsWith('#')));
+        expect(text.split('\n').filter((l) => !l.startsWith('#')).join('\n'), file).not.toMatch(/<[a-z-]+>/);
+        return [...text.matchAll(/^(?:password|token)=(.*)$/gm)].map((m) => m[1] as string);
+      });
+      expect(values).toHaveLength(4 + 5 + 1);
+      for (const value of values) expect(value).toMatch(/^[0-9a-f]{48}$/);
+      expect(new Set(values).size).toBe(values.length);
+      const before = readFileSync(join(secrets, 'order-db.env'), 'utf8');
+      expect(spawnSync('bash', [join(secrets, 'generate.sh')]).status).toBe(0);
+      expect(readFileSync(join(secrets, 'order-db.env'), 'utf8')).toBe(before);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
     }
   });
 

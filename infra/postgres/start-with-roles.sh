@@ -22,16 +22,19 @@ until pg_isready -q --host=127.0.0.1 --username="$POSTGRES_USER" --dbname=postgr
   sleep 1
 done
 
-psql -v ON_ERROR_STOP=1 -q --host=127.0.0.1 --username="$POSTGRES_USER" --dbname=postgres \
-  -v role="$POSTGRES_USER" -v password="${POSTGRES_PASSWORD:?}" <<'SQL'
+# A password reaches psql in its environment (\getenv), never as an argument (which `ps` shows).
+TROUPE_ROLE_PASSWORD="${POSTGRES_PASSWORD:?}" psql -v ON_ERROR_STOP=1 -q --host=127.0.0.1 --username="$POSTGRES_USER" --dbname=postgres \
+  -v role="$POSTGRES_USER" <<'SQL'
+\getenv password TROUPE_ROLE_PASSWORD
 ALTER ROLE :"role" PASSWORD :'password';
 SQL
 
 # The card gateway too: a database and role of its own, like the services'.
 for service in order payment inventory notification gateway; do
   var="${service^^}_POSTGRES_PASSWORD"
-  psql -v ON_ERROR_STOP=1 -q --host=127.0.0.1 --username="$POSTGRES_USER" --dbname=postgres \
-    -v role="troupe_${service}" -v db="${service}" -v password="${!var:?$var is not set}" <<'SQL'
+  TROUPE_ROLE_PASSWORD="${!var:?$var is not set}" psql -v ON_ERROR_STOP=1 -q --host=127.0.0.1 --username="$POSTGRES_USER" --dbname=postgres \
+    -v role="troupe_${service}" -v db="${service}" <<'SQL'
+\getenv password TROUPE_ROLE_PASSWORD
 SELECT format('CREATE ROLE %I LOGIN', :'role') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
 ALTER ROLE :"role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD :'password';
 SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'role') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \gexec

@@ -21,11 +21,15 @@ until rabbitmqctl -q await_startup >/dev/null 2>&1; do
   sleep 2
 done
 
+# A password goes to rabbitmqctl on its standard input, never as an argument (which `ps` shows).
+password() { # name password
+  printf '%s' "$2" | rabbitmqctl -q change_password "$1" >/dev/null
+}
 user() { # name password configure write read
-  rabbitmqctl -q add_user "$1" "$2" >/dev/null 2>&1 || rabbitmqctl -q change_password "$1" "$2" >/dev/null
+  printf '%s' "$2" | rabbitmqctl -q add_user "$1" >/dev/null 2>&1 || password "$1" "$2"
   rabbitmqctl -q set_permissions -p / "$1" "$3" "$4" "$5" >/dev/null
 }
-rabbitmqctl -q change_password "${RABBITMQ_DEFAULT_USER:?}" "${RABBITMQ_DEFAULT_PASS:?}" >/dev/null
+password "${RABBITMQ_DEFAULT_USER:?}" "${RABBITMQ_DEFAULT_PASS:?}"
 user troupe-order "${ORDER_RABBITMQ_PASSWORD:?}" '^order\..*$' '^order\..*$' '^(order\..*|payment\.events|inventory\.events|notification\.events)$'
 user troupe-payment "${PAYMENT_RABBITMQ_PASSWORD:?}" '^payment\..*$' '^payment\..*$' '^(payment\..*|order\.events|inventory\.events)$'
 user troupe-inventory "${INVENTORY_RABBITMQ_PASSWORD:?}" '^inventory\..*$' '^inventory\..*$' '^(inventory\..*|payment\.events)$'

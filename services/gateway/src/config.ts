@@ -1,4 +1,4 @@
-import { parseConfig } from '@troupe/platform';
+import { bearerToken, parseConfig } from '@troupe/platform';
 import { databaseTimeouts, databaseUrl } from '@troupe/service';
 import { z } from 'zod';
 
@@ -18,9 +18,9 @@ export const configSchema = z.object({
   /** pino level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Bearer token for the fault switches (/admin/faults); unset = no admin routes. */
-  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  ADMIN_TOKEN: bearerToken().optional(),
   /** Bearer token for reading the ledger (GET /ledger); ADMIN_TOKEN reads it too. Neither set: no ledger route. */
-  OPERATOR_READ_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  OPERATOR_READ_TOKEN: bearerToken().optional(),
   /** Longest graceful shutdown before the process is killed. */
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
 });

@@ -90,6 +90,13 @@ describe('order configuration', () => {
 
   // BUG (shared/service/src/config.ts): PORT is int(1, 65535), yet startService documents PORT=0
   // ("any free port", used by tests and side-by-side replicas). Turn into `it` once 0 is allowed.
+  it('when a token is short, has a space or is still the example placeholder, then the error names it; a good one is taken as given', () => {
+    expect(failureOf({ ADMIN_TOKEN: 'short' }).message).toMatch(/ADMIN_TOKEN: must be at least 16 visible ASCII characters/);
+    expect(failureOf({ OPERATOR_READ_TOKEN: 'sixteen chars ok but spaced' }).message).toMatch(/OPERATOR_READ_TOKEN: must be at least 16 visible ASCII characters/);
+    expect(failureOf({ OPERATOR_READ_TOKEN: '<operator-read-token>' }).message).toMatch(/OPERATOR_READ_TOKEN: is still the placeholder/);
+    expect(loadConfig({ ...CONNECTIONS, OPERATOR_READ_TOKEN: '0f'.repeat(24) }).OPERATOR_READ_TOKEN).toBe('0f'.repeat(24));
+  });
+
   it('when PORT is 0, then it is accepted (bind any free port)', () => {
     expect(loadConfig({ ...CONNECTIONS, PORT: '0' }).PORT).toBe(0);
   });

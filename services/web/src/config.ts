@@ -1,4 +1,4 @@
-import { parseConfig } from '@troupe/platform';
+import { bearerToken, parseConfig } from '@troupe/platform';
 import { z } from 'zod';
 
 const httpUrl = (example: string) =>
@@ -45,14 +45,14 @@ export const configSchema = z.object({
    * The services' admin token. Set: the page offers dead letters and fault switches to whoever
    * types the same token; unset: neither exists, here or on the page.
    */
-  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  ADMIN_TOKEN: bearerToken().optional(),
   /**
    * The services' read-only operator token (their OPERATOR_READ_TOKEN), sent server-side only,
    * never to the browser: the live list of orders, and each journey's failed attempts and
    * card-gateway ledger, are operators' reads (docs/decisions/0029). Unset: the page has none of
    * them, and start-up says so.
    */
-  OPERATOR_READ_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  OPERATOR_READ_TOKEN: bearerToken().optional(),
   /** Jaeger's UI as the browser reaches it: each order links to `<JAEGER_UI_URL>/trace/<traceId>`. */
   JAEGER_UI_URL: linkUrl('http://localhost:16686', 'http://localhost:16686'),
   /** Mailpit's UI as the browser reaches it, where the customers' e-mails can be read. */

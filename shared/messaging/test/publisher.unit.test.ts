@@ -14,7 +14,11 @@ function fakeChannel({ accepts = true } = {}) {
       return accepts;
     },
   });
-  return { channel: channel as unknown as ConfirmChannel, pending, confirmAll: () => pending.splice(0).forEach((confirm) => confirm(null)) };
+  return {
+    channel: channel as unknown as ConfirmChannel,
+    pending,
+    confirmAll: () => pending.splice(0).forEach((confirm) => confirm(null)),
+  };
 }
 
 /** A publisher with `confirmTimeoutMs`, and what it reported: each stall's reason, each recovery. */
@@ -64,6 +68,23 @@ describe('ConfirmPublisher', () => {
     expect(publisher.ready).toBe(true);
     expect(reported).toEqual(['stalled: broker did not confirm a within 50 ms', 'recovered']);
     const published = publish(publisher, 'd');
+    await new Promise(setImmediate);
+    confirmAll();
+    await expect(published).resolves.toBeUndefined();
+  });
+
+  it('when a late answer is a nack (a queue refused it), then the broker answered: publishing resumes; a publish unanswered as its channel closes does not count', async () => {
+    const { publisher, reported } = aPublisher(50);
+    const { channel, pending, confirmAll } = fakeChannel();
+    publisher.attach(channel);
+    await Promise.allSettled([publish(publisher, 'a'), publish(publisher, 'b')]);
+    expect(publisher.ready).toBe(false);
+    pending.shift()?.(new Error('channel closed'));
+    expect(publisher.ready).toBe(false);
+    pending.shift()?.(new Error('message nacked'));
+    expect(publisher.ready).toBe(true);
+    expect(reported).toEqual(['stalled: broker did not confirm a within 50 ms', 'recovered']);
+    const published = publish(publisher, 'c');
     await new Promise(setImmediate);
     confirmAll();
     await expect(published).resolves.toBeUndefined();

@@ -41,3 +41,14 @@ export function parseConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessE
   const problems = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(environment)'}: ${issue.message}`);
   throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
 }
+
+/**
+ * A bearer token from the environment: at least 16 visible ASCII characters (what an HTTP header
+ * carries as it is; Node trims spaces off a header's ends, so a token with them could never
+ * match), and not a placeholder left from an example file (`<…>`).
+ */
+export const bearerToken = () =>
+  z
+    .string()
+    .regex(/^[\x21-\x7e]{16,}$/, 'must be at least 16 visible ASCII characters, with no spaces')
+    .refine((token) => !/^<.*>$/.test(token), 'is still the placeholder from the example: put in a token of your own');

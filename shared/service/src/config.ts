@@ -1,5 +1,5 @@
 import { parseBrokerUrls } from '@troupe/messaging';
-import { requiredOutsideDevelopment } from '@troupe/platform';
+import { bearerToken, requiredOutsideDevelopment } from '@troupe/platform';
 import { z } from 'zod';
 import { DEFAULT_SERVER_TIMEOUTS, QUERY_TIMEOUT_MS, type ServerTimeouts } from './db';
 
@@ -104,14 +104,14 @@ export function commonConfig(service: string, defaultPort: number) {
      * broker's max_message_size (256 KiB, infra/rabbitmq/rabbitmq.conf): PREFETCH × this, for each
      * subscription, is what decoded messages may hold of the heap (decision 0025).
      */
-    MAX_MESSAGE_BYTES: int(1024, 16_777_216).default(65_536),
+    MAX_MESSAGE_BYTES: int(1024, 262_144).default(65_536),
     /** Bearer token for the /admin endpoints (dead-letter queue); unset = admin endpoints off. */
-    ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    ADMIN_TOKEN: bearerToken().optional(),
     /**
      * Bearer token for the operator's reads (GET /failed-attempts, the order list, personal
      * fields); ADMIN_TOKEN reads them too. Neither set: those reads are off (docs/decisions/0029).
      */
-    OPERATOR_READ_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    OPERATOR_READ_TOKEN: bearerToken().optional(),
     /**
      * How long a processed event's inbox row is kept to recognise a redelivery; must outlast the
      * latest a copy can arrive, a dead letter's replay included (docs/design.md "Exactly-once effects").

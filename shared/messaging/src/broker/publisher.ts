@@ -94,7 +94,9 @@ export class ConfirmPublisher {
       try {
         // A fresh options object per publish: amqplib (and its instrumentation) mutate it.
         accepted = channel.publish(exchange, routingKey, body, { ...options, mandatory: true }, (error) => {
-          if (!error) this.confirmed(channel);
+          // An ack or a nack is the broker answering (a nack: a queue refused it, reject-publish);
+          // only a channel closing with the publish unanswered is not.
+          if (!error || /nacked/.test(String(error))) this.confirmed(channel);
           if (error) return reject(new BrokerUnavailableError(`broker did not confirm ${messageId}: ${String(error)}`));
           const returns = this.returned.get(messageId) ?? 0;
           if (returns > 0) {
