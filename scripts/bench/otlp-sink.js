@@ -43,4 +43,24 @@ function printTimeline(spans, traceId) {
   for (const s of mine) console.log(`  +${(s.start - t0).toFixed(2).padStart(6)} ms ${(s.end - s.start).toFixed(2).padStart(6)} ms  ${s.service.padEnd(12)} ${s.name}`);
 }
 
-module.exports = { otlpSink, printTimeline };
+/**
+ * A hop as the performance targets count it: from the start of a service's `process <queue>` span
+ * to the end of the first `publish <exchange>` span the same service starts in the same trace after
+ * it (the consumer's transaction, then its event out with the broker's confirm). The median over
+ * every hop the sink holds, and how many there were.
+ */
+function hopsOf(spans) {
+  const byTrace = new Map();
+  for (const s of spans) byTrace.set(s.traceId, [...(byTrace.get(s.traceId) ?? []), s]);
+  const hops = [];
+  for (const trace of byTrace.values()) {
+    for (const p of trace.filter((s) => s.name.startsWith('process '))) {
+      const out = trace.filter((s) => s.service === p.service && s.name.startsWith('publish ') && s.start >= p.start).sort((a, b) => a.start - b.start)[0];
+      if (out) hops.push(out.end - p.start);
+    }
+  }
+  hops.sort((a, b) => a - b);
+  return hops.length === 0 ? undefined : { median_ms: +hops[Math.floor(hops.length / 2)].toFixed(2), count: hops.length };
+}
+
+module.exports = { hopsOf, otlpSink, printTimeline };

@@ -3,7 +3,7 @@
 const http = require('node:http');
 const { drive, percentile, sleep, summarise } = require('./load');
 const { commits, meanBatch, metered } = require('./meters');
-const { printTimeline } = require('./otlp-sink');
+const { hopsOf, printTimeline } = require('./otlp-sink');
 const { startReference } = require('./references');
 const { troupeRound } = require('./troupe');
 
@@ -26,6 +26,7 @@ async function singleOrders(run, troupe) {
   if (run.options.traceTimeline) {
     await sleep(1000); // the services export every 200 ms
     printTimeline(troupe.sink.spans, troupe.lastTraceId());
+    single.hops = hopsOf(troupe.sink.spans);
   }
   const references = {};
   // `base`: the bare relay of four hops. `chor`: the same bare relay on troupe's own topology,

@@ -16,7 +16,7 @@ const total = (c) => sum(c.cpu.ms, ['broker', 'postgres', 'load generator', ...c
 function summariseLoaded({ rounds, cpus }) {
   const systems = Object.fromEntries(Object.keys(rounds).map((name) => [name, { run: summariseRounds(rounds[name]), cpu: addCpu(cpus[name]) }]));
   const ratio = (a, b) => median(rounds[a].map((x, i) => x.orders_per_s / rounds[b][i].orders_per_s));
-  return { ...systems, ratio: ratio('troupe', 'base'), chorRatio: ratio('troupe', 'chor'), outboxChorRatio: ratio('outbox', 'chor') };
+  return { ...systems, ratio: ratio('troupe', 'base'), chorRatio: ratio('troupe', 'chor'), outboxChorRatio: ratio('outbox', 'chor'), outboxRatio: ratio('troupe', 'outbox') };
 }
 
 function printRuns(run, single, loaded, sums) {
@@ -146,10 +146,12 @@ function resultOf(run, { troupe, single, loaded, curve, overload: over, history 
     outbox_orders_per_s: sums.outbox.run.orders_per_s,
     outbox_choreography_ratio: +sums.outboxChorRatio.toFixed(2),
     outbox_single_p50_ms: outbox.run.p50_ms,
+    outbox_ratio: +sums.outboxRatio.toFixed(2),
     outbox_cpu_ms_per_order: cpuPerOrder(columns.loaded[3]),
     outbox_messages_per_transaction: +(loaded.outboxBatches.messages / loaded.outboxBatches.batches).toFixed(1),
     reference_errors: errorsOf([base.run, chor.run, outbox.run, sums.base.run, sums.chor.run, sums.outbox.run]),
     single_p99_ms: single.troupe.run.p99_ms,
+    ...(single.hops && { median_hop_ms: single.hops.median_ms, hops_measured: single.hops.count }),
     single_cpu_ms_per_order: cpuPerOrder(columns.single[0]),
     max_rss_mb_loaded: Math.round(loaded.maxRssMb),
     replicas: run.options.replicas,
