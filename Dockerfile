@@ -19,8 +19,8 @@ FROM node:24.21.0-bookworm-slim AS arguments
 ARG SERVICE
 ARG PORT
 RUN case "${SERVICE}" in \
-      gateway|order|payment|inventory|notification|web|cli) ;; \
-      *) echo "build with --build-arg SERVICE=gateway|order|payment|inventory|notification|web|cli (got '${SERVICE}')" >&2; exit 1 ;; \
+      gateway|order|payment|inventory|notification|observer|web|cli) ;; \
+      *) echo "build with --build-arg SERVICE=gateway|order|payment|inventory|notification|observer|web|cli (got '${SERVICE}')" >&2; exit 1 ;; \
     esac \
  && case "${SERVICE}:${PORT}" in \
       cli:*) ;; \
@@ -48,7 +48,7 @@ RUN pnpm install --frozen-lockfile --offline --store-dir /pnpm/store
 
 # The services, the web front, the CLI and the workspace packages they reference, into their own
 # dist/ (.dockerignore keeps the host's dist/ and *.tsbuildinfo out, so this is always a clean build).
-RUN pnpm exec tsc --build services/order services/payment services/inventory services/notification services/gateway services/web shared/cli
+RUN pnpm exec tsc --build services/order services/payment services/inventory services/notification services/gateway services/observer services/web shared/cli
 
 # --- build: one service cut out of the workspace ------------------------------------------------
 FROM workspace AS build

@@ -5,7 +5,8 @@
 # one, delete its line and run `make env`, then `docker compose up -d`
 # (docs/credentials.md, docs/decisions/0028-generated-secrets-and-development-fallbacks.md).
 #
-# Each service has a broker password and a database password of its own; the operator, the
+# Each service has a broker password and a database password of its own, the observer a broker
+# password; the operator, the
 # Postgres superuser and Grafana's admin have theirs, OPERATOR_READ_TOKEN is the operator's bearer
 # token for the services' reads; RABBITMQ_ERLANG_COOKIE is the cluster's Erlang
 # cookie (compose hands it to each node as a file, never on a command line). Values are 32 hex
@@ -29,6 +30,7 @@ SECRETS=(
   INVENTORY_POSTGRES_PASSWORD
   NOTIFICATION_RABBITMQ_PASSWORD
   NOTIFICATION_POSTGRES_PASSWORD
+  OBSERVER_RABBITMQ_PASSWORD
   GATEWAY_POSTGRES_PASSWORD
 )
 

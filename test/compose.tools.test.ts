@@ -866,10 +866,17 @@ describe('infra/prometheus', () => {
     expect(perObject).toHaveLength(1);
   });
 
-  it('is mounted where the prometheus image reads its configuration', () => {
+  it('is mounted where the prometheus image reads its configuration, the rule files beside it', () => {
     expect(serviceOf('prometheus').volumes).toEqual(
-      expect.arrayContaining(['./infra/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro']),
+      expect.arrayContaining(['./infra/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro', './infra/prometheus/rules:/etc/prometheus/rules:ro']),
     );
+    expect((config as { rule_files?: string[] }).rule_files).toEqual(['rules/troupe.yml']);
+  });
+
+  it('scrapes the observer in a job of its own, the job its down alert names', () => {
+    const jobs = config.scrape_configs.filter((job) => targetsOf(job).includes(`observer:${portFromEnv('observer')}`));
+    expect(jobs.map((job) => job.job_name)).toEqual(['troupe-observer']);
+    expect(read('infra/prometheus/rules/troupe.yml')).toContain('up{job="troupe-observer"}');
   });
 
   it('every job="…" the dashboard filters on is a scrape job', () => {

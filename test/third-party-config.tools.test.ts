@@ -5,7 +5,7 @@
  * schemas define, advanced.config read by Erlang.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -109,6 +109,27 @@ describe('infra/prometheus with promtool', () => {
     const result = spawnSync('promtool', ['check', 'config', 'infra/prometheus/prometheus.yml'], { cwd: root, encoding: 'utf8' });
     expect(result.status, `${result.stdout}${result.stderr}`).toBe(0);
     expect(result.stdout).toMatch(/SUCCESS/);
+  });
+
+  it("promtool's unit tests of the alerting rules pass: an invariant open for a minute pages, one that mends sooner does not, drift and a silent observer open tickets", () => {
+    const result = spawnSync('promtool', ['test', 'rules', 'infra/prometheus/rules/troupe.test.yml'], { cwd: root, encoding: 'utf8' });
+    expect(result.status, `${result.stdout}${result.stderr}`).toBe(0);
+    expect(result.stdout).toMatch(/SUCCESS/);
+  });
+
+  it('when the invariant rule waits no minute, then its unit test fails (the rule tests can fail)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'troupe-rules-'));
+    try {
+      const rules = readFileSync(join(root, 'infra/prometheus/rules/troupe.yml'), 'utf8');
+      expect(rules).toContain('for: 1m');
+      writeFileSync(join(dir, 'troupe.yml'), rules.replace('for: 1m', 'for: 0s'));
+      copyFileSync(join(root, 'infra/prometheus/rules/troupe.test.yml'), join(dir, 'troupe.test.yml'));
+      const result = spawnSync('promtool', ['test', 'rules', join(dir, 'troupe.test.yml')], { encoding: 'utf8' });
+      expect(result.status).not.toBe(0);
+      expect(`${result.stdout}${result.stderr}`).toMatch(/FAILED/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('promtool refuses a broken configuration, so the check can fail', () => {

@@ -34,7 +34,10 @@ user troupe-order "${ORDER_RABBITMQ_PASSWORD:?}" '^order\..*$' '^order\..*$' '^(
 user troupe-payment "${PAYMENT_RABBITMQ_PASSWORD:?}" '^payment\..*$' '^payment\..*$' '^(payment\..*|order\.events|inventory\.events)$'
 user troupe-inventory "${INVENTORY_RABBITMQ_PASSWORD:?}" '^inventory\..*$' '^inventory\..*$' '^(inventory\..*|payment\.events)$'
 user troupe-notification "${NOTIFICATION_RABBITMQ_PASSWORD:?}" '^notification\..*$' '^notification\..*$' '^(notification\..*|payment\.events|inventory\.events)$'
-echo "troupe: service users troupe-order, troupe-payment, troupe-inventory, troupe-notification ready"
+# The observer: configure and write its own queues only, read them and the four fanout exchanges
+# (observerPermissions() in shared/contracts): it can see the choreography and cannot take part.
+user troupe-observer "${OBSERVER_RABBITMQ_PASSWORD:?}" '^observer\..*$' '^observer\..*$' '^(observer\..*|order\.events|payment\.events|inventory\.events|notification\.events)$'
+echo "troupe: service users troupe-order, troupe-payment, troupe-inventory, troupe-notification, troupe-observer ready"
 touch "$ready"
 
 wait "$server"
