@@ -151,7 +151,7 @@ function resultOf(run, { troupe, single, loaded, curve, overload: over, history 
     outbox_messages_per_transaction: +(loaded.outboxBatches.messages / loaded.outboxBatches.batches).toFixed(1),
     reference_errors: errorsOf([base.run, chor.run, outbox.run, sums.base.run, sums.chor.run, sums.outbox.run]),
     single_p99_ms: single.troupe.run.p99_ms,
-    ...(single.hops && { median_hop_ms: single.hops.median_ms, hops_measured: single.hops.count }),
+    ...(single.troupe.hops && { median_hop_ms: single.troupe.hops.median_ms, hops_measured: single.troupe.hops.count }),
     single_cpu_ms_per_order: cpuPerOrder(columns.single[0]),
     max_rss_mb_loaded: Math.round(loaded.maxRssMb),
     replicas: run.options.replicas,
