@@ -15,6 +15,7 @@ troupe's addresses (published on 127.0.0.1 only; \`docker compose ps\` shows wha
     inventory      http://127.0.0.1:3002    GET /stock/{sku}
     notification   http://127.0.0.1:3003    GET /notifications?orderId={id}
     gateway        http://127.0.0.1:3004    the card gateway: GET /ledger?orderId={id} (operator)
+    observer       http://127.0.0.1:3005    the choreography seen whole: GET /map, GET /invariants (operator)
     (each also serves /healthz, /readyz and /metrics; an operator's reads, GET /orders,
     /failed-attempts?orderId= and the ledger, need Authorization: Bearer <OPERATOR_READ_TOKEN>,
     from .env)
