@@ -7,7 +7,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import { anEvent, createTestDatabase, eventually } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PermanentError } from '../src/errors';
-import { behaviour, broker, db, deadCount, deadLetters, effects, messaging, metric, usePaymentService, vhost } from './payment-service';
+import { behaviour, broker, db, deadCount, deadLetters, effects, messaging, metric, pool, usePaymentService, vhost } from './payment-service';
 
 // Dead letters, as the payment service: kept in its database, listed, replayed (traced), and the CLI.
 usePaymentService();
@@ -104,6 +104,66 @@ describe('messaging: dead letters', () => {
     expect(purged.map((p) => p.id)).toEqual([second.id]);
     const left = await messaging.deadLetters((dlq) => dlq.list());
     expect(left.map((l) => l.id)).toEqual([first.id]);
+  });
+});
+
+describe('messaging: dead letters grouped by failure', () => {
+  /** `n` orders whose payment fails alike but for the order id and amount in the error, dead-lettered. */
+  const failAlike = async (n: number, error: (orderId: string, i: number) => Error) => {
+    const events = Array.from({ length: n }, () => anEvent('OrderPlaced'));
+    const before = await deadCount();
+    for (const [i, event] of events.entries()) behaviour.set(event.orderId, () => { throw error(event.orderId, i); });
+    for (const event of events) await broker.publish('order.events', event);
+    await eventually(async () => (await deadCount()) === before + n, { what: `${n} dead-lettered` });
+    return events;
+  };
+  const groupsNow = () => messaging.deadLetters((dlq) => dlq.groups());
+
+  it('when a replayed group fails again, then it comes back into the same group, all N of it, with replay count 1', async () => {
+    const N = 4;
+    const events = await failAlike(N, (orderId, i) => new PermanentError(`order ${orderId} refused: ${100 + i * 7}.50 over the limit`));
+    const [group, ...others] = (await groupsNow()).filter((g) => g.message === 'order <uuid> refused: <n> over the limit');
+    expect(others).toEqual([]);
+    expect(group).toMatchObject({ service: 'payment', type: 'OrderPlaced', errorClass: 'PermanentError', count: N, replayCount: 0 });
+    expect(events.map((e) => e.id)).toContain(group!.sample.id);
+    expect(group!.sample).toMatchObject({ reason: 'permanent', errorName: 'PermanentError', queue: 'payment.order.events' });
+    expect(JSON.parse(group!.sample.body)).toMatchObject({ type: 'OrderPlaced' });
+
+    const replayed = await messaging.deadLetters((dlq) => dlq.replay({ group: group!.id }));
+    expect(replayed.map((r) => r.id).sort()).toEqual(events.map((e) => e.id).sort());
+
+    // Still failing: each is dead-lettered again, as a row of its own (replay count 1) in the same group.
+    const again = await eventually(async () => {
+      const found = (await groupsNow()).find((g) => g.id === group!.id);
+      return found?.count === N && found.sample.replayCount === 1 && found;
+    }, { what: 'the group back with all of its letters, replayed once' });
+    expect(again).toMatchObject({ count: N, replayCount: 1, errorClass: 'PermanentError' });
+    expect((await groupsNow()).filter((g) => g.message === group!.message)).toHaveLength(1);
+
+    await messaging.deadLetters((dlq) => dlq.purge({ group: group!.id }));
+    expect((await groupsNow()).map((g) => g.id)).not.toContain(group!.id);
+  });
+
+  it('when a group is purged or replayed, then the letters of other groups stay', async () => {
+    const [blocked] = await failAlike(1, () => new PermanentError('customer blocked'));
+    const [limited] = await failAlike(1, (orderId) => new PermanentError(`order ${orderId} over its limit`));
+    const groups = await groupsNow();
+    const ofBlocked = groups.find((g) => g.sample.id === blocked!.id)!;
+    expect(groups.find((g) => g.sample.id === limited!.id)!.id).not.toBe(ofBlocked.id);
+    const purged = await messaging.deadLetters((dlq) => dlq.purge({ group: ofBlocked.id }));
+    expect(purged.map((p) => p.id)).toEqual([blocked!.id]);
+    expect((await messaging.deadLetters((dlq) => dlq.list(10_000))).map((l) => l.id)).toContain(limited!.id);
+    await messaging.deadLetters((dlq) => dlq.purge({ all: true }));
+  });
+
+  it('when dead letters were kept before fingerprints, then grouping gives them theirs, and they group with new ones of the same failure', async () => {
+    const [old, recent] = await failAlike(2, (orderId) => new PermanentError(`order ${orderId} has no card on file`));
+    await pool.query('UPDATE troupe_dead_letters SET fingerprint = NULL WHERE id = $1', [old!.id]);
+    const [group] = (await groupsNow()).filter((g) => g.message === 'order <uuid> has no card on file');
+    expect(group).toMatchObject({ count: 2, errorClass: 'PermanentError' });
+    const { rows } = await pool.query<{ fingerprint: string }>('SELECT fingerprint FROM troupe_dead_letters WHERE id = ANY($1)', [[old!.id, recent!.id]]);
+    expect(rows.map((r) => r.fingerprint)).toEqual([group!.id, group!.id]);
+    await messaging.deadLetters((dlq) => dlq.purge({ all: true }));
   });
 });
 
