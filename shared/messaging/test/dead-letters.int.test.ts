@@ -6,6 +6,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { anEvent, createTestDatabase, eventually } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { DeadLetterGroup } from '../src';
 import { PermanentError } from '../src/errors';
 import { behaviour, broker, db, deadCount, deadLetters, effects, messaging, metric, pool, usePaymentService, vhost } from './payment-service';
 
@@ -240,6 +241,48 @@ describe('the troupe CLI', () => {
     expect(await deadCount()).toBe(0);
   });
 
+  it('when an operator lists failure groups with the CLI, then a table shows each once with its count, and a group is replayed and purged by its id', async () => {
+    const events = [anEvent('OrderPlaced'), anEvent('OrderPlaced')];
+    let broken = true;
+    for (const [i, event] of events.entries()) {
+      behaviour.set(event.orderId, () => {
+        if (broken) throw new PermanentError(`card ${4000 + i} for order ${event.orderId} expired`);
+      });
+    }
+    const before = await deadCount();
+    for (const event of events) await broker.publish('order.events', event);
+    await eventually(async () => (await deadCount()) === before + 2, { what: 'both dead-lettered' });
+
+    const json = await cli('dlq', 'groups', '--service', 'payment', '--json');
+    expect(json.code).toBe(0);
+    const group = (JSON.parse(json.out) as { groups: DeadLetterGroup[] }).groups.find((g) => g.message === 'card <n> for order <uuid> expired')!;
+    expect(group).toMatchObject({ count: 2, type: 'OrderPlaced', errorClass: 'PermanentError', replayCount: 0 });
+
+    const table = await cli('dlq', 'groups', '--service', 'payment');
+    expect(table.code).toBe(0);
+    const lines = table.out.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^payment's dead letters: \d+ message\(s\) in \d+ group\(s\)$/);
+    expect(lines[1]).toMatch(/^GROUP +COUNT +FIRST SEEN +LAST SEEN +REPLAYS +TYPE +CLASS +MESSAGE$/);
+    expect(lines.find((l) => l.startsWith(group.id))).toMatch(new RegExp(`^${group.id} +2 +\\S+ +\\S+ +0 +OrderPlaced +PermanentError +card <n> for order <uuid> expired$`));
+
+    // Replayed while still failing, the group comes back whole, replayed once; then purged.
+    const replayed = await cli('dlq', 'replay', '--service', 'payment', '--group', group.id);
+    expect(replayed).toMatchObject({ code: 0, out: expect.stringContaining('2 message(s) replayed') });
+    await eventually(async () => {
+      const again = (await messaging.deadLetters((dlq) => dlq.groups())).find((g) => g.id === group.id);
+      return again?.count === 2 && again.replayCount === 1;
+    }, { what: 'the group back, replayed once' });
+    const purged = await cli('dlq', 'purge', '--service', 'payment', '--group', group.id);
+    expect(purged).toMatchObject({ code: 0, out: expect.stringContaining('2 message(s) purged') });
+    expect(await cli('dlq', 'purge', '--service', 'payment', '--group', group.id)).toMatchObject({ code: 2, out: expect.stringContaining(`no group ${group.id} in payment's dead letters`) });
+    broken = false;
+  });
+
+  it('when a group id is malformed or given beside --all, then the CLI exits 2 and says why', async () => {
+    expect(await cli('dlq', 'replay', '--service', 'payment', '--group', 'nope')).toMatchObject({ code: 2, out: expect.stringContaining('--group must be a group id: 16 hex digits') });
+    expect(await cli('dlq', 'purge', '--service', 'payment', '--group', '0123456789abcdef', '--all')).toMatchObject({ code: 2, out: expect.stringContaining('give one of --all, --id or --group') });
+  });
+
   it('when the service has never started (no dead-letter table yet), then list says so and exits 0, and replay exits 2 with the same words', async () => {
     const empty = await createTestDatabase(inject('databaseUrl'), 'messaging-cli', inject('access').inventory);
     try {
@@ -250,6 +293,8 @@ describe('the troupe CLI', () => {
       const json = await inEmpty('dlq', 'list', '--json');
       expect(json.code).toBe(0);
       expect(JSON.parse(json.out)).toEqual({ count: 0, messages: [] });
+      expect(await inEmpty('dlq', 'groups')).toEqual({ code: 0, out: `${note}\n` });
+      expect(JSON.parse((await inEmpty('dlq', 'groups', '--json')).out)).toEqual({ count: 0, groups: [] });
       const replayed = await inEmpty('dlq', 'replay', '--all');
       expect(replayed).toMatchObject({ code: 2, out: expect.stringContaining('has no dead-letter table yet') });
     } finally {
