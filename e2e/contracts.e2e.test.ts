@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { deadLetterGroupListSchema } from '@troupe/contracts';
 import { anOrderRequest } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { placeOrder, reaches, settled } from './support/api';
@@ -155,6 +156,11 @@ describe('every route against the published document', () => {
       expect(await statusOf(service, 'POST', '/admin/dlq/purge', { body: JSON.stringify({ ids: ['none'] }), headers: admin })).toBe(200);
       expect(await statusOf(service, 'POST', '/admin/dlq/purge', { body: JSON.stringify({ everything: true }), headers: admin })).toBe(400);
       expect(await statusOf(service, 'POST', '/admin/dlq/purge', { body: 'all', headers: { ...admin, 'content-type': 'text/plain' } })).toBe(415);
+      expect(await statusOf(service, 'GET', '/admin/dlq/groups')).toBe(401);
+      expect(await statusOf(service, 'GET', '/admin/dlq/groups?limit=5', { headers: admin })).toBe(200);
+      expect(await statusOf(service, 'GET', '/admin/dlq/groups?limit=0', { headers: admin })).toBe(400);
+      expect(await statusOf(service, 'POST', '/admin/dlq/purge', { body: JSON.stringify({ group: '0123456789abcdef' }), headers: admin })).toBe(200);
+      expect(await statusOf(service, 'POST', '/admin/dlq/replay', { body: JSON.stringify({ group: 'nope' }), headers: admin })).toBe(400);
     }
     for (const service of ['gateway', 'inventory', 'notification'] as const) {
       expect(await statusOf(service, 'GET', '/admin/faults', { headers: admin })).toBe(200);
@@ -168,8 +174,11 @@ describe('every route against the published document', () => {
     await expect
       .poll(async () => ((await (await fetch(url('payment', '/admin/dlq'), { headers: admin })).json()) as { count: number }).count, { timeout: 30_000, interval: 250 })
       .toBe(1);
+    // Its failure group, as documented, replayed by its id.
+    const { groups } = deadLetterGroupListSchema.parse(await (await fetch(url('payment', '/admin/dlq/groups'), { headers: admin })).json());
+    expect(groups.map((g) => [g.count, g.errorClass])).toEqual([[1, 'TransientGatewayError']]);
     expect(await statusOf('gateway', 'PUT', '/admin/faults', { body: JSON.stringify({ gatewayFailureRate: 0 }), headers: admin })).toBe(200);
-    expect(await statusOf('payment', 'POST', '/admin/dlq/replay', { body: JSON.stringify({ all: true }), headers: admin })).toBe(200);
+    expect(await statusOf('payment', 'POST', '/admin/dlq/replay', { body: JSON.stringify({ group: groups[0]!.id }), headers: admin })).toBe(200);
     await reaches(ctx.system, order.orderId, 'COMPLETED');
     expect(await statusOf('payment', 'GET', `/failed-attempts?orderId=${order.orderId}`, { headers: admin })).toBe(200);
     // The gateway's own routes: the ledger, a charge replayed under its key, a bad request.

@@ -250,6 +250,52 @@ describe.skipIf(!browserAvailable())('the page', () => {
     expect(await sql(env.system, 'payment', 'SELECT status FROM payments WHERE order_id = $1', [orderId])).toEqual([{ status: 'CAPTURED' }]);
   });
 
+  it('when two orders fail alike at the gateway, then the page shows one failure group of 2; replayed while it still fails it comes back replayed once, and replayed once mended it is gone', async () => {
+    const gateway = page.locator('form.fault-form[data-service="gateway"]');
+    await gateway.getByLabel('Gateway failure rate (%)').fill('100');
+    await gateway.getByRole('button', { name: 'Apply to gateway' }).click();
+    await expect.poll(() => gateway.locator('.fault.on').count()).toBe(1);
+    const orders = await Promise.all([placeOrder(env.system), placeOrder(env.system)]);
+
+    const groups = page.locator('section.dlq-service[data-service="payment"] ul.dead-groups li');
+    const group = groups.filter({ hasText: 'TransientGatewayError' });
+    /** The group as the page shows it: count, type, class, message and the replay count, once it reads `wanted`. */
+    const groupReads = (wanted: RegExp) =>
+      expect
+        .poll(async () => {
+          await page.locator('#dlq-refresh').click();
+          return group.evaluateAll((items) => items.map((i) => [i.querySelector('.count')?.textContent, i.querySelector('strong')?.textContent, i.querySelector('.class')?.textContent, i.querySelector('.reason')?.textContent, i.querySelector('.meta')?.textContent].join(' | ')));
+        }, { timeout: 45_000, interval: 500 })
+        .toEqual([expect.stringMatching(wanted)]);
+    // Both orders, after five attempts each (four retries with backoff), in one group.
+    await groupReads(/^2× \| OrderPlaced \| TransientGatewayError \| gateway unavailable \(fault switch gatewayFailureRate\) \| first .* · last .* ago$/);
+    expect(await group.locator('details.sample summary').textContent()).toMatch(new RegExp(`order (${orders.map((o) => o.orderId.slice(0, 8)).join('|')})`));
+
+    // Replayed while the gateway still fails: both fail again, and come back into the same group, replayed once.
+    const id = await group.getAttribute('data-group');
+    await group.getByRole('button', { name: /^Replay group/ }).click();
+    await groupReads(/^2× \| OrderPlaced \| TransientGatewayError \| .* · replayed 1×$/);
+    expect(await group.getAttribute('data-group')).toBe(id);
+    // The newest letter, body included, stays open while the panel refreshes.
+    await group.locator('details.sample summary').click();
+    await page.locator('#dlq-refresh').click();
+    await expect.poll(() => group.locator('details.sample pre').textContent({ timeout: 2000 }).catch(() => '')).toMatch(/"type":\s*"OrderPlaced"/);
+    expect(await group.locator('details.sample pre').isVisible()).toBe(true);
+    await screenshot(page, 'dlq-groups');
+
+    // Mended and replayed: the group is gone and both orders complete.
+    await gateway.getByRole('button', { name: 'All off' }).click();
+    await expect.poll(() => gateway.locator('.fault.on').count()).toBe(0);
+    await group.getByRole('button', { name: /^Replay group/ }).click();
+    await expect
+      .poll(async () => {
+        await page.locator('#dlq-refresh').click();
+        return page.locator(`li[data-group="${id}"]`).count();
+      }, { timeout: 15_000 })
+      .toBe(0);
+    for (const order of orders) await reaches(env.system, order.orderId, 'COMPLETED');
+  });
+
   it('when a fault value is out of range, then the page says which switch and why, and nothing changes', async () => {
     const inventory = page.locator('form.fault-form[data-service="inventory"]');
     await inventory.getByLabel('Reservation slowness (ms)').fill('99999');

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { HEADER } from '@troupe/contracts';
+import { deadLetterGroupListSchema, HEADER } from '@troupe/contracts';
 import { inboxPruning, pruneRound } from '@troupe/service';
 import { anEvent, eventually } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -287,6 +287,31 @@ describe('the dead-letter admin API', () => {
     expect(await purged.json()).toEqual({ purged: [id] });
     const after = (await (await admin('')).json()) as { messages: { id: string }[] };
     expect(after.messages.map((m) => m.id)).not.toContain(id);
+  });
+
+  it('when two poison messages fail alike, then GET /admin/dlq/groups shows them as one group with its sample, and a purge by group deletes both', async () => {
+    const ids: string[] = [randomUUID(), randomUUID()];
+    for (const [i, id] of ids.entries()) await payment.broker.publish('order.events', Buffer.from(`{"order": ${i}0`), { messageId: id, type: 'OrderPlaced' });
+
+    const group = await eventually(async () => {
+      const body = deadLetterGroupListSchema.parse(await (await admin('/groups')).json());
+      return body.groups.find((g) => g.count === 2 && ids.includes(g.sample.id));
+    }, { what: 'the two poison messages in one group' });
+    expect(group).toMatchObject({ service: 'payment', type: 'OrderPlaced', errorClass: 'poison', message: 'body is not valid JSON (at character <n>)', replayCount: 0, sample: { id: ids[1], body: '{"order": 10' } });
+
+    const purged = await admin('/purge', { method: 'POST', body: JSON.stringify({ group: group.id }) });
+    expect(((await purged.json()) as { purged: string[] }).purged.sort()).toEqual([...ids].sort());
+    const after = deadLetterGroupListSchema.parse(await (await admin('/groups')).json());
+    expect(after.groups.map((g) => g.id)).not.toContain(group.id);
+  });
+
+  it('when a group id or a group limit is malformed, then 400 naming the field', async () => {
+    const badGroup = await admin('/replay', { method: 'POST', body: JSON.stringify({ group: 'not-a-fingerprint' }) });
+    expect(badGroup.status).toBe(400);
+    expect(await badGroup.json()).toMatchObject({ error: expect.stringContaining('group') });
+    const badLimit = await admin('/groups?limit=0');
+    expect(badLimit.status).toBe(400);
+    expect(await badLimit.json()).toMatchObject({ error: expect.stringContaining('limit') });
   });
 
   it('when the selection is malformed, then 400 naming the problem', async () => {

@@ -17,7 +17,7 @@ const PATHS = {
   soldout: { sku: 'SKU-SOLDOUT', quantity: 1, token: 'tok_visa' },
   flaky: { sku: 'SKU-HOODIE', quantity: 1, token: 'tok_flaky' },
 };
-const state = { settings: null, selected: null, orders: [], seen: new Set(), token: sessionStorage.getItem('troupe-admin-token') };
+const state = { settings: null, selected: null, orders: [], seen: new Set(), openSamples: new Set(), token: sessionStorage.getItem('troupe-admin-token') };
 
 const money = ({ amountCents, currency }) => new Intl.NumberFormat('en', { style: 'currency', currency }).format(amountCents / 100);
 const ms = (value) => (value < 1000 ? `${Math.round(value)} ms` : `${(value / 1000).toFixed(value < 10_000 ? 2 : 1)} s`);
@@ -310,6 +310,47 @@ function deadLetterItem(d, { withService = false, onAction } = {}) {
   );
 }
 
+/** One failure group: how many letters, since when, how it failed, its newest letter, and what to do with all of them. */
+function deadLetterGroupItem(g, onAction) {
+  const orderId = (() => {
+    try {
+      return JSON.parse(g.sample.body).orderId;
+    } catch {
+      return undefined;
+    }
+  })();
+  return el(
+    'li',
+    { 'data-group': g.id },
+    el('span', { class: 'count', title: 'dead letters in this group' }, `${g.count}×`),
+    el('strong', {}, g.type),
+    el('span', { class: 'class' }, g.errorClass),
+    el('span', { class: 'reason' }, g.message || 'no message recorded'),
+    el('span', { class: 'meta' }, `first ${ago(g.firstSeenAt)} · last ${ago(g.lastSeenAt)}${g.replayCount ? ` · replayed ${g.replayCount}×` : ''}`),
+    el(
+      'span',
+      { class: 'actions' },
+      el('button', { type: 'button', class: 'ghost', onclick: () => onAction('replay', { group: g.id }), 'aria-label': `Replay group ${g.id} (${g.count})` }, 'Replay group'),
+      el(
+        'button',
+        { type: 'button', class: 'ghost danger', onclick: () => confirm(`Delete the ${g.count} dead letter(s) of this group for good?`) && onAction('purge', { group: g.id }), 'aria-label': `Purge group ${g.id} (${g.count})` },
+        'Purge group',
+      ),
+    ),
+    el(
+      'details',
+      {
+        class: 'sample',
+        // The list is drawn anew every few seconds: a sample someone opened stays open.
+        ...(state.openSamples.has(g.id) ? { open: '' } : {}),
+        ontoggle: (event) => (event.target.open ? state.openSamples.add(g.id) : state.openSamples.delete(g.id)),
+      },
+      el('summary', {}, `Newest: ${g.sample.id}${orderId ? ` · order ${String(orderId).slice(0, 8)}` : ''}${g.sample.error ? ` · ${g.sample.error}` : ''}`),
+      el('pre', {}, g.sample.body),
+    ),
+  );
+}
+
 async function loadDeadLetters() {
   let services;
   try {
@@ -343,6 +384,9 @@ async function loadDeadLetters() {
               )
             : null,
         ),
+        s.groups.length ? el('h5', {}, 'By failure') : null,
+        s.groups.length ? el('ul', { class: 'dead-list dead-groups' }, ...s.groups.map((g) => deadLetterGroupItem(g, act))) : null,
+        s.messages.length ? el('h5', {}, 'Messages') : null,
         s.messages.length ? el('ul', { class: 'dead-list' }, ...s.messages.map((d) => deadLetterItem(d, { onAction: act }))) : null,
       );
     }),

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { SERVICES, type ServiceName } from '@troupe/contracts';
-import { ConfirmPublisher, DeadLetters, parseBrokerUrls, type DeadLetter, type Selection } from '@troupe/messaging';
+import { deadLetterGroupIdSchema, SERVICES, type ServiceName } from '@troupe/contracts';
+import { ConfirmPublisher, DeadLetters, parseBrokerUrls, type DeadLetter, type DeadLetterGroup, type Selection } from '@troupe/messaging';
 import pg from 'pg';
 import { connect, type ChannelModel } from 'amqplib';
 import { z } from 'zod';
@@ -9,13 +9,14 @@ import { parseLoadOptions } from './load/options';
 import { formatReport, runLoad } from './load/run';
 import { UsageError } from './usage-error';
 
-const USAGE = `usage: troupe dlq <list|show|replay|purge> --service <${SERVICES.join('|')}> [options]
+const USAGE = `usage: troupe dlq <list|groups|show|replay|purge> --service <${SERVICES.join('|')}> [options]
        troupe load [options]     (troupe load --help)
 
   list    the service's dead letters (left in place)            [--limit N] [--json]
+  groups  the dead letters grouped by failure                   [--limit N] [--json]
   show    one message in full                                   --id ID
-  replay  send messages back to the queue they failed on        --id ID [--id ID …] | --all
-  purge   delete messages for good                              --id ID [--id ID …] | --all
+  replay  send messages back to the queue they failed on        --id ID [--id ID …] | --group ID | --all
+  purge   delete messages for good                              --id ID [--id ID …] | --group ID | --all
 
 environment: DATABASE_URL, the service's database, where its dead letters are kept
              (default postgres://postgres@localhost:5432/<service>);
@@ -60,6 +61,7 @@ async function main(argv: string[]): Promise<void> {
     options: {
       service: { type: 'string' },
       id: { type: 'string', multiple: true },
+      group: { type: 'string' },
       all: { type: 'boolean', default: false },
       limit: { type: 'string', default: '50' },
       json: { type: 'boolean', default: false },
@@ -81,8 +83,9 @@ async function main(argv: string[]): Promise<void> {
     // to look at, which is an answer, not a failure.
     if (!(await tableExists(pool))) {
       if (command === 'list' && values.json) return print(JSON.stringify({ count: 0, messages: [] }, null, 2));
+      if (command === 'groups' && values.json) return print(JSON.stringify({ count: 0, groups: [] }, null, 2));
       const note = `no dead letters: the ${service} database has no dead-letter table yet (the ${service} service creates it when it first starts)`;
-      if (command === 'list') return print(note);
+      if (command === 'list' || command === 'groups') return print(note);
       if (!['show', 'replay', 'purge'].includes(command)) throw new UsageError(USAGE);
       throw new UsageError(note);
     }
@@ -104,6 +107,13 @@ async function main(argv: string[]): Promise<void> {
         for (const m of messages) print(summary(m));
         return;
       }
+      case 'groups': {
+        const [count, groups] = [await dlq.count(), await dlq.groups(limit)];
+        if (values.json) return print(JSON.stringify({ count, groups }, null, 2));
+        print(`${where}: ${count} message(s) in ${groups.length} group(s)${groups.length === limit ? ` (the ${limit} most recently seen)` : ''}`);
+        if (groups.length) print(groupTable(groups));
+        return;
+      }
       case 'show': {
         const id = values.id?.[0];
         if (!id) throw new UsageError('show needs --id');
@@ -113,7 +123,7 @@ async function main(argv: string[]): Promise<void> {
       }
       case 'replay':
       case 'purge': {
-        const selection = selectionOf(values.all, values.id);
+        const selection = selectionOf(values.all, values.id, values.group);
         const done = command === 'replay' ? await dlq.replay(selection) : await dlq.purge(selection);
         for (const m of done) print(`${command === 'replay' ? 'replayed' : 'purged'} ${m.id}${command === 'replay' ? ` → ${m.queue}` : ''}`);
         print(`${done.length} message(s) ${command === 'replay' ? 'replayed' : 'purged'}`);
@@ -121,6 +131,7 @@ async function main(argv: string[]): Promise<void> {
           const missing = selection.ids.filter((id) => !done.some((m) => m.id === id));
           throw new UsageError(`not found in ${where}: ${missing.join(', ')}`);
         }
+        if ('group' in selection && done.length === 0) throw new UsageError(`no group ${selection.group} in ${where} (troupe dlq groups lists them)`);
         return;
       }
       default:
@@ -145,11 +156,26 @@ async function load(argv: string[]): Promise<void> {
   if (!report.ok) process.exitCode = 1;
 }
 
-function selectionOf(all: boolean | undefined, ids: string[] | undefined): Selection {
-  if (all && ids?.length) throw new UsageError('give either --all or --id, not both');
+function selectionOf(all: boolean | undefined, ids: string[] | undefined, group: string | undefined): Selection {
+  if ([all, ids?.length, group !== undefined].filter(Boolean).length > 1) throw new UsageError('give one of --all, --id or --group');
   if (all) return { all: true };
   if (ids?.length) return { ids };
-  throw new UsageError('say which messages: --id ID (repeatable) or --all');
+  if (group !== undefined) {
+    const parsed = deadLetterGroupIdSchema.safeParse(group);
+    if (!parsed.success) throw new UsageError(`--group ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
+    return { group: parsed.data };
+  }
+  throw new UsageError('say which messages: --id ID (repeatable), --group ID or --all');
+}
+
+/** The groups as a table, one line each; the message last, as long as it is. */
+function groupTable(groups: readonly DeadLetterGroup[]): string {
+  const rows = [
+    ['GROUP', 'COUNT', 'FIRST SEEN', 'LAST SEEN', 'REPLAYS', 'TYPE', 'CLASS', 'MESSAGE'],
+    ...groups.map((g) => [g.id, String(g.count), g.firstSeenAt, g.lastSeenAt, String(g.replayCount), g.type, g.errorClass, g.message]),
+  ];
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ')).join('\n');
 }
 
 function summary(m: DeadLetter): string {

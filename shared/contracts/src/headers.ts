@@ -5,6 +5,7 @@
 export const HEADER = {
   attempt: 'x-troupe-attempt',
   error: 'x-troupe-error',
+  errorName: 'x-troupe-error-name',
   deadLetterReason: 'x-troupe-dead-letter-reason',
   firstFailureAt: 'x-troupe-first-failure-at',
   lastFailureAt: 'x-troupe-last-failure-at',
@@ -19,6 +20,7 @@ export const HEADER = {
 export const HEADER_DESCRIPTIONS: Record<keyof typeof HEADER, { description: string; type: 'integer' | 'string' }> = {
   attempt: { type: 'integer', description: 'Delivery attempt this copy is (2 on the first retry)' },
   error: { type: 'string', description: 'The last handler error, truncated' },
+  errorName: { type: 'string', description: "The name (class) of the handler's error, on a dead-lettered message whose handler threw" },
   deadLetterReason: { type: 'string', description: 'Why it was dead-lettered: poison, permanent or exhausted' },
   firstFailureAt: { type: 'string', description: 'When handling first failed (ISO 8601)' },
   lastFailureAt: { type: 'string', description: 'When handling last failed (ISO 8601)' },

@@ -154,10 +154,14 @@ export type Readiness = z.infer<typeof readinessSchema>;
 
 // --- the admin API (only with ADMIN_TOKEN; `Authorization: Bearer <token>`) ---------------------
 
-/** POST /admin/dlq/replay and /admin/dlq/purge: every message, or these ids. */
+/** A failure group's id: the fingerprint of its failure (16 hex digits). */
+export const deadLetterGroupIdSchema = z.string().regex(/^[0-9a-f]{16}$/, 'must be a group id: 16 hex digits');
+
+/** POST /admin/dlq/replay and /admin/dlq/purge: every message, these ids, or one failure group. */
 export const deadLetterSelectionSchema = z.union([
   z.strictObject({ all: z.literal(true) }),
   z.strictObject({ ids: z.array(z.string().min(1).max(200)).min(1).max(10_000) }),
+  z.strictObject({ group: deadLetterGroupIdSchema.meta({ description: 'Every message of this failure group (GET /admin/dlq/groups)' }) }),
 ]);
 
 /** GET /admin/dlq query. */
@@ -171,6 +175,7 @@ export const deadLetterSchema = z.object({
   exchange: z.string().optional(),
   reason: z.enum(['poison', 'permanent', 'exhausted']).or(z.string()).optional(),
   error: z.string().optional(),
+  errorName: z.string().optional().meta({ description: "The name of the handler's error (its class) when it was dead-lettered" }),
   attempts: z.int().optional(),
   firstFailureAt: z.string().optional(),
   lastFailureAt: z.string().optional(),
@@ -184,6 +189,31 @@ export type DeadLetter = z.infer<typeof deadLetterSchema>;
 /** GET /admin/dlq */
 export const deadLetterListSchema = z.object({ count: z.int().min(0), messages: z.array(deadLetterSchema) });
 export type DeadLetterList = z.infer<typeof deadLetterListSchema>;
+
+/** GET /admin/dlq/groups query. */
+export const deadLetterGroupsQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
+
+/** Dead letters that failed the same way: one service, one event type, one error class, one message but for its ids and numbers. */
+export const deadLetterGroupSchema = z.object({
+  id: deadLetterGroupIdSchema.meta({ description: 'The fingerprint of the failure: a hash of the service, event type, error class and normalised message' }),
+  service: z.string(),
+  type: z.string().meta({ description: 'The event type (unknown for poison that could not be read)' }),
+  errorClass: z.string().meta({ description: "The handler error's name, else why it was dead-lettered: poison, permanent, exhausted, broker: <reason>" }),
+  message: z.string().meta({ description: 'The error message with UUIDs, hex ids, numbers, times and quoted values replaced by placeholders' }),
+  count: z.int().min(1),
+  firstSeenAt: z.iso.datetime({ offset: true }).meta({ description: 'When the oldest of them was dead-lettered' }),
+  lastSeenAt: z.iso.datetime({ offset: true }).meta({ description: 'When the newest of them was dead-lettered' }),
+  replayCount: z.int().min(0).meta({ description: 'The highest replay count among them: a group that keeps coming back after replays shows it here' }),
+  sample: deadLetterSchema.meta({ description: 'The newest of them, body included' }),
+});
+export type DeadLetterGroup = z.infer<typeof deadLetterGroupSchema>;
+
+/** GET /admin/dlq/groups: the failure groups, the most recently seen first. */
+export const deadLetterGroupListSchema = z.object({
+  count: z.int().min(0).meta({ description: 'Dead letters in all' }),
+  groups: z.array(deadLetterGroupSchema),
+});
+export type DeadLetterGroupList = z.infer<typeof deadLetterGroupListSchema>;
 
 /** POST /admin/dlq/replay: each message sent back, and the queue it went to. */
 export const deadLetterReplayResultSchema = z.object({ replayed: z.array(z.object({ id: z.string(), queue: z.string() })) });

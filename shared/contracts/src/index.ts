@@ -2,6 +2,10 @@ export { decodeEvent, eventCatalog, isEventType, SKU_PATTERN } from './events';
 export type { AnyEvent, DecodeResult, EventData, EventType, NotificationChannel, NotificationKind, TypedEvent } from './events';
 export { brokerPermissionsOf, deadLetterQueueOf, exchangeOf, ownExchangeOf, queueOf, SERVICES, SUBSCRIBED_EVENTS, type ServiceName } from './topology';
 export {
+  deadLetterGroupIdSchema,
+  deadLetterGroupListSchema,
+  deadLetterGroupSchema,
+  deadLetterGroupsQuerySchema,
   deadLetterListQuerySchema,
   deadLetterListSchema,
   deadLetterPurgeResultSchema,
@@ -24,6 +28,8 @@ export {
 } from './http';
 export type {
   DeadLetter,
+  DeadLetterGroup,
+  DeadLetterGroupList,
   DeadLetterList,
   DeadLetterPurgeResult,
   DeadLetterReplayResult,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { deadLetterSelectionSchema, errorSchema, failedAttemptListSchema, faultChangeSchema, faultFlagsSchema, notificationListSchema, orderListSchema, orderViewSchema } from './http';
+import { deadLetterGroupSchema, deadLetterSelectionSchema, errorSchema, failedAttemptListSchema, faultChangeSchema, faultFlagsSchema, notificationListSchema, orderListSchema, orderViewSchema } from './http';
 import { gatewayEntrySchema } from './gateway';
 import { SERVICES } from './topology';
 
@@ -96,9 +96,18 @@ export const webStockSchema = z.object({
 });
 export type WebStock = z.infer<typeof webStockSchema>;
 
-/** GET /api/admin/dead-letters: every service's dead letters. */
+/** GET /api/admin/dead-letters: every service's dead letters, and its failure groups (its GET /admin/dlq/groups). */
 export const webDeadLettersSchema = z.object({
-  services: z.array(z.object({ service, count: z.int().min(0), messages: z.array(deadLetterViewSchema), available: z.boolean(), error: z.string().optional() })),
+  services: z.array(
+    z.object({
+      service,
+      count: z.int().min(0),
+      messages: z.array(deadLetterViewSchema),
+      groups: z.array(deadLetterGroupSchema).meta({ description: 'The dead letters grouped by failure, the most recently seen first' }),
+      available: z.boolean(),
+      error: z.string().optional(),
+    }),
+  ),
 });
 export type WebDeadLetters = z.infer<typeof webDeadLettersSchema>;
 

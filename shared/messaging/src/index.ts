@@ -3,7 +3,7 @@ export { parseBrokerUrls } from './broker/addresses';
 export { ConfirmPublisher } from './broker/publisher';
 export { type FailedAttempt } from './consume/failed-attempts';
 export { subscribe, type Handler, type Subscription } from './consume/handler';
-export { DeadLetters, type DeadLetter, type Selection } from './dead-letters/dead-letters';
+export { DeadLetters, type DeadLetter, type DeadLetterGroup, type Selection } from './dead-letters/dead-letters';
 export { BrokerUnavailableError, DependencyError } from './errors';
 export { Messaging } from './messaging';
 export { unavailableDependency } from './outages/failures';

@@ -6,8 +6,9 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { anEvent, createTestDatabase, eventually } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { DeadLetterGroup } from '../src';
 import { PermanentError } from '../src/errors';
-import { behaviour, broker, db, deadCount, deadLetters, effects, messaging, metric, usePaymentService, vhost } from './payment-service';
+import { behaviour, broker, db, deadCount, deadLetters, effects, messaging, metric, pool, usePaymentService, vhost } from './payment-service';
 
 // Dead letters, as the payment service: kept in its database, listed, replayed (traced), and the CLI.
 usePaymentService();
@@ -107,6 +108,66 @@ describe('messaging: dead letters', () => {
   });
 });
 
+describe('messaging: dead letters grouped by failure', () => {
+  /** `n` orders whose payment fails alike but for the order id and amount in the error, dead-lettered. */
+  const failAlike = async (n: number, error: (orderId: string, i: number) => Error) => {
+    const events = Array.from({ length: n }, () => anEvent('OrderPlaced'));
+    const before = await deadCount();
+    for (const [i, event] of events.entries()) behaviour.set(event.orderId, () => { throw error(event.orderId, i); });
+    for (const event of events) await broker.publish('order.events', event);
+    await eventually(async () => (await deadCount()) === before + n, { what: `${n} dead-lettered` });
+    return events;
+  };
+  const groupsNow = () => messaging.deadLetters((dlq) => dlq.groups());
+
+  it('when a replayed group fails again, then it comes back into the same group, all N of it, with replay count 1', async () => {
+    const N = 4;
+    const events = await failAlike(N, (orderId, i) => new PermanentError(`order ${orderId} refused: ${100 + i * 7}.50 over the limit`));
+    const [group, ...others] = (await groupsNow()).filter((g) => g.message === 'order <uuid> refused: <n> over the limit');
+    expect(others).toEqual([]);
+    expect(group).toMatchObject({ service: 'payment', type: 'OrderPlaced', errorClass: 'PermanentError', count: N, replayCount: 0 });
+    expect(events.map((e) => e.id)).toContain(group!.sample.id);
+    expect(group!.sample).toMatchObject({ reason: 'permanent', errorName: 'PermanentError', queue: 'payment.order.events' });
+    expect(JSON.parse(group!.sample.body)).toMatchObject({ type: 'OrderPlaced' });
+
+    const replayed = await messaging.deadLetters((dlq) => dlq.replay({ group: group!.id }));
+    expect(replayed.map((r) => r.id).sort()).toEqual(events.map((e) => e.id).sort());
+
+    // Still failing: each is dead-lettered again, as a row of its own (replay count 1) in the same group.
+    const again = await eventually(async () => {
+      const found = (await groupsNow()).find((g) => g.id === group!.id);
+      return found?.count === N && found.sample.replayCount === 1 && found;
+    }, { what: 'the group back with all of its letters, replayed once' });
+    expect(again).toMatchObject({ count: N, replayCount: 1, errorClass: 'PermanentError' });
+    expect((await groupsNow()).filter((g) => g.message === group!.message)).toHaveLength(1);
+
+    await messaging.deadLetters((dlq) => dlq.purge({ group: group!.id }));
+    expect((await groupsNow()).map((g) => g.id)).not.toContain(group!.id);
+  });
+
+  it('when a group is purged or replayed, then the letters of other groups stay', async () => {
+    const [blocked] = await failAlike(1, () => new PermanentError('customer blocked'));
+    const [limited] = await failAlike(1, (orderId) => new PermanentError(`order ${orderId} over its limit`));
+    const groups = await groupsNow();
+    const ofBlocked = groups.find((g) => g.sample.id === blocked!.id)!;
+    expect(groups.find((g) => g.sample.id === limited!.id)!.id).not.toBe(ofBlocked.id);
+    const purged = await messaging.deadLetters((dlq) => dlq.purge({ group: ofBlocked.id }));
+    expect(purged.map((p) => p.id)).toEqual([blocked!.id]);
+    expect((await messaging.deadLetters((dlq) => dlq.list(10_000))).map((l) => l.id)).toContain(limited!.id);
+    await messaging.deadLetters((dlq) => dlq.purge({ all: true }));
+  });
+
+  it('when dead letters were kept before fingerprints, then grouping gives them theirs, and they group with new ones of the same failure', async () => {
+    const [old, recent] = await failAlike(2, (orderId) => new PermanentError(`order ${orderId} has no card on file`));
+    await pool.query('UPDATE troupe_dead_letters SET fingerprint = NULL WHERE id = $1', [old!.id]);
+    const [group] = (await groupsNow()).filter((g) => g.message === 'order <uuid> has no card on file');
+    expect(group).toMatchObject({ count: 2, errorClass: 'PermanentError' });
+    const { rows } = await pool.query<{ fingerprint: string }>('SELECT fingerprint FROM troupe_dead_letters WHERE id = ANY($1)', [[old!.id, recent!.id]]);
+    expect(rows.map((r) => r.fingerprint)).toEqual([group!.id, group!.id]);
+    await messaging.deadLetters((dlq) => dlq.purge({ all: true }));
+  });
+});
+
 describe('messaging: tracing', () => {
   const exporter = new InMemorySpanExporter();
   beforeAll(() => {
@@ -180,6 +241,48 @@ describe('the troupe CLI', () => {
     expect(await deadCount()).toBe(0);
   });
 
+  it('when an operator lists failure groups with the CLI, then a table shows each once with its count, and a group is replayed and purged by its id', async () => {
+    const events = [anEvent('OrderPlaced'), anEvent('OrderPlaced')];
+    let broken = true;
+    for (const [i, event] of events.entries()) {
+      behaviour.set(event.orderId, () => {
+        if (broken) throw new PermanentError(`card ${4000 + i} for order ${event.orderId} expired`);
+      });
+    }
+    const before = await deadCount();
+    for (const event of events) await broker.publish('order.events', event);
+    await eventually(async () => (await deadCount()) === before + 2, { what: 'both dead-lettered' });
+
+    const json = await cli('dlq', 'groups', '--service', 'payment', '--json');
+    expect(json.code).toBe(0);
+    const group = (JSON.parse(json.out) as { groups: DeadLetterGroup[] }).groups.find((g) => g.message === 'card <n> for order <uuid> expired')!;
+    expect(group).toMatchObject({ count: 2, type: 'OrderPlaced', errorClass: 'PermanentError', replayCount: 0 });
+
+    const table = await cli('dlq', 'groups', '--service', 'payment');
+    expect(table.code).toBe(0);
+    const lines = table.out.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^payment's dead letters: \d+ message\(s\) in \d+ group\(s\)$/);
+    expect(lines[1]).toMatch(/^GROUP +COUNT +FIRST SEEN +LAST SEEN +REPLAYS +TYPE +CLASS +MESSAGE$/);
+    expect(lines.find((l) => l.startsWith(group.id))).toMatch(new RegExp(`^${group.id} +2 +\\S+ +\\S+ +0 +OrderPlaced +PermanentError +card <n> for order <uuid> expired$`));
+
+    // Replayed while still failing, the group comes back whole, replayed once; then purged.
+    const replayed = await cli('dlq', 'replay', '--service', 'payment', '--group', group.id);
+    expect(replayed).toMatchObject({ code: 0, out: expect.stringContaining('2 message(s) replayed') });
+    await eventually(async () => {
+      const again = (await messaging.deadLetters((dlq) => dlq.groups())).find((g) => g.id === group.id);
+      return again?.count === 2 && again.replayCount === 1;
+    }, { what: 'the group back, replayed once' });
+    const purged = await cli('dlq', 'purge', '--service', 'payment', '--group', group.id);
+    expect(purged).toMatchObject({ code: 0, out: expect.stringContaining('2 message(s) purged') });
+    expect(await cli('dlq', 'purge', '--service', 'payment', '--group', group.id)).toMatchObject({ code: 2, out: expect.stringContaining(`no group ${group.id} in payment's dead letters`) });
+    broken = false;
+  });
+
+  it('when a group id is malformed or given beside --all, then the CLI exits 2 and says why', async () => {
+    expect(await cli('dlq', 'replay', '--service', 'payment', '--group', 'nope')).toMatchObject({ code: 2, out: expect.stringContaining('--group must be a group id: 16 hex digits') });
+    expect(await cli('dlq', 'purge', '--service', 'payment', '--group', '0123456789abcdef', '--all')).toMatchObject({ code: 2, out: expect.stringContaining('give one of --all, --id or --group') });
+  });
+
   it('when the service has never started (no dead-letter table yet), then list says so and exits 0, and replay exits 2 with the same words', async () => {
     const empty = await createTestDatabase(inject('databaseUrl'), 'messaging-cli', inject('access').inventory);
     try {
@@ -190,6 +293,8 @@ describe('the troupe CLI', () => {
       const json = await inEmpty('dlq', 'list', '--json');
       expect(json.code).toBe(0);
       expect(JSON.parse(json.out)).toEqual({ count: 0, messages: [] });
+      expect(await inEmpty('dlq', 'groups')).toEqual({ code: 0, out: `${note}\n` });
+      expect(JSON.parse((await inEmpty('dlq', 'groups', '--json')).out)).toEqual({ count: 0, groups: [] });
       const replayed = await inEmpty('dlq', 'replay', '--all');
       expect(replayed).toMatchObject({ code: 2, out: expect.stringContaining('has no dead-letter table yet') });
     } finally {

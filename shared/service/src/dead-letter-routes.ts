@@ -1,13 +1,22 @@
 import { BrokerUnavailableError, type DeadLetters, type Selection } from '@troupe/messaging';
 import type { Express, RequestHandler } from 'express';
-import { deadLetterListQuerySchema, deadLetterSelectionSchema, type DeadLetterList, type DeadLetterPurgeResult, type DeadLetterReplayResult } from '@troupe/contracts';
+import {
+  deadLetterGroupsQuerySchema,
+  deadLetterListQuerySchema,
+  deadLetterSelectionSchema,
+  type DeadLetterGroupList,
+  type DeadLetterList,
+  type DeadLetterPurgeResult,
+  type DeadLetterReplayResult,
+} from '@troupe/contracts';
 import { HttpError, validationError } from '@troupe/platform';
 
 const selectionSchema = deadLetterSelectionSchema;
 const limitSchema = deadLetterListQuerySchema.shape.limit;
 
 /**
- * The dead-letter queue over HTTP, for operators: list, replay, purge. Every route needs
+ * The dead-letter queue over HTTP, for operators: list, group by failure, replay, purge (by ids,
+ * by group, or all). Every route needs
  * `Authorization: Bearer <ADMIN_TOKEN>`; without a configured token they do not exist.
  */
 export function adminRoutes(
@@ -32,6 +41,12 @@ export function adminRoutes(
     if (!limit.success) throw validationError(limit.error);
     const [count, messages] = await withDlq(async (dlq) => [await dlq.count(), await dlq.list(limit.data)] as const);
     res.json({ count, messages } satisfies DeadLetterList);
+  });
+  app.get('/admin/dlq/groups', guard, async (req, res) => {
+    const query = deadLetterGroupsQuerySchema.safeParse({ limit: req.query.limit });
+    if (!query.success) throw validationError(query.error);
+    const [count, groups] = await withDlq(async (dlq) => [await dlq.count(), await dlq.groups(query.data.limit)] as const);
+    res.json({ count, groups } satisfies DeadLetterGroupList);
   });
   app.post('/admin/dlq/replay', guard, async (req, res) => {
     const wanted = selection(req.body);

@@ -1,4 +1,4 @@
-import { SERVICES, webDeadLetterSelectionSchema, type DeadLetterList, type ServiceName, type WebDeadLetters } from '@troupe/contracts';
+import { SERVICES, webDeadLetterSelectionSchema, type DeadLetterGroupList, type DeadLetterList, type ServiceName, type WebDeadLetters } from '@troupe/contracts';
 import { HttpError, validationError } from '@troupe/platform';
 import type { Express, Request, Response, RequestHandler } from 'express';
 import { z } from 'zod';
@@ -38,14 +38,14 @@ function orderIdOf(body: string): string | undefined {
   }
 }
 
-/** Dead letters of every service, replay and purge: registered only when an admin token is set. */
+/** Dead letters of every service and their failure groups, replay and purge: registered only when an admin token is set. */
 export function deadLetterRoutes(app: Express, upstream: Upstream, guard: RequestHandler): void {
   app.get('/api/admin/dead-letters', guard, async (_req, res) => {
     const services = await Promise.all(
       SERVICES.map((service) =>
-        deadLettersOf(upstream, service).then(
-          (list) => ({ ...list, available: true }),
-          (error: unknown) => ({ service, count: 0, messages: [], available: false, error: (error as Error).message }),
+        Promise.all([deadLettersOf(upstream, service), upstream.get<DeadLetterGroupList>(service, '/admin/dlq/groups?limit=100', { admin: true })]).then(
+          ([list, { groups }]) => ({ ...list, groups, available: true }),
+          (error: unknown) => ({ service, count: 0, messages: [], groups: [], available: false, error: (error as Error).message }),
         ),
       ),
     );

@@ -1,5 +1,7 @@
 import type { z } from 'zod';
 import {
+  deadLetterGroupListSchema,
+  deadLetterGroupsQuerySchema,
   deadLetterListSchema,
   deadLetterPurgeResultSchema,
   deadLetterReplayResultSchema,
@@ -44,6 +46,7 @@ const SCHEMAS = {
   Readiness: [readinessSchema, 'output'],
   DeadLetterSelection: [deadLetterSelectionSchema, 'input'],
   DeadLetterList: [deadLetterListSchema, 'output'],
+  DeadLetterGroupList: [deadLetterGroupListSchema, 'output'],
   DeadLetterReplayResult: [deadLetterReplayResultSchema, 'output'],
   DeadLetterPurgeResult: [deadLetterPurgeResultSchema, 'output'],
   FaultFlags: [faultFlagsSchema, 'output'],
@@ -243,11 +246,20 @@ export function openApiDocument() {
           responses: { '200': json('DeadLetterList', 'The count and the first messages'), '400': error('Invalid limit'), ...adminErrors },
         },
       },
+      '/admin/dlq/groups': {
+        get: {
+          ...admin,
+          operationId: 'listDeadLetterGroups',
+          summary: "This service's dead letters grouped by failure (event type, error class, message without ids and numbers), each with its newest letter",
+          parameters: [query('limit', deadLetterGroupsQuerySchema.shape.limit, 'How many groups to show (1-1000), the most recently seen first')],
+          responses: { '200': json('DeadLetterGroupList', 'The count of dead letters and the first groups'), '400': error('Invalid limit'), ...adminErrors },
+        },
+      },
       '/admin/dlq/replay': {
         post: {
           ...admin,
           operationId: 'replayDeadLetters',
-          summary: 'Send messages back to the queue they failed on',
+          summary: 'Send messages back to the queue they failed on: these ids, one failure group, or all',
           requestBody: { required: true, content: { 'application/json': { schema: ref('DeadLetterSelection') } } },
           responses: {
             '200': json('DeadLetterReplayResult', 'What was replayed'),
@@ -260,7 +272,7 @@ export function openApiDocument() {
         post: {
           ...admin,
           operationId: 'purgeDeadLetters',
-          summary: 'Delete messages from the dead-letter queue for good',
+          summary: 'Delete messages from the dead-letter queue for good: these ids, one failure group, or all',
           requestBody: { required: true, content: { 'application/json': { schema: ref('DeadLetterSelection') } } },
           responses: {
             '200': json('DeadLetterPurgeResult', 'The ids purged'),
@@ -385,7 +397,7 @@ function webPaths() {
       get: {
         ...webAdmin,
         operationId: 'webDeadLetters',
-        summary: "Every service's dead letters, each with the order it was about",
+        summary: "Every service's dead letters, each with the order it was about, and its failure groups",
         responses: { '200': json('WebDeadLetters', 'Per service (available: false where it did not answer)'), '401': adminErrors['401'], '404': noAdmin },
       },
     },

@@ -97,7 +97,7 @@ export class Settler {
     if (failure.kind === 'permanent' || job.attempt >= retry.maxAttempts) {
       const reason: DeadLetterReason = failure.kind === 'permanent' ? 'permanent' : 'exhausted';
       job.log.error({ err: errorMessage(error), reason }, 'handler failed; dead-lettering');
-      const sent = await this.deadLetter(delivery, reason, errorMessage(error), job.event.type, job.attempt);
+      const sent = await this.deadLetter(delivery, reason, errorMessage(error), job.event.type, job.attempt, error instanceof Error ? error.name : undefined);
       if (sent) await this.recordFailure(job, error, { outcome: 'dead-lettered', deadLetterReason: reason });
       return;
     }
@@ -180,11 +180,14 @@ export class Settler {
     error: string,
     type: string,
     attempts = numberHeader(delivery.message.properties, HEADER.attempt) ?? 1,
+    /** The thrown error's name, its class for the dead letter's failure group (poison has none). */
+    errorName?: string,
   ): Promise<boolean> {
     const sent = await this.republish(delivery, this.deadLetterQueue, {
       [HEADER.attempt]: attempts,
       [HEADER.deadLetterReason]: reason,
       [HEADER.error]: truncate(error),
+      ...(errorName === undefined ? {} : { [HEADER.errorName]: truncate(errorName, 100) }),
     });
     if (sent) {
       this.deps.metrics.deadLettered.inc({ queue: delivery.queue, reason });

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { ConfirmPublisher } from '../broker/publisher';
-import { DependencyError } from '../errors';
+import { DependencyError, PermanentError } from '../errors';
 import { HEADER } from '../headers';
 import { createMessagingMetrics } from '../metrics';
 import { ChannelAcks } from './channel-acks';
@@ -68,5 +68,18 @@ describe('Settler: a dependency away', () => {
     await s.handBack(job({}).delivery);
     expect(sent).toEqual([]);
     expect(settled).toEqual([]);
+  });
+});
+
+describe('Settler: dead-lettering', () => {
+  it("when a handler's error is permanent, then the copy on the DLQ carries the error's name beside its message, for its failure group", async () => {
+    const { s, sent, job } = settler();
+    await s.settle(job({}), { kind: 'failed', error: new PermanentError('customer 42 blocked') });
+    expect(sent).toEqual([
+      {
+        routingKey: 'payment.dlq',
+        headers: expect.objectContaining({ [HEADER.deadLetterReason]: 'permanent', [HEADER.errorName]: 'PermanentError', [HEADER.error]: 'PermanentError: customer 42 blocked' }),
+      },
+    ]);
   });
 });

@@ -1,85 +1,49 @@
-import { createHash } from 'node:crypto';
-import { ownExchangeOf, type DeadLetter, type ServiceName } from '@troupe/contracts';
-import type { MessageProperties } from 'amqplib';
+import { ownExchangeOf, type DeadLetter, type DeadLetterGroup, type ServiceName } from '@troupe/contracts';
 import type { Pool } from 'pg';
 import { UnroutableError } from '../errors';
-import { HEADER, copyHeaders, forwardOptions, numberHeader, stringHeader } from '../headers';
+import { HEADER, copyHeaders, forwardOptions, numberHeader } from '../headers';
 import type { ConfirmPublisher } from '../broker/publisher';
 import { endSpan, startReplaySpan } from '../tracing';
+import { failureOf, fingerprint } from './fingerprint';
+import { fingerprintTheRest, listGroups } from './groups';
+import { asMessage, COLUMNS, deadLetterId, describeDeadLetter, type Row, type StoredMessage } from './letter';
+
+export { describeDeadLetter, type StoredMessage };
 
 /** A dead-lettered message as an operator sees it: one of GET /admin/dlq's `messages`. */
 export type { DeadLetter };
 
+/** Dead letters that failed the same way: one of GET /admin/dlq/groups's `groups`. */
+export type { DeadLetterGroup };
+
 /** A dead letter sent back to the queue it failed on. */
 export type ReplayedDeadLetter = DeadLetter & { queue: string };
 
-/** What a dead letter is made of: its AMQP properties and its body, as the broker delivered them. */
-export interface StoredMessage {
-  properties: MessageProperties;
-  content: Buffer;
-}
-
-export type Selection = { all: true } | { ids: readonly string[] };
-
-export function describeDeadLetter(message: StoredMessage): DeadLetter {
-  const p = message.properties;
-  // A message the broker dead-lettered itself (delivery limit) carries x-first-death-* instead of ours.
-  const brokerQueue = stringHeader(p, 'x-first-death-queue');
-  return {
-    id: deadLetterId(message),
-    type: typeof p.type === 'string' ? p.type : undefined,
-    queue: stringHeader(p, HEADER.originalQueue) ?? brokerQueue,
-    exchange: stringHeader(p, HEADER.originalExchange) ?? stringHeader(p, 'x-first-death-exchange'),
-    reason: stringHeader(p, HEADER.deadLetterReason) ?? (brokerQueue ? `broker: ${stringHeader(p, 'x-first-death-reason') ?? 'unknown'}` : undefined),
-    error: stringHeader(p, HEADER.error),
-    attempts: numberHeader(p, HEADER.attempt),
-    firstFailureAt: stringHeader(p, HEADER.firstFailureAt),
-    lastFailureAt: stringHeader(p, HEADER.lastFailureAt),
-    replayCount: numberHeader(p, HEADER.replayCount) ?? 0,
-    body: message.content.toString('utf8'),
-    headers: p.headers ?? {},
-  };
-}
-
-/** The event id, or for a message that has none a hash of its body and headers (two poison messages with one body stay two). */
-export function deadLetterId(message: StoredMessage): string {
-  const id = message.properties.messageId;
-  if (typeof id === 'string' && id.length > 0) return id;
-  const { 'x-delivery-count': _count, ...headers } = message.properties.headers ?? {};
-  return `sha256:${createHash('sha256').update(message.content).update(JSON.stringify(headers)).digest('hex').slice(0, 16)}`;
-}
-
-/** AMQP properties as stored: JSON, with a Buffer header (AMQP byte array) as `{type: 'Buffer', data}`. */
-const fromStored = (text: string): MessageProperties =>
-  JSON.parse(text, (_key, value: unknown) =>
-    value && typeof value === 'object' && (value as { type?: unknown }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data)
-      ? Buffer.from((value as { data: number[] }).data)
-      : value,
-  ) as MessageProperties;
+/** Which dead letters a replay or purge takes: all of them, these ids, or one failure group (`DeadLetters.groups`). */
+export type Selection = { all: true } | { ids: readonly string[] } | { group: string };
 
 /**
  * Keeps one message in the table; a copy seen again (the broker redelivering it after the keeper
  * lost its channel before the ack) finds its row and changes nothing.
  */
-export async function keepDeadLetter(pool: Pool, message: StoredMessage): Promise<void> {
+export async function keepDeadLetter(pool: Pool, service: ServiceName, message: StoredMessage): Promise<void> {
   await pool.query(
-    'INSERT INTO troupe_dead_letters (id, replay_count, properties, body) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
-    [deadLetterId(message), numberHeader(message.properties, HEADER.replayCount) ?? 0, JSON.stringify(message.properties), message.content],
+    'INSERT INTO troupe_dead_letters (id, replay_count, properties, body, fingerprint) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING',
+    [
+      deadLetterId(message),
+      numberHeader(message.properties, HEADER.replayCount) ?? 0,
+      JSON.stringify(message.properties),
+      message.content,
+      fingerprint(failureOf(service, describeDeadLetter(message))),
+    ],
   );
 }
 
-interface Row {
-  id: string;
-  replay_count: number;
-  properties: string;
-  body: Buffer;
-}
-
-const COLUMNS = 'id, replay_count, properties::text AS properties, body';
-/** The rows `selection` names, oldest first; `$1`: the ids (ignored for all), `$2`: the limit. */
-const SELECTED = `SELECT ${COLUMNS} FROM troupe_dead_letters WHERE ($1::text[] IS NULL OR id = ANY($1)) ORDER BY dead_lettered_at, id LIMIT $2`;
-const idsOf = (selection: Selection) => ('all' in selection ? null : [...selection.ids]);
-const asMessage = (row: Row): StoredMessage => ({ properties: fromStored(row.properties), content: row.body });
+/** The rows `selection` names: `$1` the ids (null for all or a group), `$2` the group (null unless one). */
+const WHERE_SELECTED = '($1::text[] IS NULL OR id = ANY($1)) AND ($2::text IS NULL OR fingerprint = $2)';
+/** The rows `selection` names, oldest first, `$3` of them. */
+const SELECTED = `SELECT ${COLUMNS} FROM troupe_dead_letters WHERE ${WHERE_SELECTED} ORDER BY dead_lettered_at, id LIMIT $3`;
+const paramsOf = (selection: Selection) => ['ids' in selection ? [...selection.ids] : null, 'group' in selection ? selection.group : null];
 /** Rows a replay takes, sends and deletes per transaction: a failure costs at most these many a second send. */
 const REPLAY_CHUNK = 50;
 
@@ -93,7 +57,7 @@ export class DeadLetters {
 
   constructor(
     private readonly pool: Pool,
-    service: ServiceName,
+    private readonly service: ServiceName,
     /** Needed to replay; list, count and purge work without the broker. */
     private readonly publisher?: ConfirmPublisher,
   ) {
@@ -102,8 +66,14 @@ export class DeadLetters {
 
   /** Up to `limit` messages, oldest first, left where they are. */
   async list(limit = 100): Promise<DeadLetter[]> {
-    const { rows } = await this.pool.query<Row>(SELECTED, [null, limit]);
+    const { rows } = await this.pool.query<Row>(SELECTED, [null, null, limit]);
     return rows.map((row) => describeDeadLetter(asMessage(row)));
+  }
+
+  /** Up to `limit` failure groups, the most recently seen first, each with its newest letter. */
+  async groups(limit = 100): Promise<DeadLetterGroup[]> {
+    await fingerprintTheRest(this.pool, this.service);
+    return listGroups(this.pool, this.service, limit);
   }
 
   async count(): Promise<number> {
@@ -121,10 +91,15 @@ export class DeadLetters {
   async replay(selection: Selection, limit = 10_000): Promise<ReplayedDeadLetter[]> {
     const publisher = this.publisher;
     if (!publisher) throw new Error('replaying needs the broker');
+    if ('group' in selection) await fingerprintTheRest(this.pool, this.service);
+    // What was there when the replay began: a message sent back that fails at once is a new row,
+    // for the next replay, not one this replay would take and send again (and again).
+    const { rows } = await this.pool.query<{ now: Date }>('SELECT now() AS now');
+    const began = rows[0]!.now;
     const replayed: ReplayedDeadLetter[] = [];
     const passedOver = new Set<string>();
     while (replayed.length < limit) {
-      const chunk = await this.replayChunk(publisher, selection, Math.min(REPLAY_CHUNK, limit - replayed.length), passedOver);
+      const chunk = await this.replayChunk(publisher, selection, began, Math.min(REPLAY_CHUNK, limit - replayed.length), passedOver);
       replayed.push(...chunk.replayed);
       if (chunk.failure !== undefined) throw chunk.failure;
       if (!chunk.more) break;
@@ -141,6 +116,7 @@ export class DeadLetters {
   private async replayChunk(
     publisher: ConfirmPublisher,
     selection: Selection,
+    began: Date,
     size: number,
     passedOver: Set<string>,
   ): Promise<{ replayed: ReplayedDeadLetter[]; more: boolean; failure?: unknown }> {
@@ -152,9 +128,9 @@ export class DeadLetters {
       await client.query('BEGIN');
       const { rows } = await client.query<Row>(
         `SELECT ${COLUMNS} FROM troupe_dead_letters
-          WHERE ($1::text[] IS NULL OR id = ANY($1)) AND NOT ((id || ' ' || replay_count) = ANY($3::text[]))
-          ORDER BY dead_lettered_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`,
-        [idsOf(selection), size, [...passedOver]],
+          WHERE ${WHERE_SELECTED} AND dead_lettered_at <= $5 AND NOT ((id || ' ' || replay_count) = ANY($4::text[]))
+          ORDER BY dead_lettered_at, id LIMIT $3 FOR UPDATE SKIP LOCKED`,
+        [...paramsOf(selection), size, [...passedOver], began],
       );
       more = rows.length === size;
       for (const row of rows) {
@@ -186,9 +162,10 @@ export class DeadLetters {
 
   /** Deletes the selected messages for good. */
   async purge(selection: Selection, limit = 10_000): Promise<DeadLetter[]> {
+    if ('group' in selection) await fingerprintTheRest(this.pool, this.service);
     const { rows } = await this.pool.query<Row>(
       `DELETE FROM troupe_dead_letters WHERE (id, replay_count) IN (SELECT id, replay_count FROM (${SELECTED} FOR UPDATE SKIP LOCKED) chosen) RETURNING ${COLUMNS}`,
-      [idsOf(selection), limit],
+      [...paramsOf(selection), limit],
     );
     return rows.map((row) => describeDeadLetter(asMessage(row)));
   }
@@ -196,7 +173,7 @@ export class DeadLetters {
   private async republish(publisher: ConfirmPublisher, message: StoredMessage, letter: DeadLetter): Promise<void> {
     const queue = letter.queue as string;
     const headers = copyHeaders(message.properties);
-    for (const name of [HEADER.attempt, HEADER.error, HEADER.deadLetterReason, HEADER.firstFailureAt, HEADER.lastFailureAt, HEADER.handBacks]) {
+    for (const name of [HEADER.attempt, HEADER.error, HEADER.errorName, HEADER.deadLetterReason, HEADER.firstFailureAt, HEADER.lastFailureAt, HEADER.handBacks]) {
       delete headers[name];
     }
     const { span, headers: trace } = startReplaySpan(message.properties.headers, queue, letter.id);

@@ -92,7 +92,7 @@ export class DeadLetterKeeper {
     let delay = this.deps.retryDelayMs ?? 250;
     for (let failures = 0; ; failures++) {
       try {
-        await keepDeadLetter(this.deps.pool, message);
+        await keepDeadLetter(this.deps.pool, this.deps.service, message);
         break;
       } catch (error) {
         if (failures === 0) this.deps.logger.warn({ err: errorMessage(error), messageId: message.properties.messageId }, 'could not keep a dead letter; holding it and trying again');
