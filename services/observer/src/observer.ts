@@ -312,7 +312,12 @@ export class Observer {
       windowMs: settings.OBSERVER_WINDOW_MS,
       open: this.violations.list(),
       found: this.violations.foundCounts(),
-      stock: [...this.stock.values()].map((watch) => ({ sku: watch.sku, reservedSeen: watch.seen, baselineTaken: watch.hasBaseline })),
+      stock: [...this.stock.values()].map((watch) => ({
+        sku: watch.sku,
+        reservedSeen: watch.seen,
+        baselineTaken: watch.hasBaseline,
+        lastJudgedAt: watch.lastJudgedAtMs === undefined ? null : new Date(watch.lastJudgedAtMs).toISOString(),
+      })),
       orders: this.orders.size,
     };
   }

@@ -105,7 +105,7 @@ export const observerInvariantsSchema = z.object({
   open: z.array(violationSchema),
   found: z.object(Object.fromEntries(OBSERVER_INVARIANTS.map((name) => [name, z.int().min(0)])) as Record<ObserverInvariant, z.ZodInt>),
   stock: z
-    .array(z.object({ sku: z.string(), reservedSeen: z.int().min(0), baselineTaken: z.boolean() }))
+    .array(z.object({ sku: z.string(), reservedSeen: z.int().min(0), baselineTaken: z.boolean(), lastJudgedAt: at.nullable().meta({ description: 'When the latest read judged against the events was sent' }) }))
     .meta({ description: '`stock-matches`: each SKU seen in an InventoryReserved, the quantities seen, and whether its baseline was taken (a quiet moment is needed first)' }),
   orders: z.int().min(0).meta({ description: 'Orders in the window' }),
 });

@@ -32,6 +32,8 @@ export class StockWatch {
   /** Quantities reserved, as the InventoryReserved seen say, since the observer started. */
   seen = 0;
   lastSeenAtMs = -Infinity;
+  /** When the latest reading judged against the events (agreeing or not) was taken. */
+  lastJudgedAtMs: number | undefined;
   private offset: number | undefined;
   private mismatches = 0;
 
@@ -63,6 +65,7 @@ export class StockWatch {
       this.offset = reading.reserved - reading.seenBefore;
       return { state: 'baseline', offset: this.offset };
     }
+    this.lastJudgedAtMs = reading.atMs;
     const expected: [number, number] = [this.offset + reading.seenBefore, this.offset + this.seen];
     if (reading.reserved >= expected[0] && reading.reserved <= expected[1]) {
       this.mismatches = 0;
