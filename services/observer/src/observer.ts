@@ -212,7 +212,8 @@ export class Observer {
 
   private async report(track: OrderTrack, invariant: ObserverInvariant, detail: string, budget: Budget): Promise<void> {
     const id = violationId(invariant, track.orderId);
-    if (!this.violations.isOpen(id) && track.traceId === undefined && budget.take()) {
+    // Asked once per order; a round short of reads leaves it to the next one, which reports again.
+    if (track.traceId === undefined && budget.take()) {
       const order = await this.deps.reads.get('order', `/orders/${encodeURIComponent(track.orderId)}`, orderViewSchema);
       if (order) track.traceId = order.body.traceId;
     }

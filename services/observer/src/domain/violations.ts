@@ -42,10 +42,6 @@ export class Violations {
     return true;
   }
 
-  isOpen(id: string): boolean {
-    return this.open.has(id);
-  }
-
   /** Whether an order has any violation open (it then stays in the window). */
   concerns(orderId: string): boolean {
     for (const violation of this.open.values()) if (violation.orderId === orderId) return true;
