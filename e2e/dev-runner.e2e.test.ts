@@ -9,8 +9,10 @@ import { freePort } from './support/system';
 // process in that group at once. The test does what the terminal does: the runner gets a group
 // of its own, and SIGINT goes to the whole group.
 const ROOT = join(__dirname, '..');
-// Two services and the card gateway (a process of another shape: no broker).
-const RUN = ['order', 'payment', 'gateway'] as const;
+// Two services, the card gateway (a process of another shape: no broker) and the observer (a
+// broker user but no database).
+const RUN = ['order', 'payment', 'gateway', 'observer'] as const;
+const WITH_DATABASE = ['order', 'payment', 'gateway'] as const;
 
 describe('make dev', () => {
   let vhost: TestVhost;
@@ -19,7 +21,7 @@ describe('make dev', () => {
   beforeAll(async () => {
     const access = inject('access');
     vhost = await createTestVhost(inject('rabbitmqUrl'), inject('brokerAdmin'), access, 'e2e-dev');
-    databases = await Promise.all(RUN.map((s) => createTestDatabase(inject('databaseUrl'), `e2e_dev_${s}`, access[s])));
+    databases = await Promise.all(WITH_DATABASE.map((s) => createTestDatabase(inject('databaseUrl'), `e2e_dev_${s}`, access[s])));
   });
 
   afterAll(async () => {
@@ -37,7 +39,14 @@ describe('make dev', () => {
           cwd: ROOT,
           detached: true,
           stdio: ['ignore', 'pipe', 'pipe'],
-          env: { ...process.env, ...(service === 'gateway' ? {} : { RABBITMQ_URL: vhost.urlFor(service) }), DATABASE_URL: databases[i]!.url, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+          env: {
+            ...process.env,
+            ...(service === 'gateway' ? {} : { RABBITMQ_URL: vhost.urlFor(service) }),
+            ...(service === 'observer' ? {} : { DATABASE_URL: databases[i]!.url }),
+            PORT: String(port),
+            HOST: '127.0.0.1',
+            LOG_LEVEL: 'info',
+          },
         });
         let printed = '';
         child.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));

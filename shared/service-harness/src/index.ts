@@ -189,7 +189,8 @@ export async function expectReady(baseUrl: string, queues: readonly string[], de
       broker: true,
       brokerNode: expect.stringMatching(/^[^@/:]+:\d+$/),
       dependencies: Object.fromEntries(['database', ...dependencies].map((name) => [name, { up: true }])),
-      subscriptions: queues.map((queue) => ({ queue, consuming: true })),
+      // `<service>.<exchange>`: each subscription names the exchange it is bound to, and the messages in hand.
+      subscriptions: queues.map((queue) => ({ queue, exchange: queue.slice(queue.indexOf('.') + 1), consuming: true, unacked: expect.any(Number) })),
     },
   });
 }

@@ -4,6 +4,7 @@ import {
   deadLetterGroupsQuerySchema,
   deadLetterListQuerySchema,
   deadLetterSelectionSchema,
+  type DeadLetterCount,
   type DeadLetterGroupList,
   type DeadLetterList,
   type DeadLetterPurgeResult,
@@ -57,5 +58,20 @@ export function adminRoutes(
     const wanted = selection(req.body);
     const purged = await withDlq((dlq) => dlq.purge(wanted));
     res.json({ purged: purged.map((m) => m.id) } satisfies DeadLetterPurgeResult);
+  });
+}
+
+/**
+ * GET /dead-letters/count: how many dead letters the service keeps, an operator's read behind
+ * `guard` (the observer's map shows it per service). The count alone: the messages themselves,
+ * their bodies and errors, stay behind the admin token.
+ */
+export function deadLetterCountRoute(
+  app: Express,
+  deadLetters: <R>(work: (dlq: DeadLetters) => Promise<R>) => Promise<R>,
+  guard: RequestHandler,
+): void {
+  app.get('/dead-letters/count', guard, async (_req, res) => {
+    res.json({ count: await deadLetters((dlq) => dlq.count()) } satisfies DeadLetterCount);
   });
 }
