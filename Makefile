@@ -46,10 +46,10 @@ contracts: build
 access: install
 	node scripts/local-access.js
 
-## dev: the card gateway, the four services and the page (http://127.0.0.1:8080) in the foreground against a local
-## RabbitMQ and Postgres (no Docker)
+## dev: the card gateway, the four services, the observer (http://127.0.0.1:3005/map) and the page
+## (http://127.0.0.1:8080) in the foreground against a local RabbitMQ and Postgres (no Docker)
 dev: access
-	node scripts/dev.js gateway $(SERVICES) web
+	node scripts/dev.js gateway $(SERVICES) observer web
 
 ## test: every test against a real broker and database: unit, tools, integration and end-to-end first,
 ## then the fault-injection suite on its own (it kills processes and stops the broker). The tests'

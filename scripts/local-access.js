@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Sets up a local RabbitMQ and Postgres for `make dev`: each service's broker user (permissions on
-// its own names only) and database role (owner of its database, CONNECT revoked from PUBLIC), the
+// its own names only), the observer's (read-only: its own queues, the four exchanges), and database role (owner of its database, CONNECT revoked from PUBLIC), the
 // four databases and the card gateway's (role and database, no broker user), and the fanout
 // exchanges on the vhost. Idempotent. The passwords, and the operator's read token every process
 // gets (OPERATOR_READ_TOKEN: the order list, failed attempts, the ledger), are generated once into
@@ -30,7 +30,7 @@ const DATABASE_ADMIN_URL = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgre
 /** The local service credentials: read, or generated once (and completed when one is missing). */
 function localAccess() {
   const saved = existsSync(CREDENTIALS) ? JSON.parse(readFileSync(CREDENTIALS, 'utf8')) : {};
-  if (DATABASE_OWNERS.every((owner) => saved[owner]) && saved.operatorReadToken) return saved;
+  if (DATABASE_OWNERS.every((owner) => saved[owner]) && saved.observer && saved.operatorReadToken) return saved;
   const access = { ...newAccess(), operatorReadToken: randomBytes(24).toString('hex'), ...saved };
   mkdirSync(dirname(CREDENTIALS), { recursive: true });
   writeFileSync(CREDENTIALS, `${JSON.stringify(access, null, 2)}\n`, { mode: 0o600 });
@@ -38,15 +38,18 @@ function localAccess() {
   return access;
 }
 
-/** The URLs each service (and the gateway, which has no broker) connects with under `make dev`. */
+/**
+ * The URLs each service connects with under `make dev`: the gateway has no broker user, the
+ * observer no database.
+ */
 function serviceUrls(access, service) {
   const vhost = new URL(RABBITMQ_ADMIN_URL);
-  const database = new URL(withCredentials(DATABASE_ADMIN_URL, access[service].dbRole, access[service].dbPassword));
-  database.pathname = `/${service}`;
-  const { brokerUser, brokerPassword } = access[service];
+  const { brokerUser, brokerPassword, dbRole, dbPassword } = access[service];
+  const database = dbRole && new URL(withCredentials(DATABASE_ADMIN_URL, dbRole, dbPassword));
+  if (database) database.pathname = `/${service}`;
   return {
     ...(brokerUser ? { RABBITMQ_URL: withCredentials(vhost.toString(), brokerUser, brokerPassword) } : {}),
-    DATABASE_URL: database.toString(),
+    ...(database ? { DATABASE_URL: database.toString() } : {}),
   };
 }
 
@@ -59,7 +62,7 @@ async function main() {
   await admin.importDefinitions(vhostDefinitions(vhost, operator, access));
   await ensureDbRoles(DATABASE_ADMIN_URL, access);
   for (const owner of DATABASE_OWNERS) await ensureServiceDatabase(DATABASE_ADMIN_URL, owner, access[owner].dbRole);
-  console.log(`local access ready: broker users ${SERVICES.map((s) => access[s].brokerUser).join(', ')} on vhost ${vhost} (via ${admin.via}); database roles ${DATABASE_OWNERS.map((s) => access[s].dbRole).join(', ')}`);
+  console.log(`local access ready: broker users ${[...SERVICES, 'observer'].map((s) => access[s].brokerUser).join(', ')} on vhost ${vhost} (via ${admin.via}); database roles ${DATABASE_OWNERS.map((s) => access[s].dbRole).join(', ')}`);
 }
 
 module.exports = { localAccess, serviceUrls };

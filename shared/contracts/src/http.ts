@@ -131,7 +131,9 @@ export const serviceChecksSchema = z.object({
   subscriptions: z.array(
     z.object({
       queue: z.string(),
+      exchange: z.string().optional().meta({ description: 'The exchange the queue is bound to (what the observer holds against the contract)' }),
       consuming: z.boolean(),
+      unacked: z.int().min(0).optional().meta({ description: 'Messages this replica has taken off the queue and not yet settled' }),
       pausedBy: z.array(z.string()).optional().meta({ description: 'The dependencies the subscription waits for' }),
     }),
   ),
@@ -148,6 +150,7 @@ export const readinessSchema = z.object({
     serviceChecksSchema,
     z.strictObject({}).meta({ description: 'The web front: nothing of its own to check' }),
     z.strictObject({ database: z.boolean() }).meta({ description: 'The card gateway: its database alone' }),
+    z.strictObject({ broker: z.boolean() }).meta({ description: 'The observer: connected to the broker, its queue on every exchange consumed' }),
   ]),
 });
 export type Readiness = z.infer<typeof readinessSchema>;

@@ -1,6 +1,18 @@
 export { decodeEvent, eventCatalog, isEventType, SKU_PATTERN } from './events';
 export type { AnyEvent, DecodeResult, EventData, EventType, NotificationChannel, NotificationKind, TypedEvent } from './events';
-export { brokerPermissionsOf, deadLetterQueueOf, exchangeOf, ownExchangeOf, queueOf, SERVICES, SUBSCRIBED_EVENTS, type ServiceName } from './topology';
+export { brokerPermissionsOf, deadLetterQueueOf, exchangeOf, OBSERVER, observerPermissions, observerQueueOf, ownExchangeOf, queueOf, SERVICES, SUBSCRIBED_EVENTS, type BrokerPermissions, type ServiceName } from './topology';
+export {
+  deadLetterCountSchema,
+  DRIFT_KINDS,
+  DRIFT_SAMPLE_MAX_CHARS,
+  driftSchema,
+  OBSERVER_INVARIANTS,
+  observerInvariantsSchema,
+  observerMapSchema,
+  violationResolvedSchema,
+  violationSchema,
+} from './observer';
+export type { DeadLetterCount, Drift, DriftKind, MapEdge, MapExchange, MapService, MapSubscription, ObserverInvariant, ObserverInvariants, ObserverMap, Violation, ViolationResolved } from './observer';
 export {
   deadLetterListQuerySchema,
   deadLetterListSchema,
@@ -68,4 +80,4 @@ export {
 export type { GatewayChargeRequest, GatewayEntry, GatewayLedger, GatewayRefundRequest } from './gateway';
 export { HEADER } from './headers';
 export { HISTOGRAM_METRICS, METRIC } from './metrics';
-export { asyncApiDocument, openApiDocument, WEB_ASSETS } from './published';
+export { ASYNCAPI_EXTENSION, asyncApiDocument, openApiDocument, WEB_ASSETS } from './published';

@@ -38,6 +38,12 @@ export const METRIC = {
   liveStreamsRefused: 'troupe_web_live_streams_refused_total',
   liveStreamsDropped: 'troupe_web_live_streams_dropped_total',
   liveStreamUpdatesSkipped: 'troupe_web_live_stream_updates_skipped_total',
+  // services/observer
+  invariantViolationsOpen: 'troupe_invariant_violations_open',
+  invariantViolations: 'troupe_invariant_violations_total',
+  observerMessages: 'troupe_observer_messages_total',
+  observerDrift: 'troupe_observer_drift',
+  observerReadFailures: 'troupe_observer_read_failures_total',
 } as const;
 
 /** The histograms among them: queried through their `_bucket`, `_sum` and `_count` series, never by the bare name. */

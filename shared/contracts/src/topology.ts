@@ -68,3 +68,21 @@ export function brokerPermissionsOf(service: ServiceName): BrokerPermissions {
   const subscribed = SUBSCRIPTIONS[service].map((producer) => escape(exchangeOf(producer)));
   return { configure: own, write: own, read: `^(${escape(service)}\\..*|${subscribed.join('|')})$` };
 }
+
+/** The observer's broker user and the prefix of everything it declares (`observer.<exchange>`). */
+export const OBSERVER = 'observer';
+
+/** The observer's own queue on `exchange`: exclusive, auto-deleted, bounded. */
+export const observerQueueOf = (exchange: string): string => `${OBSERVER}.${exchange}`;
+
+/**
+ * The observer's broker permissions: it declares, binds and reads only its own queues
+ * (`observer.…`) and reads the four fanout exchanges (binding a queue to an exchange needs read
+ * on the exchange). Its write covers its own queues alone, which only the broker routes to: it
+ * can publish on no exchange, so it can never take part in the choreography it watches. A passive
+ * declare of a service's queue, how it reads the queue's depth, needs no permission.
+ */
+export function observerPermissions(): BrokerPermissions {
+  const own = `^${escape(OBSERVER)}\\..*$`;
+  return { configure: own, write: own, read: `^(${escape(OBSERVER)}\\..*|${SERVICES.map((s) => escape(exchangeOf(s))).join('|')})$` };
+}

@@ -134,7 +134,13 @@ export class Messaging {
       broker: this.current !== undefined && this.publisher.ready,
       dependencies: this.outages.status(),
       brokerNode: this.connection.node,
-      subscriptions: this.consumers.map((c) => ({ queue: c.queue, consuming: c.consuming, ...(c.paused.length > 0 ? { pausedBy: c.paused } : {}) })),
+      subscriptions: this.consumers.map((c) => ({
+        queue: c.queue,
+        exchange: c.subscription.exchange,
+        consuming: c.consuming,
+        unacked: c.unacked,
+        ...(c.paused.length > 0 ? { pausedBy: c.paused } : {}),
+      })),
     };
   }
 

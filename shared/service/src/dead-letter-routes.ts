@@ -1,6 +1,6 @@
 import { BrokerUnavailableError, type DeadLetters, type Selection } from '@troupe/messaging';
 import type { Express, RequestHandler } from 'express';
-import { deadLetterListQuerySchema, deadLetterSelectionSchema, type DeadLetterList, type DeadLetterPurgeResult, type DeadLetterReplayResult } from '@troupe/contracts';
+import { deadLetterListQuerySchema, deadLetterSelectionSchema, type DeadLetterCount, type DeadLetterList, type DeadLetterPurgeResult, type DeadLetterReplayResult } from '@troupe/contracts';
 import { HttpError, validationError } from '@troupe/platform';
 
 const selectionSchema = deadLetterSelectionSchema;
@@ -42,5 +42,20 @@ export function adminRoutes(
     const wanted = selection(req.body);
     const purged = await withDlq((dlq) => dlq.purge(wanted));
     res.json({ purged: purged.map((m) => m.id) } satisfies DeadLetterPurgeResult);
+  });
+}
+
+/**
+ * GET /dead-letters/count: how many dead letters the service keeps, an operator's read behind
+ * `guard` (the observer's map shows it per service). The count alone: the messages themselves,
+ * their bodies and errors, stay behind the admin token.
+ */
+export function deadLetterCountRoute(
+  app: Express,
+  deadLetters: <R>(work: (dlq: DeadLetters) => Promise<R>) => Promise<R>,
+  guard: RequestHandler,
+): void {
+  app.get('/dead-letters/count', guard, async (_req, res) => {
+    res.json({ count: await deadLetters((dlq) => dlq.count()) } satisfies DeadLetterCount);
   });
 }

@@ -9,7 +9,7 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { adminGuard, closeServer, createHttpApp, createLogger, faultRoutes, listen, operatorReads, processMetrics, type Faults, type Readiness } from '@troupe/platform';
-import { adminRoutes } from './dead-letter-routes';
+import { adminRoutes, deadLetterCountRoute } from './dead-letter-routes';
 import { failedAttemptRoutes } from './failed-attempts';
 import { serverTimeoutsOf } from './config';
 import { createPool, migrate } from './db';
@@ -143,7 +143,10 @@ export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): 
     ...(spec.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: spec.bodyLimitBytes }),
     routes: (app) => {
       const reads = operatorReads(config);
-      if (reads) failedAttemptRoutes(app, messaging, reads.guard);
+      if (reads) {
+        failedAttemptRoutes(app, messaging, reads.guard);
+        deadLetterCountRoute(app, (work) => messaging.deadLetters(work), reads.guard);
+      }
       if (config.ADMIN_TOKEN) {
         const guard = adminGuard(config.ADMIN_TOKEN);
         adminRoutes(app, (work) => messaging.deadLetters(work), guard);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { brokerPermissionsOf, exchangeOf, SERVICES, type ServiceName } from '@troupe/contracts';
+import { brokerPermissionsOf, exchangeOf, observerPermissions, SERVICES, type ServiceName } from '@troupe/contracts';
 import pg from 'pg';
 import type { BrokerAdmin, Definitions } from './broker-admin';
 
@@ -19,7 +19,13 @@ export interface ServiceAccess {
 /** A database role alone: the card gateway has a database of its own but no broker user. */
 export type DatabaseAccess = Pick<ServiceAccess, 'dbRole' | 'dbPassword'>;
 
-export type Access = Record<ServiceName, ServiceAccess> & { gateway: DatabaseAccess };
+/** A broker user alone: the observer watches the exchanges and has no database. */
+export type BrokerAccess = Pick<ServiceAccess, 'brokerUser' | 'brokerPassword'>;
+
+export type Access = Record<ServiceName, ServiceAccess> & { gateway: DatabaseAccess; observer: BrokerAccess };
+
+/** Whoever has a broker user: the four services and the observer. */
+export type BrokerUser = ServiceName | 'observer';
 
 /** Everything with a database of its own: the four services and the card gateway. */
 export const DATABASE_OWNERS = [...SERVICES, 'gateway'] as const;
@@ -35,6 +41,7 @@ export function newAccess(suffix = ''): Access {
       SERVICES.map((service) => [service, { brokerUser: `troupe-${service}${tail}`, brokerPassword: password(), dbRole: dbRole(service), dbPassword: password() }]),
     ),
     gateway: { dbRole: dbRole('gateway'), dbPassword: password() },
+    observer: { brokerUser: `troupe-observer${tail}`, brokerPassword: password() },
   } as Access;
 }
 
@@ -60,14 +67,15 @@ export async function provisionAccess(admin: BrokerAdmin, adminUrl: string, suff
 /** Creates (or re-passwords) the broker users; they get permissions per vhost (`vhostDefinitions`). */
 export async function ensureBrokerUsers(admin: BrokerAdmin, access: Access): Promise<void> {
   await admin.importDefinitions({
-    users: SERVICES.map((service) => ({ name: access[service].brokerUser, password: access[service].brokerPassword, tags: '' })),
+    users: [...SERVICES, 'observer' as const].map((user) => ({ name: access[user].brokerUser, password: access[user].brokerPassword, tags: '' })),
   });
 }
 
 /**
  * A vhost as troupe needs it: the four fanout exchanges (each producer declares its own too; having
  * them up front lets a consumer start before its producer), full rights for `operator` (the CLI,
- * the tests' own client), and each service user's least-privilege permissions.
+ * the tests' own client), each service user's least-privilege permissions, and the observer's
+ * read-only ones.
  */
 export function vhostDefinitions(vhost: string, operator: string, access: Access): Required<Pick<Definitions, 'vhosts' | 'exchanges' | 'permissions'>> {
   return {
@@ -76,12 +84,13 @@ export function vhostDefinitions(vhost: string, operator: string, access: Access
     permissions: [
       { user: operator, vhost, configure: '.*', write: '.*', read: '.*' },
       ...SERVICES.map((service) => ({ user: access[service].brokerUser, vhost, ...brokerPermissionsOf(service) })),
+      { user: access.observer.brokerUser, vhost, ...observerPermissions() },
     ],
   };
 }
 
 export async function deleteBrokerUsers(admin: BrokerAdmin, access: Access): Promise<void> {
-  for (const service of SERVICES) await admin.deleteUser(access[service].brokerUser);
+  for (const user of [...SERVICES, 'observer' as const]) await admin.deleteUser(access[user].brokerUser);
 }
 
 const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;

@@ -14,6 +14,8 @@ export {
   vhostDefinitions,
   withCredentials,
   type Access,
+  type BrokerAccess,
+  type BrokerUser,
   type DatabaseAccess,
 } from './access';
 export { freePort } from './ports';

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { ServiceName } from '@troupe/contracts';
-import { ensureServiceDatabase, vhostDefinitions, withCredentials, type Access, type DatabaseAccess } from './access';
+import { ensureServiceDatabase, vhostDefinitions, withCredentials, type Access, type BrokerUser, type DatabaseAccess } from './access';
 import { brokerAdmin } from './broker-admin';
 
 const suffix = () => `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
@@ -11,7 +10,7 @@ export interface TestVhost {
   /** AMQP URL pointing at the vhost, as the tests' own (operator) user. */
   url: string;
   /** AMQP URL pointing at the vhost, as `service`'s own least-privilege user. */
-  urlFor(service: ServiceName): string;
+  urlFor(user: BrokerUser): string;
   delete(): Promise<void>;
 }
 

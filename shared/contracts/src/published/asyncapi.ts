@@ -6,6 +6,13 @@ import { deadLetterQueueOf, eventsHandledBy, exchangeOf, queueOf, SERVICES, SUBS
 import { jsonSchema } from './json-schema';
 
 const AMQP_BINDING_VERSION = '0.3.0';
+
+/**
+ * AsyncAPI specification extensions that say, machine-readably, who takes part in an operation:
+ * the service that sends or receives, and the queue a receiver binds to the channel's exchange.
+ * The observer draws its map from these and nothing else (docs/decisions/0030).
+ */
+export const EXTENSION = { service: 'x-troupe-service', queue: 'x-troupe-queue' } as const;
 const channelId = (service: ServiceName) => `${service}Events`;
 const capitalized = (name: string) => `${name[0]?.toUpperCase() ?? ''}${name.slice(1)}`;
 const latest = (type: EventType) => Math.max(...Object.keys(eventCatalog[type].versions).map(Number));
@@ -36,7 +43,8 @@ function payloadOf(type: EventType) {
  * troupe's events as an AsyncAPI 3.0 document, generated from the zod contracts: one channel per
  * fanout exchange, one message per event (the envelope with the event's data), its AMQP
  * properties and headers, the operation by which its producer sends it, and the operations by
- * which each subscriber receives it (from `SUBSCRIBED_EVENTS`).
+ * which each subscriber receives it (from `SUBSCRIBED_EVENTS`), each naming its service and
+ * queue in `x-troupe-*` fields (`EXTENSION`).
  */
 export function asyncApiDocument() {
   const messages = Object.fromEntries(
@@ -77,6 +85,7 @@ export function asyncApiDocument() {
         {
           action: 'send',
           title: `The ${service} service publishes ${type}`,
+          [EXTENSION.service]: service,
           channel: { $ref: `#/channels/${channelId(service)}` },
           messages: [{ $ref: `#/channels/${channelId(service)}/messages/${type}` }],
           bindings: { amqp: { deliveryMode: 2, mandatory: true, bindingVersion: AMQP_BINDING_VERSION } },
@@ -91,6 +100,8 @@ export function asyncApiDocument() {
       operations[`${consumer}Receives${capitalized(producer)}Events`] = {
         action: 'receive',
         title: `The ${consumer} service receives ${exchangeOf(producer)}`,
+        [EXTENSION.service]: consumer,
+        [EXTENSION.queue]: queue,
         description: `Through its own durable quorum queue \`${queue}\`, bound to the exchange; retried on \`${queue}.retry.<delay>ms\`, dead-lettered to \`${deadLetterQueueOf(consumer)}\`. Other event types on the exchange are acknowledged and ignored.`,
         channel: { $ref: `#/channels/${channelId(producer)}` },
         messages: eventsHandledBy(consumer, producer).map((type) => ({ $ref: `#/channels/${channelId(producer)}/messages/${type}` })),

@@ -1,2 +1,2 @@
-export { asyncApiDocument } from './asyncapi';
+export { asyncApiDocument, EXTENSION as ASYNCAPI_EXTENSION } from './asyncapi';
 export { openApiDocument, WEB_ASSETS } from './openapi';

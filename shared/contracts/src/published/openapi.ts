@@ -34,6 +34,7 @@ import {
 } from '../web';
 import { SERVICES, type ServiceName } from '../topology';
 import { GATEWAY_SCHEMAS, GATEWAY_SERVER, gatewayPaths } from './gateway-openapi';
+import { OBSERVER_SCHEMAS, OBSERVER_SERVER, observerPaths } from './observer-openapi';
 import { jsonSchema } from './json-schema';
 
 const PORTS: Record<ServiceName, number> = { order: 3000, payment: 3001, inventory: 3002, notification: 3003 };
@@ -128,6 +129,7 @@ export function openApiDocument() {
       { name: 'operations' },
       { name: 'admin', description: 'Only when ADMIN_TOKEN is set' },
       { name: 'gateway', description: 'The card gateway (:3004): charges and refunds under the caller\'s idempotency key, and its ledger' },
+      { name: 'observer', description: 'The observer (:3005): the choreography seen whole, and the business invariants checked live' },
       { name: 'web', description: 'The web front (:8080): the page and the API it calls, over the four services\' HTTP APIs' },
     ],
     paths: withCommonResponses({
@@ -217,11 +219,11 @@ export function openApiDocument() {
         },
       },
       '/healthz': {
-        servers: [...ALL, GATEWAY_SERVER, WEB],
+        servers: [...ALL, GATEWAY_SERVER, OBSERVER_SERVER, WEB],
         get: { operationId: 'health', tags: ['operations'], summary: 'The process is up', responses: { '200': json('Health', 'Up') } },
       },
       '/readyz': {
-        servers: [...ALL, GATEWAY_SERVER, WEB],
+        servers: [...ALL, GATEWAY_SERVER, OBSERVER_SERVER, WEB],
         get: {
           operationId: 'readiness',
           tags: ['operations'],
@@ -241,7 +243,7 @@ export function openApiDocument() {
         },
       },
       '/metrics': {
-        servers: [...ALL, GATEWAY_SERVER, WEB],
+        servers: [...ALL, GATEWAY_SERVER, OBSERVER_SERVER, WEB],
         get: {
           operationId: 'metrics',
           tags: ['operations'],
@@ -296,11 +298,12 @@ export function openApiDocument() {
         },
       },
       ...gatewayPaths({ ...operator, errors: operatorErrors }),
+      ...observerPaths({ ...operator, errors: operatorErrors }, { security: admin.security, errors: { '401': adminErrors['401'], '404': noAdmin } }, ALL),
       ...webPaths(),
     }),
     components: {
       schemas: Object.fromEntries(
-        [...Object.entries(SCHEMAS), ...Object.entries(GATEWAY_SCHEMAS)].map(([name, [schema, io]]) => [name, jsonSchema(schema, 'draft-2020-12', io)]),
+        [...Object.entries(SCHEMAS), ...Object.entries(GATEWAY_SCHEMAS), ...Object.entries(OBSERVER_SCHEMAS)].map(([name, [schema, io]]) => [name, jsonSchema(schema, 'draft-2020-12', io)]),
       ),
       securitySchemes: {
         adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },

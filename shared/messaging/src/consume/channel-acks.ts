@@ -25,6 +25,11 @@ export class ChannelAcks {
     return !this.retired;
   }
 
+  /** Messages taken on this channel and not yet settled: its subscription's unacked count, as /readyz reports it. */
+  get unsettledCount(): number {
+    return this.unsettled.size;
+  }
+
   /** The subscription no longer consumes on this channel (closed, lost, or replaced). */
   retire(): void {
     this.retired = true;

@@ -59,6 +59,11 @@ export class SubscriptionConsumer {
     return this.consumerTag !== undefined && this.channel !== undefined;
   }
 
+  /** Messages taken off the queue and not yet settled (0 with no channel: the broker has them back). */
+  get unacked(): number {
+    return this.acks?.unsettledCount ?? 0;
+  }
+
   get paused(): string[] {
     return [...this.pausedBy];
   }

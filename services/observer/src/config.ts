@@ -1,0 +1,91 @@
+import { join } from 'node:path';
+import { parseBrokerUrls } from '@troupe/messaging/broker';
+import { bearerToken, parseConfig, requiredOutsideDevelopment } from '@troupe/platform';
+import { z } from 'zod';
+
+const httpUrl = (example: string) =>
+  z
+    .string()
+    .refine((value) => {
+      try {
+        return /^https?:$/.test(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, `must be an http(s) URL like ${example}`)
+    .transform((value) => value.replace(/\/+$/, ''));
+
+const ms = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+
+/** The repository's published document; the image copies it beside the service (see its README). */
+const REPOSITORY_ASYNCAPI = join(__dirname, '..', '..', '..', 'docs', 'contracts', 'asyncapi.json');
+
+/** Every variable the observer reads, validated once at start-up (see its README). */
+export const configSchema = z.object({
+  /** HTTP port (0: any free port). */
+  PORT: z.coerce.number().int().min(0).max(65535).default(3005),
+  /** Interface to listen on: loopback by default; containers set 0.0.0.0. */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** The broker, as the observer's own read-only user (`observerPermissions`). */
+  RABBITMQ_URL: requiredOutsideDevelopment('amqp://guest:guest@localhost:5672', (variable) =>
+    variable.superRefine((value, ctx) => {
+      try {
+        parseBrokerUrls(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `${(error as Error).message} (e.g. amqp://observer:pass@host:5672 or a comma-separated list of them)` });
+      }
+    }),
+  ),
+  /** The AsyncAPI document the map is drawn from: who publishes what, who receives it through which queue. */
+  ASYNCAPI_PATH: z.string().min(1).default(REPOSITORY_ASYNCAPI),
+  /** The four services' HTTP APIs and the card gateway's: /readyz, and the operator's reads. */
+  ORDER_URL: httpUrl('http://order:3000').default('http://127.0.0.1:3000'),
+  PAYMENT_URL: httpUrl('http://payment:3001').default('http://127.0.0.1:3001'),
+  INVENTORY_URL: httpUrl('http://inventory:3002').default('http://127.0.0.1:3002'),
+  NOTIFICATION_URL: httpUrl('http://notification:3003').default('http://127.0.0.1:3003'),
+  GATEWAY_URL: httpUrl('http://gateway:3004').default('http://127.0.0.1:3004'),
+  /**
+   * The services' read-only operator token: the observer sends it for the failed attempts, the
+   * dead-letter counts and the ledger, and takes it (or ADMIN_TOKEN) for its own GET /map and
+   * /invariants. Unset: those checks have nothing to go on, and start-up says so.
+   */
+  OPERATOR_READ_TOKEN: bearerToken().optional(),
+  /** Resolving a violation by hand (POST /admin/invariants/{id}/resolve) needs it; unset, the route does not exist. */
+  ADMIN_TOKEN: bearerToken().optional(),
+  /** How long an order stays in the window the invariants are checked over (in memory: a restart starts a new one). */
+  OBSERVER_WINDOW_MS: ms(10_000, 24 * 3_600_000, 30 * 60_000),
+  /** Most orders in the window; the oldest leave first. */
+  OBSERVER_MAX_ORDERS: z.coerce.number().int().min(100).max(1_000_000).default(100_000),
+  /** An order must reach COMPLETED or CANCELLED this long after its OrderPlaced was seen (`order-settles`). */
+  OBSERVER_SETTLE_WITHIN_MS: ms(100, 3_600_000, 60_000),
+  /** A settled order's events are held to the rules (`events-consistent`) once they have had this long to arrive. */
+  OBSERVER_CONSISTENCY_GRACE_MS: ms(0, 600_000, 5_000),
+  /**
+   * The longest an event takes from its commit to the observer's queue (outbox straight after the
+   * commit): what `stock-matches` allows between a reservation in the inventory's database and its
+   * InventoryReserved on the exchange.
+   */
+  OBSERVER_EVENT_LAG_MS: ms(50, 60_000, 2_000),
+  /** How often a paid order's ledger is read again (`one-charge-per-paid-order`). */
+  OBSERVER_LEDGER_RECHECK_MS: ms(100, 3_600_000, 60_000),
+  /** How often the invariants are checked and the services read. */
+  OBSERVER_CHECK_INTERVAL_MS: ms(50, 60_000, 1_000),
+  /** Most reads of the services' operator APIs per check (failed attempts, ledgers, stock, orders): the observer's load on them. */
+  OBSERVER_READS_PER_CHECK: z.coerce.number().int().min(1).max(1_000).default(20),
+  /** A declared edge is silent when no message of its type was seen for this long while orders flowed. */
+  OBSERVER_SILENCE_WINDOW_MS: ms(1_000, 24 * 3_600_000, 5 * 60_000),
+  /** Orders placed within the silence window before silence counts. */
+  OBSERVER_SILENCE_MIN_ORDERS: z.coerce.number().int().min(1).max(1_000_000).default(50),
+  /** Messages kept in each of the observer's queues while it falls behind; the oldest are dropped first. */
+  OBSERVER_QUEUE_MAX_LENGTH: z.coerce.number().int().min(10).max(1_000_000).default(10_000),
+  /** Longest wait for a service's answer. */
+  UPSTREAM_TIMEOUT_MS: ms(100, 60_000, 3_000),
+  /** Unreachable this long, the broker is given up: the observer exits 1, for an orchestrator to restart it. */
+  RABBITMQ_GIVE_UP_AFTER_MS: ms(1_000, 86_400_000, 300_000),
+  SHUTDOWN_TIMEOUT_MS: ms(100, 600_000, 10_000),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => parseConfig(configSchema, env);
