@@ -45,7 +45,7 @@ function aMap(edges: WebMap['edges']): WebMap {
     services: services.map((name) => ({ name, ready: true, deadLetters: 0 })),
     exchanges: services.map((name) => ({ name: `${name}.events`, producer: name, declared: true })),
     edges,
-    subscriptions: queues.map((queue) => ({ queue, service: queue.split('.')[0]!, exchange: queue.split('.').slice(1).join('.'), declared: true, ready: 0, unacked: 0, consuming: true, pausedBy: [] })),
+    subscriptions: queues.map((queue) => ({ queue, service: queue.split('.')[0]!, exchange: queue.split('.').slice(1).join('.'), declared: true, ready: 0, unacked: 0, consuming: true, pausedBy: [], consumers: 1 })),
     drift: [],
     ordersPerMinute: 0,
   };

@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { deadLetterSelectionSchema, errorSchema, failedAttemptListSchema, faultChangeSchema, faultFlagsSchema, notificationListSchema, orderListSchema, orderViewSchema } from './http';
 import { gatewayEntrySchema } from './gateway';
+import { observerInvariantsSchema, observerMapSchema, violationResolvedSchema, type ObserverInvariants, type ObserverMap } from './observer';
 import { SERVICES } from './topology';
 
 /**
  * The web front's own HTTP API (services/web, :8080): what the page asks for. It calls only the
- * four services' HTTP APIs and answers with these shapes; the OpenAPI document is generated from them.
+ * four services' HTTP APIs, the card gateway's and the observer's, and answers with these shapes;
+ * the OpenAPI document is generated from them.
  */
 
 const service = z.enum(SERVICES);
@@ -116,79 +118,14 @@ export const webFaultChangeSchema = faultChangeSchema;
 
 // The choreography map and the invariants: the observer's answers (services/observer), passed on
 // as they are, so the page reads the same shapes an operator's script reads from the observer.
-const iso = z.iso.datetime();
-const invariantName = z.enum(['order-settles', 'events-consistent', 'stock-matches', 'one-charge-per-paid-order']);
 
 /** GET /api/map: the observer's GET /map, the choreography as the broker saw it in its window. */
-export const webMapSchema = z.object({
-  generatedAt: iso,
-  windowMs: z.int().min(0),
-  services: z.array(z.object({ name: z.string(), ready: z.boolean().nullable(), deadLetters: z.int().min(0).nullable() })),
-  exchanges: z.array(z.object({ name: z.string(), producer: z.string(), declared: z.boolean() })),
-  edges: z
-    .array(
-      z.object({
-        id: z.string(),
-        exchange: z.string(),
-        producer: z.string(),
-        type: z.string(),
-        subscriber: z.string(),
-        queue: z.string(),
-        declared: z.boolean(),
-        perMinute: z.number().min(0).meta({ description: 'Messages of this type on the exchange in the last 60 s' }),
-        lastSeenAt: iso.nullable(),
-        silent: z.boolean().meta({ description: 'Declared, yet no traffic in the window while orders flow' }),
-      }),
-    )
-    .meta({ description: 'One per (event type, subscriber) the AsyncAPI document declares, and one per undeclared one seen' }),
-  subscriptions: z.array(
-    z.object({
-      queue: z.string(),
-      service: z.string(),
-      exchange: z.string(),
-      declared: z.boolean(),
-      ready: z.int().min(0).nullable(),
-      unacked: z.int().min(0).nullable(),
-      consuming: z.boolean().nullable(),
-      pausedBy: z.array(z.string()),
-    }),
-  ),
-  drift: z.array(
-    z.object({
-      kind: z.enum(['undeclared-type', 'unknown-version', 'undeclared-subscription', 'silent-edge']),
-      exchange: z.string(),
-      type: z.string().optional(),
-      version: z.int().optional(),
-      queue: z.string().optional(),
-      count: z.int().min(0),
-      firstSeenAt: iso,
-      lastSeenAt: iso,
-      sample: z.string().max(500).optional(),
-    }),
-  ),
-  ordersPerMinute: z.number().min(0),
-});
-export type WebMap = z.infer<typeof webMapSchema>;
+export const webMapSchema = observerMapSchema;
+export type WebMap = ObserverMap;
 
 /** GET /api/invariants: the observer's GET /invariants, the cross-service rules it found broken. */
-export const webInvariantsSchema = z.object({
-  checkedAt: iso,
-  settleWithinMs: z.int().min(0),
-  windowMs: z.int().min(0),
-  open: z.array(
-    z.object({
-      id: z.string(),
-      invariant: invariantName,
-      orderId: z.uuid().optional(),
-      sku: z.string().optional(),
-      traceId: z.string().optional(),
-      detail: z.string(),
-      foundAt: iso,
-    }),
-  ),
-  found: z.record(invariantName, z.int().min(0)).meta({ description: 'Violations found per invariant, since the observer started' }),
-});
-export type WebInvariants = z.infer<typeof webInvariantsSchema>;
+export const webInvariantsSchema = observerInvariantsSchema;
+export type WebInvariants = ObserverInvariants;
 
 /** POST /api/admin/invariants/{id}/resolve: the observer's answer. */
-export const webInvariantResolvedSchema = z.object({ resolved: z.string() });
+export const webInvariantResolvedSchema = violationResolvedSchema;

@@ -26,9 +26,6 @@ import {
   placedOrderSchema,
   webDeadLettersSchema,
   webFaultsSchema,
-  webInvariantResolvedSchema,
-  webInvariantsSchema,
-  webMapSchema,
   webSettingsSchema,
   webStockSchema,
 } from '../web';
@@ -68,12 +65,10 @@ const SCHEMAS = {
   WebStock: [webStockSchema, 'output'],
   WebDeadLetters: [webDeadLettersSchema, 'output'],
   WebFaults: [webFaultsSchema, 'output'],
-  WebMap: [webMapSchema, 'output'],
-  WebInvariants: [webInvariantsSchema, 'output'],
-  WebInvariantResolved: [webInvariantResolvedSchema, 'output'],
 } as const satisfies Record<string, readonly [z.ZodType, 'input' | 'output']>;
 
-type SchemaName = keyof typeof SCHEMAS;
+// The web front passes the observer's answers on: its routes name the observer's schemas.
+type SchemaName = keyof typeof SCHEMAS | keyof typeof OBSERVER_SCHEMAS;
 const ref = (name: SchemaName) => ({ $ref: `#/components/schemas/${name}` });
 const json = (name: SchemaName, description: string) => ({ description, content: { 'application/json': { schema: ref(name) } } });
 const error = (description: string) => json('Error', description);
@@ -444,7 +439,7 @@ function webPaths() {
         tags: ['web'],
         operationId: 'webMap',
         summary: "The choreography map: the observer's GET /map, read with the operator token server-side",
-        responses: { '200': json('WebMap', 'Services, exchanges, edges with their rates, subscriptions and drift'), '502': observerError },
+        responses: { '200': json('ObserverMap', 'Services, exchanges, edges with their rates, subscriptions and drift'), '502': observerError },
       },
     },
     '/api/invariants': {
@@ -453,7 +448,7 @@ function webPaths() {
         tags: ['web'],
         operationId: 'webInvariants',
         summary: "The open invariant violations and the counts found: the observer's GET /invariants, read with the operator token server-side",
-        responses: { '200': json('WebInvariants', 'Open violations, newest first, and the counts found'), '502': observerError },
+        responses: { '200': json('ObserverInvariants', 'Open violations, newest first, and the counts found'), '502': observerError },
       },
     },
     '/api/admin/invariants/{id}/resolve': {
@@ -463,7 +458,7 @@ function webPaths() {
         operationId: 'webResolveInvariant',
         summary: "Mark a violation resolved, once its data has been mended (the observer's POST /admin/invariants/{id}/resolve)",
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', minLength: 1, maxLength: 200 } }],
-        responses: { '200': json('WebInvariantResolved', 'The id resolved'), '400': error('id longer than 200 characters'), '401': adminErrors['401'], '404': error('No open violation with that id, or ADMIN_TOKEN is not set'), '502': observerError },
+        responses: { '200': json('ViolationResolved', 'The id resolved'), '400': error('id longer than 200 characters'), '401': adminErrors['401'], '404': error('No open violation with that id, or ADMIN_TOKEN is not set'), '502': observerError },
       },
     },
     '/contracts/asyncapi.json': {
