@@ -47,7 +47,7 @@ async function loadMap(page) {
   }
   panel.dataset.state = 'live';
   const undeclared = map.edges.filter((e) => !e.declared).length;
-  $('map-state').textContent = `${perMinuteText(map.ordersPerMinute).replace('/min', '')} orders/min · window ${Math.round(map.windowMs / 60_000)} min · ${map.drift.length ? `${map.drift.length} drift` : 'no drift'}${undeclared ? ` · ${undeclared} undeclared edge${undeclared === 1 ? '' : 's'}` : ''}`;
+  $('map-state').textContent = `${perMinuteText(map.ordersPerMinute).replace('/min', '')} orders/min · window ${Math.round(map.windowMs / 60_000)} min · ${map.drift.length ? `${map.drift.length} drift entr${map.drift.length === 1 ? 'y' : 'ies'}` : 'no drift'}${undeclared ? ` · ${undeclared} undeclared edge${undeclared === 1 ? '' : 's'}` : ''}`;
   $('map-state').className = `map-state ${map.drift.length ? 'warn' : ''}`;
   $('map-drawing').replaceChildren(drawMap(map, page));
   $('map-drift').replaceChildren(...map.drift.map((d) => driftItem(d, page)));

@@ -16,10 +16,9 @@ const rank = (service) => {
 };
 const byService = (a, b) => rank(a) - rank(b) || a.localeCompare(b);
 
-/** "3.0/min", "12/min", "0/min": one decimal while small, so a trickle does not read as nothing. */
+/** "3/min", "0.5/min", "42/min": whole numbers as they are, a fraction with one decimal so a trickle does not read as nothing. */
 export function perMinuteText(perMinute) {
-  if (perMinute === 0) return '0/min';
-  return `${perMinute < 10 ? perMinute.toFixed(1) : Math.round(perMinute)}/min`;
+  return `${Number.isInteger(perMinute) ? perMinute : perMinute < 10 ? perMinute.toFixed(1) : Math.round(perMinute)}/min`;
 }
 
 /**

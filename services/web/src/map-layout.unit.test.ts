@@ -132,9 +132,9 @@ describe('the choreography map layout', () => {
     expect(recencyOpacity(null, NOW, 300_000)).toBeLessThan(0.35);
   });
 
-  it('when rates are shown, then a trickle keeps a decimal, and an exchange counts each type once', async () => {
+  it('when rates are shown, then whole numbers stay whole, a trickle keeps a decimal, and an exchange counts each type once', async () => {
     const { perMinuteText, totalPerMinute } = await load();
-    expect([perMinuteText(0), perMinuteText(0.5), perMinuteText(3), perMinuteText(42.4)]).toEqual(['0/min', '0.5/min', '3.0/min', '42/min']);
+    expect([perMinuteText(0), perMinuteText(0.5), perMinuteText(3), perMinuteText(42.4)]).toEqual(['0/min', '0.5/min', '3/min', '42/min']);
     expect(totalPerMinute([{ type: 'PaymentCompleted', perMinute: 3 }, { type: 'PaymentCompleted', perMinute: 3 }, { type: 'PaymentFailed', perMinute: 1 }])).toBe(4);
   });
 });
