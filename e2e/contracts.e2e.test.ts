@@ -87,6 +87,7 @@ describe('every route against the published document', () => {
       ['order', '/orders?limit=5'],
       ['gateway', `/ledger?orderId=${order.orderId}`],
       ...SERVICES.map((service): [Process, string] => [service, `/failed-attempts?orderId=${order.orderId}`]),
+      ...SERVICES.map((service): [Process, string] => [service, '/dead-letters/count']),
     ];
     const wrong = { authorization: `Bearer ${'x'.repeat(OPERATOR_READ_TOKEN.length)}` };
     for (const [service, path] of reads) {

@@ -23,13 +23,14 @@ export const OPENAPI_PATH = join(ROOT, 'docs', 'contracts', 'openapi.json');
 export const ASYNCAPI_PATH = join(ROOT, 'docs', 'contracts', 'asyncapi.json');
 
 /** Who answered: one of the four services, the card gateway or the web front, each at its documented server. */
-export type Answerer = 'order' | 'payment' | 'inventory' | 'notification' | 'gateway' | 'web';
+export type Answerer = 'order' | 'payment' | 'inventory' | 'notification' | 'gateway' | 'observer' | 'web';
 const DOCUMENTED_SERVER: Record<Answerer, string> = {
   order: 'http://localhost:3000',
   payment: 'http://localhost:3001',
   inventory: 'http://localhost:3002',
   notification: 'http://localhost:3003',
   gateway: 'http://localhost:3004',
+  observer: 'http://localhost:3005',
   web: 'http://localhost:8080',
 };
 

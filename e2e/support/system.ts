@@ -16,7 +16,7 @@ export type Service = ServiceName;
 export type Process = Service | 'gateway';
 export const PROCESSES: readonly Process[] = ['gateway', ...SERVICES];
 /** A package with a `start` script under services/: the four services, the gateway and the web front. */
-export type Startable = Process | 'web';
+export type Startable = Process | 'observer' | 'web';
 
 export interface Exit {
   code: number | null;

@@ -37,7 +37,11 @@ export function loadChoreography(path: string): Choreography {
 export async function startObserver(config: Config, logger: Logger = createLogger('observer', config.LOG_LEVEL)): Promise<RunningObserver> {
   const choreography = loadChoreography(config.ASYNCAPI_PATH);
   const registry = processMetrics('observer');
-  const metrics = observerMetrics(registry);
+  let observer: Observer | undefined;
+  const metrics = observerMetrics(registry, () => {
+    const current = observer;
+    return current && { openViolations: () => current.violations.openCounts(), driftEntries: () => current.drift.countByKind() };
+  });
   const reads = new Reads(
     { order: config.ORDER_URL, payment: config.PAYMENT_URL, inventory: config.INVENTORY_URL, notification: config.NOTIFICATION_URL, gateway: config.GATEWAY_URL },
     config.UPSTREAM_TIMEOUT_MS,
@@ -48,7 +52,6 @@ export async function startObserver(config: Config, logger: Logger = createLogge
     },
   );
   let fatal: ((error: Error) => void) | undefined;
-  let observer: Observer | undefined;
   const watch = new BrokerWatch({
     url: config.RABBITMQ_URL,
     logger,

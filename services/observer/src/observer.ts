@@ -97,13 +97,7 @@ export class Observer {
     this.checkedAtMs = this.now();
     this.traffic = new Traffic(choreography, this.drift, { windowMs: settings.OBSERVER_SILENCE_WINDOW_MS, minOrders: settings.OBSERVER_SILENCE_MIN_ORDERS }, this.now());
     this.orders = new OrderWindow(settings.OBSERVER_WINDOW_MS, settings.OBSERVER_MAX_ORDERS);
-    this.violations = new Violations({
-      opened: (invariant) => {
-        metrics.found.inc({ invariant });
-        metrics.open.inc({ invariant });
-      },
-      closed: (invariant) => metrics.open.dec({ invariant }),
-    });
+    this.violations = new Violations((invariant) => metrics.found.inc({ invariant }));
   }
 
   /** The services the document names, producers and subscribers alike. */
@@ -146,7 +140,6 @@ export class Observer {
       for (const violation of this.violations.list()) if (violation.orderId === gone.orderId) this.violations.clear(violation.id);
       this.violations.forgetOrder(gone.orderId);
     }
-    for (const [kind, count] of Object.entries(this.drift.countByKind())) this.deps.metrics.drift.set({ kind }, count);
     this.checkedAtMs = this.now();
   }
 
@@ -319,6 +312,8 @@ export class Observer {
       windowMs: settings.OBSERVER_WINDOW_MS,
       open: this.violations.list(),
       found: this.violations.foundCounts(),
+      stock: [...this.stock.values()].map((watch) => ({ sku: watch.sku, reservedSeen: watch.seen, baselineTaken: watch.hasBaseline })),
+      orders: this.orders.size,
     };
   }
 }

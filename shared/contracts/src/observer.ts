@@ -104,6 +104,10 @@ export const observerInvariantsSchema = z.object({
   windowMs: z.int().min(0),
   open: z.array(violationSchema),
   found: z.object(Object.fromEntries(OBSERVER_INVARIANTS.map((name) => [name, z.int().min(0)])) as Record<ObserverInvariant, z.ZodInt>),
+  stock: z
+    .array(z.object({ sku: z.string(), reservedSeen: z.int().min(0), baselineTaken: z.boolean() }))
+    .meta({ description: '`stock-matches`: each SKU seen in an InventoryReserved, the quantities seen, and whether its baseline was taken (a quiet moment is needed first)' }),
+  orders: z.int().min(0).meta({ description: 'Orders in the window' }),
 });
 export type ObserverInvariants = z.infer<typeof observerInvariantsSchema>;
 

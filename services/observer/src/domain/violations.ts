@@ -2,12 +2,6 @@ import { OBSERVER_INVARIANTS, type ObserverInvariant, type Violation } from '@tr
 
 export const violationId = (invariant: ObserverInvariant, subject: string): string => `${invariant}:${subject}`;
 
-/** Told of every change, for the metrics. */
-export interface ViolationEvents {
-  opened(invariant: ObserverInvariant): void;
-  closed(invariant: ObserverInvariant): void;
-}
-
 /**
  * The open violations, and how many of each invariant were found since the observer started. A
  * violation is found once, stays open until its rule holds again (`clear`) or an operator
@@ -19,7 +13,8 @@ export class Violations {
   private readonly resolved = new Set<string>();
   private readonly found = Object.fromEntries(OBSERVER_INVARIANTS.map((name) => [name, 0])) as Record<ObserverInvariant, number>;
 
-  constructor(private readonly events: ViolationEvents = { opened: () => undefined, closed: () => undefined }) {}
+  /** `onFound`: told of each violation found, for the counter of found violations. */
+  constructor(private readonly onFound: (invariant: ObserverInvariant) => void = () => undefined) {}
 
   /** Opens (or updates the detail of) a violation; a resolved one stays resolved. */
   report(violation: Omit<Violation, 'foundAt'>, at: Date): void {
@@ -31,15 +26,12 @@ export class Violations {
     }
     this.open.set(violation.id, { ...violation, foundAt: at.toISOString() });
     this.found[violation.invariant] += 1;
-    this.events.opened(violation.invariant);
+    this.onFound(violation.invariant);
   }
 
   /** The rule holds again: the violation closes by itself. */
   clear(id: string): void {
-    const violation = this.open.get(id);
-    if (!violation) return;
     this.open.delete(id);
-    this.events.closed(violation.invariant);
   }
 
   /** An operator marks it resolved; false when no such violation is open. */

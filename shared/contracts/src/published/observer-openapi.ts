@@ -24,7 +24,7 @@ interface Access {
  * operator's read; `admin`: the admin API's security and refusals; `services`: the four services'
  * servers.
  */
-export function observerPaths(operator: Access, admin: Access, services: readonly { url: string; description: string }[]) {
+export function observerPaths(operator: Access, admin: Access, services: { url: string; description: string }[]) {
   const observer = { servers: [OBSERVER_SERVER] };
   return {
     '/map': {

@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config';
+
+const env = { RABBITMQ_URL: 'amqp://observer:secret@localhost:5672' };
+
+describe('the observer configuration', () => {
+  it('when only the broker is given, then every bound has its default', () => {
+    const config = loadConfig(env);
+    expect(config).toMatchObject({ PORT: 3005, OBSERVER_WINDOW_MS: 1_800_000, OBSERVER_SETTLE_WITHIN_MS: 60_000 });
+    expect(config.ASYNCAPI_PATH).toMatch(/docs\/contracts\/asyncapi\.json$/);
+  });
+
+  it('when a variable is out of range or not a number, then start-up stops naming it', () => {
+    expect(() => loadConfig({ ...env, OBSERVER_WINDOW_MS: '5' })).toThrow(/OBSERVER_WINDOW_MS: /);
+    expect(() => loadConfig({ ...env, OBSERVER_SETTLE_WITHIN_MS: 'soon' })).toThrow(/OBSERVER_SETTLE_WITHIN_MS: /);
+    expect(() => loadConfig({ ...env, OPERATOR_READ_TOKEN: 'short' })).toThrow(/OPERATOR_READ_TOKEN: /);
+    expect(() => loadConfig({ ...env, ORDER_URL: 'order:3000' })).toThrow(/ORDER_URL: must be an http\(s\) URL/);
+  });
+
+  it('when the broker is not given outside development, then start-up stops naming it', () => {
+    expect(() => loadConfig({})).toThrow(/RABBITMQ_URL: not set, and required/);
+    expect(loadConfig({ NODE_ENV: 'development' }).RABBITMQ_URL).toBe('amqp://guest:guest@localhost:5672');
+  });
+});
