@@ -1,5 +1,5 @@
-import { deadLetterQueueOf, exchangeOf, ownExchangeOf, queueOf, type ServiceName } from '@troupe/contracts';
-import { createTestDatabase, createTestVhost, withCredentials, type TestDatabase, type TestVhost } from '@troupe/testing';
+import { deadLetterQueueOf, exchangeOf, observerQueueOf, ownExchangeOf, queueOf, SERVICES, type ServiceName } from '@troupe/contracts';
+import { createTestDatabase, createTestVhost, withCredentials, type BrokerUser, type TestDatabase, type TestVhost } from '@troupe/testing';
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -38,8 +38,8 @@ afterAll(async () => {
   await vhost?.delete();
 });
 
-const connectionsAs = new Map<ServiceName, Promise<ChannelModel>>();
-async function channelAs(service: ServiceName): Promise<ConfirmChannel> {
+const connectionsAs = new Map<BrokerUser, Promise<ChannelModel>>();
+async function channelAs(service: BrokerUser): Promise<ConfirmChannel> {
   if (!connectionsAs.has(service)) {
     connectionsAs.set(
       service,
@@ -54,7 +54,7 @@ async function channelAs(service: ServiceName): Promise<ConfirmChannel> {
 }
 
 /** Runs one AMQP operation on a fresh channel: 'ok', or the broker's reply code (403 = ACCESS_REFUSED). */
-async function attempt(service: ServiceName, operation: (channel: ConfirmChannel) => Promise<unknown>): Promise<'ok' | number> {
+async function attempt(service: BrokerUser, operation: (channel: ConfirmChannel) => Promise<unknown>): Promise<'ok' | number> {
   const channel = await channelAs(service);
   // A refused operation closes the channel: the reply code arrives on 'error', while a pending
   // publish confirm only learns that the channel closed.
@@ -144,5 +144,34 @@ describe.each([
     } finally {
       await client.end();
     }
+  });
+});
+
+describe("the observer's user", () => {
+  const serviceQueue = queueOf('payment', exchangeOf('order'));
+
+  it('when it publishes on any exchange, or straight to a queue, then the broker refuses', async () => {
+    for (const service of SERVICES) expect([service, await attempt('observer', publish(exchangeOf(service)))]).toEqual([service, 403]);
+    expect(await attempt('observer', publish('', serviceQueue))).toBe(403);
+  });
+
+  it('when it binds an exclusive, bounded queue of its own to an exchange and consumes it, then the broker accepts', async () => {
+    const own = observerQueueOf(exchangeOf('order'));
+    const outcome = await attempt('observer', async (channel) => {
+      await channel.assertQueue(own, { exclusive: true, autoDelete: true, durable: false, arguments: { 'x-max-length': 100, 'x-overflow': 'drop-head' } });
+      await channel.bindQueue(own, exchangeOf('order'), '');
+      await consume(own)(channel);
+    });
+    expect(outcome).toBe('ok');
+  });
+
+  it("when it consumes, purges, deletes or declares a service's queue, then the broker refuses; a passive declare reads its depth", async () => {
+    expect(await attempt('observer', consume(serviceQueue))).toBe(403);
+    expect(await attempt('observer', purgeQueue(serviceQueue))).toBe(403);
+    expect(await attempt('observer', deleteQueue(serviceQueue))).toBe(403);
+    expect(await attempt('observer', (channel) => channel.assertQueue('payment.extra', { durable: true }))).toBe(403);
+    let depth: unknown;
+    expect(await attempt('observer', async (channel) => (depth = await channel.checkQueue(serviceQueue)))).toBe('ok');
+    expect(depth).toMatchObject({ queue: serviceQueue, messageCount: 0, consumerCount: 0 });
   });
 });

@@ -1,19 +1,7 @@
 import { join } from 'node:path';
 import { parseBrokerUrls } from '@troupe/messaging/broker';
-import { bearerToken, parseConfig, requiredOutsideDevelopment } from '@troupe/platform';
+import { bearerToken, httpUrl, parseConfig, requiredOutsideDevelopment } from '@troupe/platform';
 import { z } from 'zod';
-
-const httpUrl = (example: string) =>
-  z
-    .string()
-    .refine((value) => {
-      try {
-        return /^https?:$/.test(new URL(value).protocol);
-      } catch {
-        return false;
-      }
-    }, `must be an http(s) URL like ${example}`)
-    .transform((value) => value.replace(/\/+$/, ''));
 
 const ms = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 

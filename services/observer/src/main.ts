@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { adminGuard, closeServer, createHttpApp, createLogger, listen, operatorReads, processMetrics, runProcess, type Logger } from '@troupe/platform';
 import { shutdownTelemetry } from '@troupe/telemetry';
 import { BrokerWatch } from './broker/watch';
-import { choreographyOf, ContractError, type Choreography } from './contract/choreography';
+import { choreographyOf, ContractError, type Choreography } from './domain/choreography';
 import { loadConfig, type Config } from './config';
 import { observerRoutes } from './http/routes';
 import { observerMetrics } from './metrics';

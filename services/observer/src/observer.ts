@@ -15,7 +15,7 @@ import {
 import type { ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import type { QueueDepth } from './broker/watch';
-import type { Choreography } from './contract/choreography';
+import type { Choreography } from './domain/choreography';
 import type { Config } from './config';
 import { DriftLog } from './domain/drift';
 import { OrderWindow, type OrderTrack } from './domain/orders';

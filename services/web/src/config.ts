@@ -1,17 +1,5 @@
-import { bearerToken, parseConfig } from '@troupe/platform';
+import { bearerToken, httpUrl, parseConfig } from '@troupe/platform';
 import { z } from 'zod';
-
-const httpUrl = (example: string) =>
-  z
-    .string()
-    .refine((value) => {
-      try {
-        return /^https?:$/.test(new URL(value).protocol);
-      } catch {
-        return false;
-      }
-    }, `must be an http(s) URL like ${example}`)
-    .transform((value) => value.replace(/\/+$/, ''));
 
 /** A link for the browser: unset takes `fallback`, an empty value switches the link off. */
 const linkUrl = (example: string, fallback?: string) =>

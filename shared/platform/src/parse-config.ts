@@ -52,3 +52,16 @@ export const bearerToken = () =>
     .string()
     .regex(/^[\x21-\x7e]{16,}$/, 'must be at least 16 visible ASCII characters, with no spaces')
     .refine((token) => !/^<.*>$/.test(token), 'is still the placeholder from the example: put in a token of your own');
+
+/** An http(s) URL from the environment, without a trailing slash (paths are appended to it). */
+export const httpUrl = (example: string) =>
+  z
+    .string()
+    .refine((value) => {
+      try {
+        return /^https?:$/.test(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, `must be an http(s) URL like ${example}`)
+    .transform((value) => value.replace(/\/+$/, ''));

@@ -1,6 +1,5 @@
 import type { MapEdge } from '@troupe/contracts';
-import type { Choreography } from '../contract/choreography';
-import { edgeId } from '../contract/choreography';
+import { edgeId, type Choreography } from './choreography';
 import type { DriftLog } from './drift';
 import { SlidingCount } from './rate';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Choreography } from '../contract/choreography';
+import type { Choreography } from './choreography';
 import { DriftLog } from './drift';
 import { SlidingCount } from './rate';
 import { Traffic, type Seen } from './traffic';
