@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { contracts } from './contracts';
 
 /** Debian's chromium package; playwright-core drives it, and downloads no browser of its own. */
@@ -33,7 +33,9 @@ export async function launch(): Promise<Browser> {
   return browser;
 }
 
-export async function screenshot(page: Page, name: string): Promise<void> {
+/** The whole page, or only `part` of it (a panel worth a picture of its own). */
+export async function screenshot(page: Page, name: string, part?: Locator): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  const path = join(SCREENSHOTS, `${name}.png`);
+  await (part ? part.screenshot({ path }) : page.screenshot({ path, fullPage: true }));
 }

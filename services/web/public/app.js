@@ -1,4 +1,6 @@
 // The page: no framework, no build step. Talks only to the web front's /api.
+import { startChoreography } from './choreography.js';
+
 const $ = (id) => document.getElementById(id);
 const el = (tag, attrs = {}, ...children) => {
   const node = document.createElement(tag);
@@ -520,6 +522,7 @@ async function start() {
   else lock();
   listen();
   void loadStock();
+  startChoreography({ el, api, admin, hasToken: () => Boolean(state.token), select, ago, settings });
   setInterval(() => renderOrders(state.orders), 10_000); // keeps "placed … ago" honest
 }
 

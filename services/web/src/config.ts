@@ -29,6 +29,8 @@ export const configSchema = z.object({
   NOTIFICATION_URL: httpUrl('http://notification:3003').default('http://127.0.0.1:3003'),
   /** The card gateway's HTTP API: its ledger (on each journey) and its fault switches. */
   GATEWAY_URL: httpUrl('http://gateway:3004').default('http://127.0.0.1:3004'),
+  /** The observer's HTTP API: the choreography map and the invariants, read with the operator token. */
+  OBSERVER_URL: httpUrl('http://observer:3005').default('http://127.0.0.1:3005'),
   /**
    * The services' admin token. Set: the page offers dead letters and fault switches to whoever
    * types the same token; unset: neither exists, here or on the page.

@@ -13,6 +13,7 @@ describe('web front configuration', () => {
       PAYMENT_URL: 'http://127.0.0.1:3001',
       INVENTORY_URL: 'http://127.0.0.1:3002',
       NOTIFICATION_URL: 'http://127.0.0.1:3003',
+      OBSERVER_URL: 'http://127.0.0.1:3005',
       JAEGER_UI_URL: 'http://localhost:16686',
       LIVE_STREAM_MAX_CLIENTS: 100,
       LIVE_STREAM_HEARTBEAT_MS: 15_000,
@@ -33,6 +34,7 @@ describe('web front configuration', () => {
   it.each([
     [{ ORDER_URL: 'order:3000' }, 'ORDER_URL'],
     [{ MAILPIT_URL: 'ftp://mail' }, 'MAILPIT_URL'],
+    [{ OBSERVER_URL: 'observer:3005' }, 'OBSERVER_URL'],
     [{ ADMIN_TOKEN: 'short' }, 'ADMIN_TOKEN'],
     [{ POLL_INTERVAL_MS: '10' }, 'POLL_INTERVAL_MS'],
     [{ PORT: '70000' }, 'PORT'],

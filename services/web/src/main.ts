@@ -9,6 +9,7 @@ import { loadConfig, type Config } from './config';
 
 import { deadLetterRoutes } from './http/dead-letters';
 import { faultRoutes } from './http/faults';
+import { invariantAdminRoutes, observerRoutes } from './http/observer';
 import { orderRoutes } from './http/orders';
 import { CATALOGUE, stockRoutes } from './http/stock';
 import { OrdersFeed } from './orders-feed';
@@ -29,7 +30,7 @@ const CONTENT_SECURITY_POLICY = "default-src 'self'; img-src 'self' data:; style
 export function createWebApp(config: Config, logger: Logger): { app: Express; feed: OrdersFeed } {
   const registry = processMetrics('web');
   const upstream = new Upstream(
-    { order: config.ORDER_URL, payment: config.PAYMENT_URL, inventory: config.INVENTORY_URL, notification: config.NOTIFICATION_URL, gateway: config.GATEWAY_URL },
+    { order: config.ORDER_URL, payment: config.PAYMENT_URL, inventory: config.INVENTORY_URL, notification: config.NOTIFICATION_URL, gateway: config.GATEWAY_URL, observer: config.OBSERVER_URL },
     config.UPSTREAM_TIMEOUT_MS,
     { admin: config.ADMIN_TOKEN, operator: config.OPERATOR_READ_TOKEN },
   );
@@ -68,9 +69,11 @@ export function createWebApp(config: Config, logger: Logger): { app: Express; fe
       const guard = config.ADMIN_TOKEN ? adminGuard(config.ADMIN_TOKEN) : undefined;
       orderRoutes(app, { upstream, feed, adminGuard: guard, links });
       stockRoutes(app, upstream);
+      observerRoutes(app, upstream);
       if (guard) {
         deadLetterRoutes(app, upstream, guard);
         faultRoutes(app, upstream, guard);
+        invariantAdminRoutes(app, upstream, guard);
       }
     },
   });

@@ -20,7 +20,7 @@ function servedRoutes(): string[] {
 describe("the web front's published API", () => {
   it('when the web front serves a route (admin ones included), then the OpenAPI document describes it, on the web front', () => {
     const document = openApiDocument();
-    const paths = document.paths as Record<string, Record<string, unknown> & { servers?: { url: string }[] }>;
+    const paths = document.paths as Record<string, Record<string, unknown> & { servers?: readonly { url: string }[] }>;
     const routes = servedRoutes();
     expect(routes.length).toBeGreaterThan(10);
     for (const route of routes) {

@@ -1,8 +1,8 @@
 import { HttpError } from '@troupe/platform';
 import type { ServiceName } from '@troupe/contracts';
 
-/** What the web front calls: the four services, and the card gateway. */
-export type Upstreamed = ServiceName | 'gateway';
+/** What the web front calls: the four services, the card gateway, and the observer. */
+export type Upstreamed = ServiceName | 'gateway' | 'observer';
 
 export interface UpstreamResponse<T = unknown> {
   status: number;
@@ -21,7 +21,7 @@ export interface CallOptions {
 }
 
 /**
- * The four services' HTTP APIs and the card gateway's, as the web front calls them. A service that does not answer in
+ * The four services' HTTP APIs, the card gateway's and the observer's, as the web front calls them. A service that does not answer in
  * time is the page's 502, naming the service; its own 4xx answers are passed on as they are.
  */
 export class Upstream {

@@ -66,13 +66,16 @@ export {
   ordersFeedEventSchema,
   placedOrderSchema,
   webDeadLetterSelectionSchema,
+  webInvariantResolvedSchema,
+  webInvariantsSchema,
+  webMapSchema,
   webDeadLettersSchema,
   webFaultChangeSchema,
   webFaultsSchema,
   webSettingsSchema,
   webStockSchema,
 } from './web';
-export type { DeadLetterView, Journey, JourneyHop, JourneyNotification, OrdersFeedEvent, PlacedOrder, WebDeadLetters, WebFaults, WebSettings, WebStock } from './web';
+export type { DeadLetterView, Journey, JourneyHop, JourneyNotification, OrdersFeedEvent, PlacedOrder, WebDeadLetters, WebFaults, WebInvariants, WebMap, WebSettings, WebStock } from './web';
 export {
   gatewayChargeRequestSchema,
   gatewayEntrySchema,

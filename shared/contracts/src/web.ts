@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { deadLetterGroupSchema, deadLetterSelectionSchema, errorSchema, failedAttemptListSchema, faultChangeSchema, faultFlagsSchema, notificationListSchema, orderListSchema, orderViewSchema } from './http';
 import { gatewayEntrySchema } from './gateway';
+import { observerInvariantsSchema, observerMapSchema, violationResolvedSchema, type ObserverInvariants, type ObserverMap } from './observer';
 import { SERVICES } from './topology';
 
 /**
  * The web front's own HTTP API (services/web, :8080): what the page asks for. It calls only the
- * four services' HTTP APIs and answers with these shapes; the OpenAPI document is generated from them.
+ * four services' HTTP APIs, the card gateway's and the observer's, and answers with these shapes;
+ * the OpenAPI document is generated from them.
  */
 
 const service = z.enum(SERVICES);
@@ -122,3 +124,17 @@ export type WebFaults = z.infer<typeof webFaultsSchema>;
 
 /** PUT /api/admin/faults/{service} body: passed to the service, which checks names and ranges. */
 export const webFaultChangeSchema = faultChangeSchema;
+
+// The choreography map and the invariants: the observer's answers (services/observer), passed on
+// as they are, so the page reads the same shapes an operator's script reads from the observer.
+
+/** GET /api/map: the observer's GET /map, the choreography as the broker saw it in its window. */
+export const webMapSchema = observerMapSchema;
+export type WebMap = ObserverMap;
+
+/** GET /api/invariants: the observer's GET /invariants, the cross-service rules it found broken. */
+export const webInvariantsSchema = observerInvariantsSchema;
+export type WebInvariants = ObserverInvariants;
+
+/** POST /api/admin/invariants/{id}/resolve: the observer's answer. */
+export const webInvariantResolvedSchema = violationResolvedSchema;

@@ -149,8 +149,10 @@ export function createHttpApp(options: HttpAppOptions): Express {
     }
     const status = httpStatusOf(error);
     if (status >= 500) req.log.error({ err: error }, 'request failed');
+    // An HttpError's message is written for the caller (a 502 names the service that did not
+    // answer); anything else that breaks may hold what the caller must not see.
     const body: ErrorBody = {
-      error: status >= 500 ? 'internal error' : publicMessage(error, status),
+      error: status >= 500 && !(error instanceof HttpError) ? 'internal error' : publicMessage(error, status),
     };
     if (error instanceof HttpError && error.details !== undefined) body.details = error.details;
     if (res.headersSent) return;

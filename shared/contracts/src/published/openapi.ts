@@ -22,7 +22,15 @@ import {
   failedAttemptsQuerySchema,
   idempotencyKeySchema,
 } from '../http';
-import { journeySchema, ordersFeedEventSchema, placedOrderSchema, webDeadLettersSchema, webFaultsSchema, webSettingsSchema, webStockSchema } from '../web';
+import {
+  journeySchema,
+  ordersFeedEventSchema,
+  placedOrderSchema,
+  webDeadLettersSchema,
+  webFaultsSchema,
+  webSettingsSchema,
+  webStockSchema,
+} from '../web';
 import { SERVICES, type ServiceName } from '../topology';
 import { GATEWAY_SCHEMAS, GATEWAY_SERVER, gatewayPaths } from './gateway-openapi';
 import { OBSERVER_SCHEMAS, OBSERVER_SERVER, observerPaths } from './observer-openapi';
@@ -34,7 +42,7 @@ const ALL = SERVICES.map(server);
 const FAULTY = [GATEWAY_SERVER, ...(['inventory', 'notification'] as const).map(server)];
 const WEB = { url: 'http://localhost:8080', description: 'the web front (the page and its API)' };
 /** The files of the page, served as they are (services/web/public; a test keeps the list current). */
-export const WEB_ASSETS = ['app.js', 'index.html', 'style.css'] as const;
+export const WEB_ASSETS = ['app.js', 'choreography.js', 'index.html', 'map.js', 'style.css'] as const;
 
 const SCHEMAS = {
   OrderRequest: [orderRequestSchema, 'input'],
@@ -62,7 +70,8 @@ const SCHEMAS = {
   WebFaults: [webFaultsSchema, 'output'],
 } as const satisfies Record<string, readonly [z.ZodType, 'input' | 'output']>;
 
-type SchemaName = keyof typeof SCHEMAS;
+// The web front passes the observer's answers on: its routes name the observer's schemas.
+type SchemaName = keyof typeof SCHEMAS | keyof typeof OBSERVER_SCHEMAS;
 const ref = (name: SchemaName) => ({ $ref: `#/components/schemas/${name}` });
 const json = (name: SchemaName, description: string) => ({ description, content: { 'application/json': { schema: ref(name) } } });
 const error = (description: string) => json('Error', description);
@@ -93,6 +102,7 @@ const operatorErrors = {
 const orderIdParameter = { name: 'orderId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 const webAdmin = { security: [{ adminToken: [] }], tags: ['web', 'admin'] };
 const upstreamError = error('A service did not answer in time, or answered 5xx; the error names it');
+const observerError = error('The observer did not answer in time, answered 5xx or refused the read; the error names it');
 
 /**
  * The four services' HTTP APIs as an OpenAPI 3.1 document, generated from the zod contracts.
@@ -433,6 +443,34 @@ function webPaths() {
         parameters: [{ name: 'service', in: 'path', required: true, schema: { type: 'string', enum: ['gateway', 'inventory', 'notification'] } }],
         requestBody: { required: true, content: { 'application/json': { schema: ref('FaultChange') } } },
         responses: { '200': json('FaultFlags', 'Every switch, after the change'), '400': error('An unknown switch or a value out of range; details name it'), '401': adminErrors['401'], '404': error('No fault switches there, or ADMIN_TOKEN is not set'), '502': upstreamError },
+      },
+    },
+    '/api/map': {
+      ...web,
+      get: {
+        tags: ['web'],
+        operationId: 'webMap',
+        summary: "The choreography map: the observer's GET /map, read with the operator token server-side",
+        responses: { '200': json('ObserverMap', 'Services, exchanges, edges with their rates, subscriptions and drift'), '502': observerError },
+      },
+    },
+    '/api/invariants': {
+      ...web,
+      get: {
+        tags: ['web'],
+        operationId: 'webInvariants',
+        summary: "The open invariant violations and the counts found: the observer's GET /invariants, read with the operator token server-side",
+        responses: { '200': json('ObserverInvariants', 'Open violations, newest first, and the counts found'), '502': observerError },
+      },
+    },
+    '/api/admin/invariants/{id}/resolve': {
+      ...web,
+      post: {
+        ...webAdmin,
+        operationId: 'webResolveInvariant',
+        summary: "Mark a violation resolved, once its data has been mended (the observer's POST /admin/invariants/{id}/resolve)",
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', minLength: 1, maxLength: 200 } }],
+        responses: { '200': json('ViolationResolved', 'The id resolved'), '400': error('id longer than 200 characters'), '401': adminErrors['401'], '404': error('No open violation with that id, or ADMIN_TOKEN is not set'), '502': observerError },
       },
     },
     '/contracts/asyncapi.json': {
