@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { brokerPermissionsOf, HISTOGRAM_METRICS, METRIC, type ServiceName } from '@troupe/contracts';
+import { brokerPermissionsOf, HISTOGRAM_METRICS, METRIC, observerPermissions, type ServiceName } from '@troupe/contracts';
 import { parseBrokerUrls } from '../shared/messaging/src/broker/addresses';
 import { composeConfig, composeFor, composeModel, readEnvFile, testEnvFile } from './docker-compose';
 import { configSchema as inventorySchema } from '../services/inventory/src/config';
@@ -19,6 +19,7 @@ import { configSchema as orderSchema } from '../services/order/src/config';
 import { configSchema as paymentSchema } from '../services/payment/src/config';
 import { configSchema as gatewaySchema } from '../services/gateway/src/config';
 import { configSchema as webSchema } from '../services/web/src/config';
+import { configSchema as observerSchema } from '../services/observer/src/config';
 
 const root = resolve(__dirname, '..');
 const read = (path: string): string => readFileSync(join(root, path), 'utf8');
@@ -625,6 +626,32 @@ describe('docker-compose.yml: the card gateway', () => {
   });
 });
 
+describe('docker-compose.yml: the observer', () => {
+  it("the environment passes the observer's config schema, and every variable is one it reads", () => {
+    const env = envOf('observer');
+    const result = observerSchema.safeParse(env);
+    expect((result.error?.issues ?? []).map((issue) => `${issue.path.join('.')}: ${issue.message}`)).toEqual([]);
+    expect(Object.keys(env).filter((key) => !(key in observerSchema.shape) && !key.startsWith('OTEL_') && !key.startsWith('NODE_'))).toEqual([]);
+    expect(env.HOST).toBe('0.0.0.0');
+  });
+
+  it('connects as troupe-observer with its own password on every broker node, and has no database', () => {
+    const urls = parseBrokerUrls(envOf('observer').RABBITMQ_URL as string);
+    expect(urls.map((url) => url.hostname)).toEqual(RABBITMQ_NODES);
+    for (const url of urls) expect([decodeURIComponent(url.username), decodeURIComponent(url.password)]).toEqual(['troupe-observer', SECRETS.OBSERVER_RABBITMQ_PASSWORD]);
+    expect(envOf('observer').DATABASE_URL).toBeUndefined();
+  });
+
+  it('is built from the root Dockerfile (SERVICE=observer), publishes PORT on 127.0.0.1, runs read-only, and the page finds it', () => {
+    const build = serviceOf('observer').build;
+    expect([build?.context, String(build?.args?.SERVICE), Number(build?.args?.PORT)]).toEqual(['.', 'observer', portFromEnv('observer')]);
+    expect(portsOf('observer')).toEqual([{ hostIp: '127.0.0.1', published: portFromEnv('observer'), target: portFromEnv('observer') }]);
+    expect(serviceOf('observer').read_only).toBe(true);
+    expect(envOf('web').OBSERVER_URL).toBe(`http://observer:${portFromEnv('observer')}`);
+    expect(read('Dockerfile')).toMatch(/\|observer\|/);
+  });
+});
+
 describe('docker-compose.yml: the web front', () => {
   const env = () => envOf('web');
 
@@ -642,12 +669,13 @@ describe('docker-compose.yml: the web front', () => {
     }
   });
 
-  it('is built from the root Dockerfile (SERVICE=web), publishes PORT on 127.0.0.1, and starts after the four services and the gateway are healthy', () => {
+  it('is built from the root Dockerfile (SERVICE=web), publishes PORT on 127.0.0.1, and starts after the four services and the gateway are healthy, and the observer started', () => {
     const build = serviceOf('web').build;
     expect([build?.context, String(build?.args?.SERVICE), Number(build?.args?.PORT)]).toEqual(['.', 'web', portFromEnv('web')]);
     expect(portsOf('web')).toEqual([{ hostIp: '127.0.0.1', published: portFromEnv('web'), target: portFromEnv('web') }]);
-    expect(dependsOn('web')).toEqual(Object.fromEntries([...SERVICE_NAMES, 'gateway'].map((name) => [name, 'service_healthy'])));
-    expect(read('Dockerfile')).toMatch(/order\|payment\|inventory\|notification\|web\b/);
+    // The observer need not be healthy: without it the page says so in its map and invariants panels.
+    expect(dependsOn('web')).toEqual({ ...Object.fromEntries([...SERVICE_NAMES, 'gateway'].map((name) => [name, 'service_healthy'])), observer: 'service_started' });
+    expect(read('Dockerfile')).toMatch(/order\|payment\|inventory\|notification\|observer\|web\b/);
   });
 
   it("CMD is the web front's package.json start script too", () => {
@@ -834,7 +862,10 @@ describe('infra/postgres and infra/rabbitmq: each service its own role and user'
         return [m[1], { configure: m[4], write: m[5], read: m[6] }];
       }),
     );
-    expect(granted).toEqual(Object.fromEntries(SERVICE_NAMES.map((name) => [`troupe-${name}`, brokerPermissionsOf(name as ServiceName)])));
+    expect(granted).toEqual({
+      ...Object.fromEntries(SERVICE_NAMES.map((name) => [`troupe-${name}`, brokerPermissionsOf(name as ServiceName)])),
+      'troupe-observer': observerPermissions(),
+    });
     expect(serviceOf('rabbitmq').volumes).toEqual(expect.arrayContaining(['./infra/rabbitmq/start-with-users.sh:/etc/troupe/start-with-users.sh:ro']));
     expect((serviceOf('rabbitmq') as { entrypoint?: string[] }).entrypoint).toEqual(['bash', '/etc/troupe/start-with-users.sh']);
   });
@@ -918,6 +949,8 @@ describe('infra/grafana', () => {
     ['consumers up', ['troupe_consumer_up']],
     ['HTTP requests', ['troupe_http_requests_total']],
     ['queue depths', ['rabbitmq_queue_messages_ready', 'rabbitmq_queue_messages']],
+    ['open business-invariant violations, and those found', ['troupe_invariant_violations_open', 'troupe_invariant_violations_total']],
+    ['the traffic the observer sees, declared or not', ['troupe_observer_messages_total']],
   ])('a panel shows %s', (_area, metrics) => {
     for (const metric of metrics) {
       const panels = queryPanels.filter((panel) => exprsOf(panel).some((expr) => metricsIn(expr).includes(metric)));

@@ -23,13 +23,14 @@ import { Service } from 'kubernetes-models/v1/Service';
 import Ajv from 'ajv';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { brokerPermissionsOf, exchangeOf, SERVICES as MESSAGING_SERVICES, type ServiceName } from '@troupe/contracts';
+import { brokerPermissionsOf, exchangeOf, observerPermissions, SERVICES as MESSAGING_SERVICES, type ServiceName } from '@troupe/contracts';
 import { configSchema as inventorySchema } from '../services/inventory/src/config';
 import { configSchema as notificationSchema } from '../services/notification/src/config';
 import { configSchema as orderSchema } from '../services/order/src/config';
 import { configSchema as paymentSchema } from '../services/payment/src/config';
 import { configSchema as gatewaySchema } from '../services/gateway/src/config';
 import { configSchema as webSchema } from '../services/web/src/config';
+import { configSchema as observerSchema } from '../services/observer/src/config';
 import { parseBrokerUrls } from '../shared/messaging/src/broker/addresses';
 import { allows, hbaMethod, restrictedViolations, type Endpoint, type PodSpec } from './k8s-rules';
 import { containersOf, kustomize, type Container, type K8sObject } from './kustomize';
@@ -70,7 +71,7 @@ const SERVICES: Record<string, { shape: Record<string, unknown>; safeParse(v: un
   gateway: gatewaySchema,
   web: webSchema,
 };
-const PORTS: Record<string, number> = { order: 3000, payment: 3001, inventory: 3002, notification: 3003, gateway: 3004, web: 8080 };
+const PORTS: Record<string, number> = { order: 3000, payment: 3001, inventory: 3002, notification: 3003, gateway: 3004, web: 8080, observer: 3005 };
 /** Everything with a database of its own. */
 const DATABASE_OWNERS = [...MESSAGING_SERVICES, 'gateway'] as const;
 
@@ -142,8 +143,9 @@ describe('deploy/kubernetes: the demo overlay', () => {
     }
     expect(failures).toEqual([]);
     const count = (kind: string) => objects.filter((o) => o.kind === kind).length;
-    expect([count('Deployment'), count('Service'), count('PodDisruptionBudget'), count('HorizontalPodAutoscaler')]).toEqual([6, 6, 6, 6]);
-    expect([count('User'), count('Permission'), count('Database'), count('Secret')]).toEqual([4, 4, 5, 4 + 5 + 1 + 1]);
+    expect([count('Deployment'), count('Service'), count('PodDisruptionBudget'), count('HorizontalPodAutoscaler')]).toEqual([7, 7, 6, 6]);
+    // The four services' users and the observer's; the Secrets: 5 broker users, 5 roles, SMTP, the read token.
+    expect([count('User'), count('Permission'), count('Database'), count('Secret')]).toEqual([5, 5, 5, 5 + 5 + 1 + 1]);
   });
 
   it('when a field has the wrong type, or a CRD has no such field, then the schema check fails (the check is real)', () => {
@@ -182,7 +184,7 @@ describe('deploy/kubernetes: the demo overlay', () => {
   it('no secret is committed: only placeholders in the examples, the real files git-ignored, no password in the base', () => {
     const secrets = join(overlay, 'secrets');
     const examples = readdirSync(secrets).filter((f) => f.endsWith('.env.example'));
-    expect(examples).toHaveLength(4 + 5 + 1 + 1);
+    expect(examples).toHaveLength(5 + 5 + 1 + 1);
     for (const file of examples) {
       const lines = readFileSync(join(secrets, file), 'utf8').split('\n');
       for (const line of lines.filter((l) => /^password=/.test(l))) expect(line, file).toBe('password=<password>');
@@ -215,7 +217,7 @@ describe('deploy/kubernetes: the demo overlay', () => {
         expect(text.split('\n').filter((l) => !l.startsWith('#')).join('\n'), file).not.toMatch(/<[a-z-]+>/);
         return [...text.matchAll(/^(?:password|token)=(.*)$/gm)].map((m) => m[1] as string);
       });
-      expect(values).toHaveLength(4 + 5 + 1);
+      expect(values).toHaveLength(5 + 5 + 1);
       for (const value of values) expect(value).toMatch(/^[0-9a-f]{48}$/);
       expect(new Set(values).size).toBe(values.length);
       const before = readFileSync(join(secrets, 'order-db.env'), 'utf8');
@@ -341,7 +343,7 @@ describe('deploy/kubernetes: the demo overlay', () => {
 
     it('every pod template meets the restricted Pod Security Standard', () => {
       const templates = podTemplates();
-      expect(templates.length).toBe(6 + 1);
+      expect(templates.length).toBe(7 + 1);
       expect(Object.fromEntries(templates.map(([name, pod]) => [name, restrictedViolations(pod)]))).toEqual(Object.fromEntries(templates.map(([name]) => [name, []])));
     });
 
@@ -370,6 +372,32 @@ describe('deploy/kubernetes: the demo overlay', () => {
       ];
       for (const pod of broken) expect(restrictedViolations(pod)).not.toEqual([]);
       expect(restrictedViolations({ ...good, containers: good.containers?.map((c) => ({ ...c, securityContext: { ...c.securityContext, capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE'] } } })) })).toEqual([]);
+    });
+  });
+
+  describe('the observer', () => {
+    it('connects as its own user, whose permissions are observerPermissions(): its own queues, and reading the four exchanges', () => {
+      const user = find('User', 'troupe-observer') as K8sObject & { spec: { importCredentialsSecret: { name: string }; tags?: string[] } };
+      expect(user.spec.importCredentialsSecret).toEqual({ name: 'troupe-observer-broker' });
+      expect(user.spec.tags ?? []).toEqual([]);
+      expect((find('Permission', 'troupe-observer').spec as { permissions: unknown }).permissions).toEqual(observerPermissions());
+      expect(secretData('troupe-observer-broker').username).toBe('troupe-observer');
+      const urls = parseBrokerUrls(environmentOf('observer').env.RABBITMQ_URL as string);
+      for (const url of urls) expect(decodeURIComponent(url.username)).toBe('troupe-observer');
+      const secrets = containerOf('observer').env.map((v) => v.valueFrom?.secretKeyRef?.name).filter((n): n is string => n !== undefined);
+      expect(new Set(secrets)).toEqual(new Set(['troupe-observer-broker', 'troupe-operator-read']));
+    });
+
+    it('runs one replica (its window is in memory), ready on /readyz, non-root and read-only, with an environment its config schema accepts', () => {
+      const deployment = find('Deployment', 'observer') as K8sObject & { spec: { replicas: number; strategy: { type: string } } };
+      expect([deployment.spec.replicas, deployment.spec.strategy.type]).toEqual([1, 'Recreate']);
+      const container = containerOf('observer');
+      expect(container.ports).toEqual([{ name: 'http', containerPort: 3005 }]);
+      expect((container.readinessProbe as Probe).httpGet).toEqual({ path: '/readyz', port: 'http' });
+      expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+      const { env, feeders } = environmentOf('observer');
+      expect(observerSchema.safeParse(env).success).toBe(true);
+      for (const name of Object.keys(env)) expect(name in observerSchema.shape || /^OTEL_/.test(name) || feeders.has(name), name).toBe(true);
     });
   });
 
@@ -418,7 +446,17 @@ describe('deploy/kubernetes: the demo overlay', () => {
       expect(hbaMethod(hba, 'payment', 'troupe_inventory')).toBe('reject');
     });
 
-    it('payment reaches the card gateway, and nothing else does but the web front', () => {
+    it('the observer reaches the broker and the services\' HTTP ports, never the database; the web front and Prometheus reach it, no service does', () => {
+      expect(allows(policies, pod('observer'), broker, 5672)).toBe(true);
+      for (const app of [...MESSAGING_SERVICES, 'gateway']) expect(allows(policies, pod('observer'), pod(app), PORTS[app] as number), app).toBe(true);
+      expect(allows(policies, pod('observer'), postgres, 5432)).toBe(false);
+      expect(allows(policies, pod('web'), pod('observer'), 3005)).toBe(true);
+      expect(allows(policies, prometheus, pod('observer'), 3005)).toBe(true);
+      expect(allows(policies, pod('observer'), collector, 4318)).toBe(true);
+      for (const app of [...MESSAGING_SERVICES, 'gateway']) expect(allows(policies, pod(app), pod('observer'), 3005), app).toBe(false);
+    });
+
+    it('payment reaches the card gateway, and nothing else does but the web front and the observer (the ledger)', () => {
       expect(allows(policies, pod('payment'), pod('gateway'), 3004)).toBe(true);
       expect(allows(policies, pod('web'), pod('gateway'), 3004)).toBe(true);
       for (const other of ['order', 'inventory', 'notification']) expect(allows(policies, pod(other), pod('gateway'), 3004), other).toBe(false);

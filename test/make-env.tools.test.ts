@@ -19,6 +19,7 @@ const REQUIRED = [
   'OPERATOR_READ_TOKEN',
   ...['ORDER', 'PAYMENT', 'INVENTORY', 'NOTIFICATION'].flatMap((service) => [`${service}_RABBITMQ_PASSWORD`, `${service}_POSTGRES_PASSWORD`]),
   'GATEWAY_POSTGRES_PASSWORD',
+  'OBSERVER_RABBITMQ_PASSWORD',
 ];
 
 let dir: string;

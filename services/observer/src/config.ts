@@ -1,12 +1,8 @@
-import { join } from 'node:path';
 import { parseBrokerUrls } from '@troupe/messaging/broker';
 import { bearerToken, httpUrl, parseConfig, requiredOutsideDevelopment } from '@troupe/platform';
 import { z } from 'zod';
 
 const ms = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
-
-/** The repository's published document; the image copies it beside the service (see its README). */
-const REPOSITORY_ASYNCAPI = join(__dirname, '..', '..', '..', 'docs', 'contracts', 'asyncapi.json');
 
 /** Every variable the observer reads, validated once at start-up (see its README). */
 export const configSchema = z.object({
@@ -25,8 +21,12 @@ export const configSchema = z.object({
       }
     }),
   ),
-  /** The AsyncAPI document the map is drawn from: who publishes what, who receives it through which queue. */
-  ASYNCAPI_PATH: z.string().min(1).default(REPOSITORY_ASYNCAPI),
+  /**
+   * The AsyncAPI document the map is drawn from: who publishes what, who receives it through which
+   * queue. Unset: troupe's own, as @troupe/contracts generates it (the same document as
+   * docs/contracts/asyncapi.json, which a test keeps current), so no image has to carry the file.
+   */
+  ASYNCAPI_PATH: z.string().min(1).optional(),
   /** The four services' HTTP APIs and the card gateway's: /readyz, and the operator's reads. */
   ORDER_URL: httpUrl('http://order:3000').default('http://127.0.0.1:3000'),
   PAYMENT_URL: httpUrl('http://payment:3001').default('http://127.0.0.1:3001'),

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { adminGuard, closeServer, createHttpApp, createLogger, listen, operatorReads, processMetrics, runProcess, type Logger } from '@troupe/platform';
+import { asyncApiDocument } from '@troupe/contracts';
 import { shutdownTelemetry } from '@troupe/telemetry';
 import { BrokerWatch } from './broker/watch';
 import { choreographyOf, ContractError, type Choreography } from './domain/choreography';
@@ -18,8 +19,12 @@ export interface RunningObserver {
   stop(): Promise<void>;
 }
 
-/** The AsyncAPI document at `path`, read as a choreography; a start-up error names the file and what is wrong. */
-export function loadChoreography(path: string): Choreography {
+/**
+ * The AsyncAPI document at `path` (troupe's own without one), read as a choreography; a start-up
+ * error names the file and what is wrong.
+ */
+export function loadChoreography(path: string | undefined): Choreography {
+  if (path === undefined) return choreographyOf(asyncApiDocument());
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { asyncApiDocument } from '@troupe/contracts';
 import { describe, expect, it } from 'vitest';
 import { choreographyOf, ContractError } from './choreography';
 
@@ -7,6 +8,10 @@ import { choreographyOf, ContractError } from './choreography';
 const published = (): Record<string, any> => JSON.parse(readFileSync(join(__dirname, '..', '..', '..', '..', 'docs', 'contracts', 'asyncapi.json'), 'utf8'));
 
 describe('the map drawn from the AsyncAPI document', () => {
+  it('when no file is given, then the document generated in-process draws the same map as the published file', () => {
+    expect(choreographyOf(asyncApiDocument())).toEqual(choreographyOf(published()));
+  });
+
   it('when the published document is read, then every exchange has its producer and every subscription its edges', () => {
     const map = choreographyOf(published());
     expect(map.exchanges).toEqual([
