@@ -19,6 +19,6 @@ describe('migrations at start-up', () => {
     const service = join(__dirname, '..', '..', '..', 'services', 'payment', 'migrations');
     await Promise.all([1, 2, 3].map(() => migrate(db.url, [MIGRATIONS_DIR, service], logger)));
     const rows = await query<{ name: string }>(db.url, 'SELECT name FROM pgmigrations ORDER BY id');
-    expect(rows.map((r) => r.name)).toEqual(['1763700000000_troupe-messaging', '1763700000100_payment-schema', '1763800000000_troupe-inbox-pruning', '1763900000000_troupe-failed-attempts', '1764000000000_troupe-dead-letters', '1765000000100_gateway-calls-moved-to-the-gateway']);
+    expect(rows.map((r) => r.name)).toEqual(['1763700000000_troupe-messaging', '1763700000100_payment-schema', '1763800000000_troupe-inbox-pruning', '1763900000000_troupe-failed-attempts', '1764000000000_troupe-dead-letters', '1764100000000_troupe-dead-letter-groups', '1765000000100_gateway-calls-moved-to-the-gateway']);
   });
 });
