@@ -20,7 +20,7 @@ import { freePort, OPERATOR_READ_TOKEN, SERVICES, type Service } from './support
  */
 const PROJECT = 'troupe-image-test';
 /** The compose services built from this repository, each run below as the service it is. */
-const BUILT = [...SERVICES, 'gateway', 'web', 'loadgen'] as const;
+const BUILT = [...SERVICES, 'gateway', 'observer', 'web', 'loadgen'] as const;
 type Built = (typeof BUILT)[number];
 /** The bound every service is held to (docs/decisions/0007-memory-bounds.md). */
 const MEMORY_BOUND_MB = 150;
@@ -48,7 +48,7 @@ const seconds = (duration: string | undefined): number =>
   [...(duration ?? '10s').matchAll(/(\d+)(ms|s|m|h)/g)].reduce((total, [, n, unit]) => total + Number(n) * { ms: 0.001, s: 1, m: 60, h: 3600 }[unit as 'ms'], 0);
 
 interface Run {
-  service: Service | 'gateway' | 'web';
+  service: Service | 'gateway' | 'observer' | 'web';
   image: string;
   container: string;
   port: number;
@@ -79,12 +79,12 @@ if (engine.cli === undefined) {
   const builtByCompose = Object.keys(compose.services).filter((name) => compose.services[name as Built].build !== undefined);
   const imageOf = (service: Built) => `${PROJECT}-${service}`;
   let buildMs = 0;
-  const runs = new Map<Service | 'gateway' | 'web', Run>();
+  const runs = new Map<Service | 'gateway' | 'observer' | 'web', Run>();
   const each = () => SERVICES.map((service) => runs.get(service) as Run & { service: Service });
   const base = {} as { vhost: TestVhost; databases: TestDatabase[]; gatewayDatabase: TestDatabase };
   const tag = `${Date.now().toString(36)}`;
 
-  const baseUrl = (service: Service | 'gateway' | 'web') => `http://127.0.0.1:${(runs.get(service) as Run).port}`;
+  const baseUrl = (service: Service | 'gateway' | 'observer' | 'web') => `http://127.0.0.1:${(runs.get(service) as Run).port}`;
   const endpoints = { baseUrl };
   const logsOf = async (r: Run) => run(['logs', '--tail', '80', r.container]).catch((error: Error) => error.message);
 
@@ -120,7 +120,7 @@ if (engine.cli === undefined) {
     const buildStartedAt = Date.now();
     await run([...composeArgs({ projectName: PROJECT }), 'build', ...builtByCompose], 900_000);
     buildMs = Date.now() - buildStartedAt;
-    for (const service of [...SERVICES, 'gateway', 'web'] as const) {
+    for (const service of [...SERVICES, 'gateway', 'observer', 'web'] as const) {
       const port = await freePort();
       contracts.watch(`http://127.0.0.1:${port}`, service);
       runs.set(service, { service, image: imageOf(service), container: `troupe-image-test-${service}-${tag}`, port, sizeMb: await sizeOf(service) });
@@ -167,14 +167,33 @@ if (engine.cli === undefined) {
       }),
     );
 
-    // The web front, over the four containers (its own readiness needs nothing else).
+    // The observer, over the four containers: its own broker user, the read token, no database.
+    const observer = runs.get('observer') as Run;
+    const observerEnv = {
+      RABBITMQ_URL: base.vhost.urlFor('observer'),
+      PORT: String(observer.port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      OPERATOR_READ_TOKEN,
+      ...Object.fromEntries([...SERVICES, 'gateway' as const].map((service) => [`${service.toUpperCase()}_URL`, baseUrl(service)])),
+    };
+    const observerStartedAt = Date.now();
+    await run([
+      'run', '--detach', '--name', observer.container, '--network', 'host',
+      ...restrictions(compose.services.observer),
+      ...Object.entries(observerEnv).flatMap(([key, value]) => ['--env', `${key}=${value}`]),
+      observer.image,
+    ]);
+    observer.readyMs = await waitUntilReady(observer, observerStartedAt);
+
+    // The web front, over the four containers and the observer (its own readiness needs nothing else).
     const web = runs.get('web') as Run;
     const webEnv = {
       PORT: String(web.port),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       OPERATOR_READ_TOKEN,
-      ...Object.fromEntries([...SERVICES, 'gateway' as const].map((service) => [`${service.toUpperCase()}_URL`, baseUrl(service)])),
+      ...Object.fromEntries([...SERVICES, 'gateway' as const, 'observer' as const].map((service) => [`${service.toUpperCase()}_URL`, baseUrl(service)])),
     };
     const startedAt = Date.now();
     await run([
@@ -216,8 +235,8 @@ if (engine.cli === undefined) {
       }
     });
 
-    it('when running, then each (the web front too) is the unprivileged node user (uid 1000) and cannot write its root filesystem', async () => {
-      for (const r of [...each(), runs.get('web') as Run]) {
+    it('when running, then each (the observer and the web front too) is the unprivileged node user (uid 1000) and cannot write its root filesystem', async () => {
+      for (const r of [...each(), runs.get('observer') as Run, runs.get('web') as Run]) {
         expect((await run(['inspect', '--format', '{{.Config.User}} {{.HostConfig.ReadonlyRootfs}}', r.container])).trim()).toBe('node true');
         expect((await run(['exec', r.container, 'id', '-u'])).trim()).toBe('1000');
         // The user's own home: writable by uid 1000, so only the read-only mount can refuse it.
@@ -230,6 +249,24 @@ if (engine.cli === undefined) {
       const placed = await placeOrder(endpoints);
       const order = await reaches(endpoints, placed.orderId, 'COMPLETED');
       expect(order.history.map((h) => h.type)).toEqual(expect.arrayContaining(['OrderPlaced', 'PaymentCompleted', 'InventoryReserved']));
+    });
+
+    it("when orders flow, then the observer's container draws them on its map from its own image's contract, and the web front's container passes the map on", async () => {
+      const placed = await placeOrder(endpoints);
+      await reaches(endpoints, placed.orderId, 'COMPLETED');
+      const map = async () =>
+        (await fetch(`${baseUrl('observer')}/map`, { headers: { authorization: `Bearer ${OPERATOR_READ_TOKEN}` } }).then((r) => r.json())) as {
+          edges: { id: string; declared: boolean; perMinute: number }[];
+        };
+      await eventually(async () => ((await map()).edges.find((e) => e.id === 'order.events/OrderPlaced/payment')?.perMinute ?? 0) > 0, {
+        what: "OrderPlaced on the observer's map",
+      });
+      const { edges } = await map();
+      expect(edges.filter((e) => e.declared).length).toBeGreaterThanOrEqual(12);
+      expect(edges.filter((e) => !e.declared)).toEqual([]);
+      const viaWeb = await fetch(`${baseUrl('web')}/api/map`);
+      expect(viaWeb.status).toBe(200);
+      expect(((await viaWeb.json()) as { edges: unknown[] }).edges).toHaveLength(edges.length);
     });
 
     it("when the web front's container is asked for the page and the stock, then it serves them from the service containers", async () => {
@@ -318,9 +355,9 @@ if (engine.cli === undefined) {
       expect(each().filter((r) => (r.rssMb ?? Infinity) >= MEMORY_BOUND_MB).map((r) => `${r.service}: ${r.rssMb} MB`)).toEqual([]);
     }, 300_000);
 
-    it('when docker stop sends SIGTERM, then each (the web front too) exits with code 0 within the shutdown timeout', async () => {
+    it('when docker stop sends SIGTERM, then each (the observer and the web front too) exits with code 0 within the shutdown timeout', async () => {
       await Promise.all(
-        [...each(), runs.get('web') as Run].map(async (r) => {
+        [...each(), runs.get('observer') as Run, runs.get('web') as Run].map(async (r) => {
           const grace = seconds(compose.services[r.service].stop_grace_period);
           const started = Date.now();
           await run(['stop', '--time', String(grace), r.container], (grace + 30) * 1000);
