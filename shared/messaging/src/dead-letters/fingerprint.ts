@@ -61,7 +61,11 @@ export function failureOf(service: string, letter: Pick<DeadLetter, 'type' | 're
   };
 }
 
-/** The name in front of an `x-troupe-error` written as "<Name>: <message>" (letters kept before `x-troupe-error-name`). */
+/**
+ * The name in front of an `x-troupe-error` written as "<Name>: <message>" (letters kept before
+ * `x-troupe-error-name`), a plain `Error` included: a handler's `throw new Error(…)` is the
+ * commonest failure, and its old letters must group with the new ones.
+ */
 function errorNameIn(error: string | undefined): string | undefined {
-  return error?.match(/^([A-Z][A-Za-z0-9]*(?:Error|Exception)): /)?.[1];
+  return error?.match(/^((?:[A-Z][A-Za-z0-9]*)?(?:Error|Exception)): /)?.[1];
 }

@@ -66,6 +66,12 @@ describe('failureOf', () => {
     expect(groupOf('payment', old)).toBe(groupOf('payment', letter('00000000-0000-4000-8000-000000000001', '3')));
   });
 
+  it('when a plain Error letter was kept before the error name was recorded, then it groups with a new one of the same failure', () => {
+    const old = { type: 'OrderPlaced', reason: 'exhausted', error: 'Error: boom' };
+    expect(failureOf('payment', old)).toMatchObject({ errorClass: 'Error', message: 'boom' });
+    expect(groupOf('payment', old)).toBe(groupOf('payment', { ...old, errorName: 'Error' }));
+  });
+
   it('when a letter is poison, was dead-lettered by the broker, or names no error, then the reason is the class', () => {
     expect(failureOf('payment', { type: 'OrderPlaced', reason: 'poison', error: 'body is not valid JSON (at character 12)' })).toMatchObject({ errorClass: 'poison', message: 'body is not valid JSON (at character <n>)' });
     expect(failureOf('payment', { type: 'OrderPlaced', reason: 'broker: delivery_limit', error: 'TransientGatewayError: gateway timed out' }).errorClass).toBe('broker: delivery_limit');
