@@ -386,6 +386,7 @@ async function loadDeadLetters() {
               )
             : null,
         ),
+        s.groupsError ? el('p', { class: 'error' }, `Not grouped by failure: ${s.groupsError}`) : null,
         s.groups.length ? el('h5', {}, 'By failure') : null,
         s.groups.length ? el('ul', { class: 'dead-list dead-groups' }, ...s.groups.map((g) => deadLetterGroupItem(g, act))) : null,
         s.messages.length ? el('h5', {}, 'Messages') : null,

@@ -202,7 +202,7 @@ export const deadLetterGroupSchema = z.object({
   service: z.string(),
   type: z.string().meta({ description: 'The event type (unknown for poison that could not be read)' }),
   errorClass: z.string().meta({ description: "The handler error's name, else why it was dead-lettered: poison, permanent, exhausted, broker: <reason>" }),
-  message: z.string().meta({ description: 'The error message with UUIDs, hex ids, numbers, times and quoted values replaced by placeholders' }),
+  message: z.string().meta({ description: 'The error message with UUIDs, hex ids, numbers, times and quoted data replaced by placeholders (quoted names stay)' }),
   count: z.int().min(1),
   firstSeenAt: z.iso.datetime({ offset: true }).meta({ description: 'When the oldest of them was dead-lettered' }),
   lastSeenAt: z.iso.datetime({ offset: true }).meta({ description: 'When the newest of them was dead-lettered' }),

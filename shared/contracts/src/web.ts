@@ -108,6 +108,7 @@ export const webDeadLettersSchema = z.object({
       groups: z.array(deadLetterGroupSchema).meta({ description: 'The dead letters grouped by failure, the most recently seen first' }),
       available: z.boolean(),
       error: z.string().optional(),
+      groupsError: z.string().optional().meta({ description: 'Why the groups are missing while the messages are shown (a service without GET /admin/dlq/groups answers 404)' }),
     }),
   ),
 });

@@ -3,10 +3,17 @@ import { anEvent, eventually } from '@troupe/testing';
 import type { Histogram } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { DependencyError, PermanentError } from '../src/errors';
-import { behaviour, broker, calls, deadCount, deadLetters, effects, MAX_MESSAGE_BYTES, messaging, metric, pool, registry, usePaymentService } from './payment-service';
+import { behaviour, broker, calls, deadCount, deadLetters, effects, inboxRows, MAX_MESSAGE_BYTES, messaging, metric, outboxRows, pool, registry, usePaymentService } from './payment-service';
 
 // The consumer's side, as the payment service: handled once, retried, dead-lettered, handed back.
 usePaymentService();
+
+/** How many transactions the consumer ran so far, and the messages they held in all. */
+async function batchTotals(): Promise<{ count: number; sum: number }> {
+  const values = (await (registry.getSingleMetric('troupe_consumer_batch_messages') as Histogram | undefined)?.get())?.values ?? [];
+  const total = (name: string) => values.find((v) => v.metricName === `troupe_consumer_batch_messages_${name}`)?.value ?? 0;
+  return { count: total('count'), sum: total('sum') };
+}
 
 describe('messaging: consuming', () => {
   it('when an event arrives, then its effect and its follow-up event are committed and published once', async () => {
@@ -148,9 +155,7 @@ describe('messaging: consuming', () => {
       flakyCalls += 1;
       if (attempt === 1) throw new Error('transient failure in a batch');
     });
-    const batches = async () => (await (registry.getSingleMetric('troupe_consumer_batch_messages') as Histogram | undefined)?.get())?.values ?? [];
-    const sumBefore = (await batches()).find((v) => v.metricName === 'troupe_consumer_batch_messages_sum')?.value ?? 0;
-    const countBefore = (await batches()).find((v) => v.metricName === 'troupe_consumer_batch_messages_count')?.value ?? 0;
+    const before = await batchTotals();
     await Promise.all(events.map((event) => broker.publish('order.events', event)));
     await eventually(async () => (await broker.depth('completed')) === 8, { what: 'eight PaymentCompleted' });
     for (const event of events) expect(await effects(event.orderId)).toBe(1);
@@ -161,9 +166,46 @@ describe('messaging: consuming', () => {
     const completed = (await broker.drain('completed')).map((m) => JSON.parse(m.content.toString()).orderId);
     expect(new Set(completed)).toEqual(new Set(events.map((e) => e.orderId)));
     // At least one transaction held several messages (else this test proves nothing about batches).
-    const sum = ((await batches()).find((v) => v.metricName === 'troupe_consumer_batch_messages_sum')?.value ?? 0) - sumBefore;
-    const count = ((await batches()).find((v) => v.metricName === 'troupe_consumer_batch_messages_count')?.value ?? 0) - countBefore;
-    expect(sum).toBeGreaterThan(count);
+    const after = await batchTotals();
+    expect(after.sum - before.sum).toBeGreaterThan(after.count - before.count);
+  });
+
+  it('when a message alone in its transaction writes, publishes and registers after-commit work, then throws, then none of it happens, and its retry does it all once', async () => {
+    // A job alone runs without a savepoint: the rollback of its whole transaction must undo it.
+    const event = anEvent('OrderPlaced');
+    let committed = 0;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    behaviour.set(event.orderId, async (attempt, _db, ctx) => {
+      ctx.onCommit(() => (committed += 1));
+      if (attempt === 1) throw new Error('fails after its effects');
+      await released; // the retry waits while the first attempt's leftovers are looked for
+    });
+    const before = await batchTotals();
+    await broker.publish('order.events', event);
+    // The failure is recorded once its transaction is over; the retry cannot commit before release().
+    const failed = await eventually(async () => {
+      const attempts = await messaging.failedAttempts.of(event.orderId);
+      return attempts.length > 0 && attempts;
+    }, { what: 'the first attempt failed' });
+    expect(failed.map((f) => [f.attempt, f.outcome, f.error])).toEqual([[1, 'retried', 'fails after its effects']]);
+    expect(await inboxRows(event.id)).toBe(0);
+    expect(await effects(event.orderId)).toBe(0);
+    expect(await outboxRows(event.orderId)).toBe(0);
+    expect(await broker.depth('completed')).toBe(0);
+    expect(committed).toBe(0);
+    await eventually(async () => calls.get(event.orderId) === 2, { what: 'the retry under way' });
+    release();
+    await eventually(async () => (await broker.depth('completed')) === 1, { what: 'one PaymentCompleted' });
+    expect(await effects(event.orderId)).toBe(1);
+    expect(await inboxRows(event.id)).toBe(1);
+    expect(committed).toBe(1);
+    expect(calls.get(event.orderId)).toBe(2);
+    expect((await broker.drain('completed')).map((m) => JSON.parse(m.content.toString()).orderId)).toEqual([event.orderId]);
+    // Both deliveries were alone in their transaction (else this test proves nothing about it).
+    const after = await batchTotals();
+    expect(after.count - before.count).toBeGreaterThanOrEqual(2);
+    expect(after.sum - before.sum).toBe(after.count - before.count);
   });
 
   it("when a producer's message claims its 999th attempt and a huge replay count, then it is taken as a first attempt: retried, not dead-lettered", async () => {

@@ -15,7 +15,7 @@ export let pool: pg.Pool;
 export let broker: TestBroker;
 export let messaging: Messaging;
 export let registry: Registry;
-export const behaviour = new Map<string, (attempt: number, db: pg.PoolClient) => void | Promise<void>>();
+export const behaviour = new Map<string, (attempt: number, db: pg.PoolClient, ctx: Parameters<Handler<'OrderPlaced'>>[1]) => void | Promise<void>>();
 /** How many times each order's handler was called: a call stands for a call outside the database. */
 export const calls = new Map<string, number>();
 export const SWEEP_AFTER_MS = 1500;
@@ -31,7 +31,7 @@ const onOrderPlaced: Handler<'OrderPlaced'> = async (event, ctx) => {
     customer: event.data.customer,
     items: event.data.items,
   });
-  await behaviour.get(event.orderId)?.(ctx.attempt, ctx.db);
+  await behaviour.get(event.orderId)?.(ctx.attempt, ctx.db, ctx);
 };
 
 export const effects = async (orderId: string) =>
@@ -42,6 +42,9 @@ export const deadLetters = async () =>
     'SELECT properties, body FROM troupe_dead_letters ORDER BY dead_lettered_at, id',
   )).rows.map((row) => ({ properties: row.properties, content: row.body }));
 export const deadCount = async () => (await deadLetters()).length;
+/** Committed rows of the event in the inbox (any consumer's), and of the order in the outbox. */
+export const inboxRows = async (eventId: string) => Number((await pool.query('SELECT count(*) FROM troupe_inbox WHERE event_id = $1', [eventId])).rows[0].count);
+export const outboxRows = async (orderId: string) => Number((await pool.query('SELECT count(*) FROM troupe_outbox WHERE order_id = $1', [orderId])).rows[0].count);
 export const metric = async (name: string, labels: Record<string, string>) => {
   const values = (await registry.getSingleMetric(name)?.get())?.values ?? [];
   return values

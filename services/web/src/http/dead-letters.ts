@@ -9,7 +9,7 @@ const serviceName = z.enum(SERVICES);
 const selection = webDeadLetterSelectionSchema;
 
 /** One service's dead letters through its admin API, each with the order it was about. */
-export async function deadLettersOf(upstream: Upstream, service: ServiceName): Promise<{ service: ServiceName; count: number; messages: DeadLetterView[] }> {
+export async function deadLettersOf(upstream: Pick<Upstream, 'get'>, service: ServiceName): Promise<{ service: ServiceName; count: number; messages: DeadLetterView[] }> {
   const { count, messages } = await upstream.get<DeadLetterList>(service, '/admin/dlq?limit=100', { admin: true });
   return {
     service,
@@ -38,17 +38,25 @@ function orderIdOf(body: string): string | undefined {
   }
 }
 
+/**
+ * One service's panel: its dead letters and their failure groups. The groups are asked for on
+ * their own: a service that cannot group them (one not yet upgraded answers 404) still shows its
+ * messages, with why the groups are missing.
+ */
+export async function deadLetterPanelOf(upstream: Pick<Upstream, 'get'>, service: ServiceName): Promise<WebDeadLetters['services'][number]> {
+  const [list, groups] = await Promise.allSettled([
+    deadLettersOf(upstream, service),
+    upstream.get<DeadLetterGroupList>(service, '/admin/dlq/groups?limit=100', { admin: true }),
+  ]);
+  if (list.status === 'rejected') return { service, count: 0, messages: [], groups: [], available: false, error: (list.reason as Error).message };
+  if (groups.status === 'rejected') return { ...list.value, groups: [], available: true, groupsError: (groups.reason as Error).message };
+  return { ...list.value, groups: groups.value.groups, available: true };
+}
+
 /** Dead letters of every service and their failure groups, replay and purge: registered only when an admin token is set. */
 export function deadLetterRoutes(app: Express, upstream: Upstream, guard: RequestHandler): void {
   app.get('/api/admin/dead-letters', guard, async (_req, res) => {
-    const services = await Promise.all(
-      SERVICES.map((service) =>
-        Promise.all([deadLettersOf(upstream, service), upstream.get<DeadLetterGroupList>(service, '/admin/dlq/groups?limit=100', { admin: true })]).then(
-          ([list, { groups }]) => ({ ...list, groups, available: true }),
-          (error: unknown) => ({ service, count: 0, messages: [], groups: [], available: false, error: (error as Error).message }),
-        ),
-      ),
-    );
+    const services = await Promise.all(SERVICES.map((service) => deadLetterPanelOf(upstream, service)));
     res.json({ services } satisfies WebDeadLetters);
   });
 

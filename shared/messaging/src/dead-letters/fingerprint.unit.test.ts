@@ -19,6 +19,28 @@ describe('normaliseMessage', () => {
     ).toBe('order <uuid>: charge <id> of <n> EUR at <time> refused for <value> (attempt <n> of <n>, <id>)');
   });
 
+  it('when ids, numbers or addresses are quoted, then the quoted value is a placeholder', () => {
+    expect(normaliseMessage(`order "3f2b8c1e-9a4d-4e6f-8b7a-1c2d3e4f5a6b" not found for 'ada@example.com'; key \`ORD-42\``)).toBe('order <value> not found for <value>; key <value>');
+    expect(normaliseMessage('no customer "Ada Lovelace"')).toBe('no customer <value>');
+  });
+
+  it('when a quoted word is a name (a constraint, a relation), then it stays, its failure told apart from others', () => {
+    expect(normaliseMessage('duplicate key value violates unique constraint "payments_order_id_key"')).toBe('duplicate key value violates unique constraint "payments_order_id_key"');
+    expect(normaliseMessage('relation "public.orders" does not exist')).toBe('relation "public.orders" does not exist');
+  });
+
+  it("when words have apostrophes, then they do not pair up as quotes; a quote beside them still does", () => {
+    expect(normaliseMessage("can't reserve 12 items, don't retry")).toBe("can't reserve <n> items, don't retry");
+    expect(normaliseMessage("can't reserve 'SKU-123', it doesn't exist")).toBe("can't reserve <value>, it doesn't exist");
+  });
+
+  it('when a message was cut short inside an id or a quoted value, then what the cut left of it is dropped', () => {
+    expect(normaliseMessage('refused: order 3f2b8c1e-9a4d-4e6f…')).toBe('refused: order');
+    expect(normaliseMessage('refused: order 00000000-00…')).toBe('refused: order');
+    expect(normaliseMessage('refused for "Ada Love…')).toBe('refused for');
+    expect(normaliseMessage('refused for "Ada" as "blocked…')).toBe('refused for "Ada" as');
+  });
+
   it('when the message starts with the error name, then the name is left out; words with digits in them stay', () => {
     expect(normaliseMessage('TransientGatewayError: gateway timed out (sha256, utf8)', 'TransientGatewayError')).toBe('gateway timed out (sha256, utf8)');
   });
@@ -48,6 +70,11 @@ describe('fingerprint', () => {
     ];
     expect(new Set([base, ...others]).size).toBe(5);
   });
+  it('when two unique constraints or two relations are violated, then they are two groups, not one', () => {
+    const violation = (error: string) => groupOf('payment', { type: 'OrderPlaced', reason: 'exhausted', errorName: 'DatabaseError', error });
+    expect(violation('duplicate key value violates unique constraint "payments_order_id_key"')).not.toBe(violation('duplicate key value violates unique constraint "payments_pkey"'));
+    expect(violation('relation "payments" does not exist')).not.toBe(violation('relation "refunds" does not exist'));
+  });
 });
 
 describe('failureOf', () => {
@@ -64,6 +91,12 @@ describe('failureOf', () => {
     const old = letter('3f2b8c1e-9a4d-4e6f-8b7a-1c2d3e4f5a6b', '9', { errorName: undefined });
     expect(failureOf('payment', old).errorClass).toBe('PermanentError');
     expect(groupOf('payment', old)).toBe(groupOf('payment', letter('00000000-0000-4000-8000-000000000001', '3')));
+  });
+
+  it('when a plain Error letter was kept before the error name was recorded, then it groups with a new one of the same failure', () => {
+    const old = { type: 'OrderPlaced', reason: 'exhausted', error: 'Error: boom' };
+    expect(failureOf('payment', old)).toMatchObject({ errorClass: 'Error', message: 'boom' });
+    expect(groupOf('payment', old)).toBe(groupOf('payment', { ...old, errorName: 'Error' }));
   });
 
   it('when a letter is poison, was dead-lettered by the broker, or names no error, then the reason is the class', () => {
