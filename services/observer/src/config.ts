@@ -36,7 +36,8 @@ export const configSchema = z.object({
   /**
    * The services' read-only operator token: the observer sends it for the failed attempts, the
    * dead-letter counts and the ledger, and takes it (or ADMIN_TOKEN) for its own GET /map and
-   * /invariants. Unset: those checks have nothing to go on, and start-up says so.
+   * /invariants. Unset: those checks have nothing to go on, and start-up says so. The observer never
+   * sends ADMIN_TOKEN in its place: it changes nothing in the services, so it holds no token that could.
    */
   OPERATOR_READ_TOKEN: bearerToken().optional(),
   /** Resolving a violation by hand (POST /admin/invariants/{id}/resolve) needs it; unset, the route does not exist. */

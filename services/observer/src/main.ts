@@ -50,7 +50,8 @@ export async function startObserver(config: Config, logger: Logger = createLogge
   const reads = new Reads(
     { order: config.ORDER_URL, payment: config.PAYMENT_URL, inventory: config.INVENTORY_URL, notification: config.NOTIFICATION_URL, gateway: config.GATEWAY_URL },
     config.UPSTREAM_TIMEOUT_MS,
-    config.OPERATOR_READ_TOKEN ?? config.ADMIN_TOKEN,
+    // The read token only: the admin token stays with the observer, which never changes a service's state.
+    config.OPERATOR_READ_TOKEN,
     ({ target, reason }) => {
       metrics.readFailures.inc({ target });
       logger.debug({ target, reason }, 'read failed');
@@ -78,7 +79,11 @@ export async function startObserver(config: Config, logger: Logger = createLogge
   });
   const server = await listen(app, config.PORT, config.HOST);
   await watch.start();
-  if (!config.OPERATOR_READ_TOKEN && !config.ADMIN_TOKEN) logger.warn('neither OPERATOR_READ_TOKEN nor ADMIN_TOKEN is set: GET /map and /invariants do not exist, and the failed attempts, dead letters and ledger go unread');
+  if (!config.OPERATOR_READ_TOKEN) {
+    logger.warn(
+      `OPERATOR_READ_TOKEN is not set: the failed attempts, dead letters and ledger go unread (the admin token is never sent to the services)${config.ADMIN_TOKEN ? '' : ', and GET /map and /invariants do not exist'}`,
+    );
+  }
 
   // One round at a time: a slow service delays the next round, never piles rounds up.
   let stopping = false;
