@@ -80,7 +80,10 @@ describe('the observer', () => {
     );
     const undeclared = map.drift.find((d) => d.kind === 'undeclared-type');
     expect(undeclared).toMatchObject({ exchange: 'order.events', type: 'OrderTeleported', count: 2 });
-    expect(undeclared?.sample).toContain('"where":"moon"');
+    // A sample is a message body: the admin token's to read, not the read token's (docs/decisions/0029).
+    expect(undeclared?.sample).toBeUndefined();
+    const asAdmin = (await (await fetch(`${url}/map`, { headers: { authorization: `Bearer ${OBSERVER_ADMIN_TOKEN}` } })).json()) as ObserverMap;
+    expect(asAdmin.drift.find((d) => d.kind === 'undeclared-type')?.sample).toContain('"where":"moon"');
     expect(map.drift.find((d) => d.kind === 'unknown-version')).toMatchObject({ exchange: 'payment.events', type: 'PaymentFailed', version: 9, count: 1 });
     // A fanout exchange hands the stray type to every queue bound to it: an undeclared edge to its subscriber.
     expect(map.edges.find((e) => e.id === 'order.events/OrderTeleported/payment')).toMatchObject({ declared: false, perMinute: 2 });

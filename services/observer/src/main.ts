@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { adminGuard, closeServer, createHttpApp, createLogger, listen, operatorReads, processMetrics, runProcess, type Logger } from '@troupe/platform';
+import type { Request } from 'express';
+import { adminGuard, closeServer, hasAdminToken, createHttpApp, createLogger, listen, operatorReads, processMetrics, runProcess, type Logger } from '@troupe/platform';
 import { asyncApiDocument } from '@troupe/contracts';
 import { shutdownTelemetry } from '@troupe/telemetry';
 import { BrokerWatch } from './broker/watch';
@@ -69,13 +70,14 @@ export async function startObserver(config: Config, logger: Logger = createLogge
   });
   observer = new Observer({ settings: config, choreography, reads, depth: (queue) => watch.depth(queue), metrics, logger });
 
-  const guard = config.ADMIN_TOKEN ? adminGuard(config.ADMIN_TOKEN) : undefined;
+  const adminToken = config.ADMIN_TOKEN;
+  const admin = adminToken ? { guard: adminGuard(adminToken), carries: (req: Request) => hasAdminToken(req, adminToken) } : undefined;
   const running = observer;
   const app = createHttpApp({
     logger,
     registry,
     readiness: async () => ({ ready: watch.ready, checks: { broker: watch.ready } }),
-    routes: (app) => observerRoutes(app, running, operatorReads(config), guard),
+    routes: (app) => observerRoutes(app, running, operatorReads(config), admin),
   });
   const server = await listen(app, config.PORT, config.HOST);
   await watch.start();

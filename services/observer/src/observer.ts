@@ -263,7 +263,8 @@ export class Observer {
     return this.deps.choreography.subscriptions.some((s) => s.service === service && s.exchange === exchange && s.queue === queue);
   }
 
-  map(): ObserverMap {
+  /** The map; `samples`: with the drift entries' message bodies (the admin token's read alone). */
+  map({ samples }: { samples: boolean }): ObserverMap {
     const nowMs = this.now();
     const { choreography, settings } = this.deps;
     const services: MapService[] = this.serviceNames().map((name) => {
@@ -300,7 +301,7 @@ export class Observer {
       exchanges: choreography.exchanges.map((e) => ({ ...e, declared: true })),
       edges: this.traffic.edges(nowMs),
       subscriptions: [...declared, ...extra],
-      drift: this.drift.list(),
+      drift: this.drift.list().map(({ sample, ...entry }) => (samples && sample !== undefined ? { ...entry, sample } : entry)),
       ordersPerMinute: this.traffic.ordersPerMinute(nowMs),
     };
   }
