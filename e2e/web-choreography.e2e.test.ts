@@ -93,9 +93,10 @@ describe.skipIf(!browserAvailable())('the page: the choreography map and the inv
     }
     expect(await page.locator('#map-state').textContent()).toMatch(/· 1 drift entry · 3 undeclared edges$/);
     await screenshot(page, 'map-drift', page.locator('#map'));
-    // Locked again, for the tests that follow.
-    await page.evaluate(() => sessionStorage.clear());
-    await page.reload();
+    // A page of its own (a fresh session, locked), for the tests that follow.
+    await page.close();
+    page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+    await page.goto(web.url);
     await page.locator('#map[data-state="live"]').waitFor({ timeout: 15_000 });
   });
 

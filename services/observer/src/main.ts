@@ -66,6 +66,7 @@ export async function startObserver(config: Config, logger: Logger = createLogge
     maxLength: config.OBSERVER_QUEUE_MAX_LENGTH,
     giveUpAfterMs: config.RABBITMQ_GIVE_UP_AFTER_MS,
     onMessage: (exchange, message) => observer?.onMessage(exchange, message),
+    onGap: (resumedAtMs) => observer?.onGap(resumedAtMs),
     onFatal: (error) => fatal?.(error),
   });
   observer = new Observer({ settings: config, choreography, reads, depth: (queue) => watch.depth(queue), metrics, logger });

@@ -27,7 +27,7 @@ export function observerRoutes(app: Express, observer: Observer, reads: Operator
   if (admin) {
     app.post('/admin/invariants/:id/resolve', admin.guard, (req, res) => {
       const id = String(req.params.id);
-      if (!observer.violations.resolve(id)) throw new HttpError(404, `no open violation ${id.slice(0, 200)}`);
+      if (!observer.resolve(id)) throw new HttpError(404, `no open violation ${id.slice(0, 200)}`);
       res.json({ resolved: id } satisfies ViolationResolved);
     });
   }
