@@ -73,7 +73,18 @@ export const configSchema = z.object({
   /** Unreachable this long, the broker is given up: the observer exits 1, for an orchestrator to restart it. */
   RABBITMQ_GIVE_UP_AFTER_MS: ms(1_000, 86_400_000, 300_000),
   SHUTDOWN_TIMEOUT_MS: ms(100, 600_000, 10_000),
-});
+})
+  // An order leaves the window OBSERVER_WINDOW_MS after its latest event: a shorter window than the
+  // time a rule waits before judging it would take every order away before it is ever judged.
+  .superRefine((config, ctx) => {
+    const needed = config.OBSERVER_SETTLE_WITHIN_MS + config.OBSERVER_CONSISTENCY_GRACE_MS + config.OBSERVER_CHECK_INTERVAL_MS;
+    if (config.OBSERVER_WINDOW_MS > needed) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: ['OBSERVER_WINDOW_MS'],
+      message: `must be longer than OBSERVER_SETTLE_WITHIN_MS + OBSERVER_CONSISTENCY_GRACE_MS + OBSERVER_CHECK_INTERVAL_MS (${needed} ms): an order would leave the window before order-settles or events-consistent could judge it`,
+    });
+  });
 
 export type Config = z.infer<typeof configSchema>;
 
