@@ -307,7 +307,7 @@ export class Observer {
         });
         if (waiting.length > 0 || settleState(track, nowMs, settings.OBSERVER_SETTLE_WITHIN_MS) !== 'overdue') return this.violations.clear(id);
         const waited = Math.round((nowMs - (track.placedAtMs ?? nowMs)) / 1000);
-        const seen = [...new Set([...track.events.values()].map((e) => e.type))].join(', ');
+        const seen = [...new Set(track.events.values())].join(', ');
         this.report(track, 'order-settles', `not COMPLETED or CANCELLED ${waited} s after OrderPlaced (bound ${settings.OBSERVER_SETTLE_WITHIN_MS} ms); events seen: ${seen}; nothing of it waits in a dead-letter queue`);
       }),
     );

@@ -23,8 +23,12 @@ export interface OrderTrack {
    * under way, so some of its events may have gone by unseen. Its missing events prove nothing.
    */
   partial: boolean;
-  /** Its events by id: a redelivered or republished copy of an event is the same event. */
-  events: Map<string, OrderEvent>;
+  /**
+   * Its events' types by id: a redelivered or republished copy of an event is the same event. The
+   * type alone is kept (what settles it is read as the event arrives): the window holds up to
+   * `OBSERVER_MAX_ORDERS` of these, at about 0.7 KB of heap an order of four events.
+   */
+  events: Map<string, string>;
   settledAtMs: number | undefined;
   settlement: Settlement | undefined;
   /** From GET /orders/{id}, once asked (for a violation). */
@@ -88,7 +92,7 @@ export class OrderWindow {
       this.orders.set(event.orderId, track);
     }
     if (track.events.has(event.id)) return { track, isNew: false, evicted };
-    track.events.set(event.id, event);
+    track.events.set(event.id, event.type);
     track.lastEventAtMs = Math.max(track.lastEventAtMs, atMs);
     this.orders.delete(track.orderId);
     this.orders.set(track.orderId, track);

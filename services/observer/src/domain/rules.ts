@@ -16,7 +16,7 @@ export function settleState(track: OrderTrack, nowMs: number, settleWithinMs: nu
 
 const count = (track: OrderTrack, type: string) => {
   let n = 0;
-  for (const event of track.events.values()) if (event.type === type) n += 1;
+  for (const seen of track.events.values()) if (seen === type) n += 1;
   return n;
 };
 
