@@ -154,7 +154,7 @@ export class Observer {
    * miss reservations: each is taken again.
    */
   onGap(resumedAtMs: number): void {
-    this.orders.noteGap(resumedAtMs, this.deps.settings.OBSERVER_EVENT_LAG_MS);
+    this.orders.noteGap(resumedAtMs);
     for (const watch of this.stock.values()) watch.rebase(resumedAtMs);
     this.readings.clear();
     this.deps.logger.info({ orders: this.orders.size, skus: this.stock.size }, 'a gap in what the observer saw: the orders under way are seen in part, the stock baselines taken again');

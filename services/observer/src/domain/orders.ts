@@ -7,6 +7,8 @@ export interface OrderEvent {
   kind?: string;
   /** InventoryReserved: the lines reserved. */
   items?: { sku: string; quantity: number }[];
+  /** When its producer says it occurred (committed, before it was published), when the envelope says. */
+  occurredAtMs?: number;
 }
 
 export type Settlement = 'COMPLETED' | 'CANCELLED';
@@ -73,8 +75,8 @@ const EVICTION_SCAN = 64;
 export class OrderWindow {
   /** In order of the latest event, oldest first (an order is moved to the end at each new event). */
   private readonly orders = new Map<string, OrderTrack>();
-  /** Orders first seen before this are seen in part: the watch's latest gap may have hidden some of their events. */
-  private partialUntilMs = -Infinity;
+  /** When the watch's latest gap ended: an order first seen by an event that occurred before it is seen in part. */
+  private resumedAtMs = -Infinity;
 
   constructor(
     private readonly windowMs: number,
@@ -87,7 +89,7 @@ export class OrderWindow {
     let track = this.orders.get(event.orderId);
     let evicted: OrderTrack | undefined;
     if (!track) {
-      track = { orderId: event.orderId, placedAtMs: undefined, firstSeenAtMs: atMs, lastEventAtMs: atMs, partial: atMs < this.partialUntilMs, events: new Map(), settledAtMs: undefined, settlement: undefined };
+      track = { orderId: event.orderId, placedAtMs: undefined, firstSeenAtMs: atMs, lastEventAtMs: atMs, partial: (event.occurredAtMs ?? atMs) < this.resumedAtMs, events: new Map(), settledAtMs: undefined, settlement: undefined };
       if (this.orders.size >= this.maxOrders) evicted = this.evict();
       this.orders.set(event.orderId, track);
     }
@@ -121,14 +123,14 @@ export class OrderWindow {
   }
 
   /**
-   * The watch saw nothing for a while (it started, or reconnected and bound its queues again at
-   * `resumedAtMs`): every order in the window may have lost events in the gap, and so may an order
-   * first seen within `marginMs` after it (its earlier events may have been published before every
-   * queue was bound again).
+   * The watch saw nothing for a while (it started, or reconnected and bound its queues again; every
+   * one consumed again at `resumedAtMs`): every order in the window may have lost events in the
+   * gap, and so may one first seen afterwards by an event that occurred before the end of the gap
+   * (published as the queues were being bound again, its next events may have gone by unseen).
    */
-  noteGap(resumedAtMs: number, marginMs: number): void {
+  noteGap(resumedAtMs: number): void {
     for (const track of this.orders.values()) track.partial = true;
-    this.partialUntilMs = Math.max(this.partialUntilMs, resumedAtMs + marginMs);
+    this.resumedAtMs = Math.max(this.resumedAtMs, resumedAtMs);
   }
 
   get(orderId: string): OrderTrack | undefined {

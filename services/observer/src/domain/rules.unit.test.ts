@@ -39,7 +39,7 @@ describe('order-settles', () => {
   it('when it was under way across a gap in the watch, then it is not judged (it may have settled unseen)', () => {
     const window = new OrderWindow(60_000, 100);
     window.add(event('OrderPlaced'), 0);
-    window.noteGap(5_000, 100);
+    window.noteGap(5_000);
     expect(settleState(window.get(ORDER)!, 1_000_000, 1000)).toBe('unjudged');
   });
 });
@@ -89,7 +89,7 @@ describe('events-consistent', () => {
   it('when the watch had a gap while the order was under way, then its missing events prove nothing, but one too many still counts', () => {
     const window = new OrderWindow(60_000, 100);
     window.add(event('OrderPlaced'), 0);
-    window.noteGap(1000, 100);
+    window.noteGap(1000);
     // PaymentCompleted went by in the gap.
     window.add(event('InventoryReserved'), 1200);
     const notified = event('NotificationSent', { kind: 'ORDER_CONFIRMED' });
@@ -101,11 +101,11 @@ describe('events-consistent', () => {
     expect(consistency(track, 100_000, { graceMs: 0, settleWithinMs: 0 })?.problems).toEqual(['2 NotificationSent for a COMPLETED order: exactly one expected']);
   });
 
-  it('when an order is first seen just after a gap, then it is seen in part; one first seen past the margin is whole', () => {
+  it('when an order is first seen after a gap by an event that occurred before its end, then it is seen in part; one that occurred after is whole', () => {
     const window = new OrderWindow(60_000, 100);
-    window.noteGap(1000, 100);
-    window.add({ id: 'a', type: 'OrderPlaced', orderId: 'early' }, 1099);
-    window.add({ id: 'b', type: 'OrderPlaced', orderId: 'late' }, 1100);
+    window.noteGap(1000);
+    window.add({ id: 'a', type: 'OrderPlaced', orderId: 'early', occurredAtMs: 999 }, 1050);
+    window.add({ id: 'b', type: 'OrderPlaced', orderId: 'late', occurredAtMs: 1000 }, 1050);
     expect([window.get('early')?.partial, window.get('late')?.partial]).toEqual([true, false]);
   });
 });
