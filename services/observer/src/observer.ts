@@ -71,15 +71,14 @@ type ReadKind = 'ledger' | 'dead-letters' | 'stock' | 'trace';
 class Budget {
   constructor(
     private left: number,
-    private readonly onDeferred: (read: ReadKind) => void,
+    private readonly onDeferred: (read: ReadKind, count: number) => void,
   ) {}
-  take(read: ReadKind, n = 1): boolean {
-    if (this.left < n) {
-      this.onDeferred(read);
-      return false;
-    }
-    this.left -= n;
-    return true;
+  /** The first of `wanted` the budget has room for, at `cost` reads each; the rest are put off. */
+  take<T>(read: ReadKind, wanted: T[], cost = 1): T[] {
+    const n = Math.min(wanted.length, Math.floor(this.left / cost));
+    this.left -= n * cost;
+    if (n < wanted.length) this.onDeferred(read, wanted.length - n);
+    return wanted.slice(0, n);
   }
 }
 
@@ -188,7 +187,7 @@ export class Observer {
    * read again, then the traces of what was found.
    */
   async check(): Promise<void> {
-    const budget = new Budget(this.deps.settings.OBSERVER_READS_PER_CHECK, (read) => this.deps.metrics.readsDeferred.inc({ read }));
+    const budget = new Budget(this.deps.settings.OBSERVER_READS_PER_CHECK, (read, count) => this.deps.metrics.readsDeferred.inc({ read }, count));
     await this.readServices();
     const due = this.judgeOrders(this.now());
     await this.readLedgers(due.firstLedgers, budget);
@@ -263,7 +262,7 @@ export class Observer {
    */
   private async readLedgers(tracks: OrderTrack[], budget: Budget): Promise<void> {
     const { settings } = this.deps;
-    const taken = tracks.filter(() => budget.take('ledger'));
+    const taken = budget.take('ledger', tracks);
     await Promise.all(
       taken.map(async (track) => {
         const ledger = await this.deps.reads.get('gateway', `/ledger?orderId=${encodeURIComponent(track.orderId)}`, gatewayLedgerSchema, { operator: true });
@@ -289,7 +288,7 @@ export class Observer {
   private async readDeadLetters(tracks: OrderTrack[], budget: Budget): Promise<void> {
     const { settings } = this.deps;
     const services = this.serviceNames().filter(isService);
-    const taken = tracks.filter(() => budget.take('dead-letters', services.length));
+    const taken = budget.take('dead-letters', tracks, services.length);
     await Promise.all(
       taken.map(async (track) => {
         const attempts = await Promise.all(
@@ -319,7 +318,7 @@ export class Observer {
 
   /** The traceId of each order with an open violation, asked of the order service once (a round short of reads leaves it to the next). */
   private async readTraces(tracks: OrderTrack[], budget: Budget): Promise<void> {
-    const taken = tracks.filter(() => budget.take('trace'));
+    const taken = budget.take('trace', tracks);
     await Promise.all(
       taken.map(async (track) => {
         const order = await this.deps.reads.get('order', `/orders/${encodeURIComponent(track.orderId)}`, orderViewSchema);
@@ -344,7 +343,7 @@ export class Observer {
       if ((watch.readDueAtMs ?? 0) > this.now()) continue;
       toRead.push(watch);
     }
-    const taken = toRead.filter(() => budget.take('stock'));
+    const taken = budget.take('stock', toRead);
     await Promise.all(
       taken.map(async (watch) => {
         const seenBefore = watch.seen;
