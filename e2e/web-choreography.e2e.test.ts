@@ -72,6 +72,17 @@ describe.skipIf(!browserAvailable())('the page: the choreography map and the inv
     await expect.poll(() => drift.getAttribute('data-count').catch(() => null), { timeout: 15_000 }).toBe('2');
     expect(await drift.getAttribute('data-exchange')).toBe('payment.events');
     expect(await drift.locator('summary').textContent()).toMatch(/^undeclared event type PaymentTeleported on payment\.events · 2× · last seen \d+ s ago$/);
+    // A sample is a message body: the page shows it to the admin token alone.
+    await drift.locator('summary').click();
+    expect(await drift.locator('.drift-sample').count()).toBe(0);
+    expect(await drift.locator('.drift-no-sample').textContent()).toContain('unlocked with the admin token');
+    const anyone = (await (await fetch(`${web.url}/api/map`)).json()) as { drift: { type?: string; sample?: string }[] };
+    expect(anyone.drift.find((d) => d.type === 'PaymentTeleported')?.sample).toBeUndefined();
+    const asAdmin = (await (await fetch(`${web.url}/api/map`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as typeof anyone;
+    expect(asAdmin.drift.find((d) => d.type === 'PaymentTeleported')?.sample).toContain('"where":"the moon"');
+    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await expect.poll(() => drift.locator('.drift-sample').count(), { timeout: 10_000 }).toBe(1);
     await drift.locator('summary').click();
     expect(await drift.locator('.drift-sample').textContent()).toContain('"where":"the moon"');
     // Fanout: the stray type reaches every queue bound to payment.events, each an undeclared edge.
@@ -82,6 +93,11 @@ describe.skipIf(!browserAvailable())('the page: the choreography map and the inv
     }
     expect(await page.locator('#map-state').textContent()).toMatch(/· 1 drift entry · 3 undeclared edges$/);
     await screenshot(page, 'map-drift', page.locator('#map'));
+    // A page of its own (a fresh session, locked), for the tests that follow.
+    await page.close();
+    page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+    await page.goto(web.url);
+    await page.locator('#map[data-state="live"]').waitFor({ timeout: 15_000 });
   });
 
   it('when notification is stopped past the settle bound, then order-settles opens with links to the journey and the trace; started again, it clears', async () => {

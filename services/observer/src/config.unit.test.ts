@@ -22,4 +22,9 @@ describe('the observer configuration', () => {
     expect(() => loadConfig({})).toThrow(/RABBITMQ_URL: not set, and required/);
     expect(loadConfig({ NODE_ENV: 'development' }).RABBITMQ_URL).toBe('amqp://guest:guest@localhost:5672');
   });
+
+  it('when the window is shorter than a rule waits before judging an order, then start-up stops naming the variables', () => {
+    expect(() => loadConfig({ ...env, OBSERVER_WINDOW_MS: '60000' })).toThrow(/OBSERVER_WINDOW_MS: must be longer than OBSERVER_SETTLE_WITHIN_MS \+ OBSERVER_CONSISTENCY_GRACE_MS \+ OBSERVER_CHECK_INTERVAL_MS \(66000 ms\)/);
+    expect(loadConfig({ ...env, OBSERVER_WINDOW_MS: '60000', OBSERVER_SETTLE_WITHIN_MS: '10000' }).OBSERVER_WINDOW_MS).toBe(60_000);
+  });
 });

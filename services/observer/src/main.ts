@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { adminGuard, closeServer, createHttpApp, createLogger, listen, operatorReads, processMetrics, runProcess, type Logger } from '@troupe/platform';
+import type { Request } from 'express';
+import { adminGuard, closeServer, hasAdminToken, createHttpApp, createLogger, listen, operatorReads, processMetrics, runProcess, type Logger } from '@troupe/platform';
 import { asyncApiDocument } from '@troupe/contracts';
 import { shutdownTelemetry } from '@troupe/telemetry';
 import { BrokerWatch } from './broker/watch';
@@ -50,7 +51,8 @@ export async function startObserver(config: Config, logger: Logger = createLogge
   const reads = new Reads(
     { order: config.ORDER_URL, payment: config.PAYMENT_URL, inventory: config.INVENTORY_URL, notification: config.NOTIFICATION_URL, gateway: config.GATEWAY_URL },
     config.UPSTREAM_TIMEOUT_MS,
-    config.OPERATOR_READ_TOKEN ?? config.ADMIN_TOKEN,
+    // The read token only: the admin token stays with the observer, which never changes a service's state.
+    config.OPERATOR_READ_TOKEN,
     ({ target, reason }) => {
       metrics.readFailures.inc({ target });
       logger.debug({ target, reason }, 'read failed');
@@ -64,21 +66,27 @@ export async function startObserver(config: Config, logger: Logger = createLogge
     maxLength: config.OBSERVER_QUEUE_MAX_LENGTH,
     giveUpAfterMs: config.RABBITMQ_GIVE_UP_AFTER_MS,
     onMessage: (exchange, message) => observer?.onMessage(exchange, message),
+    onGap: (resumedAtMs) => observer?.onGap(resumedAtMs),
     onFatal: (error) => fatal?.(error),
   });
   observer = new Observer({ settings: config, choreography, reads, depth: (queue) => watch.depth(queue), metrics, logger });
 
-  const guard = config.ADMIN_TOKEN ? adminGuard(config.ADMIN_TOKEN) : undefined;
+  const adminToken = config.ADMIN_TOKEN;
+  const admin = adminToken ? { guard: adminGuard(adminToken), carries: (req: Request) => hasAdminToken(req, adminToken) } : undefined;
   const running = observer;
   const app = createHttpApp({
     logger,
     registry,
     readiness: async () => ({ ready: watch.ready, checks: { broker: watch.ready } }),
-    routes: (app) => observerRoutes(app, running, operatorReads(config), guard),
+    routes: (app) => observerRoutes(app, running, operatorReads(config), admin),
   });
   const server = await listen(app, config.PORT, config.HOST);
   await watch.start();
-  if (!config.OPERATOR_READ_TOKEN && !config.ADMIN_TOKEN) logger.warn('neither OPERATOR_READ_TOKEN nor ADMIN_TOKEN is set: GET /map and /invariants do not exist, and the failed attempts, dead letters and ledger go unread');
+  if (!config.OPERATOR_READ_TOKEN) {
+    logger.warn(
+      `OPERATOR_READ_TOKEN is not set: the failed attempts, dead letters and ledger go unread (the admin token is never sent to the services)${config.ADMIN_TOKEN ? '' : ', and GET /map and /invariants do not exist'}`,
+    );
+  }
 
   // One round at a time: a slow service delays the next round, never piles rounds up.
   let stopping = false;

@@ -32,6 +32,8 @@ export function readMessage(exchange: string, message: ConsumeMessage, atMs: num
   const data = isObject(envelope.data) ? envelope.data : {};
   const event: OrderEvent = { id, type, orderId: orderId.toLowerCase() };
   if (typeof data.kind === 'string') event.kind = data.kind;
+  const occurredAtMs = typeof envelope.occurredAt === 'string' ? Date.parse(envelope.occurredAt) : NaN;
+  if (Number.isFinite(occurredAtMs)) event.occurredAtMs = occurredAtMs;
   if (Array.isArray(data.items)) {
     event.items = data.items.flatMap((item) => (isObject(item) && typeof item.sku === 'string' && Number.isInteger(item.quantity) ? [{ sku: item.sku, quantity: item.quantity as number }] : []));
   }

@@ -40,6 +40,12 @@ export function observerMetrics(registry: Registry, sources: () => GaugeSources 
       registers: [registry],
     }),
     readFailures: new Counter({ name: METRIC.observerReadFailures, help: "Reads of the services' HTTP APIs that gave no usable answer, by target.", labelNames: ['target'], registers: [registry] }),
+    readsDeferred: new Counter({
+      name: METRIC.observerReadsDeferred,
+      help: 'Reads a check needed that its round had no budget left for (OBSERVER_READS_PER_CHECK), put off to a later round, by read.',
+      labelNames: ['read'],
+      registers: [registry],
+    }),
   };
 }
 

@@ -412,6 +412,8 @@ function unlocked() {
   void loadDeadLetters();
   void loadFaults();
   if (state.selected) void showJourney(state.selected);
+  // The map's drift samples are shown to the admin token: draw it again with them.
+  state.choreography?.refresh();
   // Messages reach a dead-letter queue without any order changing: keep the counts fresh.
   clearInterval(state.dlqTimer);
   state.dlqTimer = setInterval(() => state.token && loadDeadLetters(), 5000);
@@ -523,7 +525,7 @@ async function start() {
   else lock();
   listen();
   void loadStock();
-  startChoreography({ el, api, admin, hasToken: () => Boolean(state.token), select, ago, settings });
+  state.choreography = startChoreography({ el, api, admin, hasToken: () => Boolean(state.token), select, ago, settings });
   setInterval(() => renderOrders(state.orders), 10_000); // keeps "placed … ago" honest
 }
 

@@ -38,7 +38,8 @@ async function loadMap(page) {
   const panel = $('map');
   let map;
   try {
-    map = await page.api('/api/map');
+    // Unlocked, the map is asked with the admin token: the drift samples (message bodies) are an admin's to read.
+    map = page.hasToken() ? await page.admin('/api/map') : await page.api('/api/map');
   } catch (error) {
     panel.dataset.state = 'unavailable';
     $('map-state').textContent = `${error.message}: the map needs the observer (services/observer, OBSERVER_URL)`;
@@ -159,7 +160,9 @@ function driftItem(d, page) {
       {},
       el('summary', {}, el('strong', {}, what), ` on ${d.exchange} · `, el('span', { class: 'drift-count' }, `${d.count}×`), ` · last seen ${page.ago(d.lastSeenAt)}`),
       el('p', { class: 'meta' }, `first seen ${new Date(d.firstSeenAt).toLocaleTimeString()} · last ${new Date(d.lastSeenAt).toLocaleTimeString()}`),
-      d.sample ? el('pre', { class: 'drift-sample', 'aria-label': 'A sample message' }, d.sample) : el('p', { class: 'meta' }, 'No sample.'),
+      d.sample
+        ? el('pre', { class: 'drift-sample', 'aria-label': 'A sample message' }, d.sample)
+        : el('p', { class: 'meta drift-no-sample' }, page.hasToken() ? 'No sample.' : 'A sample message is shown once Operations is unlocked with the admin token.'),
     ),
   );
 }

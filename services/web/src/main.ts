@@ -69,7 +69,7 @@ export function createWebApp(config: Config, logger: Logger): { app: Express; fe
       const guard = config.ADMIN_TOKEN ? adminGuard(config.ADMIN_TOKEN) : undefined;
       orderRoutes(app, { upstream, feed, adminGuard: guard, links });
       stockRoutes(app, upstream);
-      observerRoutes(app, upstream);
+      observerRoutes(app, upstream, guard);
       if (guard) {
         deadLetterRoutes(app, upstream, guard);
         faultRoutes(app, upstream, guard);

@@ -44,6 +44,7 @@ export const METRIC = {
   observerMessages: 'troupe_observer_messages_total',
   observerDrift: 'troupe_observer_drift',
   observerReadFailures: 'troupe_observer_read_failures_total',
+  observerReadsDeferred: 'troupe_observer_reads_deferred_total',
 } as const;
 
 /** The histograms among them: queried through their `_bucket`, `_sum` and `_count` series, never by the bare name. */

@@ -65,7 +65,7 @@ export const driftSchema = z.object({
   count: z.int().min(0),
   firstSeenAt: at,
   lastSeenAt: at,
-  sample: z.string().max(DRIFT_SAMPLE_MAX_CHARS).optional().meta({ description: `The latest such message's body, at most ${DRIFT_SAMPLE_MAX_CHARS} characters` }),
+  sample: z.string().max(DRIFT_SAMPLE_MAX_CHARS).optional().meta({ description: `The latest such message's body, at most ${DRIFT_SAMPLE_MAX_CHARS} characters; present only for a request with the admin token (a body can carry personal data)` }),
 });
 export type Drift = z.infer<typeof driftSchema>;
 

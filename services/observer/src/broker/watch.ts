@@ -12,6 +12,13 @@ export interface WatchOptions {
   maxLength: number;
   giveUpAfterMs: number;
   onMessage: (exchange: string, message: ConsumeMessage) => void;
+  /**
+   * Told once every queue is consumed again after a gap, when messages went by unseen: the start
+   * (everything before it), and every reconnect (the exclusive queues went with the connection, and
+   * whatever was published until each was declared and bound again). `resumedAtMs`: when the last
+   * queue was consumed again.
+   */
+  onGap: (resumedAtMs: number) => void;
   onFatal: (error: Error) => void;
 }
 
@@ -35,6 +42,8 @@ export class BrokerWatch {
   private readonly connection: BrokerConnection;
   private model: ChannelModel | undefined;
   private inspector: Promise<Channel> | undefined;
+  /** Passive declares one at a time: a refused one (404) closes the channel, which must not fail the others in flight. */
+  private inspecting: Promise<unknown> = Promise.resolve();
   private consuming = new Set<string>();
 
   constructor(private readonly options: WatchOptions) {
@@ -65,18 +74,27 @@ export class BrokerWatch {
   }
 
   /** The depth of `queue`, or undefined when it does not exist or the broker refused to say. */
-  async depth(queue: string): Promise<QueueDepth | undefined> {
+  depth(queue: string): Promise<QueueDepth | undefined> {
+    const next = this.inspecting.then(() => this.declarePassively(queue));
+    this.inspecting = next;
+    return next;
+  }
+
+  private async declarePassively(queue: string): Promise<QueueDepth | undefined> {
     const model = this.model;
     if (!model) return undefined;
     try {
-      this.inspector ??= model.createChannel().then((channel) => {
-        // A refused declare closes the channel: the next read opens another.
-        channel.on('error', () => undefined);
-        channel.on('close', () => {
-          if (this.model === model) this.inspector = undefined;
+      if (!this.inspector) {
+        const opened: Promise<Channel> = model.createChannel().then((channel) => {
+          // A refused declare closes the channel: the next read opens another.
+          channel.on('error', () => undefined);
+          channel.on('close', () => {
+            if (this.inspector === opened) this.inspector = undefined;
+          });
+          return channel;
         });
-        return channel;
-      });
+        this.inspector = opened;
+      }
       const channel = await this.inspector;
       const { messageCount, consumerCount } = await channel.checkQueue(queue);
       return { ready: messageCount, consumers: consumerCount };
@@ -109,5 +127,6 @@ export class BrokerWatch {
     this.model = model;
     this.inspector = undefined;
     this.options.logger.info({ exchanges: this.options.exchanges }, 'watching the exchanges');
+    this.options.onGap(Date.now());
   }
 }

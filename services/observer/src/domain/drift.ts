@@ -46,6 +46,12 @@ export class DriftLog {
     this.entries.delete(keyOf(key));
   }
 
+  /** Forgets every entry of `kind` but those `current` names: a state entry no longer true (a queue gone). */
+  keepOnly(kind: DriftKind, current: DriftKey[]): void {
+    const kept = new Set(current.map(keyOf));
+    for (const [id, entry] of this.entries) if (entry.kind === kind && !kept.has(id)) this.entries.delete(id);
+  }
+
   has(key: DriftKey): boolean {
     return this.entries.has(keyOf(key));
   }

@@ -5,24 +5,30 @@
  * therefore a bracket, sound under steady load, not a wait for quiet:
  *
  * - the baseline is taken only when the SKU is quiet: no InventoryReserved seen from `lagMs` before
- *   the read to `lagMs` after it, so the read holds exactly what was seen (`offset = reserved − seen`);
- * - afterwards, a read at time t must lie between `offset + seen(before t)` (those events were
- *   committed before they were seen) and `offset + seen(t + lagMs)` (whatever was committed by t
- *   has been seen `lagMs` later).
+ *   the read was sent to `lagMs` after its answer came, so the read holds exactly what was seen
+ *   (`offset = reserved − seen`);
+ * - afterwards, a read must lie between `offset + seen(before it was sent)` (those events were
+ *   committed before they were seen) and `offset + seen(lagMs after its answer)` (whatever was
+ *   committed by the time the inventory answered has been seen `lagMs` later).
  *
  * `lagMs` is the longest an event takes from its commit to the observer (OBSERVER_EVENT_LAG_MS).
- * A reading outside the bracket twice running is a mismatch; one inside clears it.
+ * A reading outside the bracket twice running is a mismatch; one inside clears it. The baseline is
+ * only as good as the events seen after it: when some may have gone by unseen (a gap in the watch)
+ * or an operator has mended the figure (resolved the violation), it is taken again (`rebase`).
  */
 export interface StockReading {
   reserved: number;
   /** Quantities seen before the read was sent. */
   seenBefore: number;
   /** When the read was sent. */
-  atMs: number;
+  sentAtMs: number;
+  /** When its answer came: a slow answer can hold reservations committed long after it was sent. */
+  answeredAtMs: number;
 }
 
 export type StockVerdict =
   | { state: 'waiting' }
+  | { state: 'stale' }
   | { state: 'not-quiet' }
   | { state: 'baseline'; offset: number }
   | { state: 'agrees' }
@@ -34,8 +40,13 @@ export class StockWatch {
   lastSeenAtMs = -Infinity;
   /** When the latest reading judged against the events (agreeing or not) was taken. */
   lastJudgedAtMs: number | undefined;
+  /** Reads in a row that found no answer (an unknown SKU: 404), and when to read again: they back off. */
+  readFailures = 0;
+  readDueAtMs: number | undefined;
   private offset: number | undefined;
   private mismatches = 0;
+  /** Readings sent before this were sent before the latest rebase: they judge nothing. */
+  private rebasedAtMs = -Infinity;
 
   constructor(
     readonly sku: string,
@@ -56,16 +67,31 @@ export class StockWatch {
     return nowMs - this.lastSeenAtMs >= this.lagMs;
   }
 
-  /** Judges `reading` once `lagMs` has passed since it (`nowMs`); before that, `waiting` (keep it); `not-quiet`: no baseline from it, read again. */
+  /**
+   * Forgets the baseline, to be taken again at the next quiet moment after `atMs`: events may have
+   * gone by unseen (a gap in the watch), or the figure was mended by hand.
+   */
+  rebase(atMs: number): void {
+    this.offset = undefined;
+    this.mismatches = 0;
+    this.rebasedAtMs = atMs;
+    this.lastSeenAtMs = Math.max(this.lastSeenAtMs, atMs);
+  }
+
+  /**
+   * Judges `reading` once `lagMs` has passed since its answer (`nowMs`); before that, `waiting`
+   * (keep it); `stale`: sent before a rebase, drop it; `not-quiet`: no baseline from it, read again.
+   */
   judge(reading: StockReading, nowMs: number): StockVerdict {
-    if (nowMs - reading.atMs < this.lagMs) return { state: 'waiting' };
+    if (reading.sentAtMs < this.rebasedAtMs) return { state: 'stale' };
+    if (nowMs - reading.answeredAtMs < this.lagMs) return { state: 'waiting' };
     if (this.offset === undefined) {
       // Quiet on both sides of the read: it holds exactly what was seen.
-      if (this.lastSeenAtMs > reading.atMs - this.lagMs) return { state: 'not-quiet' };
+      if (this.lastSeenAtMs > reading.sentAtMs - this.lagMs) return { state: 'not-quiet' };
       this.offset = reading.reserved - reading.seenBefore;
       return { state: 'baseline', offset: this.offset };
     }
-    this.lastJudgedAtMs = reading.atMs;
+    this.lastJudgedAtMs = reading.sentAtMs;
     const expected: [number, number] = [this.offset + reading.seenBefore, this.offset + this.seen];
     if (reading.reserved >= expected[0] && reading.reserved <= expected[1]) {
       this.mismatches = 0;

@@ -6,6 +6,7 @@ import { buildJourney, type DeadLetterView, type ServiceFailedAttempts } from '.
 import type { OrdersFeed } from '../orders-feed';
 import type { Upstream } from '../upstream';
 import { deadLettersOf } from './dead-letters';
+import { isAdmin } from './is-admin';
 
 export interface OrderRoutesDeps {
   upstream: Upstream;
@@ -87,9 +88,3 @@ function failedAttemptsFor(upstream: Upstream, orderId: string, admin: boolean):
     ),
   );
 }
-
-const isAdmin = (guard: RequestHandler | undefined, req: Request, res: Response): Promise<boolean> =>
-  new Promise((resolve) => {
-    if (!guard) return resolve(false);
-    void guard(req, res, (error?: unknown) => resolve(error === undefined));
-  });
