@@ -1,6 +1,5 @@
 import {
   deadLetterCountSchema,
-  failedAttemptListSchema,
   gatewayLedgerSchema,
   orderViewSchema,
   readinessSchema,
@@ -291,20 +290,16 @@ export class Observer {
     const taken = budget.take('dead-letters', tracks, services.length);
     await Promise.all(
       taken.map(async (track) => {
-        const attempts = await Promise.all(
-          services.map((service) => this.deps.reads.get(service, `/failed-attempts?orderId=${encodeURIComponent(track.orderId)}`, failedAttemptListSchema, { operator: true })),
+        const counts = await Promise.all(
+          services.map((service) => this.deps.reads.get(service, `/dead-letters/count?orderId=${encodeURIComponent(track.orderId)}`, deadLetterCountSchema, { operator: true })),
         );
         const nowMs = this.now();
         track.deadLetterChecks = (track.deadLetterChecks ?? 0) + 1;
         track.deadLetterDueAtMs = nowMs + backoff(track.deadLetterChecks, Math.max(settings.OBSERVER_CHECK_INTERVAL_MS, 1000), settings.OBSERVER_SETTLE_WITHIN_MS);
         const id = violationId('order-settles', track.orderId);
-        const waiting = attempts.flatMap((list) => {
-          // The latest attempt at each event on each queue: dead-lettered and not replayed since, it waits in the DLQ.
-          const latest = new Map<string, { outcome: string; queue: string }>();
-          for (const attempt of list?.body.failedAttempts ?? []) latest.set(`${attempt.queue}/${attempt.eventId}`, attempt);
-          return [...latest.values()].filter((a) => a.outcome === 'dead-lettered').map((a) => a.queue);
-        });
-        if (waiting.length > 0 || settleState(track, nowMs, settings.OBSERVER_SETTLE_WITHIN_MS) !== 'overdue') return this.violations.clear(id);
+        // Kept in a service's dead letters now (not replayed, not purged): an operator's to mend.
+        const waiting = counts.reduce((n, count) => n + (count?.body.count ?? 0), 0);
+        if (waiting > 0 || settleState(track, nowMs, settings.OBSERVER_SETTLE_WITHIN_MS) !== 'overdue') return this.violations.clear(id);
         const waited = Math.round((nowMs - (track.placedAtMs ?? nowMs)) / 1000);
         const seen = [...new Set(track.events.values())].join(', ');
         this.report(track, 'order-settles', `not COMPLETED or CANCELLED ${waited} s after OrderPlaced (bound ${settings.OBSERVER_SETTLE_WITHIN_MS} ms); events seen: ${seen}; nothing of it waits in a dead-letter queue`);

@@ -105,11 +105,26 @@ describe('the observer, round by round', () => {
     expect(observer.invariants().found['events-consistent']).toBe(0);
   });
 
-  it('when an overdue order settles while its failed attempts are being read, then it is not reported', async () => {
+  it('when an overdue order has a message kept in a dead-letter queue, then it is left alone; once that letter is purged, it is reported', async () => {
+    const orderId = randomUUID();
+    let kept = 1;
+    const harness = anObserver({}, (path) => (path === `/dead-letters/count?orderId=${orderId}` ? { count: kept } : undefined));
+    harness.observer.onGap(0);
+    harness.clock.now = 500;
+    harness.publish('OrderPlaced', orderId);
+    await harness.at(2000);
+    expect(harness.paths).toContain(`/dead-letters/count?orderId=${orderId}`);
+    expect(harness.open('order-settles')).toEqual([]);
+    kept = 0;
+    await harness.at(60_000);
+    expect(harness.open('order-settles').map((v) => v.orderId)).toEqual([orderId]);
+  });
+
+  it('when an overdue order settles while its dead letters are being counted, then it is not reported', async () => {
     const orderId = randomUUID();
     const pending: (() => void)[] = [];
     const harness = anObserver({}, (path) =>
-      path.startsWith('/failed-attempts') ? new Promise((resolve) => pending.push(() => resolve({ orderId, failedAttempts: [] }))) : undefined,
+      path.startsWith('/dead-letters/count') ? new Promise((resolve) => pending.push(() => resolve({ count: 0 }))) : undefined,
     );
     harness.observer.onGap(0);
     harness.clock.now = 500;
@@ -135,7 +150,7 @@ describe('the observer, round by round', () => {
     publish('PaymentCompleted', paid);
     paths.length = 0;
     await at(2100);
-    expect(paths.filter((p) => p.startsWith('/ledger') || p.startsWith('/failed-attempts'))).toEqual([`/ledger?orderId=${paid}`]);
+    expect(paths.filter((p) => p.startsWith('/ledger') || p.startsWith('/dead-letters/count?'))).toEqual([`/ledger?orderId=${paid}`]);
     expect(await registry.getSingleMetricAsString('troupe_observer_reads_deferred_total')).toMatch(/read="dead-letters"\} [1-9]/);
   });
 

@@ -305,6 +305,31 @@ describe('the dead-letter admin API', () => {
     expect(after.groups.map((g) => g.id)).not.toContain(group.id);
   });
 
+  it("when messages about an order are dead-lettered, then GET /dead-letters/count?orderId= counts that order's alone (poison included), and purged they count no more", async () => {
+    const count = async (query: string) => {
+      const response = await fetch(`${payment.baseUrl}/dead-letters/count${query}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      return { status: response.status, body: (await response.json()) as { count?: number; error?: string } };
+    };
+    const [a, b] = [randomUUID(), randomUUID()];
+    const ids = [randomUUID(), randomUUID(), randomUUID()];
+    // Not JSON: the order's id is found in the body all the same.
+    for (const [i, orderId] of [a, a, b].entries()) await payment.broker.publish('order.events', Buffer.from(`{"orderId":"${orderId}", broken`), { messageId: ids[i] });
+    await eventually(async () => (await count(`?orderId=${a}`)).body.count === 2 && (await count(`?orderId=${b}`)).body.count === 1, { what: 'the three letters counted per order' });
+    expect((await count('')).body.count).toBeGreaterThanOrEqual(3);
+    expect((await count(`?orderId=${randomUUID()}`)).body).toEqual({ count: 0 });
+
+    await admin('/purge', { method: 'POST', body: JSON.stringify({ ids: ids.slice(0, 2) }) });
+    expect((await count(`?orderId=${a}`)).body).toEqual({ count: 0 });
+    expect((await count(`?orderId=${b}`)).body).toEqual({ count: 1 });
+    await admin('/purge', { method: 'POST', body: JSON.stringify({ ids: ids.slice(2) }) });
+
+    for (const query of ['?orderId=not-a-uuid', '?order=x']) {
+      const refused = await count(query);
+      expect(refused.status, query).toBe(400);
+      expect(refused.body.error, query).toMatch(/order/);
+    }
+  });
+
   it('when a group id or a group limit is malformed, then 400 naming the field', async () => {
     const badGroup = await admin('/replay', { method: 'POST', body: JSON.stringify({ group: 'not-a-fingerprint' }) });
     expect(badGroup.status).toBe(400);

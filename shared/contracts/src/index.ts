@@ -2,6 +2,7 @@ export { decodeEvent, eventCatalog, isEventType, SKU_PATTERN } from './events';
 export type { AnyEvent, DecodeResult, EventData, EventType, NotificationChannel, NotificationKind, TypedEvent } from './events';
 export { brokerPermissionsOf, deadLetterQueueOf, exchangeOf, OBSERVER, observerPermissions, observerQueueOf, ownExchangeOf, queueOf, SERVICES, SUBSCRIBED_EVENTS, type BrokerPermissions, type ServiceName } from './topology';
 export {
+  deadLetterCountQuerySchema,
   deadLetterCountSchema,
   DRIFT_KINDS,
   DRIFT_SAMPLE_MAX_CHARS,

@@ -115,6 +115,11 @@ export type ObserverInvariants = z.infer<typeof observerInvariantsSchema>;
 export const violationResolvedSchema = z.object({ resolved: z.string() });
 export type ViolationResolved = z.infer<typeof violationResolvedSchema>;
 
-/** GET /dead-letters/count (every service, an operator's read): how many dead letters it keeps. */
+/**
+ * GET /dead-letters/count (every service, an operator's read): how many dead letters it keeps; with
+ * `?orderId=`, how many of them are about that order (the observer's `order-settles` leaves an
+ * order alone while one of its messages waits there).
+ */
 export const deadLetterCountSchema = z.object({ count: z.int().min(0) });
+export const deadLetterCountQuerySchema = z.object({ orderId: z.uuid('must be an order id (UUID)').optional() }).strict();
 export type DeadLetterCount = z.infer<typeof deadLetterCountSchema>;

@@ -1,6 +1,7 @@
 import { BrokerUnavailableError, type DeadLetters, type Selection } from '@troupe/messaging';
 import type { Express, RequestHandler } from 'express';
 import {
+  deadLetterCountQuerySchema,
   deadLetterGroupsQuerySchema,
   deadLetterListQuerySchema,
   deadLetterSelectionSchema,
@@ -62,7 +63,7 @@ export function adminRoutes(
 }
 
 /**
- * GET /dead-letters/count: how many dead letters the service keeps, an operator's read behind
+ * GET /dead-letters/count[?orderId=]: how many dead letters the service keeps (about one order), an operator's read behind
  * `guard` (the observer's map shows it per service). The count alone: the messages themselves,
  * their bodies and errors, stay behind the admin token.
  */
@@ -71,7 +72,9 @@ export function deadLetterCountRoute(
   deadLetters: <R>(work: (dlq: DeadLetters) => Promise<R>) => Promise<R>,
   guard: RequestHandler,
 ): void {
-  app.get('/dead-letters/count', guard, async (_req, res) => {
-    res.json({ count: await deadLetters((dlq) => dlq.count()) } satisfies DeadLetterCount);
+  app.get('/dead-letters/count', guard, async (req, res) => {
+    const query = deadLetterCountQuerySchema.safeParse(req.query);
+    if (!query.success) throw validationError(query.error);
+    res.json({ count: await deadLetters((dlq) => dlq.count(query.data.orderId)) } satisfies DeadLetterCount);
   });
 }

@@ -63,9 +63,10 @@ export function observerPaths(operator: Access, admin: Access, services: { url: 
       get: {
         operationId: 'deadLetterCount',
         tags: ['operations'],
-        summary: 'How many dead letters this service keeps (the messages stay behind the admin token)',
+        summary: 'How many dead letters this service keeps, or keeps about one order (the messages stay behind the admin token)',
         security: operator.security,
-        responses: { '200': json('DeadLetterCount', 'The count'), ...operator.errors },
+        parameters: [{ name: 'orderId', in: 'query', required: false, description: 'Only the dead letters about this order', schema: { type: 'string', format: 'uuid' } }],
+        responses: { '200': json('DeadLetterCount', 'The count'), '400': json('Error', 'orderId not a UUID, or an unknown parameter'), ...operator.errors },
       },
     },
   };

@@ -76,8 +76,15 @@ export class DeadLetters {
     return listGroups(this.pool, this.service, limit);
   }
 
-  async count(): Promise<number> {
-    const { rows } = await this.pool.query<{ n: string }>('SELECT count(*) AS n FROM troupe_dead_letters');
+  /**
+   * How many dead letters are kept; with `orderId`, how many of them carry that order's id in their
+   * body (a UUID, so a byte search finds exactly its messages, poison that is not JSON included).
+   */
+  async count(orderId?: string): Promise<number> {
+    const { rows } =
+      orderId === undefined
+        ? await this.pool.query<{ n: string }>('SELECT count(*) AS n FROM troupe_dead_letters')
+        : await this.pool.query<{ n: string }>("SELECT count(*) AS n FROM troupe_dead_letters WHERE position(convert_to($1, 'UTF8') in body) > 0", [orderId]);
     return Number(rows[0]?.n ?? 0);
   }
 
