@@ -54,7 +54,7 @@ const stopping = () => new DependencyError('service', new Error('stopping; try a
  *
  * Each caller's work runs in a savepoint (`runSteps`, as the consumers' handlers do): if it
  * throws, its statements are undone, that caller gets the error, and the others commit; no work
- * runs twice. A caller alone in its transaction needs none: its failure rolls it back whole. A dependency found away ends the transaction's run there, and the callers not yet
+ * runs twice. A dependency found away ends the transaction's run there, and the callers not yet
  * run get that failure; a failure of the transaction itself (the database away, the `COMMIT`
  * failing) is every caller's answer. Calls with the same key never run in two of this process's
  * transactions at once.
@@ -97,20 +97,6 @@ async function runTogether(
     onTransaction?.(sorted.length);
   } catch {
     // metrics must not fail the work
-  }
-  const [only] = sorted;
-  if (only && sorted.length === 1) {
-    // A caller alone needs no savepoint: its failure rolls the transaction back, which undoes
-    // exactly its own work (two statements fewer per request placed alone, as at low load).
-    const done = context.with(only.ctx, () =>
-      runUnitOfWork(async (uow) => {
-        const value = await only.work(uow);
-        itemDone();
-        return value;
-      }),
-    );
-    await done.then(only.resolve, only.reject);
-    return;
   }
   let results: StepResult<unknown>[];
   try {
