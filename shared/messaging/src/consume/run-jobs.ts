@@ -21,17 +21,12 @@ export interface RunJobsDeps {
  * (one statement for all), the handlers' effects and their outbox rows commit at once. Returns
  * each job's result, in the order the jobs ran; it acks nothing (see `Settler`).
  *
- * In a batch of several, each handler runs in a savepoint (`runSteps`): if it throws, its
- * statements and events are undone, its inbox row is released, its result is the failure, and the
- * others commit. No handler runs again because another failed, so a call it makes outside the
- * database happens once per transaction (decision 0023). A dependency found away ends the batch
- * there: the jobs after it go back untried, the ones before it commit. If the transaction itself
- * fails (the database gone, the COMMIT refused), every job's result is that failure.
- *
- * A job alone in its transaction runs without a savepoint: there is no other job's work to keep,
- * so its failure rolls the whole transaction back, which undoes what a savepoint would (its
- * statements, its inbox row) while the unit of work drops its staged events and `onCommit`
- * callbacks. Its result is the same failure, and no handler runs twice.
+ * Each handler runs in a savepoint (`runSteps`): if it throws, its statements and events are
+ * undone, its inbox row is released, its result is the failure, and the others commit. No
+ * handler runs again because another failed, so a call it makes outside the database happens once
+ * per transaction (decision 0023). A dependency found away ends the batch there: the jobs after it
+ * go back untried, the ones before it commit. If the transaction itself fails (the database gone,
+ * the COMMIT refused), every job's result is that failure.
  */
 export async function runJobs(batch: readonly Job[], deps: RunJobsDeps): Promise<{ job: Job; result: JobResult }[]> {
   if (batch.length === 0) return [];
@@ -58,9 +53,7 @@ async function runInOneTransaction(jobs: readonly Job[], deps: RunJobsDeps): Pro
   // A job alone has no other job's work to keep: its failure rolls the whole transaction back,
   // which is what a savepoint would do for it (its statements, its events, its inbox row), with
   // two statements fewer (SAVEPOINT and RELEASE) on every message handled alone, as every message is
-  // at low load. runJobs turns the thrown failure into the job's result. A handler that swallows a
-  // failed statement fails here as "COMMIT rolled it back" (see `withTransaction`), in a batch as
-  // its RELEASE's 25P02: either way nothing commits and the message is tried again.
+  // at low load. runJobs turns the thrown failure into the job's result.
   if (only && jobs.length === 1) {
     return runUnitOfWork(async (uow) => {
       const [fresh] = await claimInbox(uow.db, [{ queue: only.delivery.queue, eventId: only.event.id }]);
