@@ -47,22 +47,7 @@ export async function runJobs(batch: readonly Job[], deps: RunJobsDeps): Promise
 }
 
 /** One transaction over `jobs`: each job's result, in order. Throws if the transaction itself fails. */
-async function runInOneTransaction(jobs: readonly Job[], deps: RunJobsDeps): Promise<JobResult[]> {
-  const { runUnitOfWork, itemDone } = deps;
-  const [only] = jobs;
-  // A job alone has no other job's work to keep: its failure rolls the whole transaction back,
-  // which is what a savepoint would do for it (its statements, its events, its inbox row), with
-  // two statements fewer (SAVEPOINT and RELEASE) on every message handled alone, as every message is
-  // at low load. runJobs turns the thrown failure into the job's result.
-  if (only && jobs.length === 1) {
-    return runUnitOfWork(async (uow) => {
-      const [fresh] = await claimInbox(uow.db, [{ queue: only.delivery.queue, eventId: only.event.id }]);
-      if (!fresh) return [{ kind: 'duplicate' }];
-      await context.with(only.ctx, () => only.handler(only.event, { ...uow, log: only.log, attempt: only.attempt }));
-      itemDone?.();
-      return [{ kind: 'processed' }];
-    });
-  }
+async function runInOneTransaction(jobs: readonly Job[], { runUnitOfWork, itemDone }: RunJobsDeps): Promise<JobResult[]> {
   return runUnitOfWork(async (uow) => {
     const fresh = await claimInbox(uow.db, jobs.map((job) => ({ queue: job.delivery.queue, eventId: job.event.id })));
     const results = await runSteps(
