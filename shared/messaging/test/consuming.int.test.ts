@@ -171,7 +171,7 @@ describe('messaging: consuming', () => {
   });
 
   it('when a message alone in its transaction writes, publishes and registers after-commit work, then throws, then none of it happens, and its retry does it all once', async () => {
-    // A job alone runs without a savepoint: the rollback of its whole transaction must undo it.
+    // A job alone in its transaction: what it did must be undone with its failure, and done once by its retry.
     const event = anEvent('OrderPlaced');
     let committed = 0;
     let release!: () => void;
