@@ -1,5 +1,5 @@
 import { parseBrokerUrls } from '@troupe/messaging/broker';
-import { bearerToken, httpUrl, parseConfig, requiredOutsideDevelopment } from '@troupe/platform';
+import { bearerToken, parseConfig, requiredOutsideDevelopment, SERVICE_URLS } from '@troupe/platform';
 import { z } from 'zod';
 
 const ms = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
@@ -28,11 +28,7 @@ export const configSchema = z.object({
    */
   ASYNCAPI_PATH: z.string().min(1).optional(),
   /** The four services' HTTP APIs and the card gateway's: /readyz, and the operator's reads. */
-  ORDER_URL: httpUrl('http://order:3000').default('http://127.0.0.1:3000'),
-  PAYMENT_URL: httpUrl('http://payment:3001').default('http://127.0.0.1:3001'),
-  INVENTORY_URL: httpUrl('http://inventory:3002').default('http://127.0.0.1:3002'),
-  NOTIFICATION_URL: httpUrl('http://notification:3003').default('http://127.0.0.1:3003'),
-  GATEWAY_URL: httpUrl('http://gateway:3004').default('http://127.0.0.1:3004'),
+  ...SERVICE_URLS,
   /**
    * The services' read-only operator token: the observer sends it for the failed attempts, the
    * dead-letter counts and the ledger, and takes it (or ADMIN_TOKEN) for its own GET /map and

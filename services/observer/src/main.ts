@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Request } from 'express';
-import { adminGuard, closeServer, hasAdminToken, createHttpApp, createLogger, listen, operatorReads, processMetrics, runProcess, type Logger } from '@troupe/platform';
+import { adminGuard, closeServer, hasAdminToken, createHttpApp, createLogger, listen, operatorReads, processMetrics, runProcess, serviceUrlsOf, type Logger } from '@troupe/platform';
 import { asyncApiDocument } from '@troupe/contracts';
 import { shutdownTelemetry } from '@troupe/telemetry';
 import { BrokerWatch } from './broker/watch';
@@ -49,7 +49,7 @@ export async function startObserver(config: Config, logger: Logger = createLogge
     return current && { openViolations: () => current.violations.openCounts(), driftEntries: () => current.drift.countByKind() };
   });
   const reads = new Reads(
-    { order: config.ORDER_URL, payment: config.PAYMENT_URL, inventory: config.INVENTORY_URL, notification: config.NOTIFICATION_URL, gateway: config.GATEWAY_URL },
+    serviceUrlsOf(config),
     config.UPSTREAM_TIMEOUT_MS,
     // The read token only: the admin token stays with the observer, which never changes a service's state.
     config.OPERATOR_READ_TOKEN,

@@ -3,6 +3,7 @@ import {
   gatewayLedgerSchema,
   orderViewSchema,
   readinessSchema,
+  SERVICES,
   stockLevelSchema,
   type MapService,
   type MapSubscription,
@@ -92,13 +93,17 @@ interface Due {
 /** A wait that doubles with each try, from `baseMs` up to `maxMs`. */
 const backoff = (tries: number, baseMs: number, maxMs: number): number => Math.min(maxMs, baseMs * 2 ** Math.min(Math.max(tries - 1, 0), 20));
 
-const isService = (name: string): name is Exclude<Reached, 'gateway'> => ['order', 'payment', 'inventory', 'notification'].includes(name);
+const isService = (name: string): name is Exclude<Reached, 'gateway'> => (SERVICES as readonly string[]).includes(name);
+
+/** The exchange a service reports a subscription on; from the queue's name (`<service>.<exchange>`) for a replica that says none. */
+const exchangeOfReport = (service: string, reported: { queue: string; exchange?: string }): string =>
+  reported.exchange ?? (reported.queue.startsWith(`${service}.`) ? reported.queue.slice(service.length + 1) : '?');
 
 /**
  * The observer's state and its rounds: every message off the exchanges goes into the traffic and
  * the window of orders as it arrives (`onMessage`); every check interval, a round reads the
  * services (readiness, dead letters, queue depths) and holds the window to the invariants,
- * reading what a rule needs (failed attempts, the ledger, stock) within a budget of reads.
+ * reading what a rule needs (dead letters kept, the ledger, stock) within a budget of reads.
  */
 export class Observer {
   readonly drift = new DriftLog();
@@ -113,6 +118,8 @@ export class Observer {
   private readonly undeclaredReported = new Map<string, Subscriptions>();
   private readonly now: () => number;
   private checkedAtMs: number;
+  /** The services the document names, producers and subscribers alike (the document does not change). */
+  private readonly serviceNames: string[];
 
   constructor(private readonly deps: ObserverDeps) {
     this.now = deps.now ?? Date.now;
@@ -121,13 +128,9 @@ export class Observer {
     this.traffic = new Traffic(choreography, this.drift, { windowMs: settings.OBSERVER_SILENCE_WINDOW_MS, minOrders: settings.OBSERVER_SILENCE_MIN_ORDERS }, this.now());
     this.violations = new Violations((invariant) => metrics.found.inc({ invariant }));
     this.orders = new OrderWindow(settings.OBSERVER_WINDOW_MS, settings.OBSERVER_MAX_ORDERS, (orderId) => this.violations.concerns(orderId));
+    this.serviceNames = [...new Set([...choreography.exchanges.map((e) => e.producer), ...choreography.subscriptions.map((s) => s.service)])].filter((name) => name !== 'unknown');
   }
 
-  /** The services the document names, producers and subscribers alike. */
-  private serviceNames(): string[] {
-    const { choreography } = this.deps;
-    return [...new Set([...choreography.exchanges.map((e) => e.producer), ...choreography.subscriptions.map((s) => s.service)])].filter((name) => name !== 'unknown');
-  }
 
   onMessage(exchange: string, message: ConsumeMessage): void {
     const atMs = this.now();
@@ -203,7 +206,7 @@ export class Observer {
   private async readServices(): Promise<void> {
     const { reads } = this.deps;
     await Promise.all(
-      this.serviceNames().map(async (name) => {
+      this.serviceNames.map(async (name) => {
         if (!isService(name)) return this.services.set(name, { ready: null, deadLetters: null, subscriptions: undefined });
         const [readiness, deadLetters] = await Promise.all([
           reads.get(name, '/readyz', readinessSchema, { statuses: [200, 503] }),
@@ -286,7 +289,7 @@ export class Observer {
    */
   private async readDeadLetters(tracks: OrderTrack[], budget: Budget): Promise<void> {
     const { settings } = this.deps;
-    const services = this.serviceNames().filter(isService);
+    const services = this.serviceNames.filter(isService);
     const taken = budget.take('dead-letters', tracks, services.length);
     await Promise.all(
       taken.map(async (track) => {
@@ -381,7 +384,7 @@ export class Observer {
     const current: DriftKey[] = [];
     for (const [service, state] of this.services) {
       for (const reported of state.subscriptions ?? this.undeclaredReported.get(service) ?? []) {
-        const exchange = reported.exchange ?? (reported.queue.startsWith(`${service}.`) ? reported.queue.slice(service.length + 1) : '?');
+        const exchange = exchangeOfReport(service, reported);
         if (this.isDeclared(service, exchange, reported.queue)) continue;
         const key: DriftKey = { kind: 'undeclared-subscription', exchange, queue: reported.queue };
         current.push(key);
@@ -400,7 +403,7 @@ export class Observer {
   map({ samples }: { samples: boolean }): ObserverMap {
     const nowMs = this.now();
     const { choreography, settings } = this.deps;
-    const services: MapService[] = this.serviceNames().map((name) => {
+    const services: MapService[] = this.serviceNames.map((name) => {
       const state = this.services.get(name);
       return { name, ready: state?.ready ?? null, deadLetters: state?.deadLetters ?? null };
     });
@@ -425,7 +428,7 @@ export class Observer {
     const extra = [...this.services].flatMap(([service, state]) =>
       (state.subscriptions ?? [])
         .filter((r) => !declared.some((d) => d.queue === r.queue))
-        .map((r) => subscription(service, r.exchange ?? (r.queue.startsWith(`${service}.`) ? r.queue.slice(service.length + 1) : '?'), r.queue)),
+        .map((r) => subscription(service, exchangeOfReport(service, r), r.queue)),
     );
     return {
       generatedAt: new Date(nowMs).toISOString(),

@@ -1,4 +1,4 @@
-import { bearerToken, httpUrl, parseConfig } from '@troupe/platform';
+import { bearerToken, httpUrl, parseConfig, SERVICE_URLS } from '@troupe/platform';
 import { z } from 'zod';
 
 /** A link for the browser: unset takes `fallback`, an empty value switches the link off. */
@@ -22,13 +22,11 @@ export const configSchema = z.object({
   /** Interface to listen on: loopback by default; containers set 0.0.0.0. */
   HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** The four services' HTTP APIs: the only thing the web front talks to. */
-  ORDER_URL: httpUrl('http://order:3000').default('http://127.0.0.1:3000'),
-  PAYMENT_URL: httpUrl('http://payment:3001').default('http://127.0.0.1:3001'),
-  INVENTORY_URL: httpUrl('http://inventory:3002').default('http://127.0.0.1:3002'),
-  NOTIFICATION_URL: httpUrl('http://notification:3003').default('http://127.0.0.1:3003'),
-  /** The card gateway's HTTP API: its ledger (on each journey) and its fault switches. */
-  GATEWAY_URL: httpUrl('http://gateway:3004').default('http://127.0.0.1:3004'),
+  /**
+   * The four services' HTTP APIs, the only thing the web front talks to besides the observer, and
+   * the card gateway's: its ledger (on each journey) and its fault switches.
+   */
+  ...SERVICE_URLS,
   /** The observer's HTTP API: the choreography map and the invariants, read with the operator token. */
   OBSERVER_URL: httpUrl('http://observer:3005').default('http://127.0.0.1:3005'),
   /**

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { adminGuard, closeServer, createHttpApp, createLogger, listen, processMetrics, runProcess, type Logger } from '@troupe/platform';
+import { adminGuard, closeServer, createHttpApp, createLogger, listen, processMetrics, runProcess, serviceUrlsOf, type Logger } from '@troupe/platform';
 import { shutdownTelemetry } from '@troupe/telemetry';
 import express, { type Express } from 'express';
 import { asyncApiDocument, openApiDocument, type WebSettings } from '@troupe/contracts';
@@ -30,7 +30,7 @@ const CONTENT_SECURITY_POLICY = "default-src 'self'; img-src 'self' data:; style
 export function createWebApp(config: Config, logger: Logger): { app: Express; feed: OrdersFeed } {
   const registry = processMetrics('web');
   const upstream = new Upstream(
-    { order: config.ORDER_URL, payment: config.PAYMENT_URL, inventory: config.INVENTORY_URL, notification: config.NOTIFICATION_URL, gateway: config.GATEWAY_URL, observer: config.OBSERVER_URL },
+    { ...serviceUrlsOf(config), observer: config.OBSERVER_URL },
     config.UPSTREAM_TIMEOUT_MS,
     { admin: config.ADMIN_TOKEN, operator: config.OPERATOR_READ_TOKEN },
   );

@@ -65,3 +65,24 @@ export const httpUrl = (example: string) =>
       }
     }, `must be an http(s) URL like ${example}`)
     .transform((value) => value.replace(/\/+$/, ''));
+
+/**
+ * The HTTP APIs of the four services and the card gateway, for a process that reads them (the web
+ * front, the observer): the variables, with the local defaults `make dev` runs them on.
+ */
+export const SERVICE_URLS = {
+  ORDER_URL: httpUrl('http://order:3000').default('http://127.0.0.1:3000'),
+  PAYMENT_URL: httpUrl('http://payment:3001').default('http://127.0.0.1:3001'),
+  INVENTORY_URL: httpUrl('http://inventory:3002').default('http://127.0.0.1:3002'),
+  NOTIFICATION_URL: httpUrl('http://notification:3003').default('http://127.0.0.1:3003'),
+  GATEWAY_URL: httpUrl('http://gateway:3004').default('http://127.0.0.1:3004'),
+};
+
+/** Those URLs by the name each process calls them. */
+export const serviceUrlsOf = (config: { [K in keyof typeof SERVICE_URLS]: string }) => ({
+  order: config.ORDER_URL,
+  payment: config.PAYMENT_URL,
+  inventory: config.INVENTORY_URL,
+  notification: config.NOTIFICATION_URL,
+  gateway: config.GATEWAY_URL,
+});

@@ -92,4 +92,3 @@ export function chargeProblem(approvedCharges: number): string | undefined {
   return approvedCharges === 1 ? undefined : `the gateway's ledger holds ${approvedCharges} approved charges for a paid order: exactly one expected`;
 }
 
-export const isPaid = (track: OrderTrack): boolean => count(track, 'PaymentCompleted') > 0;

@@ -68,7 +68,7 @@ export class Violations {
   /** The order left the window: its violations close, and what was resolved about it is forgotten. */
   forgetOrder(orderId: string): void {
     if (this.openByOrder.has(orderId)) for (const violation of [...this.open.values()]) if (violation.orderId === orderId) this.clear(violation.id);
-    for (const id of this.resolved) if (id.endsWith(`:${orderId}`)) this.resolved.delete(id);
+    for (const invariant of OBSERVER_INVARIANTS) this.resolved.delete(violationId(invariant, orderId));
   }
 
   list(): Violation[] {
