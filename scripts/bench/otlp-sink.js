@@ -29,7 +29,15 @@ function spansOf(body) {
     const service = rs.resource?.attributes?.find((a) => a.key === 'service.name')?.value?.stringValue ?? '?';
     for (const ss of rs.scopeSpans ?? []) {
       for (const span of ss.spans ?? []) {
-        out.push({ service, name: span.name, traceId: span.traceId, start: Number(BigInt(span.startTimeUnixNano) / 1000n) / 1000, end: Number(BigInt(span.endTimeUnixNano) / 1000n) / 1000 });
+        out.push({
+          service,
+          name: span.name,
+          traceId: span.traceId,
+          spanId: span.spanId,
+          parentSpanId: span.parentSpanId || undefined,
+          start: Number(BigInt(span.startTimeUnixNano) / 1000n) / 1000,
+          end: Number(BigInt(span.endTimeUnixNano) / 1000n) / 1000,
+        });
       }
     }
   }
@@ -63,4 +71,56 @@ function hopsOf(spans) {
   return hops.length === 0 ? undefined : { median_ms: +hops[Math.floor(hops.length / 2)].toFixed(2), count: hops.length };
 }
 
-module.exports = { hopsOf, otlpSink, printTimeline };
+const medianOf = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0 ? NaN : sorted[Math.floor(sorted.length / 2)];
+};
+
+/**
+ * Each hop's time taken apart, per queue, medians over every order the sink holds: from the
+ * upstream publish span's start to this `process` span's start (the broker routes and delivers,
+ * the consumer wakes, decodes and queues the message), the `process` span itself (the consumer's
+ * transaction, any outside call in it included, until the message is settled), and the publish
+ * span it staged (out straight after the COMMIT, so it starts before the `process` span ends: the
+ * broker's confirm); the hop runs from the `process` span's start to that confirm. Span start
+ * times are whole milliseconds (the SDK anchors them to `Date.now()`), so `delivered` is ±1 ms.
+ */
+function hopAccounting(spans) {
+  const byId = new Map(spans.map((s) => [s.spanId, s]));
+  const stagedBy = new Map();
+  for (const s of spans) if (s.name.startsWith('publish ') && s.parentSpanId && !stagedBy.has(s.parentSpanId)) stagedBy.set(s.parentSpanId, s);
+  const rows = new Map();
+  for (const p of spans.filter((s) => s.name.startsWith('process '))) {
+    const upstream = byId.get(p.parentSpanId);
+    if (!upstream?.name.startsWith('publish ')) continue;
+    const out = stagedBy.get(p.spanId);
+    const queue = p.name.slice('process '.length);
+    const row = rows.get(`${p.service} ${queue}`) ?? { service: p.service, queue, delivered: [], transaction: [], confirm: [], hop: [] };
+    row.delivered.push(p.start - upstream.start);
+    row.transaction.push(p.end - p.start);
+    if (out) row.confirm.push(out.end - out.start);
+    row.hop.push(out ? out.end - p.start : p.end - p.start);
+    rows.set(`${p.service} ${queue}`, row);
+  }
+  return [...rows.values()].map((r) => ({
+    service: r.service,
+    queue: r.queue,
+    count: r.transaction.length,
+    delivered_ms: medianOf(r.delivered),
+    transaction_ms: medianOf(r.transaction),
+    confirm_ms: medianOf(r.confirm),
+    hop_ms: medianOf(r.hop),
+  }));
+}
+
+function printHopAccounting(rows) {
+  const ms = (v, width) => (Number.isNaN(v) ? '–' : v.toFixed(2)).padStart(width);
+  console.log('\neach hop at 1 in flight, medians in ms (publish start → delivered; the consumer\'s transaction until settled; its publish → confirm; the hop):');
+  console.log('| hop                                            | orders | delivered | transaction | confirm |    hop |');
+  console.log('|------------------------------------------------|-------:|----------:|------------:|--------:|-------:|');
+  for (const r of rows) {
+    console.log(`| ${`${r.service} ← ${r.queue}`.padEnd(46)} | ${String(r.count).padStart(6)} | ${ms(r.delivered_ms, 9)} | ${ms(r.transaction_ms, 11)} | ${ms(r.confirm_ms, 7)} | ${ms(r.hop_ms, 6)} |`);
+  }
+}
+
+module.exports = { hopAccounting, hopsOf, otlpSink, printHopAccounting, printTimeline };

@@ -10,13 +10,15 @@ const { database, referenceVhost } = require('./start-up');
 // An OrderPlaced-sized body (the choreography relay carries events as large as troupe's).
 const EVENT_PADDING = 'x'.repeat(700);
 
-/** `topology`: `hops` (the bare relay), `choreography` or `outbox` (relay.js describes each). */
+/** `topology`: `hops` (the bare relay), `choreography`, `outbox` or `constrained` (relay.js describes each). */
 async function startReference(run, topology = 'hops') {
-  const [first, last] = topology === 'hops' ? ['b0.events', 'b3.events'] : ['order.events', 'notification.events'];
+  const first = { hops: 'b0.events', constrained: 'place.events' }[topology] ?? 'order.events';
+  const last = topology === 'hops' ? 'b3.events' : 'notification.events';
   const url = await referenceVhost(run, `troupe-bench-${topology}-${run.stamp}`);
-  const relayArgs = [url, '100', topology, ...(topology === 'outbox' ? [(await database(run, `bench_outbox_${run.stamp}`)).url] : [])];
-  const { outboxMaxBatch } = run.options;
-  const env = { ...process.env, ...(outboxMaxBatch > 0 ? { OUTBOX_MAX_BATCH: String(outboxMaxBatch) } : {}) };
+  const withDatabase = topology === 'outbox' || topology === 'constrained';
+  const relayArgs = [url, '100', topology, ...(withDatabase ? [(await database(run, `bench_${topology}_${run.stamp}`)).url] : [])];
+  const { outboxMaxBatch, constraints } = run.options;
+  const env = { ...process.env, CONSTRAINTS: constraints, ...(outboxMaxBatch > 0 ? { OUTBOX_MAX_BATCH: String(outboxMaxBatch) } : {}) };
   const relay = fork(join(__dirname, 'relay.js'), relayArgs, { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   run.started(relay);
   let stopping = false;

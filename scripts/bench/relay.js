@@ -23,6 +23,19 @@
 //   service: a database error or a refused publish ends the process (the bench then fails).
 //   `OUTBOX_MAX_BATCH` caps the messages per transaction (to see what a batch's size costs); on
 //   request (`stats`) it reports the consumers' batches and messages so far.
+// - `constrained`: the outbox choreography held to what troupe's design requires of any
+//   implementation, and nothing else: orders are placed through a transaction of their own
+//   (`place.events` → `order.place`, the order service's part: the order row written and
+//   OrderPlaced staged in the outbox; the request arrives by the broker, not HTTP); the payment
+//   consumer makes each charge in turn before its batch commits, as one synchronous-commit
+//   `INSERT` into a ledger of the card gateway's on a connection of its own (the gateway's
+//   transaction, without its HTTP); the notification consumer records each mail as accepted the
+//   same way, in turn, before its batch commits (decision 0032). What this costs is the floor for
+//   troupe's workflow on this host; what troupe costs beyond it is its own code and its processes.
+//   `CONSTRAINTS` (a comma-separated subset of place, charge, mail, mail-per-transaction; by
+//   default place, charge, mail) applies only those, to see what each costs;
+//   `mail-per-transaction` is the notification consumer taking one message per transaction
+//   instead (decision 0023's way, which 0032 replaced).
 const amqp = require('amqplib');
 const { Client } = require('pg');
 
@@ -56,11 +69,27 @@ TOPOLOGIES.outbox = {
   ...TOPOLOGIES.choreography,
   queues: TOPOLOGIES.choreography.queues.map((q) => ({ ...q, handled: q.relayTo !== undefined || q.queue.startsWith('order.') })),
 };
+const constraints = new Set((process.env.CONSTRAINTS ?? 'place,charge,mail').split(','));
+TOPOLOGIES.constrained = {
+  exchanges: ['place.events', ...TOPOLOGIES.outbox.exchanges],
+  queues: [
+    // Without `place`, the placing queue only passes the order on, as the bench's publish into
+    // order.events does for the other references.
+    { queue: 'order.place', exchange: 'place.events', relayTo: 'order.events', handled: constraints.has('place') },
+    ...TOPOLOGIES.outbox.queues.map((q) => ({
+      ...q,
+      ...(q.queue === 'payment.order.events' && constraints.has('charge') ? { effects: true } : {}),
+      ...(q.queue === 'notification.inventory.events' && constraints.has('mail') ? { effects: true } : {}),
+      ...(q.queue === 'notification.inventory.events' && constraints.has('mail-per-transaction') ? { maxBatch: 1 } : {}),
+    })),
+  ],
+};
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS inbox (queue text, event_id uuid, PRIMARY KEY (queue, event_id));
   CREATE TABLE IF NOT EXISTS state (queue text, order_id uuid, PRIMARY KEY (queue, order_id));
-  CREATE TABLE IF NOT EXISTS outbox (id bigserial PRIMARY KEY, exchange text NOT NULL, message_id uuid NOT NULL, body bytea NOT NULL)`;
+  CREATE TABLE IF NOT EXISTS outbox (id bigserial PRIMARY KEY, exchange text NOT NULL, message_id uuid NOT NULL, body bytea NOT NULL);
+  CREATE TABLE IF NOT EXISTS effects (queue text, id uuid, PRIMARY KEY (queue, id))`;
 const STATEMENTS = {
   claim: 'INSERT INTO inbox (queue, event_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id',
   find: 'SELECT 1 FROM state WHERE queue = $1 AND order_id = $2',
@@ -69,6 +98,7 @@ const STATEMENTS = {
     SELECT $1, m.id, m.body FROM unnest($2::uuid[], $3::bytea[]) AS m(id, body) WHERE m.id = ANY($4::uuid[])
     RETURNING id, message_id, body`,
   delete: 'DELETE FROM outbox WHERE id = ANY($1::bigint[])',
+  effect: 'INSERT INTO effects (queue, id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
 };
 const run = (client, name, values) => client.query({ name, text: STATEMENTS[name], values });
 
@@ -98,8 +128,11 @@ function batcher(work, max = Infinity) {
 }
 
 /** One queue of the outbox reference (described at the top); counts its batches and messages in `counts`. */
-async function outboxConsumer(connection, databaseUrl, prefetch, deleteRows, counts, { queue, relayTo }) {
+async function outboxConsumer(connection, databaseUrl, prefetch, deleteRows, counts, { queue, relayTo, effects, maxBatch }) {
   const client = await pgClient(databaseUrl, 'SET synchronous_commit = on');
+  // Each effect outside the database (a charge, a mail) recorded in a committed transaction of
+  // its own, on a connection of its own, before the next.
+  const outside = effects ? await pgClient(databaseUrl, 'SET synchronous_commit = on') : undefined;
   const consume = await connection.createChannel();
   await consume.prefetch(prefetch);
   const publish = relayTo ? await connection.createConfirmChannel() : undefined;
@@ -111,6 +144,7 @@ async function outboxConsumer(connection, databaseUrl, prefetch, deleteRows, cou
     const claimed = (await run(client, 'claim', [queue, ids])).rows.map((row) => row.event_id);
     for (const id of claimed) {
       await run(client, 'find', [queue, id]);
+      if (outside) await run(outside, 'effect', [queue, id]);
       await run(client, 'write', [queue, id]);
     }
     const staged = relayTo ? (await run(client, 'stage', [relayTo, ids, batch.map((m) => m.content), claimed])).rows : [];
@@ -121,7 +155,7 @@ async function outboxConsumer(connection, databaseUrl, prefetch, deleteRows, cou
     );
     if (staged.length > 0) deleteRows(...staged.map((row) => row.id));
     for (const m of batch) consume.ack(m);
-  }, Number(process.env.OUTBOX_MAX_BATCH ?? Infinity));
+  }, maxBatch ?? Number(process.env.OUTBOX_MAX_BATCH ?? Infinity));
   await consume.consume(queue, (message) => message && handle(message));
 }
 
@@ -137,7 +171,7 @@ async function main() {
     await setup.bindQueue(queue, exchange, '');
   }
   await setup.close();
-  if (topologyName === 'outbox') {
+  if (topologyName === 'outbox' || topologyName === 'constrained') {
     const deleter = await pgClient(databaseUrl, `${SCHEMA}; SET synchronous_commit = off`);
     const deleteRows = batcher((ids) => run(deleter, 'delete', [ids]));
     // The outbox consumers' batches and messages, for `stats`.

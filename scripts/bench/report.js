@@ -16,12 +16,12 @@ const total = (c) => sum(c.cpu.ms, ['broker', 'postgres', 'load generator', ...c
 function summariseLoaded({ rounds, cpus }) {
   const systems = Object.fromEntries(Object.keys(rounds).map((name) => [name, { run: summariseRounds(rounds[name]), cpu: addCpu(cpus[name]) }]));
   const ratio = (a, b) => median(rounds[a].map((x, i) => x.orders_per_s / rounds[b][i].orders_per_s));
-  return { ...systems, ratio: ratio('troupe', 'base'), chorRatio: ratio('troupe', 'chor'), outboxChorRatio: ratio('outbox', 'chor'), outboxRatio: ratio('troupe', 'outbox') };
+  return { ...systems, ratio: ratio('troupe', 'base'), chorRatio: ratio('troupe', 'chor'), outboxChorRatio: ratio('outbox', 'chor'), outboxRatio: ratio('troupe', 'outbox'), consRatio: ratio('troupe', 'cons'), consOutboxRatio: ratio('cons', 'outbox') };
 }
 
 function printRuns(run, single, loaded, sums) {
   const { concurrency: C, rounds } = run.options;
-  const { base, chor, outbox } = single.references;
+  const { base, chor, outbox, cons } = single.references;
   console.log(`\n| ${'run'.padEnd(34)} | ${'orders/s'.padStart(16)} |  p50 ms |  p95 ms |  p99 ms | errors | broker / postgres CPU`);
   console.log(`|${'-'.repeat(36)}|${'-'.repeat(17)}:|--------:|--------:|--------:|-------:|----------------------`);
   console.log(row(`troupe, 1 in flight`, single.troupe.run));
@@ -32,6 +32,8 @@ function printRuns(run, single, loaded, sums) {
   console.log(row(`bare choreography, ${C} in flight`, sums.chor.run, sums.chor.cpu));
   console.log(row(`outbox choreography, 1 in flight`, outbox.run));
   console.log(row(`outbox choreography, ${C} in flight`, sums.outbox.run, sums.outbox.cpu));
+  console.log(row(`constrained outbox, 1 in flight`, cons.run));
+  console.log(row(`constrained outbox, ${C} in flight`, sums.cons.run, sums.cons.cpu));
   if (rounds > 1) console.log(`(${C} in flight: the round with the median throughput; in brackets, the range over ${rounds} rounds)`);
   const catchUps = loaded.rounds.troupe.map((r) => (r.catch_up_ms / 1000).toFixed(1));
   console.log(`troupe caught up ${catchUps.join(', ')} s after its last order completed, in its ${C}-in-flight rounds (counted in its orders/s and CPU)`);
@@ -82,6 +84,7 @@ function cpuColumns(troupe, single, sums) {
     { key: 'base', name: 'bare relay', own: ['relay'] },
     { key: 'chor', name: 'bare choreography', own: ['relay'] },
     { key: 'outbox', name: 'outbox choreography', own: ['relay'] },
+    { key: 'cons', name: 'constrained outbox', own: ['relay'] },
   ];
   const atOne = { troupe: single.troupe, ...single.references };
   return {
@@ -126,7 +129,7 @@ function printHistory(h, C) {
 
 /** The run's figures as one object (the JSON line). */
 function resultOf(run, { troupe, single, loaded, curve, overload: over, history }, sums, columns) {
-  const { base, chor, outbox } = single.references;
+  const { base, chor, outbox, cons } = single.references;
   const cpuPerOrder = (c) => +(total(c) / c.run.completed).toFixed(2);
   return {
     orders_per_s: sums.troupe.run.orders_per_s,
@@ -149,7 +152,12 @@ function resultOf(run, { troupe, single, loaded, curve, overload: over, history 
     outbox_ratio: +sums.outboxRatio.toFixed(2),
     outbox_cpu_ms_per_order: cpuPerOrder(columns.loaded[3]),
     outbox_messages_per_transaction: +(loaded.outboxBatches.messages / loaded.outboxBatches.batches).toFixed(1),
-    reference_errors: errorsOf([base.run, chor.run, outbox.run, sums.base.run, sums.chor.run, sums.outbox.run]),
+    constrained_orders_per_s: sums.cons.run.orders_per_s,
+    constrained_single_p50_ms: cons.run.p50_ms,
+    constrained_ratio: +sums.consRatio.toFixed(2),
+    constrained_outbox_ratio: +sums.consOutboxRatio.toFixed(2),
+    constrained_cpu_ms_per_order: cpuPerOrder(columns.loaded[4]),
+    reference_errors: errorsOf([base.run, chor.run, outbox.run, cons.run, sums.base.run, sums.chor.run, sums.outbox.run, sums.cons.run]),
     single_p99_ms: single.troupe.run.p99_ms,
     ...(single.troupe.hops && { median_hop_ms: single.troupe.hops.median_ms, hops_measured: single.troupe.hops.count }),
     single_cpu_ms_per_order: cpuPerOrder(columns.single[0]),
