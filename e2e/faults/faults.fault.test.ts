@@ -38,7 +38,8 @@ async function injectPoison(): Promise<void> {
 
 /**
  * Every invariant, and one mail per order where it lands: a killed notification process may leave
- * one repeated mail per transaction it had in flight (the send done, the commit not), no more.
+ * one repeated mail per transaction it had in flight (the SMTP server's acceptance done, its record
+ * not: decision 0032), no more.
  */
 async function expectInvariants(placed: Placed[], notificationKills = 0): Promise<void> {
   allPlaced.push(...placed);

@@ -3,7 +3,7 @@ import type { System } from '../support/system';
 import type { Placed } from './load';
 import type { SmtpSink } from './smtp-sink';
 
-/** Mails counted where they land, per notified order: missing ones, and repeats (a crash between the send and the commit). */
+/** Mails counted where they land, per notified order: missing ones, and repeats (a crash between the SMTP server's acceptance and its record). */
 export interface MailCounts {
   orders: number;
   /** Orders whose notification reached no mailbox. */

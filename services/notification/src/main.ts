@@ -4,7 +4,7 @@ import { runMain, type ServiceSpec } from '@troupe/service';
 import { logMailer } from './adapters/log-mailer';
 import { SMTP, smtpMailer } from './adapters/smtp-mailer';
 import { loadConfig, type Config } from './config';
-import { notificationStore } from './db/notifications';
+import { mailsAcceptedPruning, notificationStore } from './db/notifications';
 import { notificationFaults, withFaults } from './faults';
 import { subscriptions } from './handlers';
 import { notificationRoutes } from './http/routes';
@@ -18,12 +18,10 @@ export const notificationService = (config: Config): ServiceSpec<Config> => ({
     const faults = notificationFaults();
     const mailer = withFaults(config.SMTP_URL ? smtpMailer(config.SMTP_URL, config.MAIL_FROM, config.SMTP_TIMEOUT_MS) : logMailer(logger), faults);
     return {
-      subscriptions: subscriptions(notificationStore, mailer),
+      subscriptions: subscriptions(notificationStore(pool), mailer),
       // Only the subscriptions whose handlers met the outage pause (scope 'reporting').
       dependencies: [{ name: SMTP, scope: 'reporting', probe: () => mailer.probe() }],
-      // A mail sent cannot be taken back: one per transaction, so a crash before the commit
-      // repeats at most one (with the same Message-ID).
-      messagesPerTransaction: 1,
+      pruning: [mailsAcceptedPruning(config.INBOX_RETENTION_SECONDS)],
       routes: (app) => notificationRoutes(app, pool, operatorReads(config)),
       faults,
     };

@@ -1,8 +1,11 @@
 import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { pruneRound } from '@troupe/service';
 import { anEvent, eventually } from '@troupe/testing';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/config';
+import { mailsAcceptedPruning } from '../src/db/notifications';
 import { notificationService } from '../src/main';
 import { startHarness, type Harness } from '@troupe/service-harness';
 
@@ -134,5 +137,51 @@ describe('email notifications', () => {
     expect(failAfterData.get('twice@example.com')).toBe(0);
     expect(first!.messageId).toBe(`<${sent!.body.data.notificationId}@troupe>`);
     expect(second!.messageId).toBe(first!.messageId);
+  });
+
+  it('when the transaction fails after the SMTP server accepted the mail, then the message comes again and the customer still gets one email', async () => {
+    const customer = { customerId: 'cust-4', email: 'once@example.com' };
+    const reserved = anEvent('InventoryReserved', { data: { customer } });
+    const db = notification.running.pool;
+    // The first COMMIT for this order fails after the mail went out: a trigger refuses its outbox
+    // row once (a sequence counts the refusals, outside any transaction).
+    await db.query(`CREATE SEQUENCE test_refusals;
+      CREATE FUNCTION test_refuse_once() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.order_id = '${reserved.orderId}' AND nextval('test_refusals') = 1 THEN RAISE EXCEPTION 'refused once by the test'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER test_refuse_once BEFORE INSERT ON troupe_outbox FOR EACH ROW EXECUTE FUNCTION test_refuse_once()`);
+    try {
+      const retriedBefore = await notification.metric('troupe_messages_retried_total', { queue: 'notification.inventory.events' });
+
+      await notification.broker.publish('inventory.events', reserved);
+
+      const [sent] = await notification.awaitPublished(reserved.orderId, 'NotificationSent');
+      expect(await notification.metric('troupe_messages_retried_total', { queue: 'notification.inventory.events' })).toBe(retriedBefore + 1);
+      const { rows: refusals } = await db.query<{ last_value: string }>('SELECT last_value FROM test_refusals');
+      expect(Number(refusals[0]!.last_value), 'the trigger refused the first commit and let the retry through').toBe(2);
+      expect(mailsTo('once@example.com')).toEqual([expect.objectContaining({ messageId: `<${sent!.body.data.notificationId}@troupe>` })]);
+      const { rows } = await db.query('SELECT 1 FROM mails_accepted WHERE notification_id = $1', [sent!.body.data.notificationId]);
+      expect(rows).toHaveLength(1);
+    } finally {
+      await db.query('DROP TRIGGER test_refuse_once ON troupe_outbox; DROP FUNCTION test_refuse_once(); DROP SEQUENCE test_refusals');
+    }
+  });
+
+  it('when a mail was accepted longer ago than the inbox keeps its rows, then its record is pruned and a recent one is kept', async () => {
+    const retention = 3600;
+    const [old, recent] = [randomUUID(), randomUUID()];
+    const db = notification.running.pool;
+    await db.query(
+      `INSERT INTO mails_accepted (notification_id, accepted_at) VALUES ($1, now() - make_interval(secs => $3 + 60)), ($2, now() - make_interval(secs => $3 - 60))`,
+      [old, recent, retention],
+    );
+
+    const result = await pruneRound(db, [mailsAcceptedPruning(retention)], 1000);
+
+    expect(result.deleted.mails_accepted?.rows).toBeGreaterThanOrEqual(1);
+    const { rows } = await db.query<{ notification_id: string }>('SELECT notification_id FROM mails_accepted WHERE notification_id = ANY($1::uuid[])', [[old, recent]]);
+    expect(rows.map((r) => r.notification_id)).toEqual([recent]);
   });
 });

@@ -58,12 +58,6 @@ export interface ServiceParts {
   subscriptions?: Subscription[];
   /** What handlers need besides the broker and the database, with a probe each (decision 0009). */
   dependencies?: Dependency[];
-  /**
-   * Most messages handled in one transaction (default `PREFETCH`). 1 for a service whose handlers
-   * make a call outside the database that nothing there makes idempotent (a mail): a crash before
-   * the commit then repeats at most that one call (decision 0023).
-   */
-  messagesPerTransaction?: number;
   /** The service's own routes, given the one capability of messaging a route may use. */
   routes?: (app: Express, capabilities: { runUnitOfWork: RunUnitOfWork }) => void;
   /** Fault switches, served at /admin/faults (only when ADMIN_TOKEN is set). */
@@ -118,7 +112,6 @@ export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): 
     subscriptions: parts.subscriptions ?? [],
     dependencies: parts.dependencies ?? [],
     prefetch: config.PREFETCH,
-    ...(parts.messagesPerTransaction === undefined ? {} : { maxBatch: parts.messagesPerTransaction }),
     concurrency: config.CONSUMER_CONCURRENCY,
     spreadAfterMs: config.CONSUMER_SPREAD_AFTER_MS,
     retry: { maxAttempts: config.RETRY_MAX_ATTEMPTS, baseDelayMs: config.RETRY_BASE_DELAY_MS },

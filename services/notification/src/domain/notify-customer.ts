@@ -19,13 +19,16 @@ export interface Notice {
  * Tells the customer how their order ended, records it, and announces NotificationSent.
  * The record is written first: if this order already had this notification, nothing is sent.
  * The mail goes out inside the transaction, so a failed send rolls the record back and is
- * retried; a crash between send and commit can repeat a mail, never lose one. The id comes from
- * (order, kind), so every attempt sends the same Message-ID.
+ * retried. Once the SMTP server has accepted it, that is recorded at once, in a transaction of its
+ * own: if this transaction then does not commit (the process dies, the COMMIT fails), the message
+ * comes again and the mail is not sent twice. Only a crash between the acceptance and that record
+ * repeats the mail: one per transaction in flight at most, never a lost one (decision 0032). The
+ * id comes from (order, kind), so every attempt sends the same Message-ID.
  */
 export async function notifyCustomer(uow: UnitOfWork, notifications: NotificationStore, mailer: Mailer, notice: Notice): Promise<void> {
   const id = notificationIdOf(notice.orderId, notice.kind);
   const message = composeMessage(notice.kind, notice.orderId, notice);
-  const fresh = await notifications.insertNotification(uow.db, {
+  const { fresh, mailAccepted } = await notifications.recordNotification(uow.db, {
     id,
     orderId: notice.orderId,
     kind: notice.kind,
@@ -35,6 +38,9 @@ export async function notifyCustomer(uow: UnitOfWork, notifications: Notificatio
     body: message.text,
   });
   if (!fresh) return;
-  await mailer.send({ id, to: notice.customer.email, subject: message.subject, text: message.text });
+  if (!mailAccepted) {
+    await mailer.send({ id, to: notice.customer.email, subject: message.subject, text: message.text });
+    await notifications.recordMailAccepted(id);
+  }
   uow.publish('NotificationSent', notice.orderId, { notificationId: id, kind: notice.kind, channel: mailer.channel });
 }
