@@ -26,7 +26,7 @@ const OPTIONS = {
   // The outbox reference's messages per transaction at most (0: no cap), to see what a batch's size costs.
   'outbox-max-batch': { type: 'string', default: '0' },
   // The constrained outbox's constraints (relay.js): to see what each costs, apply a subset.
-  constraints: { type: 'string', default: 'place,charge,mail' },
+  constraints: { type: 'string', default: 'place,charge,mail,processes' },
 };
 
 function usageError(message) {
@@ -61,7 +61,7 @@ function parseOptions(argv = process.argv.slice(2)) {
     traceTimeline: args['trace-timeline'],
     constraints: args.constraints,
   };
-  if (!options.constraints.split(',').every((c) => ['place', 'charge', 'mail', 'mail-per-transaction'].includes(c))) usageError(`--constraints must be a comma-separated subset of place, charge, mail, mail-per-transaction (got ${args.constraints})`);
+  if (!options.constraints.split(',').every((c) => ['place', 'charge', 'mail', 'processes', 'mail-per-transaction'].includes(c))) usageError(`--constraints must be a comma-separated subset of place, charge, mail, processes, mail-per-transaction (got ${args.constraints})`);
   if (!options.curve.every((c) => Number.isInteger(c) && c >= 1)) usageError(`--curve must be whole numbers ≥ 1, comma-separated (got ${args.curve})`);
   return Object.freeze(options);
 }

@@ -44,7 +44,7 @@ async function singleOrders(run, troupe) {
   // one message per notification transaction): the floor for troupe's workflow.
   for (const [name, topology] of [['base', 'hops'], ['chor', 'choreography'], ['outbox', 'outbox'], ['cons', 'constrained']]) {
     const system = await startReference(run, topology);
-    references[name] = { system, ...(await oneAtATime(run, system, { relay: [system.pid] })) };
+    references[name] = { system, ...(await oneAtATime(run, system, { relay: system.pids })) };
   }
   return { troupe: single, references };
 }
@@ -73,14 +73,14 @@ async function loadedRounds(run, troupe, { base, chor, outbox, cons }) {
     await measure('troupe', troupe.pids, () => troupeRound(troupe, orders, concurrency));
     const commitsAfter = await commits(run.adminDb, databases);
     for (const db of databases) txs[db] += commitsAfter[db].n - commitsBefore[db].n;
-    await measure('base', { relay: [base.system.pid] }, () => drive(orders, concurrency, base.system.placeAndWait));
-    await measure('chor', { relay: [chor.system.pid] }, () => drive(orders, concurrency, chor.system.placeAndWait));
+    await measure('base', { relay: base.system.pids }, () => drive(orders, concurrency, base.system.placeAndWait));
+    await measure('chor', { relay: chor.system.pids }, () => drive(orders, concurrency, chor.system.placeAndWait));
     const statsBefore = await outbox.system.stats();
-    await measure('outbox', { relay: [outbox.system.pid] }, () => drive(orders, concurrency, outbox.system.placeAndWait));
+    await measure('outbox', { relay: outbox.system.pids }, () => drive(orders, concurrency, outbox.system.placeAndWait));
     const statsAfter = await outbox.system.stats();
     outboxBatches.batches += statsAfter.batches - statsBefore.batches;
     outboxBatches.messages += statsAfter.messages - statsBefore.messages;
-    await measure('cons', { relay: [cons.system.pid] }, () => drive(orders, concurrency, cons.system.placeAndWait));
+    await measure('cons', { relay: cons.system.pids }, () => drive(orders, concurrency, cons.system.placeAndWait));
     if (count > 1) {
       const [t, b, c, o, f] = [rounds.troupe.at(-1), rounds.base.at(-1), rounds.chor.at(-1), rounds.outbox.at(-1), rounds.cons.at(-1)];
       console.log(

@@ -4,6 +4,7 @@ const { fork } = require('node:child_process');
 const { randomUUID } = require('node:crypto');
 const { join } = require('node:path');
 const amqp = require('amqplib');
+const { SERVICES } = require('@troupe/contracts');
 const { completions } = require('./load');
 const { database, referenceVhost } = require('./start-up');
 
@@ -19,29 +20,35 @@ async function startReference(run, topology = 'hops') {
   const relayArgs = [url, '100', topology, ...(withDatabase ? [(await database(run, `bench_${topology}_${run.stamp}`)).url] : [])];
   const { outboxMaxBatch, constraints } = run.options;
   const env = { ...process.env, CONSTRAINTS: constraints, ...(outboxMaxBatch > 0 ? { OUTBOX_MAX_BATCH: String(outboxMaxBatch) } : {}) };
-  const relay = fork(join(__dirname, 'relay.js'), relayArgs, { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  run.started(relay);
+  // The constrained outbox with `processes`: one relay per service, started one after the other
+  // (each declares the topology and the tables: never two at once).
+  const services = topology === 'constrained' && constraints.split(',').includes('processes') ? SERVICES : [undefined];
+  const relays = [];
   let stopping = false;
-  run.defer(() => new Promise((r) => (relay.exitCode !== null ? r() : ((stopping = true), relay.once('exit', r), relay.kill('SIGTERM')))));
-  await new Promise((resolve, reject) => {
-    relay.once('message', resolve);
-    relay.once('exit', () => reject(new Error(`the ${topology} reference exited`)));
-  });
-  // A reference that dies mid-run would leave every order of its rounds to time out: end the run.
-  relay.once('exit', (code) => stopping || (console.error(`the ${topology} reference exited (${code}) mid-run`), run.end(1)));
+  for (const service of services) {
+    const relay = fork(join(__dirname, 'relay.js'), relayArgs, { env: { ...env, ...(service ? { RELAY_SERVICE: service } : {}) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    run.started(relay);
+    run.defer(() => new Promise((r) => (relay.exitCode !== null ? r() : ((stopping = true), relay.once('exit', r), relay.kill('SIGTERM')))));
+    await new Promise((resolve, reject) => {
+      relay.once('message', resolve);
+      relay.once('exit', () => reject(new Error(`the ${topology} reference exited`)));
+    });
+    // A reference that dies mid-run would leave every order of its rounds to time out: end the run.
+    relay.once('exit', (code) => stopping || (console.error(`the ${topology} reference exited (${code}) mid-run`), run.end(1)));
+    relays.push(relay);
+  }
   const done = await completions(url, last);
   run.defer(() => done.close());
   const connection = await amqp.connect(url, { noDelay: true });
   run.defer(() => connection.close());
   const channel = await connection.createConfirmChannel();
   return {
-    pid: relay.pid,
-    /** The outbox reference's consumer batches and messages so far. */
-    stats: () =>
-      new Promise((resolve) => {
-        relay.once('message', (m) => resolve(m.stats));
-        relay.send('stats');
-      }),
+    pids: relays.map((relay) => relay.pid),
+    /** The outbox references' consumer batches and messages so far (over every relay process). */
+    stats: async () => {
+      const each = await Promise.all(relays.map((relay) => new Promise((resolve) => (relay.once('message', (m) => resolve(m.stats)), relay.send('stats')))));
+      return { batches: each.reduce((t, s) => t + s.batches, 0), messages: each.reduce((t, s) => t + s.messages, 0) };
+    },
     placeAndWait: async () => {
       const orderId = randomUUID();
       const completed = done.wait(orderId);

@@ -30,11 +30,13 @@
 //   consumer makes each charge in turn before its batch commits, as one synchronous-commit
 //   `INSERT` into a ledger of the card gateway's on a connection of its own (the gateway's
 //   transaction, without its HTTP); the notification consumer records each mail as accepted the
-//   same way, in turn, before its batch commits (decision 0032). What this costs is the floor for
-//   troupe's workflow on this host; what troupe costs beyond it is its own code and its processes.
-//   `CONSTRAINTS` (a comma-separated subset of place, charge, mail, mail-per-transaction; by
-//   default place, charge, mail) applies only those, to see what each costs;
-//   `mail-per-transaction` is the notification consumer taking one message per transaction
+//   same way, in turn, before its batch commits (decision 0032); and each service's consumers run
+//   in a process of their own, with their own connections (`RELAY_SERVICE`: the bench starts one
+//   relay per service). What this costs is the floor for troupe's workflow on this host; what
+//   troupe costs beyond it is its own code (HTTP, validation, tracing, logs, metrics).
+//   `CONSTRAINTS` (a comma-separated subset of place, charge, mail, processes,
+//   mail-per-transaction; by default all but the last) applies only those, to see what each
+//   costs; `mail-per-transaction` is the notification consumer taking one message per transaction
 //   instead (decision 0023's way, which 0032 replaced).
 const amqp = require('amqplib');
 const { Client } = require('pg');
@@ -69,7 +71,7 @@ TOPOLOGIES.outbox = {
   ...TOPOLOGIES.choreography,
   queues: TOPOLOGIES.choreography.queues.map((q) => ({ ...q, handled: q.relayTo !== undefined || q.queue.startsWith('order.') })),
 };
-const constraints = new Set((process.env.CONSTRAINTS ?? 'place,charge,mail').split(','));
+const constraints = new Set((process.env.CONSTRAINTS ?? 'place,charge,mail,processes').split(','));
 TOPOLOGIES.constrained = {
   exchanges: ['place.events', ...TOPOLOGIES.outbox.exchanges],
   queues: [
@@ -171,15 +173,18 @@ async function main() {
     await setup.bindQueue(queue, exchange, '');
   }
   await setup.close();
+  // One service's queues (their names begin with it), or all of them.
+  const service = process.env.RELAY_SERVICE;
+  const queues = topology.queues.filter((q) => service === undefined || q.queue.startsWith(`${service}.`));
   if (topologyName === 'outbox' || topologyName === 'constrained') {
     const deleter = await pgClient(databaseUrl, `${SCHEMA}; SET synchronous_commit = off`);
     const deleteRows = batcher((ids) => run(deleter, 'delete', [ids]));
     // The outbox consumers' batches and messages, for `stats`.
     const counts = { batches: 0, messages: 0 };
-    for (const q of topology.queues.filter((q) => q.handled)) await outboxConsumer(connection, databaseUrl, Number(prefetch), deleteRows, counts, q);
+    for (const q of queues.filter((q) => q.handled)) await outboxConsumer(connection, databaseUrl, Number(prefetch), deleteRows, counts, q);
     process.on('message', (m) => m === 'stats' && process.send({ stats: counts }));
   }
-  for (const { queue, relayTo, handled } of topology.queues) {
+  for (const { queue, relayTo, handled } of queues) {
     if (handled) continue;
     const consume = await connection.createChannel();
     await consume.prefetch(Number(prefetch));
