@@ -40,8 +40,8 @@ async function singleOrders(run, troupe) {
   // what the broker costs for this workflow alone. `outbox`: the choreography again, with each
   // consumer's part done through an inbox and an outbox as troupe's are, and nothing else: what
   // the outbox and inbox cost on this topology. `cons`: the outbox choreography held to what
-  // troupe's design requires (orders placed in a transaction, a charge committed per payment,
-  // one message per notification transaction): the floor for troupe's workflow.
+  // troupe's design requires (orders placed in a transaction, each charge and each mail recorded
+  // in a transaction of its own, a process per service): the floor for troupe's workflow.
   for (const [name, topology] of [['base', 'hops'], ['chor', 'choreography'], ['outbox', 'outbox'], ['cons', 'constrained']]) {
     const system = await startReference(run, topology);
     references[name] = { system, ...(await oneAtATime(run, system, { relay: system.pids })) };

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The references for `make bench`: amqplib relays (durable exchanges, quorum queues, persistent
-// messages, publisher confirms, manual acks after the confirm), with no validation and no
-// tracing, all in this one process; only `outbox` uses a database.
+// messages, publisher confirms, manual acks after the confirm), with no validation, no tracing and
+// no logs, each in one process (`constrained`: one per service); only `outbox` and `constrained`
+// use a database.
 //
 // - `hops` (the four-hop reference): the four hops as a chain, one queue per exchange; the bench
 //   publishes into b0.events and waits on b3.events.
@@ -26,14 +27,15 @@
 // - `constrained`: the outbox choreography held to what troupe's design requires of any
 //   implementation, and nothing else: orders are placed through a transaction of their own
 //   (`place.events` → `order.place`, the order service's part: the order row written and
-//   OrderPlaced staged in the outbox; the request arrives by the broker, not HTTP); the payment
+//   OrderPlaced staged in the outbox; the request arrives as a message the broker does not persist,
+//   on a classic queue, as cheap a hand-off as it has, where troupe's comes by HTTP); the payment
 //   consumer makes each charge in turn before its batch commits, as one synchronous-commit
 //   `INSERT` into a ledger of the card gateway's on a connection of its own (the gateway's
 //   transaction, without its HTTP); the notification consumer records each mail as accepted the
 //   same way, in turn, before its batch commits (decision 0032); and each service's consumers run
 //   in a process of their own, with their own connections (`RELAY_SERVICE`: the bench starts one
-//   relay per service). What this costs is the floor for troupe's workflow on this host; what
-//   troupe costs beyond it is its own code (HTTP, validation, tracing, logs, metrics).
+//   relay per service). What this costs is the floor for troupe's workflow on the host running the
+//   bench; what troupe costs beyond it is its own code (HTTP, validation, tracing, logs, metrics).
 //   `CONSTRAINTS` (a comma-separated subset of place, charge, mail, processes,
 //   mail-per-transaction; by default all but the last) applies only those, to see what each
 //   costs; `mail-per-transaction` is the notification consumer taking one message per transaction
@@ -77,7 +79,7 @@ TOPOLOGIES.constrained = {
   queues: [
     // Without `place`, the placing queue only passes the order on, as the bench's publish into
     // order.events does for the other references.
-    { queue: 'order.place', exchange: 'place.events', relayTo: 'order.events', handled: constraints.has('place') },
+    { queue: 'order.place', exchange: 'place.events', relayTo: 'order.events', handled: constraints.has('place'), transient: true },
     ...TOPOLOGIES.outbox.queues.map((q) => ({
       ...q,
       ...(q.queue === 'payment.order.events' && constraints.has('charge') ? { effects: true } : {}),
@@ -168,8 +170,9 @@ async function main() {
   const connection = await amqp.connect(url, { noDelay: true });
   const setup = await connection.createChannel();
   for (const exchange of topology.exchanges) await setup.assertExchange(exchange, 'fanout', { durable: true });
-  for (const { queue, exchange } of topology.queues) {
-    await setup.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+  for (const { queue, exchange, transient } of topology.queues) {
+    // A transient hand-off: a classic queue, its messages not persisted (so nothing is written to disk).
+    await setup.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': transient ? 'classic' : 'quorum' } });
     await setup.bindQueue(queue, exchange, '');
   }
   await setup.close();

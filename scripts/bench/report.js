@@ -77,7 +77,7 @@ function printCpu(title, columns, { ceiling }) {
   if (ceiling) console.log(line(`ceiling on ${cores} cores (orders/s)`, (c) => Math.round((cores * 1000) / (total(c) / c.run.completed))));
 }
 
-/** The CPU columns of troupe and the three references: at `C` in flight (`sums`) and at 1 in flight (`single`). */
+/** The CPU columns of troupe and the four references: at `C` in flight (`sums`) and at 1 in flight (`single`). */
 function cpuColumns(troupe, single, sums) {
   const columns = [
     { key: 'troupe', name: 'troupe', own: troupe.processes.map((p) => p.key) },

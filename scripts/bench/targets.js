@@ -13,15 +13,16 @@ function targets(r) {
     // commit, confirms) and nothing else, in the same run; what is left is troupe's own cost.
     ['CPU per order ≤ 2 × the outbox reference\'s (aim: 1.5 ×)', `${r.cpu_ms_per_order} ms vs ${r.outbox_cpu_ms_per_order} ms: ${(r.cpu_ms_per_order / r.outbox_cpu_ms_per_order).toFixed(2)} ×`, r.cpu_ms_per_order <= 2 * r.outbox_cpu_ms_per_order],
     // The constrained outbox does what troupe's design requires and nothing else (relay.js): where
-    // it misses a target too, no implementation of that design reaches it on this host.
-    ['… within reach of the design: the constrained outbox\'s CPU per order ≤ 2 × the outbox reference\'s', `${r.constrained_cpu_ms_per_order} ms: ${(r.constrained_cpu_ms_per_order / r.outbox_cpu_ms_per_order).toFixed(2)} ×`, r.constrained_cpu_ms_per_order <= 2 * r.outbox_cpu_ms_per_order],
+    // it misses a target too, an implementation of that design doing no more than it does not
+    // reach the target on the host running the bench. Its rows are the reference's, not troupe's.
+    ['(reference) the constrained outbox, the design\'s floor: CPU per order ≤ 2 × the outbox reference\'s', `${r.constrained_cpu_ms_per_order} ms: ${(r.constrained_cpu_ms_per_order / r.outbox_cpu_ms_per_order).toFixed(2)} ×`, r.constrained_cpu_ms_per_order <= 2 * r.outbox_cpu_ms_per_order],
     ['1 in flight: p50 ≤ the outbox reference\'s + 5 ms', `${r.single_p50_ms} ms vs ${r.outbox_single_p50_ms} ms (${(r.single_p50_ms - r.outbox_single_p50_ms).toFixed(1)} ms more)`, r.single_p50_ms <= r.outbox_single_p50_ms + 5],
-    ['… within reach of the design: the constrained outbox\'s p50 ≤ the outbox reference\'s + 5 ms', `${r.constrained_single_p50_ms} ms`, r.constrained_single_p50_ms <= r.outbox_single_p50_ms + 5],
+    ['(reference) the constrained outbox: 1 in flight p50 ≤ the outbox reference\'s + 5 ms', `${r.constrained_single_p50_ms} ms`, r.constrained_single_p50_ms <= r.outbox_single_p50_ms + 5],
     r.median_hop_ms === undefined
       ? ['1 in flight: median hop (consumer transaction + publish) ≤ 3 ms', 'not measured (--trace-timeline)', undefined]
       : ['1 in flight: median hop (consumer transaction + publish) ≤ 3 ms', `${r.median_hop_ms} ms (${r.hops_measured} hops)`, r.median_hop_ms <= 3],
     [`throughput ≥ 0.5 of the outbox reference's at ${r.concurrency} in flight`, r.outbox_ratio.toFixed(2), r.outbox_ratio >= 0.5],
-    ['… within reach of the design: the constrained outbox at ≥ 0.5 of the outbox reference\'s', r.constrained_outbox_ratio.toFixed(2), r.constrained_outbox_ratio >= 0.5],
+    ['(reference) the constrained outbox: throughput ≥ 0.5 of the outbox reference\'s', r.constrained_outbox_ratio.toFixed(2), r.constrained_outbox_ratio >= 0.5],
     [`throughput ≥ 0.35 of the bare choreography at ${r.concurrency} in flight`, r.choreography_ratio.toFixed(2), r.choreography_ratio >= 0.35],
     [`throughput ≥ 0.18 of the bare relay at ${r.concurrency} in flight`, r.ratio.toFixed(2), r.ratio >= 0.18],
     ['CPU ≤ 8 ms per order, all processes', `${r.cpu_ms_per_order} ms`, r.cpu_ms_per_order <= 8],

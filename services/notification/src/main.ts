@@ -18,7 +18,7 @@ export const notificationService = (config: Config): ServiceSpec<Config> => ({
     const faults = notificationFaults();
     const mailer = withFaults(config.SMTP_URL ? smtpMailer(config.SMTP_URL, config.MAIL_FROM, config.SMTP_TIMEOUT_MS) : logMailer(logger), faults);
     return {
-      subscriptions: subscriptions(notificationStore(pool), mailer),
+      subscriptions: subscriptions(notificationStore(pool, logger), mailer),
       // Only the subscriptions whose handlers met the outage pause (scope 'reporting').
       dependencies: [{ name: SMTP, scope: 'reporting', probe: () => mailer.probe() }],
       pruning: [mailsAcceptedPruning(config.INBOX_RETENTION_SECONDS)],

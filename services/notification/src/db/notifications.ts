@@ -1,37 +1,50 @@
 import type { NotificationChannel, NotificationKind } from '@troupe/contracts';
 import type { PruneTask } from '@troupe/service';
 import type { Pool, PoolClient } from 'pg';
+import type { Logger } from 'pino';
 import type { NotificationRecord, NotificationStore, Recorded } from '../domain/notification-store';
 
 type Queryable = Pick<PoolClient, 'query'>;
 
-/** The notification inserted unless its id is there already, and whether its mail was accepted: one round trip. */
+/**
+ * The notification inserted unless its id is there already, and whether its mail was accepted.
+ * Two statements sent together (one round trip on the pipelined connection): the lookup takes its
+ * snapshot after the insert has ended, so it sees a record that a transaction the insert waited
+ * for (the same notification, on another replica) committed meanwhile.
+ */
 export async function recordNotification(db: Queryable, n: Omit<NotificationRecord, 'sentAt'>): Promise<Recorded> {
-  const { rows } = await db.query<{ fresh: boolean; mail_accepted: boolean }>({
-    name: 'notification-record',
-    text: `WITH inserted AS (
-       INSERT INTO notifications (id, order_id, kind, channel, recipient, subject, body)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id)
-     SELECT EXISTS (SELECT 1 FROM inserted) AS fresh,
-            EXISTS (SELECT 1 FROM mails_accepted WHERE notification_id = $1) AS mail_accepted`,
-    values: [n.id, n.orderId, n.kind, n.channel, n.recipient, n.subject, n.body],
-  });
-  return { fresh: rows[0]!.fresh, mailAccepted: rows[0]!.mail_accepted };
+  const [inserted, accepted] = await Promise.all([
+    db.query({
+      name: 'notification-insert',
+      text: `INSERT INTO notifications (id, order_id, kind, channel, recipient, subject, body)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+      values: [n.id, n.orderId, n.kind, n.channel, n.recipient, n.subject, n.body],
+    }),
+    db.query({ name: 'notification-mail-accepted', text: 'SELECT 1 FROM mails_accepted WHERE notification_id = $1', values: [n.id] }),
+  ]);
+  return { fresh: inserted.rowCount === 1, mailAccepted: accepted.rowCount === 1 };
 }
 
-/** A statement of its own on the pool: committed (synchronously) before it returns. */
+/** A statement of its own: committed (synchronously) before it returns. */
 export async function recordMailAccepted(pool: Pick<Pool, 'query'>, notificationId: string): Promise<void> {
   await pool.query({
-    name: 'notification-mail-accepted',
+    name: 'notification-record-mail-accepted',
     text: 'INSERT INTO mails_accepted (notification_id) VALUES ($1) ON CONFLICT DO NOTHING',
     values: [notificationId],
   });
 }
 
-/** The domain's `NotificationStore`, in Postgres. */
-export const notificationStore = (pool: Pick<Pool, 'query'>): NotificationStore => ({
+/**
+ * The domain's `NotificationStore`, in Postgres. `records` is a pool of its own for the records of
+ * accepted mails: each is written while the handler's transaction holds a connection of the
+ * service's pool, which its other transactions may hold all of.
+ */
+export const notificationStore = (records: Pick<Pool, 'query'>, logger: Logger): NotificationStore => ({
   recordNotification,
-  recordMailAccepted: (notificationId) => recordMailAccepted(pool, notificationId),
+  recordMailAccepted: (notificationId) =>
+    recordMailAccepted(records, notificationId).catch((error: unknown) =>
+      logger.warn({ err: error instanceof Error ? error.message : String(error), notificationId }, 'could not record an accepted mail; its transaction stands for it'),
+    ),
 });
 
 /**

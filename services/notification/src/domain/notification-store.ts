@@ -21,7 +21,9 @@ export interface NotificationStore {
   recordNotification(tx: Transaction, notification: Omit<NotificationRecord, 'sentAt'>): Promise<Recorded>;
   /**
    * Records that the SMTP server accepted this notification's mail, committed at once, outside the
-   * transaction and whatever becomes of it.
+   * transaction and whatever becomes of it. Never throws: the mail is out, and failing now would
+   * send it again; a record that cannot be written is reported, and the transaction's COMMIT
+   * (which records the notification) stands for it.
    */
   recordMailAccepted(notificationId: string): Promise<void>;
 }

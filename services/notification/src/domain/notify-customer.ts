@@ -21,9 +21,11 @@ export interface Notice {
  * The mail goes out inside the transaction, so a failed send rolls the record back and is
  * retried. Once the SMTP server has accepted it, that is recorded at once, in a transaction of its
  * own: if this transaction then does not commit (the process dies, the COMMIT fails), the message
- * comes again and the mail is not sent twice. Only a crash between the acceptance and that record
- * repeats the mail: one per transaction in flight at most, never a lost one (decision 0032). The
- * id comes from (order, kind), so every attempt sends the same Message-ID.
+ * comes again and the mail is not sent twice (decision 0032). A mail is sent again only when its
+ * acceptance was not recorded: the process died between the two (one per transaction in flight
+ * at most), the record could not be written and neither could this transaction, or the SMTP
+ * server failed after taking it. Never is one lost. The id comes from (order, kind), so every
+ * attempt sends the same Message-ID.
  */
 export async function notifyCustomer(uow: UnitOfWork, notifications: NotificationStore, mailer: Mailer, notice: Notice): Promise<void> {
   const id = notificationIdOf(notice.orderId, notice.kind);
