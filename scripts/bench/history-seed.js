@@ -41,6 +41,8 @@ const SEEDS = {
      SELECT gen_random_uuid(), ${ORDER_ID('i')}, 'ORDER_CONFIRMED', 'log', 'seed@example.com', 'Your order is confirmed',
             'Thank you for your order. It is paid and on its way; we will tell you when it ships.', ${AGE('i', '$1::int')}
        FROM generate_series(1, $1::int) AS i`,
+    // Each mail's record of its acceptance, kept as long as the inbox's rows.
+    `INSERT INTO mails_accepted (notification_id, accepted_at) SELECT id, sent_at FROM notifications LIMIT $1::int`,
     inbox(['notification.inventory.events']),
   ],
 };
@@ -92,7 +94,11 @@ const HOT_PATHS = {
   inventory: {
     'lock stock, existing reservation': `SELECT s.sku, EXISTS (SELECT 1 FROM reservations r WHERE r.order_id = ${SEEDED}) FROM stock s WHERE s.sku = ANY(ARRAY['SKU-TSHIRT']) ORDER BY s.sku FOR UPDATE OF s`,
   },
-  notification: { 'GET /notifications': `SELECT id FROM notifications WHERE order_id = ${SEEDED} ORDER BY sent_at, id` },
+  notification: {
+    'GET /notifications': `SELECT id FROM notifications WHERE order_id = ${SEEDED} ORDER BY sent_at, id`,
+    'accepted mail lookup': `SELECT 1 FROM mails_accepted WHERE notification_id = ${SEEDED}`,
+    'accepted mail pruning batch': `DELETE FROM mails_accepted WHERE ctid = ANY(ARRAY(SELECT ctid FROM mails_accepted WHERE accepted_at < now() - interval '14 days' ORDER BY accepted_at LIMIT 1000 FOR UPDATE SKIP LOCKED))`,
+  },
 };
 
 /**
