@@ -9,6 +9,9 @@ import { notificationFaults, withFaults } from './faults';
 import { subscriptions } from './handlers';
 import { notificationRoutes } from './http/routes';
 
+/** Mails one transaction sends at most (see `messagesPerTransaction`). */
+export const MAILS_PER_TRANSACTION = 4;
+
 /** The notification service: tells the customer how their order ended. */
 export const notificationService = (config: Config): ServiceSpec<Config> => ({
   name: 'notification',
@@ -22,6 +25,9 @@ export const notificationService = (config: Config): ServiceSpec<Config> => ({
       // Only the subscriptions whose handlers met the outage pause (scope 'reporting').
       dependencies: [{ name: SMTP, scope: 'reporting', probe: () => mailer.probe() }],
       pruning: [mailsAcceptedPruning(config.INBOX_RETENTION_SECONDS)],
+      // Each message sends a mail in its transaction, one after the other: four at most keep the
+      // transaction open little longer than one SMTP wait (decision 0032).
+      messagesPerTransaction: MAILS_PER_TRANSACTION,
       routes: (app) => notificationRoutes(app, pool, operatorReads(config)),
       faults,
     };

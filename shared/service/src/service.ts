@@ -58,6 +58,12 @@ export interface ServiceParts {
   subscriptions?: Subscription[];
   /** What handlers need besides the broker and the database, with a probe each (decision 0009). */
   dependencies?: Dependency[];
+  /**
+   * Most messages handled in one transaction (default `PREFETCH`). Small for a service whose
+   * handlers each make a call outside the database: the transaction stays open for all of them,
+   * one after the other, and must end within reach of that call's bound (decision 0025).
+   */
+  messagesPerTransaction?: number;
   /** The service's own routes, given the one capability of messaging a route may use. */
   routes?: (app: Express, capabilities: { runUnitOfWork: RunUnitOfWork }) => void;
   /** Fault switches, served at /admin/faults (only when ADMIN_TOKEN is set). */
@@ -112,6 +118,7 @@ export async function startService<C extends BaseConfig>(spec: ServiceSpec<C>): 
     subscriptions: parts.subscriptions ?? [],
     dependencies: parts.dependencies ?? [],
     prefetch: config.PREFETCH,
+    ...(parts.messagesPerTransaction === undefined ? {} : { maxBatch: parts.messagesPerTransaction }),
     concurrency: config.CONSUMER_CONCURRENCY,
     spreadAfterMs: config.CONSUMER_SPREAD_AFTER_MS,
     retry: { maxAttempts: config.RETRY_MAX_ATTEMPTS, baseDelayMs: config.RETRY_BASE_DELAY_MS },
