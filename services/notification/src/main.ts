@@ -10,7 +10,7 @@ import { subscriptions } from './handlers';
 import { notificationRoutes } from './http/routes';
 
 /** Mails one transaction sends at most (see `messagesPerTransaction`). */
-export const MAILS_PER_TRANSACTION = 4;
+const MAILS_PER_TRANSACTION = 4;
 
 /** The notification service: tells the customer how their order ended. */
 export const notificationService = (config: Config): ServiceSpec<Config> => ({

@@ -16,24 +16,23 @@ export interface PruneTask {
   values?: readonly unknown[];
 }
 
-/** The inbox's rows older than the retention (docs/design.md "Exactly-once effects"). */
-export const inboxPruning = (retentionSeconds: number): PruneTask => ({
-  table: 'troupe_inbox',
-  select: `SELECT ctid FROM troupe_inbox WHERE processed_at < now() - make_interval(secs => $2)
-            ORDER BY processed_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
+/** `table`'s rows whose `column` (a time, indexed) is older than `retentionSeconds`. */
+export const olderThanPruning = (table: string, column: string, retentionSeconds: number): PruneTask => ({
+  table,
+  select: `SELECT ctid FROM ${table} WHERE ${column} < now() - make_interval(secs => $2)
+            ORDER BY ${column} LIMIT $1 FOR UPDATE SKIP LOCKED`,
   values: [retentionSeconds],
 });
+
+/** The inbox's rows older than the retention (docs/design.md "Exactly-once effects"). */
+export const inboxPruning = (retentionSeconds: number): PruneTask => olderThanPruning('troupe_inbox', 'processed_at', retentionSeconds);
 
 /**
  * The record of failed attempts (what an order's journey shows of its retries), kept as long as
  * the inbox's rows: past that, a copy of the event could no longer be told from a new one anyway.
  */
-export const failedAttemptsPruning = (retentionSeconds: number): PruneTask => ({
-  table: 'troupe_failed_attempts',
-  select: `SELECT ctid FROM troupe_failed_attempts WHERE failed_at < now() - make_interval(secs => $2)
-            ORDER BY failed_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
-  values: [retentionSeconds],
-});
+export const failedAttemptsPruning = (retentionSeconds: number): PruneTask =>
+  olderThanPruning('troupe_failed_attempts', 'failed_at', retentionSeconds);
 
 export interface PruneOptions {
   pool: Pool;

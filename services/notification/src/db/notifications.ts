@@ -1,5 +1,5 @@
 import type { NotificationChannel, NotificationKind } from '@troupe/contracts';
-import type { PruneTask } from '@troupe/service';
+import { olderThanPruning, type PruneTask } from '@troupe/service';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
 import type { NotificationRecord, NotificationStore, Recorded } from '../domain/notification-store';
@@ -35,9 +35,9 @@ export async function recordMailAccepted(pool: Pick<Pool, 'query'>, notification
 }
 
 /**
- * The domain's `NotificationStore`, in Postgres. `records` is a pool of its own for the records of
- * accepted mails: each is written while the handler's transaction holds a connection of the
- * service's pool, which its other transactions may hold all of.
+ * The domain's `NotificationStore`, in Postgres. Each record of an accepted mail takes a
+ * connection of `records` (the service's pool) beside the one its handler's transaction holds:
+ * hence the pool must be larger than the transactions in flight (see `config.ts`).
  */
 export const notificationStore = (records: Pick<Pool, 'query'>, logger: Logger): NotificationStore => ({
   recordNotification,
@@ -51,12 +51,7 @@ export const notificationStore = (records: Pick<Pool, 'query'>, logger: Logger):
  * Accepted mails are looked up only when a message comes again: kept as long as the inbox's rows,
  * past which a copy of the event could no longer be told from a new one anyway.
  */
-export const mailsAcceptedPruning = (retentionSeconds: number): PruneTask => ({
-  table: 'mails_accepted',
-  select: `SELECT ctid FROM mails_accepted WHERE accepted_at < now() - make_interval(secs => $2)
-            ORDER BY accepted_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
-  values: [retentionSeconds],
-});
+export const mailsAcceptedPruning = (retentionSeconds: number): PruneTask => olderThanPruning('mails_accepted', 'accepted_at', retentionSeconds);
 
 export async function notificationsFor(db: Queryable, orderId: string): Promise<NotificationRecord[]> {
   const { rows } = await db.query<{
