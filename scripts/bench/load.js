@@ -99,4 +99,18 @@ function summariseRounds(rounds) {
 /** Errors of several runs added up. */
 const errorsOf = (runs) => runs.reduce((t, r) => t + r.errors, 0);
 
-module.exports = { completions, drive, errorsOf, median, percentile, sleep, summarise, summariseRounds };
+/**
+ * How far from arrival order requests were answered: for each request (`{ sentAt, answeredAt }`),
+ * how many of those sent after it were answered before it. A server that serves in arrival order
+ * answers a request before every later one, or together with the later ones it shares a batch with.
+ */
+function overtakes(requests) {
+  const bySent = [...requests].sort((a, b) => a.sentAt - b.sentAt);
+  return bySent.map((request, i) => {
+    let later = 0;
+    for (let j = i + 1; j < bySent.length; j += 1) if (bySent[j].answeredAt < request.answeredAt) later += 1;
+    return later;
+  });
+}
+
+module.exports = { completions, drive, errorsOf, median, overtakes, percentile, sleep, summarise, summariseRounds };

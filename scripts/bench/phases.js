@@ -1,7 +1,7 @@
 // The bench's phases, in the order main() runs them: orders one at a time, loaded rounds, the
 // scaling curve and the overload (the history phase is history.js). Each returns what it measured.
 const http = require('node:http');
-const { drive, percentile, sleep, summarise } = require('./load');
+const { drive, overtakes, percentile, sleep, summarise } = require('./load');
 const { commits, meanBatch, metered } = require('./meters');
 const { hopAccounting, hopsOf, printHopAccounting, printTimeline } = require('./otlp-sink');
 const { startReference } = require('./references');
@@ -129,6 +129,10 @@ async function overload(run, troupe) {
   const accepted = [];
   const refused = [];
   const completion = [];
+  // Each accepted request: when it was sent and answered, and how many POSTs were already in the
+  // service's hands (sent, not yet answered) when it was sent.
+  const answered = [];
+  let posting = 0;
   let next = 0;
   let errors = 0;
   const started = performance.now();
@@ -137,8 +141,10 @@ async function overload(run, troupe) {
       while (next < orders) {
         next += 1;
         const t0 = performance.now();
+        const ahead = posting;
+        posting += 1;
         try {
-          const placed = await troupe.post(agent);
+          const placed = await troupe.post(agent).finally(() => (posting -= 1));
           const postMs = performance.now() - t0;
           if (placed.status === 503) {
             refused.push(postMs);
@@ -147,6 +153,7 @@ async function overload(run, troupe) {
           }
           if (placed.status !== 202) throw new Error(`POST /orders ${placed.status} ${placed.text}`);
           accepted.push(postMs);
+          answered.push({ sentAt: t0, answeredAt: t0 + postMs, ahead });
           await troupe.done.wait(placed.orderId, 120_000);
           completion.push(performance.now() - t0);
         } catch (error) {
@@ -173,9 +180,25 @@ async function overload(run, troupe) {
     post_max_ms: ms(post.at(-1) ?? NaN),
     shed_max_ms: ms(refused.length > 0 ? Math.max(...refused) : NaN),
     completion: summarise(completion, 1, 0),
+    ...arrivalOrder(answered),
   };
   await troupe.caughtUp();
   return result;
+}
+
+/** Whether the overload's requests were answered in the order they were sent, and how many each found ahead of it. */
+function arrivalOrder(answered) {
+  const overtaken = overtakes(answered);
+  const sorted = (values) => [...values].sort((a, b) => a - b);
+  const by = sorted(overtaken);
+  const ahead = sorted(answered.map((r) => r.ahead));
+  return {
+    overtaken_share: answered.length > 0 ? +(overtaken.filter((n) => n > 0).length / answered.length).toFixed(3) : NaN,
+    overtaken_p99: percentile(by, 99),
+    overtaken_max: by.at(-1) ?? NaN,
+    ahead_p50: percentile(ahead, 50),
+    ahead_p99: percentile(ahead, 99),
+  };
 }
 
 module.exports = { loadedRounds, overload, scalingCurve, singleOrders };

@@ -106,6 +106,9 @@ function printOverload(over) {
     `\noverload, ${over.clients} clients (connected in ${over.connect_s} s), ${over.orders} orders: ${over.completed} completed (${over.orders_per_s}/s), ${over.shed} shed with 503, ${over.errors} errors`,
   );
   console.log(`  POST → 202: p50 ${over.post_p50_ms} ms, p90 ${over.post_p90_ms} ms, p99 ${over.post_p99_ms} ms, max ${over.post_max_ms} ms; POST → 503: ${over.shed > 0 ? `max ${over.shed_max_ms} ms` : 'none'}`);
+  console.log(
+    `  arrival order: ${(over.overtaken_share * 100).toFixed(1)}% of the 202s came after one sent later (p99 ${over.overtaken_p99}, at most ${over.overtaken_max} later ones each); POSTs already in the service when one was sent: p50 ${over.ahead_p50}, p99 ${over.ahead_p99}`,
+  );
   console.log(`  POST → NotificationSent (accepted orders): p50 ${over.completion.p50_ms} ms, p99 ${over.completion.p99_ms} ms`);
 }
 
