@@ -129,8 +129,8 @@ async function overload(run, troupe) {
   const accepted = [];
   const refused = [];
   const completion = [];
-  // Each accepted request: when it was sent and answered, and how many POSTs were already in the
-  // service's hands (sent, not yet answered) when it was sent.
+  // Each answered request (202 or 503): when it was sent and answered, and how many of the load
+  // generator's POSTs were outstanding (sent, not yet answered) when it was sent.
   const answered = [];
   let posting = 0;
   let next = 0;
@@ -148,6 +148,7 @@ async function overload(run, troupe) {
           const postMs = performance.now() - t0;
           if (placed.status === 503) {
             refused.push(postMs);
+            answered.push({ sentAt: t0, answeredAt: t0 + postMs, ahead });
             await sleep((placed.retryAfter || 1) * 1000);
             continue;
           }
@@ -180,24 +181,34 @@ async function overload(run, troupe) {
     post_max_ms: ms(post.at(-1) ?? NaN),
     shed_max_ms: ms(refused.length > 0 ? Math.max(...refused) : NaN),
     completion: summarise(completion, 1, 0),
-    ...arrivalOrder(answered),
+    ...arrivalOrder(answered, Math.min(clients, orders)),
   };
   await troupe.caughtUp();
   return result;
 }
 
-/** Whether the overload's requests were answered in the order they were sent, and how many each found ahead of it. */
-function arrivalOrder(answered) {
-  const overtaken = overtakes(answered);
+/**
+ * Whether the overload's requests (202s and 503s) were answered in the order they were sent; and,
+ * apart from the first wave (every client's first request, all sent at once by construction), how
+ * many POSTs were outstanding when one was sent and how long its 202 took.
+ */
+function arrivalOrder(answered, firstWave) {
   const sorted = (values) => [...values].sort((a, b) => a - b);
+  const overtaken = overtakes(answered);
   const by = sorted(overtaken);
-  const ahead = sorted(answered.map((r) => r.ahead));
+  const after = [...answered].sort((a, b) => a.sentAt - b.sentAt).slice(firstWave);
+  const ahead = sorted(after.map((r) => r.ahead));
+  const post = sorted(after.map((r) => r.answeredAt - r.sentAt));
   return {
-    overtaken_share: answered.length > 0 ? +(overtaken.filter((n) => n > 0).length / answered.length).toFixed(3) : NaN,
-    overtaken_p99: percentile(by, 99),
+    answered: answered.length,
+    overtaken: overtaken.filter((n) => n > 0).length,
     overtaken_max: by.at(-1) ?? NaN,
+    after_first_wave: after.length,
     ahead_p50: percentile(ahead, 50),
     ahead_p99: percentile(ahead, 99),
+    ahead_max: ahead.at(-1) ?? NaN,
+    after_first_wave_post_p50_ms: +percentile(post, 50).toFixed(1),
+    after_first_wave_post_p99_ms: +percentile(post, 99).toFixed(1),
   };
 }
 

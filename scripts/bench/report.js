@@ -107,7 +107,10 @@ function printOverload(over) {
   );
   console.log(`  POST → 202: p50 ${over.post_p50_ms} ms, p90 ${over.post_p90_ms} ms, p99 ${over.post_p99_ms} ms, max ${over.post_max_ms} ms; POST → 503: ${over.shed > 0 ? `max ${over.shed_max_ms} ms` : 'none'}`);
   console.log(
-    `  arrival order: ${(over.overtaken_share * 100).toFixed(1)}% of the 202s came after one sent later (p99 ${over.overtaken_p99}, at most ${over.overtaken_max} later ones each); POSTs already in the service when one was sent: p50 ${over.ahead_p50}, p99 ${over.ahead_p99}`,
+    `  arrival order: ${over.overtaken} of ${over.answered} answers came after one sent later (at most ${over.overtaken_max} later ones each)`,
+  );
+  console.log(
+    `  after the first wave (${over.after_first_wave} requests): POSTs outstanding when one was sent p50 ${over.ahead_p50}, p99 ${over.ahead_p99}, max ${over.ahead_max}; POST → 202 p50 ${over.after_first_wave_post_p50_ms} ms, p99 ${over.after_first_wave_post_p99_ms} ms`,
   );
   console.log(`  POST → NotificationSent (accepted orders): p50 ${over.completion.p50_ms} ms, p99 ${over.completion.p99_ms} ms`);
 }

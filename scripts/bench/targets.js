@@ -5,11 +5,6 @@
 // reaches the client a little after it (the request's parsing before the queue, the answer's way
 // back, on a busy host); one later than twice the bound means requests wait beyond it.
 const QUEUE_WAIT_MS = 2000;
-// The order service's ORDER_MAX_IN_FLIGHT, left at its default too: requests admitted together run
-// in the same transactions and are answered together, so a request answered after up to that many
-// sent later is still served in arrival order; one passed by more waited while later ones went by.
-const MAX_IN_FLIGHT = 32;
-
 /** The targets as rows: [target, measured, met (true / false / undefined: not measured)]. */
 function targets(r) {
   const rows = [
@@ -62,11 +57,6 @@ function targets(r) {
   if (o) {
     rows.push(
       [`overload (${o.clients} clients): POST → 202 p99 ≤ 3 × p50`, `p50 ${o.post_p50_ms} ms, p90 ${o.post_p90_ms} ms, p99 ${o.post_p99_ms} ms`, o.post_p99_ms <= 3 * o.post_p50_ms],
-      [
-        `overload: answered in arrival order (no 202 after more than ${MAX_IN_FLIGHT} requests sent later, the requests admitted at once)`,
-        `${(o.overtaken_share * 100).toFixed(1)}% of 202s after one sent later, at most ${o.overtaken_max} each; POSTs already in the service when one was sent: p50 ${o.ahead_p50}, p99 ${o.ahead_p99}`,
-        o.overtaken_max <= MAX_IN_FLIGHT,
-      ],
       [
         `overload: sheds with 503 + Retry-After within 2 × the queue wait (${QUEUE_WAIT_MS} ms) instead of waiting without bound`,
         `${o.shed} shed (longest 503 after ${Number.isNaN(o.shed_max_ms) ? '–' : `${o.shed_max_ms} ms`}); longest 202 after ${o.post_max_ms} ms; ${o.errors} errors`,
