@@ -146,15 +146,14 @@ async function overload(run, troupe) {
         try {
           const placed = await troupe.post(agent).finally(() => (posting -= 1));
           const postMs = performance.now() - t0;
+          if (placed.status !== 202 && placed.status !== 503) throw new Error(`POST /orders ${placed.status} ${placed.text}`);
+          answered.push({ sentAt: t0, answeredAt: t0 + postMs, ahead });
           if (placed.status === 503) {
             refused.push(postMs);
-            answered.push({ sentAt: t0, answeredAt: t0 + postMs, ahead });
             await sleep((placed.retryAfter || 1) * 1000);
             continue;
           }
-          if (placed.status !== 202) throw new Error(`POST /orders ${placed.status} ${placed.text}`);
           accepted.push(postMs);
-          answered.push({ sentAt: t0, answeredAt: t0 + postMs, ahead });
           await troupe.done.wait(placed.orderId, 120_000);
           completion.push(performance.now() - t0);
         } catch (error) {

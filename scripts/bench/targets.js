@@ -5,6 +5,7 @@
 // reaches the client a little after it (the request's parsing before the queue, the answer's way
 // back, on a busy host); one later than twice the bound means requests wait beyond it.
 const QUEUE_WAIT_MS = 2000;
+
 /** The targets as rows: [target, measured, met (true / false / undefined: not measured)]. */
 function targets(r) {
   const rows = [
