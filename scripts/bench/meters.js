@@ -30,15 +30,15 @@ const pidsOf = (name) => {
     return [];
   }
 };
-const cpuTicks = (pids) =>
-  pids.reduce((sum, pid) => {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      return sum + Number(fields[11]) + Number(fields[12]);
-    } catch {
-      return sum;
-    }
-  }, 0);
+/** A process's CPU so far, in clock ticks: [user, kernel] (zeros once it has gone). */
+const cpuTicksOf = (pid) => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return [Number(fields[11]), Number(fields[12])];
+  } catch {
+    return [0, 0];
+  }
+};
 
 const ownCpuMs = () => {
   const { user, system } = process.cpuUsage();
@@ -47,14 +47,16 @@ const ownCpuMs = () => {
 
 /**
  * CPU used over a phase by the broker, Postgres, the given processes (by name) and this load
- * generator: as % of one core, and as CPU milliseconds. Read from /proc, so it covers the kernel
- * time spent on each process's behalf (socket writes included). Returns the function that reads it.
+ * generator: as % of one core, and as CPU milliseconds, in all (`ms`) and in the kernel
+ * (`kernelMs`: system calls, socket writes included). Read from /proc, so it covers the kernel time
+ * spent on each process's behalf. `postgresPids` has each Postgres process's milliseconds, to
+ * share them out by database (`metered`). Returns the function that reads it.
  */
 function cpuMeter(processes = {}) {
   // Per process id: a Postgres backend that exits during the phase would otherwise take its whole
   // past CPU out of the sum (a negative reading). One that starts counts from zero; what a backend
   // used in the phase before exiting is not seen (the services keep their connections open).
-  const perPid = (pids) => new Map(pids.map((pid) => [pid, cpuTicks([pid])]));
+  const perPid = (pids) => new Map(pids.map((pid) => [pid, cpuTicksOf(pid)]));
   const ticks = () => ({
     broker: perPid(pidsOf('beam.smp')),
     postgres: perPid(pidsOf('postgres')),
@@ -64,28 +66,58 @@ function cpuMeter(processes = {}) {
   return () => {
     const seconds = (performance.now() - start.t) / 1000;
     const end = ticks();
-    const used = (name) => [...end[name]].reduce((t, [pid, now]) => t + now - (start.ticks[name].get(pid) ?? 0), 0);
-    const ms = Object.fromEntries(Object.keys(end).map((name) => [name, (used(name) * 1000) / CLK_TCK]));
+    const toMs = (t) => (t * 1000) / CLK_TCK;
+    const delta = (name, pid, now, part) => now[part] - (start.ticks[name].get(pid)?.[part] ?? 0);
+    const used = (name, parts) => [...end[name]].reduce((t, [pid, now]) => t + parts.reduce((u, part) => u + delta(name, pid, now, part), 0), 0);
+    const ms = Object.fromEntries(Object.keys(end).map((name) => [name, toMs(used(name, [0, 1]))]));
+    const kernelMs = Object.fromEntries(Object.keys(end).map((name) => [name, toMs(used(name, [1]))]));
+    const postgresPids = new Map([...end.postgres].map(([pid, now]) => [pid, toMs(delta('postgres', pid, now, 0) + delta('postgres', pid, now, 1))]));
     ms['load generator'] = ownCpuMs() - start.own;
     const pct = (name) => Math.round(ms[name] / 10 / seconds);
-    return { broker: pct('broker'), postgres: pct('postgres'), ms, seconds };
+    return { broker: pct('broker'), postgres: pct('postgres'), ms, kernelMs, postgresPids, seconds };
   };
 }
 
-/** `work` measured by a `cpuMeter` of `processes`: its result and the reading. */
-async function metered(processes, work) {
+/**
+ * `work` measured by a `cpuMeter` of `processes`: its result and the reading. With `databases`
+ * (`{ adminDb, names }`), the reading's `postgresBy` shares Postgres' CPU out by the database each
+ * backend serves, read when the work is done.
+ */
+async function metered(processes, work, databases) {
   const meter = cpuMeter(processes);
   const result = await work();
-  return { result, cpu: meter() };
+  const { postgresPids, ...cpu } = meter();
+  if (databases) cpu.postgresBy = await postgresByDatabase(databases, postgresPids);
+  return { result, cpu };
 }
 
-/** Adds up CPU readings of several rounds (ms per process, seconds). */
+/** Each database's share of `postgresPids` (ms per backend), by pg_stat_activity. */
+async function postgresByDatabase({ adminDb, names }, postgresPids) {
+  const admin = new Client({ connectionString: adminDb });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query('SELECT pid, datname FROM pg_stat_activity WHERE datname = ANY($1)', [names]);
+    const by = Object.fromEntries(names.map((name) => [name, 0]));
+    for (const { pid, datname } of rows) by[datname] += postgresPids.get(pid) ?? 0;
+    return by;
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Adds up CPU readings of several rounds (ms per process, in all and in the kernel; per database; seconds). */
 function addCpu(readings) {
+  const add = (into, from = {}) => {
+    for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+    return into;
+  };
   const ms = {};
-  for (const r of readings) for (const [k, v] of Object.entries(r.ms)) ms[k] = (ms[k] ?? 0) + v;
+  const kernelMs = {};
+  const postgresBy = {};
+  for (const r of readings) add(ms, r.ms), add(kernelMs, r.kernelMs), add(postgresBy, r.postgresBy);
   const seconds = readings.reduce((t, r) => t + r.seconds, 0);
   const pct = (name) => Math.round(ms[name] / 10 / seconds);
-  return { ms, seconds, broker: pct('broker'), postgres: pct('postgres') };
+  return { ms, kernelMs, postgresBy, seconds, broker: pct('broker'), postgres: pct('postgres') };
 }
 
 /**

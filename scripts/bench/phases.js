@@ -44,7 +44,7 @@ async function singleOrders(run, troupe) {
   // in a transaction of its own, a process per service): the floor for troupe's workflow.
   for (const [name, topology] of [['base', 'hops'], ['chor', 'choreography'], ['outbox', 'outbox'], ['cons', 'constrained']]) {
     const system = await startReference(run, topology);
-    references[name] = { system, ...(await oneAtATime(run, system, { relay: system.pids })) };
+    references[name] = { system, ...(await oneAtATime(run, system, system.processes)) };
   }
   return { troupe: single, references };
 }
@@ -61,8 +61,9 @@ async function loadedRounds(run, troupe, { base, chor, outbox, cons }) {
   const cpus = { troupe: [], base: [], chor: [], outbox: [], cons: [] };
   const txs = Object.fromEntries(databases.map((db) => [db, 0]));
   const outboxBatches = { batches: 0, messages: 0 };
-  const measure = async (name, processes, round) => {
-    const { result, cpu } = await metered(processes, round);
+  // troupe's Postgres CPU is shared out by service (its database's backends).
+  const measure = async (name, processes, round, byDatabase) => {
+    const { result, cpu } = await metered(processes, round, byDatabase && { adminDb: run.adminDb, names: databases });
     rounds[name].push(result);
     cpus[name].push(cpu);
   };
@@ -70,17 +71,17 @@ async function loadedRounds(run, troupe, { base, chor, outbox, cons }) {
     const commitsBefore = await commits(run.adminDb, databases);
     // Its throughput and CPU per order include catching up on what it tracks, and the next system
     // gets the host to itself.
-    await measure('troupe', troupe.pids, () => troupeRound(troupe, orders, concurrency));
+    await measure('troupe', troupe.pids, () => troupeRound(troupe, orders, concurrency), true);
     const commitsAfter = await commits(run.adminDb, databases);
     for (const db of databases) txs[db] += commitsAfter[db].n - commitsBefore[db].n;
-    await measure('base', { relay: base.system.pids }, () => drive(orders, concurrency, base.system.placeAndWait));
-    await measure('chor', { relay: chor.system.pids }, () => drive(orders, concurrency, chor.system.placeAndWait));
+    await measure('base', base.system.processes, () => drive(orders, concurrency, base.system.placeAndWait));
+    await measure('chor', chor.system.processes, () => drive(orders, concurrency, chor.system.placeAndWait));
     const statsBefore = await outbox.system.stats();
-    await measure('outbox', { relay: outbox.system.pids }, () => drive(orders, concurrency, outbox.system.placeAndWait));
+    await measure('outbox', outbox.system.processes, () => drive(orders, concurrency, outbox.system.placeAndWait));
     const statsAfter = await outbox.system.stats();
     outboxBatches.batches += statsAfter.batches - statsBefore.batches;
     outboxBatches.messages += statsAfter.messages - statsBefore.messages;
-    await measure('cons', { relay: cons.system.pids }, () => drive(orders, concurrency, cons.system.placeAndWait));
+    await measure('cons', cons.system.processes, () => drive(orders, concurrency, cons.system.placeAndWait));
     if (count > 1) {
       const [t, b, c, o, f] = [rounds.troupe.at(-1), rounds.base.at(-1), rounds.chor.at(-1), rounds.outbox.at(-1), rounds.cons.at(-1)];
       console.log(

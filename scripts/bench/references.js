@@ -44,7 +44,8 @@ async function startReference(run, topology = 'hops') {
   run.defer(() => connection.close());
   const channel = await connection.createConfirmChannel();
   return {
-    pids: relays.map((relay) => relay.pid),
+    /** The relay processes' pids for `cpuMeter`: one key (`relay`), or one per service (`relay:order`, …). */
+    processes: Object.fromEntries(relays.map((relay, i) => [services[i] ? `relay:${services[i]}` : 'relay', [relay.pid]])),
     /** The outbox references' consumer batches and messages so far (over every relay process). */
     stats: async () => {
       const each = await Promise.all(relays.map((relay) => new Promise((resolve) => (relay.once('message', (m) => resolve(m.stats)), relay.send('stats')))));

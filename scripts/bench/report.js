@@ -61,6 +61,43 @@ function printServices(troupe, single, loaded, sums) {
 }
 
 /**
+ * Each hop's CPU per order under load: a troupe service's process (and how much of it the kernel
+ * spent on its system calls) and its database's Postgres backends, beside the constrained
+ * outbox's process for the same service, the design's floor (one database for all its
+ * processes, so its Postgres is not shared out). The gateway, an outside system's stand-in, has
+ * no counterpart there: the floor models its ledger as a commit.
+ */
+function perHop(troupe, sums) {
+  const t = sums.troupe;
+  const f = sums.cons;
+  const hops = [...new Set(troupe.processes.map((p) => p.service))];
+  const rows = hops.map((service) => {
+    const own = troupe.processes.filter((p) => p.service === service);
+    const processMs = sum(t.cpu.ms, own.map((p) => p.key));
+    const floorMs = f.cpu.ms[`relay:${service}`];
+    return {
+      service,
+      process_ms: +(processMs / t.run.completed).toFixed(2),
+      kernel_share: +(sum(t.cpu.kernelMs, own.map((p) => p.key)) / processMs).toFixed(2),
+      postgres_ms: +((t.cpu.postgresBy?.[own[0].db] ?? NaN) / t.run.completed).toFixed(2),
+      floor_process_ms: floorMs === undefined ? null : +(floorMs / f.run.completed).toFixed(2),
+    };
+  });
+  const sharedOut = Object.values(t.cpu.postgresBy ?? {}).reduce((a, b) => a + b, 0);
+  return { rows, postgres_other_ms: +((t.cpu.ms.postgres - sharedOut) / t.run.completed).toFixed(2), floor_postgres_ms: +(f.cpu.ms.postgres / f.run.completed).toFixed(2) };
+}
+
+function printHops(hops, C) {
+  console.log(`\n| CPU ms per order by hop, ${`${C} in flight`.padEnd(14)} | troupe: process | of it in the kernel | troupe: its database's Postgres | constrained outbox: process |`);
+  console.log('|-----------------------------------------|----------------:|--------------------:|--------------------------------:|----------------------------:|');
+  for (const h of hops.rows) {
+    const floor = h.floor_process_ms === null ? '–' : h.floor_process_ms.toFixed(2);
+    console.log(`| ${h.service.padEnd(39)} | ${h.process_ms.toFixed(2).padStart(15)} | ${`${Math.round(h.kernel_share * 100)}%`.padStart(19)} | ${h.postgres_ms.toFixed(2).padStart(31)} | ${floor.padStart(27)} |`);
+  }
+  console.log(`| ${'Postgres, not by database'.padEnd(39)} | ${''.padStart(15)} | ${''.padStart(19)} | ${hops.postgres_other_ms.toFixed(2).padStart(31)} | ${`${hops.floor_postgres_ms.toFixed(2)} (all of it)`.padStart(27)} |`);
+}
+
+/**
  * Where the CPU went, per completed order: the throughput ceiling of the host running the bench
  * is (cores × 1000 ms/s) divided by the total.
  */
@@ -81,11 +118,11 @@ function printCpu(title, columns, { ceiling }) {
 function cpuColumns(troupe, single, sums) {
   const columns = [
     { key: 'troupe', name: 'troupe', own: troupe.processes.map((p) => p.key) },
-    { key: 'base', name: 'bare relay', own: ['relay'] },
-    { key: 'chor', name: 'bare choreography', own: ['relay'] },
-    { key: 'outbox', name: 'outbox choreography', own: ['relay'] },
-    { key: 'cons', name: 'constrained outbox', own: ['relay'] },
-  ];
+    { key: 'base', name: 'bare relay' },
+    { key: 'chor', name: 'bare choreography' },
+    { key: 'outbox', name: 'outbox choreography' },
+    { key: 'cons', name: 'constrained outbox' },
+  ].map((c) => c.own ? c : { ...c, own: Object.keys(single.references[c.key].system.processes) });
   const atOne = { troupe: single.troupe, ...single.references };
   return {
     loaded: columns.map((c) => ({ ...c, ...sums[c.key] })),
@@ -194,6 +231,8 @@ function report(run, measured) {
   const columns = cpuColumns(troupe, single, sums);
   printRuns(run, single, loaded, sums);
   printServices(troupe, single, loaded, sums);
+  const hops = perHop(troupe, sums);
+  printHops(hops, C);
   printCpu(`CPU ms per order, ${C} in flight`, columns.loaded, { ceiling: true });
   // The same accounting at 1 in flight: each message is handled on its own (no batch shares a
   // cost), so these figures move only with the work done per order and the host's speed.
@@ -204,7 +243,7 @@ function report(run, measured) {
   if (over) printOverload(over);
   if (history) printHistory(history, C);
 
-  const result = resultOf(run, measured, sums, columns);
+  const result = { ...resultOf(run, measured, sums, columns), per_hop: hops };
   printTargets({ ...result, concurrency: C });
   console.log(JSON.stringify(result));
   if (run.stuck > 0) console.error(`troupe did not catch up within 2 minutes ${run.stuck} time(s)`);
@@ -212,4 +251,4 @@ function report(run, measured) {
   return faults === 0 && result.completed === run.options.orders * run.options.rounds;
 }
 
-module.exports = { report };
+module.exports = { perHop, report };
