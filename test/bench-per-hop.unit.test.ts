@@ -16,6 +16,7 @@ interface PerHop {
   rows: { service: string; process_ms: number; kernel_share: number; postgres_ms: number; floor_process_ms: number | null }[];
   postgres_other_ms: number;
   floor_postgres_ms: number;
+  floor_processes_ms: number;
 }
 
 const troupe = {
@@ -51,6 +52,17 @@ describe("the bench's CPU by hop", () => {
       ],
       postgres_other_ms: 0.8,
       floor_postgres_ms: 2,
+      floor_processes_ms: 0.8,
     });
+  });
+
+  it('when the floor runs in one process, or a process used no CPU, then no hop has a floor and no kernel share is made up', () => {
+    const sums = {
+      troupe: { run: { completed: 10 }, cpu: { ms: { postgres: 0, 'gateway#0': 0 }, kernelMs: { 'gateway#0': 0 }, postgresBy: { gw: 0 } } },
+      cons: { run: { completed: 10 }, cpu: { ms: { postgres: 10, relay: 25 } } },
+    };
+    const hops = perHop({ processes: [troupe.processes[0]] }, sums);
+    expect(hops.rows).toEqual([{ service: 'gateway', process_ms: 0, kernel_share: null, postgres_ms: 0, floor_process_ms: null }]);
+    expect(hops.floor_processes_ms).toBe(2.5);
   });
 });

@@ -78,23 +78,34 @@ function perHop(troupe, sums) {
     return {
       service,
       process_ms: +(processMs / t.run.completed).toFixed(2),
-      kernel_share: +(sum(t.cpu.kernelMs, own.map((p) => p.key)) / processMs).toFixed(2),
+      kernel_share: processMs > 0 ? +(sum(t.cpu.kernelMs, own.map((p) => p.key)) / processMs).toFixed(2) : null,
       postgres_ms: +((t.cpu.postgresBy?.[own[0].db] ?? NaN) / t.run.completed).toFixed(2),
       floor_process_ms: floorMs === undefined ? null : +(floorMs / f.run.completed).toFixed(2),
     };
   });
   const sharedOut = Object.values(t.cpu.postgresBy ?? {}).reduce((a, b) => a + b, 0);
-  return { rows, postgres_other_ms: +((t.cpu.ms.postgres - sharedOut) / t.run.completed).toFixed(2), floor_postgres_ms: +(f.cpu.ms.postgres / f.run.completed).toFixed(2) };
+  const perOrderOf = (ms, r) => +(ms / r.completed).toFixed(2);
+  return {
+    rows,
+    postgres_other_ms: perOrderOf(t.cpu.ms.postgres - sharedOut, t.run),
+    floor_postgres_ms: perOrderOf(f.cpu.ms.postgres, f.run),
+    // Without `processes`, the floor is one process (`relay`): its whole CPU, on the last row.
+    floor_processes_ms: perOrderOf(sum(f.cpu.ms, Object.keys(f.cpu.ms).filter((k) => k.startsWith('relay'))), f.run),
+  };
 }
+
+const sumOf = (rows, key) => rows.reduce((t, r) => t + r[key], 0).toFixed(2);
 
 function printHops(hops, C) {
   console.log(`\n| CPU ms per order by hop, ${`${C} in flight`.padEnd(14)} | troupe: process | of it in the kernel | troupe: its database's Postgres | constrained outbox: process |`);
   console.log('|-----------------------------------------|----------------:|--------------------:|--------------------------------:|----------------------------:|');
   for (const h of hops.rows) {
     const floor = h.floor_process_ms === null ? '–' : h.floor_process_ms.toFixed(2);
-    console.log(`| ${h.service.padEnd(39)} | ${h.process_ms.toFixed(2).padStart(15)} | ${`${Math.round(h.kernel_share * 100)}%`.padStart(19)} | ${h.postgres_ms.toFixed(2).padStart(31)} | ${floor.padStart(27)} |`);
+    const kernel = h.kernel_share === null ? '–' : `${Math.round(h.kernel_share * 100)}%`;
+    console.log(`| ${h.service.padEnd(39)} | ${h.process_ms.toFixed(2).padStart(15)} | ${kernel.padStart(19)} | ${h.postgres_ms.toFixed(2).padStart(31)} | ${floor.padStart(27)} |`);
   }
   console.log(`| ${'Postgres, not by database'.padEnd(39)} | ${''.padStart(15)} | ${''.padStart(19)} | ${hops.postgres_other_ms.toFixed(2).padStart(31)} | ${`${hops.floor_postgres_ms.toFixed(2)} (all of it)`.padStart(27)} |`);
+  console.log(`| ${'all processes'.padEnd(39)} | ${sumOf(hops.rows, 'process_ms').padStart(15)} | ${''.padStart(19)} | ${''.padStart(31)} | ${hops.floor_processes_ms.toFixed(2).padStart(27)} |`);
 }
 
 /**
