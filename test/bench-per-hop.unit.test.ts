@@ -13,7 +13,7 @@ interface Reading {
   seconds: number;
 }
 interface PerHop {
-  rows: { service: string; process_ms: number; kernel_share: number; postgres_ms: number; floor_process_ms: number | null }[];
+  rows: { service: string; process_ms: number; kernel_share: number | null; postgres_ms: number; floor_process_ms: number | null }[];
   postgres_other_ms: number;
   floor_postgres_ms: number;
   floor_processes_ms: number;

@@ -48,7 +48,7 @@ const ownCpuMs = () => {
 /**
  * CPU used over a phase by the broker, Postgres, the given processes (by name) and this load
  * generator: as % of one core, and as CPU milliseconds, in all (`ms`) and in the kernel
- * (`kernelMs`: system calls, socket writes included). Read from /proc, so it covers the kernel time
+ * (`kernelMs`: system calls and what they set off, the loopback network stack included). Read from /proc, so it covers the kernel time
  * spent on each process's behalf. `postgresPids` has each Postgres process's milliseconds, to
  * share them out by database (`metered`). Returns the function that reads it.
  */

@@ -61,8 +61,8 @@ function printServices(troupe, single, loaded, sums) {
 }
 
 /**
- * Each hop's CPU per order under load: a troupe service's process (and how much of it the kernel
- * spent on its system calls) and its database's Postgres backends, beside the constrained
+ * Each hop's CPU per order under load: a troupe service's process (and the share of it spent in
+ * the kernel) and its database's Postgres backends, beside the constrained
  * outbox's process for the same service, the design's floor (one database for all its
  * processes, so its Postgres is not shared out). The gateway, an outside system's stand-in, has
  * no counterpart there: the floor models its ledger as a commit.
@@ -71,20 +71,20 @@ function perHop(troupe, sums) {
   const t = sums.troupe;
   const f = sums.cons;
   const hops = [...new Set(troupe.processes.map((p) => p.service))];
+  const perOrderOf = (ms, r) => +perOrder(ms, r);
   const rows = hops.map((service) => {
     const own = troupe.processes.filter((p) => p.service === service);
     const processMs = sum(t.cpu.ms, own.map((p) => p.key));
     const floorMs = f.cpu.ms[`relay:${service}`];
     return {
       service,
-      process_ms: +(processMs / t.run.completed).toFixed(2),
+      process_ms: perOrderOf(processMs, t.run),
       kernel_share: processMs > 0 ? +(sum(t.cpu.kernelMs, own.map((p) => p.key)) / processMs).toFixed(2) : null,
-      postgres_ms: +((t.cpu.postgresBy?.[own[0].db] ?? NaN) / t.run.completed).toFixed(2),
-      floor_process_ms: floorMs === undefined ? null : +(floorMs / f.run.completed).toFixed(2),
+      postgres_ms: perOrderOf(t.cpu.postgresBy?.[own[0].db] ?? NaN, t.run),
+      floor_process_ms: floorMs === undefined ? null : perOrderOf(floorMs, f.run),
     };
   });
   const sharedOut = Object.values(t.cpu.postgresBy ?? {}).reduce((a, b) => a + b, 0);
-  const perOrderOf = (ms, r) => +(ms / r.completed).toFixed(2);
   return {
     rows,
     postgres_other_ms: perOrderOf(t.cpu.ms.postgres - sharedOut, t.run),
