@@ -10,15 +10,20 @@ const PROBE = `
   require('@troupe/telemetry').startTelemetry('probe');
   console.log(JSON.stringify({
     pg: Boolean(require('pg').Client.prototype.query.__wrapped),
-    http: Boolean(require('node:http').request.__wrapped),
+    http: Boolean(require('node:http').Server.prototype.emit.__wrapped),
+    httpClient: Boolean(require('node:http').request.__wrapped),
   }));`;
 
+/** Which of pg, the HTTP server (requests served) and the HTTP client (requests made) are patched. */
 async function patched(env: Record<string, string>): Promise<{ pg: boolean; http: boolean }> {
   const { stdout } = await promisify(execFile)(process.execPath, ['-e', PROBE], {
     cwd: SERVICE_DIR,
     env: { PATH: process.env.PATH ?? '', ...env },
   });
-  return JSON.parse(stdout) as { pg: boolean; http: boolean };
+  const { httpClient, ...rest } = JSON.parse(stdout) as { pg: boolean; http: boolean; httpClient: boolean };
+  // Requests made are never traced (payment's calls to the card gateway, an outside system).
+  expect(httpClient).toBe(false);
+  return rest;
 }
 
 describe('instrumentations a service starts with', () => {
