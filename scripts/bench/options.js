@@ -29,14 +29,29 @@ const OPTIONS = {
   constraints: { type: 'string', default: 'place,charge,mail,processes' },
 };
 
+/** Every option with its default, as `--help` and a usage error print them (docs/benchmarks.md says what each does). */
+const usage = () =>
+  `usage: node scripts/bench.js [option ...]\n${Object.entries(OPTIONS)
+    .map(([name, o]) => `  --${name}${o.type === 'string' ? ` ${o.default ?? 'VALUE'}` : ''}`)
+    .join('\n')}\n(docs/benchmarks.md, "Method", says what each does)`;
+
 function usageError(message) {
   console.error(message);
   process.exit(2);
 }
 
-/** The options, checked: a bad value ends the process with exit code 2 and a line naming it. */
+/** The options, checked: a bad value ends the process with exit code 2 and a line naming it; `--help` prints them all. */
 function parseOptions(argv = process.argv.slice(2)) {
-  const { values: args } = parseArgs({ args: argv, options: OPTIONS });
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(usage());
+    process.exit(0);
+  }
+  let args;
+  try {
+    ({ values: args } = parseArgs({ args: argv, options: OPTIONS }));
+  } catch (error) {
+    usageError(`${error.message}\n${usage()}`);
+  }
   const count = (name, min) => {
     const value = Number(args[name]);
     if (!Number.isInteger(value) || value < min) usageError(`--${name} must be a whole number ≥ ${min} (got ${args[name]})`);
@@ -62,6 +77,8 @@ function parseOptions(argv = process.argv.slice(2)) {
     constraints: args.constraints,
   };
   if (!options.constraints.split(',').every((c) => ['place', 'charge', 'mail', 'processes', 'mail-per-transaction'].includes(c))) usageError(`--constraints must be a comma-separated subset of place, charge, mail, processes, mail-per-transaction (got ${args.constraints})`);
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+  if (options.logLevel !== undefined && !levels.includes(options.logLevel)) usageError(`--log-level must be one of ${levels.join(', ')} (got ${options.logLevel})`);
   if (!options.curve.every((c) => Number.isInteger(c) && c >= 1)) usageError(`--curve must be whole numbers ≥ 1, comma-separated (got ${args.curve})`);
   return Object.freeze(options);
 }
