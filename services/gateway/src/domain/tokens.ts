@@ -4,6 +4,9 @@ export type Decision = { outcome: 'approved' } | { outcome: 'declined'; reason: 
 /** How many attempts of a `tok_flaky` charge fail transiently before one is approved. */
 export const FLAKY_FAILURES = 2;
 
+/** Whether `decide` needs the key's transient failures so far: the one token that fails some of its attempts. */
+export const failsTransiently = (token: string): boolean => token === 'tok_flaky';
+
 /**
  * `tok_visa` approved, `tok_declined` declined, `tok_flaky` failing transiently on its first
  * two attempts under one idempotency key and approved on the third; any other token declined.

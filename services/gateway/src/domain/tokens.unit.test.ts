@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decide } from './tokens';
+import { decide, failsTransiently } from './tokens';
 
 describe('decide', () => {
   it('when the token is tok_visa, then the charge is approved', () => {
@@ -18,5 +18,13 @@ describe('decide', () => {
 
   it('when the token is unknown, then the charge is declined as unknown', () => {
     expect(decide('tok_stolen', 0)).toEqual({ outcome: 'declined', reason: 'unknown payment token' });
+  });
+
+  it('when a token is not tok_flaky, then its failures so far change nothing (so they need not be read)', () => {
+    expect(failsTransiently('tok_flaky')).toBe(true);
+    for (const token of ['tok_visa', 'tok_declined', 'tok_stolen', '']) {
+      expect(failsTransiently(token)).toBe(false);
+      expect(decide(token, 5)).toEqual(decide(token, 0));
+    }
   });
 });
