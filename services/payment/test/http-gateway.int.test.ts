@@ -80,6 +80,45 @@ describe('the card gateway over HTTP', () => {
     expect(connections).toHaveLength(2);
   });
 
+  it('when a reused connection is lost after the answer began, then the call is not sent again: it fails, transient', async () => {
+    const served = new WeakSet<Socket>();
+    const { url, seen } = await serve((request, body, response) => {
+      const { orderId } = JSON.parse(body) as { orderId: string };
+      if (!served.has(request.socket) || orderId !== 'order-b') {
+        served.add(request.socket);
+        return json(response, 201, entry(orderId));
+      }
+      response.writeHead(201, { 'content-type': 'application/json' });
+      response.write('{"id":', () => request.socket.resetAndDestroy());
+    });
+    const gateway = httpGateway({ url, timeoutMs: 1000 });
+    expect(await gateway.charge({ ...aCharge, orderId: 'order-a' })).toEqual({ approved: true });
+    await expect(gateway.charge({ ...aCharge, orderId: 'order-b' })).rejects.toBeInstanceOf(TransientGatewayError);
+    // A call after it, answered: a resend of order-b, had there been one, was sent before it.
+    expect(await gateway.charge({ ...aCharge, orderId: 'order-c' })).toEqual({ approved: true });
+    expect(seen.map((s) => s.key).filter((key) => key === 'order-b')).toHaveLength(1);
+  });
+
+  it('when the call sent again gets no answer either, then it fails once the one bound for the whole call is up', async () => {
+    const served = new WeakSet<Socket>();
+    const { url, seen } = await serve((request, body, response) => {
+      if (!served.has(request.socket)) {
+        served.add(request.socket);
+        // The first call answered; the second, sent again on a new connection, never is.
+        if (seen.length === 1) json(response, 201, entry((JSON.parse(body) as { orderId: string }).orderId));
+        return;
+      }
+      request.socket.destroy();
+    });
+    const gateway = httpGateway({ url, timeoutMs: 300 });
+    expect(await gateway.charge({ ...aCharge, orderId: 'order-a' })).toEqual({ approved: true });
+    const started = performance.now();
+    await expect(gateway.charge({ ...aCharge, orderId: 'order-b' })).rejects.toEqual(new TransientGatewayError('gateway did not answer within 300 ms'));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+    expect(performance.now() - started).toBeLessThan(600);
+    expect(seen.map((s) => s.key)).toEqual(['order-a', 'order-b', 'order-b']);
+  });
+
   it('when a new connection is dropped, then the call is not sent again: it fails, transient', async () => {
     const { url, seen } = await serve((request) => void request.socket.destroy());
     await expect(httpGateway({ url, timeoutMs: 1000 }).charge(aCharge)).rejects.toEqual(new TransientGatewayError('gateway call failed: socket hang up'));

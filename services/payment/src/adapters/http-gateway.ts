@@ -8,7 +8,8 @@ import { TransientGatewayError, type ChargeResult, type PaymentGateway } from '.
 /** The dependency's name in logs, metrics and /readyz. */
 export const GATEWAY = 'gateway';
 
-// The gateway cannot be reached at all: its outage, not this charge's problem (decision 0009).
+// The gateway cannot be reached at all: its outage, not this charge's problem (decision 0009). A
+// connection not made within the call's bound counts as no answer in time (transient).
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 // Answers that say "not now": try again later, under the same key.
 const TRY_AGAIN = new Set([408, 429]);
@@ -39,8 +40,9 @@ class CallTimedOut extends Error {}
  * until `probe` passes); 5xx, 408, 429 or no answer in time → `TransientGatewayError` (retried with
  * backoff); any other 4xx → `PermanentError` (a bug in the request: dead-lettered at once).
  *
- * Calls go through `node:http` on kept-alive connections rather than `fetch`: undici's WHATWG
- * streams and objects cost the payment service about a fifth of its CPU (docs/benchmarks.md).
+ * Calls go through `node:http` on kept-alive connections rather than `fetch`, which took 2 to 3.5
+ * times the CPU per call (docs/benchmarks.md, "Small changes"). Redirects are not followed: a
+ * gateway's answer is never one, and a 3xx is an unexpected answer (transient).
  */
 export function httpGateway({ url, timeoutMs }: HttpGatewayOptions): PaymentGateway & { probe(): Promise<void> } {
   const base = new URL(url);
@@ -48,16 +50,26 @@ export function httpGateway({ url, timeoutMs }: HttpGatewayOptions): PaymentGate
   const agent = new transport.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS });
 
   /**
-   * One request, answered in full within `timeoutMs` (connecting and reading the answer included).
-   * A kept-alive connection the gateway closes just as a request reuses it (its keep-alive timeout
-   * racing the request) fails the request at once: it is sent once more, on a new connection, under
-   * the same idempotency key.
+   * One request, answered in full within `timeoutMs` (connecting, a resend and reading the answer
+   * included). A kept-alive connection the gateway closes just as a request reuses it (its
+   * keep-alive timeout racing the request) fails the request before any answer: it is sent once
+   * more, on another connection, under the same idempotency key.
    */
   const send = (method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: string): Promise<Answer> =>
     new Promise((resolve, reject) => {
-      const deadline = setTimeout(() => current.destroy(new CallTimedOut()), timeoutMs);
+      let settled = false;
+      let current: http.ClientRequest | undefined;
+      const settle = (outcome: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        outcome();
+      };
+      const fail = (error: Error) => settle(() => reject(error));
       const attempt = (mayResend: boolean): http.ClientRequest => {
+        let answered = false;
         const request = transport.request(new URL(path, base), { method, agent, headers }, (response) => {
+          answered = true;
           const chunks: Buffer[] = [];
           let size = 0;
           response.on('data', (chunk: Buffer) => {
@@ -66,23 +78,27 @@ export function httpGateway({ url, timeoutMs }: HttpGatewayOptions): PaymentGate
             else chunks.push(chunk);
           });
           response.on('error', fail);
-          response.on('end', () => {
-            clearTimeout(deadline);
-            resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
-          });
+          response.on('end', () => settle(() => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') })));
         });
         request.on('error', (error: NodeJS.ErrnoException) => {
-          if (mayResend && request.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) current = attempt(false);
+          const stale = mayResend && !answered && request.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE');
+          if (stale && !settled) current = attempt(false);
           else fail(error);
         });
         request.end(body);
         return request;
       };
-      function fail(error: Error) {
-        clearTimeout(deadline);
-        reject(error);
+      const deadline = setTimeout(() => {
+        const error = new CallTimedOut(`no answer within ${timeoutMs} ms`);
+        if (current) current.destroy(error);
+        fail(error);
+      }, timeoutMs);
+      try {
+        current = attempt(true);
+      } catch (error) {
+        // A request Node refuses before sending it (a header it cannot send).
+        fail(error as Error);
       }
-      let current = attempt(true);
     });
 
   const call = async (path: string, idempotencyKey: string, payload: unknown): Promise<GatewayEntry> => {
