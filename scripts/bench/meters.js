@@ -48,9 +48,10 @@ const ownCpuMs = () => {
 /**
  * CPU used over a phase by the broker, Postgres, the given processes (by name) and this load
  * generator: as % of one core, and as CPU milliseconds, in all (`ms`) and in the kernel
- * (`kernelMs`: system calls and what they set off, the loopback network stack included). Read from /proc, so it covers the kernel time
- * spent on each process's behalf. `postgresPids` has each Postgres process's milliseconds, to
- * share them out by database (`metered`). Returns the function that reads it.
+ * (`kernelMs`: system calls and what they set off, the loopback network stack included). Read from
+ * /proc, so it covers the kernel time spent on each process's behalf. `postgresPids` has each
+ * Postgres process's milliseconds, to share them out by database (`metered`). Returns the function
+ * that reads it.
  */
 function cpuMeter(processes = {}) {
   // Per process id: a Postgres backend that exits during the phase would otherwise take its whole

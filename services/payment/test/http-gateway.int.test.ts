@@ -31,7 +31,7 @@ const entry = (orderId: string) => ({
 });
 
 /** A server answering each request with `answer`; returns its URL and the requests it saw. */
-async function serve(answer: (request: http.IncomingMessage, body: string, response: http.ServerResponse) => void, keepAliveTimeout = 5000) {
+async function serve(answer: (request: http.IncomingMessage, body: string, response: http.ServerResponse) => void) {
   const seen: { method?: string; url?: string; key?: string; body: string }[] = [];
   const connections: Socket[] = [];
   const server = http.createServer((request, response) => {
@@ -42,7 +42,6 @@ async function serve(answer: (request: http.IncomingMessage, body: string, respo
       answer(request, body, response);
     });
   });
-  server.keepAliveTimeout = keepAliveTimeout;
   server.on('connection', (socket: Socket) => connections.push(socket));
   servers.push(server);
   server.listen(0, '127.0.0.1');
@@ -55,11 +54,14 @@ const json = (response: http.ServerResponse, status: number, body: unknown) => {
   response.end(JSON.stringify(body));
 };
 
+/** The gateway's approval of the charge in `body`. */
+const approve = (response: http.ServerResponse, body: string) => json(response, 201, entry((JSON.parse(body) as { orderId: string }).orderId));
+
 const aCharge = { orderId: 'order-1', token: 'tok_visa', amountCents: 1000, currency: 'EUR' };
 
 describe('the card gateway over HTTP', () => {
   it('when the gateway approves, then the charge is approved, sent once with the order id as its idempotency key', async () => {
-    const { url, seen } = await serve((_, body, response) => json(response, 201, entry((JSON.parse(body) as { orderId: string }).orderId)));
+    const { url, seen } = await serve((_, body, response) => approve(response, body));
     expect(await httpGateway({ url, timeoutMs: 1000 }).charge(aCharge)).toEqual({ approved: true });
     expect(seen).toEqual([{ method: 'POST', url: '/charges', key: 'order-1', body: JSON.stringify({ orderId: 'order-1', amountCents: 1000, currency: 'EUR', token: 'tok_visa' }) }]);
   });
@@ -71,7 +73,7 @@ describe('the card gateway over HTTP', () => {
     const { url, seen, connections } = await serve((request, body, response) => {
       if (served.has(request.socket)) return void request.socket.destroy();
       served.add(request.socket);
-      json(response, 201, entry((JSON.parse(body) as { orderId: string }).orderId));
+      approve(response, body);
     });
     const gateway = httpGateway({ url, timeoutMs: 1000 });
     expect(await gateway.charge({ ...aCharge, orderId: 'order-a' })).toEqual({ approved: true });
@@ -105,7 +107,7 @@ describe('the card gateway over HTTP', () => {
       if (!served.has(request.socket)) {
         served.add(request.socket);
         // The first call answered; the second, sent again on a new connection, never is.
-        if (seen.length === 1) json(response, 201, entry((JSON.parse(body) as { orderId: string }).orderId));
+        if (seen.length === 1) approve(response, body);
         return;
       }
       request.socket.destroy();
