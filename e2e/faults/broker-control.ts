@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { brokerAdmin, eventually, rabbitmqctlControls } from '@troupe/testing';
+import { deadLetterConfirmTimeoutMs } from './troupe-broker-config';
 
 const run = promisify(execFile);
 
@@ -34,6 +35,29 @@ export const stopBroker = () => run('rabbitmqctl', ['-q', 'stop_app'], { timeout
 export const startBroker = () => run('rabbitmqctl', ['-q', 'start_app'], { timeout: 120_000 });
 /** Waits until the broker accepts AMQP work again (start_app returns before every listener is up). */
 export const awaitBroker = () => run('rabbitmqctl', ['-q', 'await_startup'], { timeout: 120_000 });
+
+const DEAD_LETTER_CONFIRM_TIMEOUT = 'dead_letter_worker_publisher_confirm_timeout';
+
+/**
+ * Gives the local broker troupe's dead-letter confirm timeout (infra/rabbitmq/advanced.config) until
+ * the function returned puts the broker's own value back. A broker of troupe's runs with it; a
+ * default install waits 180 s before it offers again a retry that its target queue refused while
+ * the broker was stopping or starting. Each queue's dead-letter worker reads the value when it
+ * starts, and the value outlives `stop_app`: set it before stopping the broker.
+ */
+export async function adoptTroupeDeadLetterTimeout(): Promise<{ was: string; now: number; restore: () => Promise<void> }> {
+  const { stdout } = await run('rabbitmqctl', ['-q', 'eval', `application:get_env(rabbit, ${DEAD_LETTER_CONFIRM_TIMEOUT}).`], { timeout: 60_000 });
+  const was = stdout.trim();
+  const value = /^\{ok,(\d+)\}$/.exec(was)?.[1];
+  if (value === undefined && was !== 'undefined') throw new Error(`the broker's ${DEAD_LETTER_CONFIRM_TIMEOUT} reads ${JSON.stringify(was)}: not changing what could not be put back`);
+  const set = (expression: string) => run('rabbitmqctl', ['-q', 'eval', expression], { timeout: 60_000 });
+  const now = deadLetterConfirmTimeoutMs();
+  await set(`application:set_env(rabbit, ${DEAD_LETTER_CONFIRM_TIMEOUT}, ${now}).`);
+  const restore = async () => {
+    await set(value === undefined ? `application:unset_env(rabbit, ${DEAD_LETTER_CONFIRM_TIMEOUT}).` : `application:set_env(rabbit, ${DEAD_LETTER_CONFIRM_TIMEOUT}, ${value}).`);
+  };
+  return { was: value === undefined ? 'unset' : `${value} ms`, now, restore };
+}
 
 /** The watermark in force before `raiseMemoryAlarm`, as `set_vm_memory_high_watermark` takes it. */
 let watermark: string[] | undefined;

@@ -6,7 +6,7 @@ import { useSystem } from '../support/hooks';
 import { needs } from '../support/needs';
 import { RoundRobin } from '../support/round-robin';
 import { SERVICES, type ServiceProcess } from '../support/system';
-import { awaitBroker, brokerIsLocallyControllable, closeServiceConnections, startBroker, stopBroker } from './broker-control';
+import { adoptTroupeDeadLetterTimeout, awaitBroker, brokerIsLocallyControllable, closeServiceConnections, startBroker, stopBroker } from './broker-control';
 import { expectAllInvariants, streamOrders, type Placed } from './load';
 import { mailCounts } from './mail-counts';
 import { SmtpSink } from './smtp-sink';
@@ -132,14 +132,21 @@ describe('under faults', () => {
     let stopped = false;
     const extra: Placed[] = [];
     const readyzWhileDown: number[] = [];
+    let restoreTimeout: (() => Promise<void>) | undefined;
     afterAll(async () => {
-      // Whatever happened, leave the local broker running.
+      // Whatever happened, leave the local broker running, with its own settings.
       if (stopped) await startBroker().then(awaitBroker);
+      await restoreTimeout?.();
     });
 
     it.runIf(needs('a broker on this host that rabbitmqctl controls', brokerIsLocallyControllable(inject('rabbitmqUrl'))))(
       'when the broker is stopped for 5 s and started during a stream, then orders are still accepted, services do not crash, and everything completes',
       async () => {
+        // As on every broker troupe ships a configuration for: a retry whose wait ends while the
+        // broker stops or starts, refused by its queue, is offered again within seconds, not minutes.
+        const timeout = await adoptTroupeDeadLetterTimeout();
+        restoreTimeout = timeout.restore;
+        console.log(`the broker's dead-letter confirm timeout for this test: ${timeout.now} ms (its own: ${timeout.was})`);
         await injectPoison();
         let acceptedWhileDown = 0;
         const placed = await streamOrders(ctx.system, { perSecond: 20, durationMs: 9_000 }, async () => {

@@ -6,12 +6,11 @@ import { promisify } from 'node:util';
 import { eventually } from '@troupe/testing';
 import { freePort } from '../support/system';
 import { RABBITMQ_SERVER as SERVER } from './rabbitmq-server';
+import { ADVANCED_CONFIG } from './troupe-broker-config';
 
 const run = promisify(execFile);
 // The Erlang cookie every node of the cluster (and rabbitmqctl) must share is the rabbitmq user's.
 const RABBITMQ_HOME = '/var/lib/rabbitmq';
-// The advanced.config troupe ships for its brokers (compose mounts the same file).
-const ADVANCED_CONFIG = join(__dirname, '..', '..', 'infra', 'rabbitmq', 'advanced.config');
 
 /** One extra broker node: its own name, ports and directories, beside any broker already running. */
 export interface ClusterNode {
