@@ -40,23 +40,21 @@ const DEAD_LETTER_CONFIRM_TIMEOUT = 'dead_letter_worker_publisher_confirm_timeou
 
 /**
  * Gives the local broker troupe's dead-letter confirm timeout (infra/rabbitmq/advanced.config) until
- * the function returned puts the broker's own value back. A broker of troupe's runs with it; a
- * default install waits 180 s before it offers again a retry that its target queue refused while
- * the broker was stopping or starting. Each queue's dead-letter worker reads the value when it
- * starts, and the value outlives `stop_app`: set it before stopping the broker.
+ * `restore` puts the broker's own value back. A broker of troupe's runs with it; a default install
+ * waits 180 s before it offers again a retry that its queue refused while the broker was stopping or
+ * starting. Each queue's dead-letter worker reads the value when it starts, and the value outlives
+ * `stop_app`: set it before stopping the broker. Workers started meanwhile keep it until they restart.
  */
-export async function adoptTroupeDeadLetterTimeout(): Promise<{ was: string; now: number; restore: () => Promise<void> }> {
-  const { stdout } = await run('rabbitmqctl', ['-q', 'eval', `application:get_env(rabbit, ${DEAD_LETTER_CONFIRM_TIMEOUT}).`], { timeout: 60_000 });
-  const was = stdout.trim();
-  const value = /^\{ok,(\d+)\}$/.exec(was)?.[1];
-  if (value === undefined && was !== 'undefined') throw new Error(`the broker's ${DEAD_LETTER_CONFIRM_TIMEOUT} reads ${JSON.stringify(was)}: not changing what could not be put back`);
-  const set = (expression: string) => run('rabbitmqctl', ['-q', 'eval', expression], { timeout: 60_000 });
+export async function adoptTroupeDeadLetterTimeout(): Promise<{ was: number; now: number; restore: () => Promise<void> }> {
+  const evaluate = (expression: string) => run('rabbitmqctl', ['-q', 'eval', expression], { timeout: 60_000 });
+  const { stdout } = await evaluate(`application:get_env(rabbit, ${DEAD_LETTER_CONFIRM_TIMEOUT}).`);
+  // The broker's default is in its application file, and its workers require a value: never unset it.
+  const was = Number(/^\{ok,(\d+)\}$/.exec(stdout.trim())?.[1] ?? NaN);
+  if (Number.isNaN(was)) throw new Error(`the broker's ${DEAD_LETTER_CONFIRM_TIMEOUT} reads ${JSON.stringify(stdout.trim())}: not changing what could not be put back`);
   const now = deadLetterConfirmTimeoutMs();
-  await set(`application:set_env(rabbit, ${DEAD_LETTER_CONFIRM_TIMEOUT}, ${now}).`);
-  const restore = async () => {
-    await set(value === undefined ? `application:unset_env(rabbit, ${DEAD_LETTER_CONFIRM_TIMEOUT}).` : `application:set_env(rabbit, ${DEAD_LETTER_CONFIRM_TIMEOUT}, ${value}).`);
-  };
-  return { was: value === undefined ? 'unset' : `${value} ms`, now, restore };
+  const set = (ms: number) => evaluate(`application:set_env(rabbit, ${DEAD_LETTER_CONFIRM_TIMEOUT}, ${ms}).`).then(() => undefined);
+  if (was !== now) await set(now);
+  return { was, now, restore: () => (was === now ? Promise.resolve() : set(was)) };
 }
 
 /** The watermark in force before `raiseMemoryAlarm`, as `set_vm_memory_high_watermark` takes it. */

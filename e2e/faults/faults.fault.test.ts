@@ -135,8 +135,11 @@ describe('under faults', () => {
     let restoreTimeout: (() => Promise<void>) | undefined;
     afterAll(async () => {
       // Whatever happened, leave the local broker running, with its own settings.
-      if (stopped) await startBroker().then(awaitBroker);
-      await restoreTimeout?.();
+      try {
+        if (stopped) await startBroker().then(awaitBroker);
+      } finally {
+        await restoreTimeout?.();
+      }
     });
 
     it.runIf(needs('a broker on this host that rabbitmqctl controls', brokerIsLocallyControllable(inject('rabbitmqUrl'))))(
@@ -146,7 +149,7 @@ describe('under faults', () => {
         // broker stops or starts, refused by its queue, is offered again within seconds, not minutes.
         const timeout = await adoptTroupeDeadLetterTimeout();
         restoreTimeout = timeout.restore;
-        console.log(`the broker's dead-letter confirm timeout for this test: ${timeout.now} ms (its own: ${timeout.was})`);
+        console.log(`the broker's dead-letter confirm timeout for this test: ${timeout.now} ms (its own: ${timeout.was} ms)`);
         await injectPoison();
         let acceptedWhileDown = 0;
         const placed = await streamOrders(ctx.system, { perSecond: 20, durationMs: 9_000 }, async () => {

@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../support/system';
 import { RABBITMQ_SERVER as SERVER } from './rabbitmq-server';
+import { ADVANCED_CONFIG } from './troupe-broker-config';
 
 const run = promisify(execFile);
 
@@ -13,7 +14,8 @@ export const canRunOwnRabbitmq = (): boolean => existsSync(SERVER) && process.ge
 
 /**
  * A standalone RabbitMQ node of the test's own (its own node name, ports and directories), so a
- * test can stop and start a broker without touching anyone else's. Runs as the `rabbitmq` user,
+ * test can stop and start a broker without touching anyone else's. It runs troupe's
+ * advanced.config, as every broker troupe ships a configuration for. Runs as the `rabbitmq` user,
  * which owns the Erlang cookie that `rabbitmqctl` needs.
  */
 export class OwnRabbitmq {
@@ -34,12 +36,14 @@ export class OwnRabbitmq {
     const node = `troupe${port}@localhost`;
     writeFileSync(join(dir, 'rabbitmq.conf'), [`listeners.tcp.local = 127.0.0.1:${port}`, ...conf, ''].join('\n'));
     writeFileSync(join(dir, 'enabled_plugins'), '[].\n');
+    copyFileSync(ADVANCED_CONFIG, join(dir, 'advanced.config'));
     const { stdout } = await run('id', ['-u', 'rabbitmq']);
     const { stdout: gid } = await run('id', ['-g', 'rabbitmq']);
-    for (const path of [dir, join(dir, 'rabbitmq.conf'), join(dir, 'enabled_plugins')]) chownSync(path, Number(stdout), Number(gid));
+    for (const path of [dir, join(dir, 'rabbitmq.conf'), join(dir, 'enabled_plugins'), join(dir, 'advanced.config')]) chownSync(path, Number(stdout), Number(gid));
     const env = [
       `RABBITMQ_NODENAME=${node}`,
       `RABBITMQ_CONFIG_FILE=${join(dir, 'rabbitmq.conf')}`,
+      `RABBITMQ_ADVANCED_CONFIG_FILE=${join(dir, 'advanced.config')}`,
       `RABBITMQ_NODE_PORT=${port}`,
       `RABBITMQ_DIST_PORT=${distPort}`,
       `RABBITMQ_MNESIA_BASE=${join(dir, 'mnesia')}`,
@@ -67,6 +71,12 @@ export class OwnRabbitmq {
     await this.ctl('start_app');
     await this.ctl('await_startup');
   };
+
+  /** `rabbitmqctl eval`: what an Erlang expression evaluates to on the node. */
+  async eval(expression: string): Promise<string> {
+    const { stdout } = await run('rabbitmqctl', ['-q', '-n', this.node, 'eval', expression], { timeout: 60_000 });
+    return stdout.trim();
+  }
 
   /** Stops the node (by the pid in its pid file) and deletes its files. */
   async destroy(): Promise<void> {

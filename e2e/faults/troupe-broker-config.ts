@@ -6,7 +6,8 @@ export const ADVANCED_CONFIG = join(__dirname, '..', '..', 'infra', 'rabbitmq', 
 
 /** Its `dead_letter_worker_publisher_confirm_timeout`, in milliseconds. */
 export function deadLetterConfirmTimeoutMs(): number {
-  const match = /\{dead_letter_worker_publisher_confirm_timeout,\s*(\d+)\}/.exec(readFileSync(ADVANCED_CONFIG, 'utf8'));
+  const settings = readFileSync(ADVANCED_CONFIG, 'utf8').replace(/%.*$/gm, '');
+  const match = /\{\s*dead_letter_worker_publisher_confirm_timeout\s*,\s*(\d+)\s*\}/.exec(settings);
   if (!match) throw new Error(`${ADVANCED_CONFIG} sets no dead_letter_worker_publisher_confirm_timeout`);
   return Number(match[1]);
 }
