@@ -78,17 +78,29 @@ export class OwnRabbitmq {
     return stdout.trim();
   }
 
-  /** Stops the node (by the pid in its pid file) and deletes its files. */
+  /** Stops the node (by the pid in its pid file), waits for it to exit, and deletes its files. */
   async destroy(): Promise<void> {
     const pidFile = join(this.dir, 'pid');
+    const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : undefined;
     await this.ctl('stop').catch(() => {
-      if (existsSync(pidFile)) process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGKILL');
+      if (pid) process.kill(pid, 'SIGKILL');
     });
-    rmSync(this.dir, { recursive: true, force: true });
+    // Until the node's process is gone it can still write into its directory.
+    for (const deadline = Date.now() + 30_000; pid && isAlive(pid) && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 100));
+    rmSync(this.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 
   private async ctl(command: string): Promise<void> {
     // Debian's rabbitmqctl runs itself as the rabbitmq user (the cookie's owner) when called by root.
     await run('rabbitmqctl', ['-q', '-n', this.node, ...command.split(' ')], { timeout: 120_000 });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
