@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { it } from 'vitest';
+import { afterAll, it } from 'vitest';
 
 /**
  * Docker Compose v2 (the `docker compose` CLI plugin), as the tests run it. `docker compose
@@ -91,21 +91,27 @@ export interface ComposeModel {
   services: Record<string, ComposeModelService>;
 }
 
-let generatedEnvFile: string | undefined;
+let generatedEnvDir: string | undefined;
+
+// Registered as each test file imports this module, so it runs once that file's tests are done: a
+// test worker is ended without its process 'exit' handlers running.
+afterAll(() => {
+  if (generatedEnvDir !== undefined) rmSync(generatedEnvDir, { recursive: true, force: true });
+  generatedEnvDir = undefined;
+});
 
 /**
  * The secrets docker-compose.yml requires, as `make env` generates them (scripts/make-env.sh),
- * into a file of the tests' own: random values, once per test process, never a developer's .env
- * and never values written down anywhere.
+ * into a file of the tests' own: random values, once per test file, never a developer's .env and
+ * never values written down anywhere. The file is deleted after the file's tests.
  */
 export function testEnvFile(): string {
-  if (generatedEnvFile === undefined) {
+  if (generatedEnvDir === undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'troupe-compose-env-'));
-    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
     execFileSync('bash', [join(ROOT, 'scripts/make-env.sh'), join(dir, '.env')], { stdio: 'pipe' });
-    generatedEnvFile = join(dir, '.env');
+    generatedEnvDir = dir;
   }
-  return generatedEnvFile;
+  return join(generatedEnvDir, '.env');
 }
 
 /** The variables of a .env file (NAME=value lines; comments and blank lines skipped). */
