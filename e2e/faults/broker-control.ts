@@ -36,6 +36,9 @@ export const startBroker = () => run('rabbitmqctl', ['-q', 'start_app'], { timeo
 /** Waits until the broker accepts AMQP work again (start_app returns before every listener is up). */
 export const awaitBroker = () => run('rabbitmqctl', ['-q', 'await_startup'], { timeout: 120_000 });
 
+/** What an Erlang expression evaluates to on the local broker (`rabbitmqctl eval`), trimmed. */
+const evaluate = async (expression: string): Promise<string> => (await run('rabbitmqctl', ['-q', 'eval', expression], { timeout: 60_000 })).stdout.trim();
+
 const DEAD_LETTER_CONFIRM_TIMEOUT = 'dead_letter_worker_publisher_confirm_timeout';
 
 /**
@@ -46,11 +49,10 @@ const DEAD_LETTER_CONFIRM_TIMEOUT = 'dead_letter_worker_publisher_confirm_timeou
  * `stop_app`: set it before stopping the broker. Workers started meanwhile keep it until they restart.
  */
 export async function adoptTroupeDeadLetterTimeout(): Promise<{ was: number; now: number; restore: () => Promise<void> }> {
-  const evaluate = (expression: string) => run('rabbitmqctl', ['-q', 'eval', expression], { timeout: 60_000 });
-  const { stdout } = await evaluate(`application:get_env(rabbit, ${DEAD_LETTER_CONFIRM_TIMEOUT}).`);
+  const current = await evaluate(`application:get_env(rabbit, ${DEAD_LETTER_CONFIRM_TIMEOUT}).`);
   // The broker's default is in its application file, and its workers require a value: never unset it.
-  const was = Number(/^\{ok,(\d+)\}$/.exec(stdout.trim())?.[1] ?? NaN);
-  if (Number.isNaN(was)) throw new Error(`the broker's ${DEAD_LETTER_CONFIRM_TIMEOUT} reads ${JSON.stringify(stdout.trim())}: not changing what could not be put back`);
+  const was = Number(/^\{ok,(\d+)\}$/.exec(current)?.[1] ?? NaN);
+  if (Number.isNaN(was)) throw new Error(`the broker's ${DEAD_LETTER_CONFIRM_TIMEOUT} reads ${JSON.stringify(current)}: not changing what could not be put back`);
   const now = deadLetterConfirmTimeoutMs();
   const set = (ms: number) => evaluate(`application:set_env(rabbit, ${DEAD_LETTER_CONFIRM_TIMEOUT}, ${ms}).`).then(() => undefined);
   if (was !== now) await set(now);
@@ -66,8 +68,7 @@ let watermark: string[] | undefined;
  * open and heartbeats keep flowing. It blocks the whole broker: only on a broker of the test's own.
  */
 export async function raiseMemoryAlarm(): Promise<void> {
-  const { stdout } = await run('rabbitmqctl', ['-q', 'eval', 'vm_memory_monitor:get_vm_memory_high_watermark().'], { timeout: 60_000 });
-  const value = stdout.trim();
+  const value = await evaluate('vm_memory_monitor:get_vm_memory_high_watermark().');
   const absolute = /^\{absolute,\s*(\d+)\}$/.exec(value);
   if (absolute) watermark = ['absolute', absolute[1]!];
   else if (/^\d+(\.\d+)?$/.test(value)) watermark = [value];

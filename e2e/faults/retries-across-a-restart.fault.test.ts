@@ -1,7 +1,7 @@
 import { ownExchangeOf, queueOf } from '@troupe/contracts';
 import { TestBroker } from '@troupe/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { declareTopology } from '../../shared/messaging/src/broker/topology';
+import { declareTopology, DEFAULT_DELIVERY_LIMIT } from '../../shared/messaging/src/broker/topology';
 import { DEFAULT_RETRY_POLICY, retryDelays, waitQueueName } from '../../shared/messaging/src/retry-policy';
 import { needs } from '../support/needs';
 import { canRunOwnRabbitmq, OwnRabbitmq } from './own-rabbitmq';
@@ -38,8 +38,7 @@ describe.runIf(needs('a local RabbitMQ installation (rabbitmq-server) and root, 
     const client = await TestBroker.connect(broker.url);
     try {
       for (const exchange of exchanges) await client.channel.assertExchange(exchange, 'fanout', { durable: true });
-      // The delivery limit the library sets by default (`Messaging`'s `deliveryLimit`).
-      await declareTopology(client.channel, { service: SERVICE, subscribedExchanges: exchanges, retry: DEFAULT_RETRY_POLICY, deliveryLimit: 10 });
+      await declareTopology(client.channel, { service: SERVICE, subscribedExchanges: exchanges, retry: DEFAULT_RETRY_POLICY, deliveryLimit: DEFAULT_DELIVERY_LIMIT });
     } finally {
       await client.close();
     }
@@ -82,7 +81,10 @@ describe.runIf(needs('a local RabbitMQ installation (rabbitmq-server) and root, 
         let awayAfterASecond = 0;
         for (let checked = false; back.size < ids.length && Date.now() - started < BACK_WITHIN_MS; await sleep(100)) {
           for (const queue of queues) {
-            for (const message of await client.drain(queue)) if (ours.has(String(message.properties.messageId))) back.add(String(message.properties.messageId));
+            for (const message of await client.drain(queue)) {
+              const id = String(message.properties.messageId);
+              if (ours.has(id)) back.add(id);
+            }
           }
           if (!checked && Date.now() - started >= 1_000) [checked, awayAfterASecond] = [true, ids.length - back.size];
         }

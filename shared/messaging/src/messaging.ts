@@ -3,7 +3,7 @@ import type { ChannelModel } from 'amqplib';
 import { Registry } from 'prom-client';
 import { BrokerConnection } from './broker/connection';
 import { ConfirmPublisher } from './broker/publisher';
-import { declareTopology } from './broker/topology';
+import { declareTopology, DEFAULT_DELIVERY_LIMIT } from './broker/topology';
 import { BatchConsumer } from './consume/consume-batch';
 import type { Delivery } from './consume/delivery';
 import { FailedAttempts } from './consume/failed-attempts';
@@ -178,7 +178,7 @@ export class Messaging {
       service,
       subscribedExchanges: this.consumers.map((c) => c.subscription.exchange),
       retry: this.retry,
-      deliveryLimit: this.options.deliveryLimit ?? 10,
+      deliveryLimit: this.options.deliveryLimit ?? DEFAULT_DELIVERY_LIMIT,
     });
     this.publisher.attach(channel);
     this.current = model;

@@ -2,6 +2,9 @@ import { deadLetterQueueOf, exchangeOf, ownExchangeOf, queueOf, type ServiceName
 import type { Channel } from 'amqplib';
 import { retryDelays, waitQueueName, type RetryPolicy } from '../retry-policy';
 
+/** The delivery limit a service's subscription queues get unless it sets its own (`MessagingOptions.deliveryLimit`). */
+export const DEFAULT_DELIVERY_LIMIT = 10;
+
 export interface TopologyOptions {
   service: ServiceName;
   /** Exchanges this service consumes from. */
